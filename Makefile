@@ -1,0 +1,65 @@
+# The two commands: `make run` and `make test`. Everything else is a step they call.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: help run test lint check-chromium demo-password worker web clean
+
+help:
+	@echo "make run            set up and start the dashboard (web + Celery worker) on $(HOST):$(PORT)"
+	@echo "make test           set up what the tests need and run them all"
+	@echo "make lint           ruff"
+	@echo "make demo-password  give the demo user a new password"
+
+$(PY):
+	@python=$$(scripts/find-python) || exit 1; \
+	echo "Creating $(VENV) with $$python"; \
+	"$$python" -m venv $(VENV)
+
+$(VENV)/.installed-run: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --url http://$(HOST):$(PORT)/
+	$(PY) scripts/run_dev.py --host $(HOST) --port $(PORT)
+
+demo-password: $(VENV)/.installed-run
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --reset-password --url http://$(HOST):$(PORT)/
+
+# The browser tests drive Debian's Chromium; Playwright cannot download its own here.
+check-chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Chromium from Debian's packages for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "error: the browser tests need Chromium at $(CHROMIUM)."; \
+	    echo "  Install it (Debian: sudo apt-get install chromium) or set CHROMIUM=/path/to/chromium."; \
+	    exit 1; \
+	  fi; \
+	fi
+
+lint: $(VENV)/.installed-dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+# pytest exits 5 when it collected no test: that is a broken suite, not a pass.
+test: $(VENV)/.installed-dev check-chromium lint
+	@CHROMIUM=$(CHROMIUM) $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; \
+	exit $$status
+
+clean:
+	rm -rf $(VENV) var artifacts staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,73 @@
+"""Recognise secrets by name and remove them by value, before anything is stored or shown."""
+
+import base64
+import re
+from collections.abc import Callable, Iterable
+
+REDACTED = "[redacted]"
+
+# Header names whose values are credentials, compared in lower case.
+SECRET_HEADER_NAMES = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "x-access-token",
+        "x-csrftoken",
+    }
+)
+# Query and body keys that carry credentials: matched as whole words inside the name.
+_SECRET_KEY_PATTERN = re.compile(
+    r"(^|[-_.])(api[-_]?key|apikey|key|token|access[-_]?token|secret|password|passwd|"
+    r"pwd|auth|signature|sig|session|credentials?)($|[-_.])",
+    re.IGNORECASE,
+)
+
+
+def is_secret_header(name: str) -> bool:
+    lowered = name.strip().lower()
+    return lowered in SECRET_HEADER_NAMES or bool(_SECRET_KEY_PATTERN.search(lowered))
+
+
+def is_secret_param(name: str) -> bool:
+    return bool(_SECRET_KEY_PATTERN.search(name.strip()))
+
+
+def split_secret_pairs(
+    pairs: Iterable[tuple[str, str]], *, is_secret: Callable[[str], bool]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(pairs with secret values replaced by REDACTED, the secret pairs themselves)."""
+    shown: list[tuple[str, str]] = []
+    secret: list[tuple[str, str]] = []
+    for name, value in pairs:
+        if is_secret(name) and value:
+            shown.append((name, REDACTED))
+            secret.append((name, value))
+        else:
+            shown.append((name, value))
+    return shown, secret
+
+
+def secret_forms(values: Iterable[str]) -> list[str]:
+    """Each secret and the encodings in which it is commonly echoed back (base64)."""
+    forms: set[str] = set()
+    for value in values:
+        if len(value) < 4:  # too short to remove without mangling unrelated text
+            continue
+        forms.add(value)
+        encoded = base64.b64encode(value.encode()).decode()
+        forms.add(encoded)
+        forms.add(encoded.rstrip("="))
+        forms.add(base64.urlsafe_b64encode(value.encode()).decode().rstrip("="))
+    return sorted(forms, key=len, reverse=True)
+
+
+def redact_text(text: str, secrets: Iterable[str]) -> str:
+    """The text with every occurrence of every secret (and its base64 forms) replaced."""
+    for form in secret_forms(secrets):
+        text = text.replace(form, REDACTED)
+    return text

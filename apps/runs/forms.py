@@ -1,0 +1,200 @@
+import json
+import re
+from dataclasses import dataclass
+
+from django import forms
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+
+from apps.diagnosis.catalog import profiles
+from apps.egress.policy import TargetRefused, parse_target
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# Headers that the HTTP client sets itself or that would change where the request goes.
+FORBIDDEN_HEADERS = frozenset(
+    {"host", "connection", "content-length", "transfer-encoding", "te", "upgrade", "keep-alive"}
+)
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+MAX_BODY_CHARS = 256 * 1024
+MAX_LINES = 100
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A validated request, as the submit service takes it."""
+
+    method: str
+    url: str
+    params: list[tuple[str, str]]
+    headers: list[tuple[str, str]]
+    body: str
+    api_key: str
+    timeout: float
+    profile: str  # "" means chosen from the URL
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    return [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+
+
+def parse_header_lines(text: str) -> list[tuple[str, str]]:
+    """`Name: value` lines into pairs; a ValidationError names the first bad line."""
+    pairs = []
+    lines = _lines(text)
+    if len(lines) > MAX_LINES:
+        raise forms.ValidationError(f"At most {MAX_LINES} headers can be sent.")
+    for number, line in lines:
+        name, sep, value = line.partition(":")
+        name, value = name.strip(), value.strip()
+        if not sep or not name:
+            raise forms.ValidationError(
+                f"Line {number} is not a header: write it as 'Name: value'."
+            )
+        if not _TOKEN.match(name):
+            raise forms.ValidationError(
+                f"Line {number}: '{name}' is not a valid header name "
+                "(letters, digits and !#$%&'*+-.^_`|~ only, no spaces)."
+            )
+        lowered = name.lower()
+        if lowered in FORBIDDEN_HEADERS or lowered.startswith("proxy-"):
+            raise forms.ValidationError(
+                f"Line {number}: the {name} header is set by the HTTP client and cannot be "
+                "chosen here."
+            )
+        if any(ord(ch) < 32 and ch != "\t" for ch in value):
+            raise forms.ValidationError(f"Line {number}: the value contains control characters.")
+        pairs.append((name, value))
+    return pairs
+
+
+def parse_param_lines(text: str) -> list[tuple[str, str]]:
+    """`name=value` lines into pairs; a ValidationError names the first bad line."""
+    pairs = []
+    lines = _lines(text)
+    if len(lines) > MAX_LINES:
+        raise forms.ValidationError(f"At most {MAX_LINES} query parameters can be sent.")
+    for number, line in lines:
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise forms.ValidationError(
+                f"Line {number} is not a parameter: write it as 'name=value'."
+            )
+        pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def _profile_choices() -> list[tuple[str, str]]:
+    return [("", "Automatic (from the host)")] + [(p.slug, p.name) for p in profiles()]
+
+
+class RunForm(forms.Form):
+    method = forms.ChoiceField(choices=[(m, m) for m in METHODS], initial="GET")
+    url = forms.CharField(
+        label="URL",
+        max_length=4000,
+        widget=forms.TextInput(
+            attrs={"placeholder": "https://us.market-api.kaiko.io/v2/data/…", "spellcheck": "false"}
+        ),
+    )
+    params = forms.CharField(
+        label="Query parameters",
+        required=False,
+        help_text="One per line: name=value. Added to any already in the URL.",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "placeholder": "interval=1h"}),
+    )
+    headers = forms.CharField(
+        required=False,
+        help_text="One per line: Name: value.",
+        widget=forms.Textarea(
+            attrs={"rows": 3, "spellcheck": "false", "placeholder": "Accept: application/json"}
+        ),
+    )
+    body = forms.CharField(
+        required=False,
+        strip=False,
+        max_length=MAX_BODY_CHARS,
+        help_text="Checked as JSON when the Content-Type header says JSON.",
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+    )
+    api_key = forms.CharField(
+        label="API key",
+        required=False,
+        max_length=500,
+        help_text="Sent as the X-Api-Key header. Stored encrypted; never shown again.",
+        widget=forms.PasswordInput(
+            render_value=True, attrs={"autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
+    timeout = forms.FloatField(
+        label="Timeout (seconds)",
+        min_value=0.5,
+        initial=10,
+        widget=forms.NumberInput(attrs={"step": "0.5"}),
+    )
+    profile = forms.ChoiceField(label="API profile", required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["profile"].choices = _profile_choices()
+        self.fields["timeout"].max_value = settings.EGRESS_MAX_TIMEOUT
+        self.fields["timeout"].validators.append(
+            MaxValueValidator(settings.EGRESS_MAX_TIMEOUT)
+        )
+        self.fields["timeout"].widget.attrs["max"] = settings.EGRESS_MAX_TIMEOUT
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"].strip()
+        try:
+            parse_target(url)
+        except TargetRefused as refusal:
+            raise forms.ValidationError(refusal.message) from None
+        return url
+
+    def clean_params(self) -> list[tuple[str, str]]:
+        return parse_param_lines(self.cleaned_data["params"])
+
+    def clean_headers(self) -> list[tuple[str, str]]:
+        headers = parse_header_lines(self.cleaned_data["headers"])
+        for name, _ in headers:
+            if name.lower() == "x-api-key":
+                raise forms.ValidationError(
+                    "Put the key in the API key field below, which is sent as X-Api-Key and "
+                    "stored encrypted."
+                )
+        return headers
+
+    def clean_api_key(self) -> str:
+        key = self.cleaned_data["api_key"].strip()
+        if any(ord(ch) < 33 or ord(ch) > 126 for ch in key):
+            raise forms.ValidationError("An API key has no spaces or special characters.")
+        return key
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean()
+        headers = cleaned.get("headers") or []
+        body = cleaned.get("body") or ""
+        content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
+        if body and "json" in content_type.lower():
+            try:
+                json.loads(body)
+            except ValueError as exc:
+                self.add_error(
+                    "body",
+                    f"The Content-Type header says JSON but the body is not valid JSON: {exc}.",
+                )
+        if body and cleaned.get("method") in {"GET", "HEAD"}:
+            self.add_error("body", f"A {cleaned['method']} request is sent without a body.")
+        return cleaned
+
+    def to_request(self) -> RunRequest:
+        data = self.cleaned_data
+        return RunRequest(
+            method=data["method"],
+            url=data["url"],
+            params=data["params"],
+            headers=data["headers"],
+            body=data["body"],
+            api_key=data["api_key"],
+            timeout=data["timeout"],
+            profile=data["profile"],
+        )

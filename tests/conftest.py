@@ -1,0 +1,140 @@
+"""Fixtures shared by every test layer.
+
+People: `owner` and `teammate` in `team`, `stranger` in `other_team`.
+Processes: `celery_worker` starts a real `celery -A dashboard worker` process on the
+configured broker (the filesystem broker, or CELERY_BROKER_URL) and the test database.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+
+from apps.accounts.models import Membership, Team
+from dashboard.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
+PASSWORD = "correct-horse-battery"
+# Each test session has its own queue, so a dashboard running on the same broker (or an
+# earlier session's leftovers) never takes the tests' runs.
+TEST_QUEUE = f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def team(db: None) -> Team:
+    return Team.objects.create(name="Alpha")
+
+
+@pytest.fixture
+def other_team(db: None) -> Team:
+    return Team.objects.create(name="Bravo")
+
+
+def _member(team: Team, username: str, role: str = Membership.Role.MEMBER) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD)
+    Membership.objects.create(user=user, team=team, role=role)
+    return user
+
+
+@pytest.fixture
+def owner(team: Team) -> User:
+    return _member(team, "alice", Membership.Role.OWNER)
+
+
+@pytest.fixture
+def teammate(team: Team) -> User:
+    return _member(team, "bob")
+
+
+@pytest.fixture
+def stranger(other_team: Team) -> User:
+    return _member(other_team, "mallory", Membership.Role.OWNER)
+
+
+@pytest.fixture
+def owner_client(owner: User) -> Client:
+    client = Client()
+    client.force_login(owner)
+    return client
+
+
+def database_url() -> str:
+    """A URL for the database the tests use (the test database, once it is set up)."""
+    conf = connection.settings_dict
+    if conf["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{conf['NAME']}"
+    user = conf.get("USER") or ""
+    password = f":{conf['PASSWORD']}" if conf.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    port = f":{conf['PORT']}" if conf.get("PORT") else ""
+    return f"postgres://{auth}{conf.get('HOST') or 'localhost'}{port}/{conf['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def broker_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Point this process's Celery app and the worker's at the session's own queue."""
+    env = {"CELERY_QUEUE": TEST_QUEUE}
+    celery_app.conf.task_default_queue = TEST_QUEUE
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        broker_dir = tmp_path_factory.mktemp("broker")
+        for folder in ("queue", "control"):
+            (broker_dir / folder).mkdir()
+        env["BROKER_DIR"] = str(broker_dir)
+        celery_app.conf.broker_transport_options = {
+            **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+            "data_folder_in": str(broker_dir / "queue"),
+            "data_folder_out": str(broker_dir / "queue"),
+            "control_folder": str(broker_dir / "control"),
+        }
+    return env
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    django_db_setup: None, broker_env: dict[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real worker process, consuming the session's queue, writing to the test database."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / "test-worker.log"
+    env = {
+        **os.environ,
+        **broker_env,
+        "DATABASE_URL": database_url(),
+        "EGRESS_ALLOWLIST": "127.0.0.1,::1,localhost",
+        "PYTHONUNBUFFERED": "1",
+    }
+    command = [
+        sys.executable, "-m", "celery", "-A", "dashboard", "worker",
+        "--loglevel", "INFO", "--concurrency", "1", "--queues", TEST_QUEUE,
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "--hostname", f"{TEST_QUEUE}@%h",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while b" ready." not in log_path.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    yield process
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -1,0 +1,104 @@
+"""The whole path with real parts: web view → broker → a Celery worker process → HTTP to the
+sandbox (served by the live test server) → diagnosis → stored run → run page."""
+
+import time
+import uuid
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from apps.runs.models import Run
+from tests.support.servers import closed_port
+
+pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
+
+OHLCV = "/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/aggregations/ohlcv"
+
+
+def submit(client: Client, url: str, **fields: str) -> uuid.UUID:
+    data = {"method": "GET", "url": url, "params": "", "headers": "Accept: application/json",
+            "body": "", "api_key": "", "timeout": "10", "profile": "", **fields}
+    response = client.post(reverse("runs:new"), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return uuid.UUID(response["Location"].rstrip("/").split("/")[-1])
+
+
+def wait_until_done(run_id: uuid.UUID, timeout: float = 30) -> Run:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = Run.objects.get(pk=run_id)
+        if run.status == Run.Status.DONE:
+            return run
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id} is still {run.status} after {timeout} s")
+
+
+@pytest.fixture
+def signed_in(owner: User) -> Client:
+    client = Client()
+    client.force_login(owner)
+    return client
+
+
+def test_it_runs_a_request_without_a_key_and_explains_the_401(
+    celery_worker: object, live_server: object, signed_in: Client
+) -> None:
+    run_id = submit(signed_in, f"{live_server.url}{OHLCV}")  # type: ignore[attr-defined]
+    run = wait_until_done(run_id)
+    assert run.response_status == 401
+    assert run.deliveries == 1
+    assert run.diagnosis_code.startswith("kaiko.401")
+    assert "You are not authenticated properly" in (run.diagnosis["api_meaning"] or "")
+    assert "reauthenticate" in run.diagnosis["playbooks"]
+    page = signed_in.get(reverse("runs:detail", args=[run_id])).content.decode()
+    assert "401" in page and "You are not authenticated properly" in page
+    assert reverse("diagnosis:playbook", args=["reauthenticate"]) in page
+
+
+def test_it_runs_a_rate_limited_request_and_explains_the_429(
+    celery_worker: object, live_server: object, signed_in: Client
+) -> None:
+    run_id = submit(
+        signed_in,
+        f"{live_server.url}{OHLCV}",  # type: ignore[attr-defined]
+        api_key="sandbox-demo-key",
+        headers="Accept: application/json\nX-Sandbox-Scenario: ratelimit",
+    )
+    run = wait_until_done(run_id)
+    assert run.response_status == 429
+    assert run.diagnosis_code.startswith("kaiko.429")
+    assert run.diagnosis["retryable"] is True
+    assert run.diagnosis["retry_after_seconds"] is not None
+    assert "back-off" in run.diagnosis["playbooks"]
+    # The key went out (the sandbox accepted it) but is stored nowhere in clear.
+    assert ["X-Api-Key", "[redacted]"] in run.sent_headers
+    row = Run.objects.filter(pk=run_id).values().get()
+    assert all("sandbox-demo-key" not in str(v) for k, v in row.items() if k != "secrets_encrypted")
+
+
+def test_it_stores_a_refused_connection_as_an_explained_result(
+    celery_worker: object, live_server: object, signed_in: Client
+) -> None:
+    run_id = submit(signed_in, f"http://127.0.0.1:{closed_port()}/v2/data")
+    run = wait_until_done(run_id)
+    assert run.outcome == Run.Outcome.FAILURE
+    assert run.failure_kind == "connection_refused"
+    assert run.diagnosis_code == "network.connection_refused"
+    assert run.diagnosis["playbooks"]
+    page = signed_in.get(reverse("runs:detail", args=[run_id])).content.decode()
+    assert "No response" in page and "refused" in page
+
+
+def test_it_gets_a_valid_answer_with_the_demo_key(
+    celery_worker: object, live_server: object, signed_in: Client
+) -> None:
+    run_id = submit(
+        signed_in, f"{live_server.url}{OHLCV}",  # type: ignore[attr-defined]
+        api_key="sandbox-demo-key", params="interval=1h\npage_size=3",
+    )
+    run = wait_until_done(run_id)
+    assert run.response_status == 200, run.response_body
+    assert '"result":"success"' in run.response_body.replace(" ", "")
+    assert run.diagnosis["severity"] == "ok"

@@ -1,0 +1,181 @@
+"""The run pages: submit form, run page and its htmx fragment, access for every kind of user."""
+
+import uuid
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from apps.accounts.models import Team
+from apps.runs import secrets
+from apps.runs.models import Run
+
+pytestmark = pytest.mark.django_db
+
+VALID = {
+    "method": "GET",
+    "url": "http://127.0.0.1:8000/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/trades",
+    "params": "page_size=10",
+    "headers": "Accept: application/json",
+    "body": "",
+    "api_key": "sandbox-demo-key",
+    "timeout": "10",
+    "profile": "",
+}
+
+
+def make_run(team: Team, user: User, **fields: object) -> Run:
+    defaults = {"method": "GET", "url": "https://us.market-api.kaiko.io/v2/x", "timeout_seconds": 5,
+                "profile": "kaiko"}
+    return Run.objects.create(team=team, created_by=user, **{**defaults, **fields})
+
+
+def client_for(user: User | None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("name", ["home", "runs:new"])
+def test_it_sends_anonymous_users_to_sign_in(name: str) -> None:
+    response = Client().get(reverse(name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_it_sends_anonymous_users_to_sign_in_from_a_run(team: Team, owner: User) -> None:
+    run = make_run(team, owner)
+    for headers in ({}, {"HX-Request": "true"}):
+        response = Client().get(reverse("runs:detail", args=[run.id]), headers=headers)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("who", ["owner", "teammate"])
+def test_it_shows_a_run_to_its_team(who: str, team: Team, owner: User, teammate: User) -> None:
+    run = make_run(team, owner)
+    client = client_for({"owner": owner, "teammate": teammate}[who])
+    page = client.get(reverse("runs:detail", args=[run.id]))
+    assert page.status_code == 200
+    assert b"us.market-api.kaiko.io" in page.content
+    fragment = client.get(reverse("runs:detail", args=[run.id]), headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert b'id="run-result"' in fragment.content
+    assert b"<html" not in fragment.content
+
+
+def test_it_answers_404_to_other_teams_for_page_and_fragment(
+    team: Team, owner: User, stranger: User
+) -> None:
+    run = make_run(team, owner)
+    client = client_for(stranger)
+    assert client.get(reverse("runs:detail", args=[run.id])).status_code == 404
+    fragment = client.get(reverse("runs:detail", args=[run.id]), headers={"HX-Request": "true"})
+    assert fragment.status_code == 404
+
+
+def test_it_answers_404_for_an_unknown_run(owner: User) -> None:
+    response = client_for(owner).get(reverse("runs:detail", args=[uuid.uuid4()]))
+    assert response.status_code == 404
+
+
+def test_it_polls_while_queued_and_stops_once_done(team: Team, owner: User) -> None:
+    run = make_run(team, owner)
+    client = client_for(owner)
+    url = reverse("runs:detail", args=[run.id])
+    queued = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert 'hx-trigger="every' in queued and "Queued" in queued
+    Run.objects.filter(pk=run.id).update(
+        status=Run.Status.DONE, outcome=Run.Outcome.RESPONSE, response_status=200,
+        response_reason="OK", response_headers=[["Content-Type", "application/json"]],
+        response_body='{"result":"success","data":[1,2]}', response_body_bytes=33,
+        duration_ms=12.5,
+    )
+    done = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "hx-trigger" not in done
+    assert "&quot;result&quot;: &quot;success&quot;" in done  # pretty-printed, escaped
+
+
+def test_it_escapes_response_bodies(team: Team, owner: User) -> None:
+    run = make_run(
+        team, owner, status=Run.Status.DONE, outcome=Run.Outcome.RESPONSE, response_status=502,
+        response_headers=[["Content-Type", "text/html"]],
+        response_body="<script>alert(1)</script><h1>Bad gateway</h1>", response_body_bytes=40,
+    )
+    page = client_for(owner).get(reverse("runs:detail", args=[run.id])).content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_it_lists_only_the_teams_runs_on_home(
+    team: Team, other_team: Team, owner: User, stranger: User
+) -> None:
+    mine = make_run(team, owner, url="https://mine.example/")
+    theirs = make_run(other_team, stranger, url="https://theirs.example/")
+    page = client_for(owner).get(reverse("home")).content.decode()
+    assert str(mine.id) in page
+    assert str(theirs.id) not in page
+
+
+def test_it_fills_the_form_from_a_preset(owner: User) -> None:
+    page = client_for(owner).get(reverse("runs:new"), {"preset": "sandbox-no-key"}).content.decode()
+    assert "http://testserver/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd" in page
+
+
+def test_it_stores_a_valid_submission_with_the_key_encrypted_and_redirects(
+    owner: User, team: Team, django_capture_on_commit_callbacks: object
+) -> None:
+    with django_capture_on_commit_callbacks() as callbacks:  # type: ignore[operator]
+        response = client_for(owner).post(
+            reverse("runs:new"),
+            {**VALID, "headers": "Accept: application/json\nAuthorization: Bearer tok-987"},
+        )
+    run = Run.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("runs:detail", args=[run.id])
+    assert run.team == team and run.status == Run.Status.QUEUED
+    assert len(callbacks) == 1  # enqueued once the row is committed
+    assert ["Authorization", "[redacted]"] in run.request_headers
+    assert run.has_api_key
+    stored = secrets.decrypt(run.secrets_encrypted)
+    assert stored.api_key == "sandbox-demo-key"
+    assert stored.headers == [("Authorization", "Bearer tok-987")]
+    row = Run.objects.filter(pk=run.pk).values().get()
+    for column, value in row.items():
+        if column != "secrets_encrypted":
+            assert "sandbox-demo-key" not in str(value), column
+            assert "tok-987" not in str(value), column
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"url": "not a url"}, "url", "spaces"),
+        ({"url": "ftp://example.com/"}, "url", "Only http and https"),
+        ({"url": ""}, "url", "required"),
+        ({"method": "BREW"}, "method", "valid choice"),
+        ({"headers": "Accept application/json"}, "headers", "Line 1 is not a header"),
+        ({"headers": "Bad Name: x"}, "headers", "not a valid header name"),
+        ({"headers": "Host: evil.example"}, "headers", "set by the HTTP client"),
+        ({"params": "novalue"}, "params", "Line 1 is not a parameter"),
+        ({"method": "POST", "headers": "Content-Type: application/json", "body": "{nope"},
+         "body", "not valid JSON"),
+        ({"timeout": "0"}, "timeout", "greater than or equal"),
+        ({"timeout": "600"}, "timeout", "less than or equal"),
+    ],
+)
+def test_it_explains_bad_input_at_the_field_and_keeps_what_was_typed(
+    owner: User, change: dict[str, str], field: str, message: str
+) -> None:
+    data = {**VALID, **change}
+    response = client_for(owner).post(reverse("runs:new"), data)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert field in form.errors
+    assert message in " ".join(form.errors[field])
+    page = response.content.decode()
+    assert f'id="id_{field}_error"' in page
+    assert "sandbox-demo-key" in page  # the key typed is still in its (masked) field
+    assert Run.objects.count() == 0
