@@ -6,6 +6,7 @@ other is stopped too: nothing is left running.
 """
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -29,20 +30,16 @@ def stop_all(processes: dict[str, subprocess.Popen[bytes]]) -> None:
             _signal_group(process, signal.SIGTERM)
     deadline = time.monotonic() + GRACE_SECONDS
     for process in processes.values():
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
         # The group may still hold children of an exited leader: end them all.
         _signal_group(process, signal.SIGKILL)
         process.wait()
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def main() -> int:
@@ -58,9 +55,18 @@ def main() -> int:
         "worker": start(
             "worker",
             [
-                python, "-m", "celery", "-A", "dashboard", "worker",
-                "--loglevel", "INFO", "--concurrency", args.concurrency,
-                "--without-gossip", "--without-mingle",
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "dashboard",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                args.concurrency,
+                "--without-gossip",
+                "--without-mingle",
             ],
         ),
     }
@@ -72,7 +78,9 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    print(f"[run] dashboard at http://{args.host}:{args.port}/ (Ctrl-C stops everything)", flush=True)
+    print(
+        f"[run] dashboard at http://{args.host}:{args.port}/ (Ctrl-C stops everything)", flush=True
+    )
     exit_code = 0
     while not stopping:
         for name, process in processes.items():

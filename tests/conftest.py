@@ -115,14 +115,31 @@ def celery_worker(
         "PYTHONUNBUFFERED": "1",
     }
     command = [
-        sys.executable, "-m", "celery", "-A", "dashboard", "worker",
-        "--loglevel", "INFO", "--concurrency", "1", "--queues", TEST_QUEUE,
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
-        "--hostname", f"{TEST_QUEUE}@%h",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "dashboard",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        "1",
+        "--queues",
+        TEST_QUEUE,
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "--hostname",
+        f"{TEST_QUEUE}@%h",
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     deadline = time.monotonic() + 60

@@ -176,13 +176,19 @@ def classify(exc: requests.RequestException, *, host: str) -> tuple[FailureKind,
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return FailureKind.CONNECT_TIMEOUT, f"No connection to {host} could be made in time."
     if isinstance(exc, requests.exceptions.ReadTimeout):
-        return FailureKind.READ_TIMEOUT, f"{host} accepted the connection but did not answer in time."
+        return (
+            FailureKind.READ_TIMEOUT,
+            f"{host} accepted the connection but did not answer in time.",
+        )
     if isinstance(exc, requests.exceptions.SSLError) or any(
         isinstance(c, ssl.SSLError) for c in causes
     ):
         detail = next(
-            (getattr(c, "verify_message", None) or getattr(c, "reason", None) for c in causes
-             if isinstance(c, ssl.SSLError)),
+            (
+                getattr(c, "verify_message", None) or getattr(c, "reason", None)
+                for c in causes
+                if isinstance(c, ssl.SSLError)
+            ),
             None,
         )
         suffix = f" ({detail})" if isinstance(detail, str) and detail else ""
@@ -197,20 +203,32 @@ def classify(exc: requests.RequestException, *, host: str) -> tuple[FailureKind,
         | requests.exceptions.URLRequired
         | requests.exceptions.InvalidHeader,
     ):
-        return FailureKind.INVALID_URL, "The request could not be built: the URL or a header is not valid."
+        return (
+            FailureKind.INVALID_URL,
+            "The request could not be built: the URL or a header is not valid.",
+        )
     if any(isinstance(c, urllib3.exceptions.NameResolutionError | socket.gaierror) for c in causes):
         return FailureKind.DNS, f"The host name {host} could not be resolved."
     if any(isinstance(c, ConnectionRefusedError) for c in causes) or any(
         getattr(c, "errno", None) == errno.ECONNREFUSED for c in causes
     ):
-        return FailureKind.CONNECTION_REFUSED, f"{host} refused the connection: nothing is listening on that port."
+        return (
+            FailureKind.CONNECTION_REFUSED,
+            f"{host} refused the connection: nothing is listening on that port.",
+        )
     if any(isinstance(c, ConnectionResetError | BrokenPipeError) for c in causes):
-        return FailureKind.CONNECTION_RESET, f"{host} closed the connection abruptly (connection reset)."
+        return (
+            FailureKind.CONNECTION_RESET,
+            f"{host} closed the connection abruptly (connection reset).",
+        )
     if any(isinstance(c, TimeoutError | socket.timeout) for c in causes):
         return FailureKind.READ_TIMEOUT, f"{host} did not answer in time."
     if isinstance(
         exc,
         requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError,
     ) or any(isinstance(c, urllib3.exceptions.ProtocolError) for c in causes):
-        return FailureKind.PROTOCOL, f"{host} sent a response that is not valid HTTP or closed it midway."
+        return (
+            FailureKind.PROTOCOL,
+            f"{host} sent a response that is not valid HTTP or closed it midway.",
+        )
     return FailureKind.OTHER, f"The request to {host} failed ({type(exc).__name__})."

@@ -100,7 +100,9 @@ class RunForm(forms.Form):
         label="Query parameters",
         required=False,
         help_text="One per line: name=value. Added to any already in the URL.",
-        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "placeholder": "interval=1h"}),
+        widget=forms.Textarea(
+            attrs={"rows": 3, "spellcheck": "false", "placeholder": "interval=1h"}
+        ),
     )
     headers = forms.CharField(
         required=False,
@@ -137,9 +139,7 @@ class RunForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["profile"].choices = _profile_choices()
         self.fields["timeout"].max_value = settings.EGRESS_MAX_TIMEOUT
-        self.fields["timeout"].validators.append(
-            MaxValueValidator(settings.EGRESS_MAX_TIMEOUT)
-        )
+        self.fields["timeout"].validators.append(MaxValueValidator(settings.EGRESS_MAX_TIMEOUT))
         self.fields["timeout"].widget.attrs["max"] = settings.EGRESS_MAX_TIMEOUT
 
     def clean_url(self) -> str:

@@ -34,6 +34,10 @@ def body_view(text: str, content_type: str) -> BodyView:
 
 def content_type_of(headers: list[list[str]]) -> str:
     return next(
-        (value.split(";")[0].strip().lower() for name, value in headers if name.lower() == "content-type"),
+        (
+            value.split(";")[0].strip().lower()
+            for name, value in headers
+            if name.lower() == "content-type"
+        ),
         "",
     )

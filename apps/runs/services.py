@@ -120,8 +120,7 @@ def execute_run(*, run_id: uuid.UUID) -> None:
                 kind=FailureKind.READ_TIMEOUT,
                 message="The run took longer than the worker's time limit and was stopped.",
             ),
-            elapsed_ms=(timezone.now() - (run.started_at or timezone.now())).total_seconds()
-            * 1000,
+            elapsed_ms=(timezone.now() - (run.started_at or timezone.now())).total_seconds() * 1000,
         )
     store_result(run=run, exchange=exchange, secret_values=run_secrets.values())
 

@@ -18,8 +18,17 @@ OHLCV = "/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/aggregations/
 
 
 def submit(client: Client, url: str, **fields: str) -> uuid.UUID:
-    data = {"method": "GET", "url": url, "params": "", "headers": "Accept: application/json",
-            "body": "", "api_key": "", "timeout": "10", "profile": "", **fields}
+    data = {
+        "method": "GET",
+        "url": url,
+        "params": "",
+        "headers": "Accept: application/json",
+        "body": "",
+        "api_key": "",
+        "timeout": "10",
+        "profile": "",
+        **fields,
+    }
     response = client.post(reverse("runs:new"), data)
     assert response.status_code == 302, response.content.decode()[:2000]
     return uuid.UUID(response["Location"].rstrip("/").split("/")[-1])
@@ -95,8 +104,10 @@ def test_it_gets_a_valid_answer_with_the_demo_key(
     celery_worker: object, live_server: object, signed_in: Client
 ) -> None:
     run_id = submit(
-        signed_in, f"{live_server.url}{OHLCV}",  # type: ignore[attr-defined]
-        api_key="sandbox-demo-key", params="interval=1h\npage_size=3",
+        signed_in,
+        f"{live_server.url}{OHLCV}",  # type: ignore[attr-defined]
+        api_key="sandbox-demo-key",
+        params="interval=1h\npage_size=3",
     )
     run = wait_until_done(run_id)
     assert run.response_status == 200, run.response_body

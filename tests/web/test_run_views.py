@@ -26,8 +26,12 @@ VALID = {
 
 
 def make_run(team: Team, user: User, **fields: object) -> Run:
-    defaults = {"method": "GET", "url": "https://us.market-api.kaiko.io/v2/x", "timeout_seconds": 5,
-                "profile": "kaiko"}
+    defaults = {
+        "method": "GET",
+        "url": "https://us.market-api.kaiko.io/v2/x",
+        "timeout_seconds": 5,
+        "profile": "kaiko",
+    }
     return Run.objects.create(team=team, created_by=user, **{**defaults, **fields})
 
 
@@ -88,9 +92,13 @@ def test_it_polls_while_queued_and_stops_once_done(team: Team, owner: User) -> N
     queued = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert 'hx-trigger="every' in queued and "Queued" in queued
     Run.objects.filter(pk=run.id).update(
-        status=Run.Status.DONE, outcome=Run.Outcome.RESPONSE, response_status=200,
-        response_reason="OK", response_headers=[["Content-Type", "application/json"]],
-        response_body='{"result":"success","data":[1,2]}', response_body_bytes=33,
+        status=Run.Status.DONE,
+        outcome=Run.Outcome.RESPONSE,
+        response_status=200,
+        response_reason="OK",
+        response_headers=[["Content-Type", "application/json"]],
+        response_body='{"result":"success","data":[1,2]}',
+        response_body_bytes=33,
         duration_ms=12.5,
     )
     done = client.get(url, headers={"HX-Request": "true"}).content.decode()
@@ -100,9 +108,14 @@ def test_it_polls_while_queued_and_stops_once_done(team: Team, owner: User) -> N
 
 def test_it_escapes_response_bodies(team: Team, owner: User) -> None:
     run = make_run(
-        team, owner, status=Run.Status.DONE, outcome=Run.Outcome.RESPONSE, response_status=502,
+        team,
+        owner,
+        status=Run.Status.DONE,
+        outcome=Run.Outcome.RESPONSE,
+        response_status=502,
         response_headers=[["Content-Type", "text/html"]],
-        response_body="<script>alert(1)</script><h1>Bad gateway</h1>", response_body_bytes=40,
+        response_body="<script>alert(1)</script><h1>Bad gateway</h1>",
+        response_body_bytes=40,
     )
     page = client_for(owner).get(reverse("runs:detail", args=[run.id])).content.decode()
     assert "<script>alert(1)</script>" not in page
@@ -160,8 +173,11 @@ def test_it_stores_a_valid_submission_with_the_key_encrypted_and_redirects(
         ({"headers": "Bad Name: x"}, "headers", "not a valid header name"),
         ({"headers": "Host: evil.example"}, "headers", "set by the HTTP client"),
         ({"params": "novalue"}, "params", "Line 1 is not a parameter"),
-        ({"method": "POST", "headers": "Content-Type: application/json", "body": "{nope"},
-         "body", "not valid JSON"),
+        (
+            {"method": "POST", "headers": "Content-Type: application/json", "body": "{nope"},
+            "body",
+            "not valid JSON",
+        ),
         ({"timeout": "0"}, "timeout", "greater than or equal"),
         ({"timeout": "600"}, "timeout", "less than or equal"),
     ],

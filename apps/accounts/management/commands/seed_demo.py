@@ -13,8 +13,10 @@ DEMO_TEAM = "Demo team"
 class Command(BaseCommand):
     help = "Create the demo team and demo user if missing, and print how to sign in."
 
-    def add_arguments(self, parser):  # noqa: ANN001, ANN201
-        parser.add_argument("--url", default="http://127.0.0.1:8000/", help="Shown with the sign-in.")
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000/", help="Shown with the sign-in."
+        )
         parser.add_argument(
             "--reset-password", action="store_true", help="Give the demo user a new password."
         )
