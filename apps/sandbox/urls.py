@@ -1,0 +1,16 @@
+from django.urls import path, re_path
+
+from apps.sandbox import views
+
+app_name = "sandbox"
+
+urlpatterns = [
+    path("", views.docs, name="docs"),
+    path("maintenance/", views.maintenance_switch, name="maintenance"),
+    # us.market-api.kaiko.io and eu.market-api.kaiko.io
+    re_path(r"^(?P<region>us|eu)/(?P<api_path>.*)$", views.market_data, name="market"),
+    # reference-data-api.kaiko.io
+    re_path(r"^reference/(?P<api_path>.*)$", views.reference_data, name="reference"),
+    # Everything else under /sandbox/ answers Kaiko's JSON 404, not an HTML page.
+    re_path(r"^(?P<api_path>.*)$", views.not_found, name="not_found"),
+]

@@ -1,0 +1,532 @@
+"""The sandbox upstream through Django's test client: every status code of Kaiko's table,
+with Kaiko's envelope and headers, and the order in which the checks apply."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from apps.sandbox import state, views
+from apps.sandbox.keys import BURST_KEY, DEMO_KEY, LIMITED_KEY, NOPERM_KEY
+
+BASE = "/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot"
+OHLCV = f"{BASE}/btc-usd/aggregations/ohlcv"
+VWAP = f"{BASE}/btc-usd/aggregations/count_ohlcv_vwap"
+TRADES = f"{BASE}/btc-usd/trades"
+ETH_OHLCV = f"{BASE}/eth-usd/aggregations/ohlcv"
+DAY = {"start_time": "2024-01-01T00:00:00Z", "end_time": "2024-01-02T00:00:00Z"}
+FORBIDDEN = "Forbidden -- You don't have access to the requested resource."
+NO_PERMISSION = "not authorized: user has no permission over these instruments"
+MAINTENANCE = "Service Unavailable -- We're temporarily offline for maintenance."
+FAULT = "Internal Server Error -- We had a problem with our service. Try again later."
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    """Rate-limit counters and the maintenance switch live in the cache."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api() -> Client:
+    # CSRF checks on, as for a real client: the API views must not need a token.
+    return Client(enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def frozen_now(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    moment = datetime(2025, 6, 1, 12, 0, 3, tzinfo=UTC)
+    monkeypatch.setattr(views, "utc_now", lambda: moment)
+    return moment
+
+
+def call(
+    client: Client,
+    path: str,
+    *,
+    key: str | None = DEMO_KEY,
+    method: str = "get",
+    data: dict[str, str] | None = None,
+    **headers: str,
+) -> Any:
+    if key is not None:
+        headers["X-Api-Key"] = key
+    return getattr(client, method)(path, data=data, headers=headers)
+
+
+def assert_error(response: Any, status: int, message: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"result", "message"}
+    assert body["result"] == "error"
+    if message is not None:
+        assert body["message"] == message
+    return body
+
+
+# --- 200 ----------------------------------------------------------------------------------
+
+
+def test_it_answers_ohlcv_in_kaikos_envelope(api: Client, frozen_now: datetime) -> None:
+    response = call(api, OHLCV, data={"interval": "1h", "page_size": "5", **DAY}, Accept="*/*")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["result"] == "success"
+    assert body["time"] == "2025-06-01T12:00:03.000Z"
+    assert body["timestamp"] == 1748779203000
+    assert body["query"]["interval"] == "1h"
+    assert body["query"]["page_size"] == 5
+    assert body["query"]["data_version"] == "v1"
+    assert body["query"]["commodity"] == "trades"
+    assert body["query"]["request_time"] == "2025-06-01T12:00:03.000Z"
+    assert body["access"] == {
+        "access_range": {"start_timestamp": None, "end_timestamp": None},
+        "data_range": {"start_timestamp": None, "end_timestamp": None},
+    }
+    assert len(body["data"]) == 5
+    assert body["data"][0]["timestamp"] == 1704150000000  # 2024-01-01T23:00Z, newest first
+    assert set(body["data"][0]) == {"timestamp", "open", "high", "low", "close", "volume"}
+    assert body["next_url"] == (
+        f"http://testserver{OHLCV}?continuation_token={body['continuation_token']}"
+    )
+
+
+def test_it_follows_next_url_to_the_end(api: Client) -> None:
+    url: str | None = f"{OHLCV}?interval=1h&page_size=10&sort=asc&start_time={DAY['start_time']}"
+    url += f"&end_time={DAY['end_time']}"
+    stamps: list[int] = []
+    while url:
+        body = call(api, url).json()
+        stamps += [bucket["timestamp"] for bucket in body["data"]]
+        url = body.get("next_url")
+    assert len(stamps) == 24
+    assert stamps == sorted(set(stamps))
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        (TRADES, {"timestamp", "trade_id", "price", "amount", "taker_side_sell"}),
+        (VWAP, {"timestamp", "count", "open", "high", "low", "close", "volume", "price"}),
+        (
+            "/sandbox/eu/v3/data/trades.v1/exchanges/krkn/spot/eth-usd/trades",
+            {"timestamp", "trade_id", "price", "amount", "taker_side_sell"},
+        ),
+        (
+            "/sandbox/eu/v2/data/trades.v1/exchanges/bnce/spot/sol-usdt/aggregations/ohlcv",
+            {"timestamp", "open", "high", "low", "close", "volume"},
+        ),
+    ],
+)
+def test_it_answers_every_market_endpoint(api: Client, path: str, fields: set[str]) -> None:
+    response = call(api, path, data={"page_size": "3"}, Accept="application/json")
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["data"]) == 3
+    assert set(body["data"][0]) == fields
+    assert "continuation_token" in body
+
+
+def test_it_answers_head(api: Client) -> None:
+    assert call(api, OHLCV, method="head").status_code == 200
+
+
+def test_it_limits_the_limited_keys_access_range(api: Client) -> None:
+    response = call(api, OHLCV, key=LIMITED_KEY, data={"sort": "asc", "page_size": "2"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["access"]["access_range"]["start_timestamp"] == 1704067200000
+    assert body["data"][0]["timestamp"] == 1704067200000
+
+
+@pytest.mark.parametrize("resource", ["instruments", "exchanges", "assets"])
+def test_it_serves_reference_data_without_a_key(api: Client, resource: str) -> None:
+    response = call(api, f"/sandbox/reference/v1/{resource}", key=None)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["result"] == "success"
+    assert body["data"]
+
+
+# --- 400 ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"interval": "2d"}, "interval"),
+        ({"interval": "25h"}, "interval"),
+        ({"interval": "fast"}, "interval"),
+        ({"page_size": "0"}, "page_size"),
+        ({"page_size": "100001"}, "page_size"),
+        ({"page_size": "ten"}, "page_size"),
+        ({"sort": "random"}, "sort"),
+        ({"start_time": "yesterday"}, "start_time"),
+        ({"end_time": "2024-02-30T00:00:00Z"}, "end_time"),
+        ({"start_time": "2024-02-01T00:00:00Z", "end_time": "2024-01-01T00:00:00Z"}, "start_time"),
+        ({"continuation_token": "not-a-token"}, "continuation_token"),
+    ],
+)
+def test_it_answers_400_naming_the_parameter(
+    api: Client, params: dict[str, str], name: str
+) -> None:
+    body = assert_error(call(api, OHLCV, data=params), 400)
+    assert body["message"].startswith("Bad Request")
+    assert f"'{name}'" in body["message"]
+
+
+def test_it_explains_an_unencoded_plus_in_a_time(api: Client) -> None:
+    body = assert_error(call(api, f"{OHLCV}?start_time=2024-01-01T00:00:00+02:00"), 400)
+    assert "%2B" in body["message"]
+
+
+def test_it_answers_400_for_a_malformed_scenario(api: Client) -> None:
+    body = assert_error(call(api, OHLCV, **{"X-Sandbox-Scenario": "explode"}), 400)
+    assert "'X-Sandbox-Scenario'" in body["message"]
+
+
+# --- 401 and 403 --------------------------------------------------------------------------
+
+
+def test_it_answers_401_without_a_key(api: Client) -> None:
+    body = assert_error(call(api, OHLCV, key=None), 401)
+    assert "API key is missing" in body["message"]
+
+
+def test_it_answers_401_for_an_unknown_key(api: Client) -> None:
+    body = assert_error(call(api, OHLCV, key="not-a-real-key"), 401)
+    assert "API key is invalid" in body["message"]
+
+
+def test_it_answers_401_for_a_key_without_instruments(api: Client) -> None:
+    assert_error(call(api, OHLCV, key=NOPERM_KEY), 401, NO_PERMISSION)
+
+
+def test_it_answers_403_outside_the_subscription(api: Client) -> None:
+    assert_error(call(api, ETH_OHLCV, key=LIMITED_KEY), 403, FORBIDDEN)
+
+
+# --- 404 ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/sandbox/us/v2/data/trades.v1/exchanges/nope/spot/btc-usd/trades", "exchange 'nope'"),
+        ("/sandbox/us/v2/data/trades.v1/exchanges/cbse/option/btc-usd/trades", "class 'option'"),
+        (f"{BASE}/doge-usd/trades", "instrument 'doge-usd'"),
+        (f"{BASE}/btc-usd/aggregations/vwap", None),
+        (f"{BASE}/btc-usd/trades/", None),
+        ("/sandbox/us/v9/data", None),
+        ("/sandbox/us/", None),
+        ("/sandbox/asia/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/trades", None),
+        ("/sandbox/reference/v1/pools", None),
+        ("/sandbox/anything/else", None),
+    ],
+)
+def test_it_answers_404_in_json(api: Client, path: str, words: str | None) -> None:
+    body = assert_error(call(api, path), 404)
+    assert body["message"].startswith("Not Found")
+    if words:
+        assert words in body["message"]
+
+
+# --- 405 and 406 --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+def test_it_answers_405_with_allow(api: Client, method: str) -> None:
+    response = call(api, OHLCV, method=method)
+    assert_error(response, 405, "Method Not Allowed")
+    assert response["Allow"] == "GET, HEAD"
+
+
+def test_it_answers_405_on_reference_data(api: Client) -> None:
+    response = call(api, "/sandbox/reference/v1/assets", key=None, method="post")
+    assert_error(response, 405)
+    assert response["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "application/json;q=0"])
+def test_it_answers_406_when_json_is_not_acceptable(api: Client, accept: str) -> None:
+    body = assert_error(call(api, OHLCV, Accept=accept), 406)
+    assert body["message"].startswith("Not Acceptable")
+
+
+# --- 429 ----------------------------------------------------------------------------------
+
+
+def test_it_rate_limits_the_burst_key(api: Client, frozen_now: datetime) -> None:
+    assert call(api, OHLCV, key=BURST_KEY).status_code == 200
+    assert call(api, OHLCV, key=BURST_KEY).status_code == 200
+    response = call(api, OHLCV, key=BURST_KEY)
+    assert_error(response, 429, "Rate limit reached")
+    # 12:00:03 in a 10-second window that resets at 12:00:10.
+    assert response["Retry-After"] == "7"
+    # Other keys have their own counters.
+    assert call(api, OHLCV, key=DEMO_KEY).status_code == 200
+
+
+def test_it_opens_a_new_window(api: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [datetime(2025, 6, 1, 12, 0, 8, tzinfo=UTC)]
+    monkeypatch.setattr(views, "utc_now", lambda: now[0])
+    for _ in range(2):
+        call(api, OHLCV, key=BURST_KEY)
+    assert call(api, OHLCV, key=BURST_KEY)["Retry-After"] == "2"
+    now[0] = datetime(2025, 6, 1, 12, 0, 10, tzinfo=UTC)
+    assert call(api, OHLCV, key=BURST_KEY).status_code == 200
+
+
+def test_it_rate_limits_the_demo_key_at_120_a_minute(api: Client, frozen_now: datetime) -> None:
+    statuses = [call(api, OHLCV, data={"page_size": "1"}).status_code for _ in range(121)]
+    assert statuses[:120] == [200] * 120
+    assert statuses[120] == 429
+
+
+def test_it_counts_only_requests_that_pass_the_checks(api: Client, frozen_now: datetime) -> None:
+    for _ in range(3):
+        assert call(api, OHLCV, key=BURST_KEY, data={"interval": "2d"}).status_code == 400
+    assert call(api, OHLCV, key=BURST_KEY).status_code == 200
+
+
+def test_it_answers_429_on_request(api: Client) -> None:
+    response = call(api, OHLCV, **{"X-Sandbox-Scenario": "ratelimit"})
+    assert_error(response, 429, "Rate limit reached")
+    assert response["Retry-After"] == "30"
+    response = call(api, OHLCV, key=None, **{"X-Sandbox-Scenario": "ratelimit=4"})
+    assert response["Retry-After"] == "4"
+
+
+# --- 500 and 503 --------------------------------------------------------------------------
+
+
+def test_it_answers_500_on_request(api: Client) -> None:
+    assert_error(call(api, OHLCV, **{"X-Sandbox-Scenario": "fault"}), 500, FAULT)
+
+
+def test_it_answers_503_on_request(api: Client) -> None:
+    response = call(api, OHLCV, **{"X-Sandbox-Scenario": "maintenance"})
+    assert_error(response, 503, MAINTENANCE)
+    assert response["Retry-After"] == "120"
+
+
+def test_it_answers_503_while_the_maintenance_switch_is_on(api: Client) -> None:
+    state.set_maintenance(on=True, now=datetime(2025, 1, 1, tzinfo=UTC))
+    for path in (OHLCV, TRADES, VWAP, "/sandbox/eu/v2/whatever"):
+        response = call(api, path)
+        assert_error(response, 503, MAINTENANCE)
+        assert response["Retry-After"] == "120"
+    # The reference-data host is another service: it stays up.
+    assert call(api, "/sandbox/reference/v1/assets", key=None).status_code == 200
+    state.set_maintenance(on=False, now=datetime(2025, 1, 1, tzinfo=UTC))
+    assert call(api, OHLCV).status_code == 200
+
+
+def test_it_waits_when_asked_to_be_slow(api: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(views, "sleep", slept.append)
+    assert call(api, OHLCV, **{"X-Sandbox-Scenario": "slow=2.5"}).status_code == 200
+    response = call(api, OHLCV, **{"X-Sandbox-Scenario": "slow=1, fault"})
+    assert response.status_code == 500
+    assert slept == [2.5, 1.0]
+
+
+def test_it_really_waits(api: Client) -> None:
+    started = datetime.now(tz=UTC)
+    assert call(api, OHLCV, **{"X-Sandbox-Scenario": "slow=0.2"}).status_code == 200
+    assert (datetime.now(tz=UTC) - started).total_seconds() >= 0.2
+
+
+# --- the order of checks ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "key", "headers", "params", "status"),
+    [
+        # maintenance comes before everything: the host is offline
+        ("post", "/sandbox/us/nowhere", None, {"X-Sandbox-Scenario": "maintenance"}, {}, 503),
+        # an unknown route before the method
+        ("post", "/sandbox/us/nowhere", DEMO_KEY, {}, {}, 404),
+        # the method before Accept and the key
+        ("post", OHLCV, None, {"Accept": "text/html"}, {}, 405),
+        # Accept before the key and the scenarios
+        ("get", OHLCV, None, {"Accept": "text/html", "X-Sandbox-Scenario": "fault"}, {}, 406),
+        # scenarios need no key
+        ("get", OHLCV, None, {"X-Sandbox-Scenario": "fault"}, {}, 500),
+        # the key before the instrument and the parameters
+        ("get", f"{BASE}/doge-usd/trades", None, {}, {"page_size": "0"}, 401),
+        # entitlement before the instrument lookup
+        ("get", f"{BASE}/doge-usd/trades", LIMITED_KEY, {}, {}, 403),
+        ("get", f"{BASE}/doge-usd/trades", NOPERM_KEY, {}, {}, 401),
+        # the instrument before the parameters
+        ("get", f"{BASE}/doge-usd/trades", DEMO_KEY, {}, {"page_size": "0"}, 404),
+    ],
+)
+def test_it_checks_in_order(
+    api: Client,
+    method: str,
+    path: str,
+    key: str | None,
+    headers: dict[str, str],
+    params: dict[str, str],
+    status: int,
+) -> None:
+    response = call(api, path, key=key, method=method, data=params or None, **headers)
+    assert_error(response, status)
+
+
+def test_it_answers_400_before_429(api: Client, frozen_now: datetime) -> None:
+    for _ in range(2):
+        call(api, OHLCV, key=BURST_KEY)
+    assert call(api, OHLCV, key=BURST_KEY).status_code == 429
+    assert call(api, OHLCV, key=BURST_KEY, data={"sort": "up"}).status_code == 400
+
+
+# --- junk never answers 500 ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "headers", "status"),
+    [
+        ("page_size=%FF%FE", {}, 400),
+        ("interval=%00", {}, 400),
+        ("start_time=%F0%9F%92%A5", {}, 400),
+        ("continuation_token=" + "A" * 5000, {}, 400),
+        ("page_size=1&page_size=0", {}, 400),
+        ("sort=asc%00", {}, 400),
+        ("&&&===&", {}, 200),
+        ("", {"Accept": ";;;;"}, 406),
+        ("", {"X-Sandbox-Scenario": "slow=1e9"}, 400),
+        ("", {"X-Sandbox-Scenario": "\u00e9"}, 400),
+        ("", {"X-Api-Key": "\u00e9\u00e8"}, 401),
+    ],
+)
+def test_it_answers_junk_with_the_right_code(
+    api: Client, query: str, headers: dict[str, str], status: int
+) -> None:
+    response = api.get(f"{OHLCV}?{query}", headers={"X-Api-Key": DEMO_KEY, **headers})
+    assert response.status_code == status
+    assert response.json()["result"] == ("success" if status == 200 else "error")
+
+
+def test_it_answers_too_many_parameters_in_json(api: Client) -> None:
+    query = "&".join(f"p{number}=1" for number in range(1_500))
+    body = assert_error(call(api, f"{OHLCV}?{query}"), 400)
+    assert "too many query parameters" in body["message"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    params=st.dictionaries(
+        st.sampled_from(
+            ["interval", "page_size", "sort", "start_time", "end_time", "continuation_token"]
+        ),
+        st.text(max_size=40),
+        max_size=4,
+    ),
+    accept=st.one_of(st.none(), st.text(max_size=30)),
+)
+def test_it_never_fails_on_any_parameters(params: dict[str, str], accept: str | None) -> None:
+    cache.clear()
+    headers = {"X-Api-Key": DEMO_KEY}
+    if accept is not None:
+        # Header values travel as latin-1; anything else cannot reach the server.
+        headers["Accept"] = accept.encode("latin-1", "replace").decode("latin-1")
+    response = Client().get(OHLCV, data=params, headers=headers)
+    assert response.status_code in (200, 400, 406)
+    assert response.json()["result"] in ("success", "error")
+
+
+# --- the documentation page and the maintenance switch ------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_documents_the_sandbox(client: Client) -> None:
+    response = client.get("/sandbox/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "http://testserver/sandbox/us" in page
+    assert "http://testserver/sandbox/eu" in page
+    for key in (DEMO_KEY, LIMITED_KEY, NOPERM_KEY, BURST_KEY):
+        assert key in page
+    for code in ("200", "400", "401", "403", "404", "405", "406", "429", "500", "503"):
+        assert f"<strong>{code}</strong>" in page
+    assert "X-Sandbox-Scenario" in page
+    assert "http://testserver/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/" in page
+    # Anonymous visitors read the page but get no switch.
+    assert 'action="/sandbox/maintenance/"' not in page
+    assert "Sign in</a> to switch maintenance" in page
+
+
+@pytest.fixture
+def signed_in(django_user_model: Any) -> Client:
+    user = django_user_model.objects.create_user(username="sandy", password="pw-sandbox-123")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    return client
+
+
+def _csrf_token(client: Client) -> str:
+    client.get("/sandbox/")
+    return client.cookies["csrftoken"].value
+
+
+@pytest.mark.django_db
+def test_it_switches_maintenance_on_and_off(signed_in: Client) -> None:
+    page = signed_in.get("/sandbox/").content.decode()
+    assert 'action="/sandbox/maintenance/"' in page
+    assert "Switch maintenance on" in page
+    token = _csrf_token(signed_in)
+
+    response = signed_in.post(
+        "/sandbox/maintenance/", {"state": "on", "csrfmiddlewaretoken": token}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/sandbox/#maintenance"
+    assert state.maintenance_since() is not None
+    assert call(signed_in, OHLCV).status_code == 503
+    page = signed_in.get("/sandbox/").content.decode()
+    assert "Switch maintenance off" in page
+    assert "Maintenance is on" in page
+
+    signed_in.post("/sandbox/maintenance/", {"state": "off", "csrfmiddlewaretoken": token})
+    assert state.maintenance_since() is None
+    assert call(signed_in, OHLCV).status_code == 200
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_bad_switch_value(signed_in: Client) -> None:
+    token = _csrf_token(signed_in)
+    response = signed_in.post(
+        "/sandbox/maintenance/", {"state": "sideways", "csrfmiddlewaretoken": token}
+    )
+    assert response.status_code == 302
+    assert state.maintenance_since() is None
+
+
+@pytest.mark.django_db
+def test_it_needs_a_csrf_token_to_switch(signed_in: Client) -> None:
+    assert signed_in.post("/sandbox/maintenance/", {"state": "on"}).status_code == 403
+    assert state.maintenance_since() is None
+
+
+@pytest.mark.django_db
+def test_it_needs_a_login_to_switch(client: Client) -> None:
+    response = client.post("/sandbox/maintenance/", {"state": "on"})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    assert state.maintenance_since() is None
+
+
+@pytest.mark.django_db
+def test_it_only_switches_on_post(signed_in: Client) -> None:
+    assert signed_in.get("/sandbox/maintenance/").status_code == 405
