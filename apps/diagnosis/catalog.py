@@ -1,0 +1,583 @@
+"""API profiles, the error catalog and remediation playbooks, read from data files.
+
+Everything the diagnosis knows about an API lives in TOML files under ``data/``:
+``profiles/*.toml`` (one per API, plus ``generic.toml``, the fallback for any host),
+``network.toml`` (failures without a response) and ``playbooks.toml``. Adding an API is
+adding a file. The files are read and checked once per process; a mistake in them stops
+the process at the first use with a message naming the file and the key.
+"""
+
+import functools
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from apps.egress.types import FailureKind
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+SEVERITIES = ("ok", "info", "warning", "error")
+# One-click actions the run page may offer for a playbook.
+ACTIONS = frozenset({"reauthenticate", "fix_request", "retry", "back_off", "retry_later"})
+STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "other")
+NETWORK = "network"  # the code prefix of failures without a response
+
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_RFC_REFERENCE = re.compile(r"^RFC (\d+) §([\d.]+)$")
+
+
+class CatalogError(ValueError):
+    """A data file is malformed. The message names the file and the key at fault."""
+
+
+@dataclass(frozen=True)
+class Link:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ProfileSteps:
+    """What a playbook adds for one API profile."""
+
+    profile: str
+    steps: tuple[str, ...]
+    links: tuple[Link, ...] = ()
+
+
+@dataclass(frozen=True)
+class Playbook:
+    slug: str
+    title: str
+    summary: str
+    steps: tuple[str, ...]
+    action: str | None = None
+    profile_steps: tuple[ProfileSteps, ...] = ()
+
+    def steps_for(self, profile_slug: str) -> ProfileSteps | None:
+        return next((ps for ps in self.profile_steps if ps.profile == profile_slug), None)
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One thing a diagnosis can say: a status of a profile, a variant of it, a status
+    class, or a network failure. ``code`` is stable: it is stored with every run."""
+
+    code: str  # "kaiko.401", "kaiko.401.entitlement", "http.502", "http.4xx", "network.dns"
+    source: str  # the profile's slug, or "network"
+    title: str
+    explanation: str
+    severity: str
+    retryable: bool
+    playbooks: tuple[str, ...]
+    status: int | None = None
+    status_class: str | None = None  # "4xx", or "other" for statuses outside 100..599
+    failure_kind: str | None = None
+    api_meaning: str | None = None  # the API's own words, quoted from its documentation
+    reason: str | None = None  # the registered reason phrase (generic profile)
+    http_says: str | None = None  # what HTTP's definition says (generic profile)
+    http_reference: str | None = None  # e.g. "RFC 9110 §15.5.2"
+    http_reference_url: str | None = None
+    message_contains: tuple[str, ...] = ()  # variants: chosen when the message contains one
+    variants: tuple["CatalogEntry", ...] = ()
+
+    @property
+    def http_meaning(self) -> str | None:
+        if not self.http_says:
+            return None
+        if not self.http_reference:
+            return self.http_says
+        return f"{self.http_says.rstrip('.')} ({self.http_reference})."
+
+    @property
+    def label(self) -> str:
+        """What the entry answers for, for lists: "401", "401 (entitlement)", "4xx", "dns"."""
+        if self.failure_kind:
+            return self.failure_kind
+        if self.status_class:
+            return self.status_class
+        suffix = self.code.split(".", 2)[2] if self.code.count(".") >= 2 else ""
+        return f"{self.status} ({suffix})" if suffix else str(self.status)
+
+    def variant_for(self, message: str | None) -> "CatalogEntry":
+        """The first variant whose words occur in the message, else the entry itself."""
+        if message:
+            lowered = message.lower()
+            for variant in self.variants:
+                if any(words.lower() in lowered for words in variant.message_contains):
+                    return variant
+        return self
+
+    def with_variants(self) -> Iterator["CatalogEntry"]:
+        yield self
+        yield from self.variants
+
+
+@dataclass(frozen=True)
+class Profile:
+    slug: str
+    name: str
+    short_name: str
+    description: str
+    hosts: tuple[str, ...]
+    path_prefixes: tuple[str, ...]
+    statuses: Mapping[int, CatalogEntry]
+    classes: Mapping[str, CatalogEntry]
+    auth_header: str | None = None
+    docs_url: str | None = None
+    errors_url: str | None = None
+    fallback: bool = False
+
+    def entries(self) -> list[CatalogEntry]:
+        """Every entry of this profile, statuses in order (variants after their status),
+        then the class fallbacks."""
+        listed = [
+            e for status in sorted(self.statuses) for e in self.statuses[status].with_variants()
+        ]
+        return listed + [self.classes[c] for c in STATUS_CLASSES if c in self.classes]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    profiles: tuple[Profile, ...]  # the fallback profile last
+    failures: Mapping[str, CatalogEntry]  # by FailureKind value
+    playbooks: Mapping[str, Playbook]
+    source: Path = field(default=DATA_DIR, compare=False)
+
+    @property
+    def fallback(self) -> Profile:
+        return next(p for p in self.profiles if p.fallback)
+
+    def get_profile(self, slug: str) -> Profile:
+        for profile in self.profiles:
+            if profile.slug == slug:
+                return profile
+        raise KeyError(slug)
+
+    def profile_for_url(self, url: str) -> Profile:
+        """The profile whose host matches, else whose path prefix matches, else generic."""
+        try:
+            parts = urlsplit(str(url).strip())
+            host = (parts.hostname or "").rstrip(".").lower()
+            path = parts.path or "/"
+        except ValueError:
+            return self.fallback
+        for profile in self.profiles:
+            if host and host in profile.hosts:
+                return profile
+        for profile in self.profiles:
+            if any(path.startswith(prefix) for prefix in profile.path_prefixes):
+                return profile
+        return self.fallback
+
+    def get_playbook(self, slug: str) -> Playbook:
+        return self.playbooks[slug]
+
+    def entry_for_status(self, profile: Profile, status: int) -> CatalogEntry:
+        """The profile's entry for the status, else HTTP's, else the class fallback
+        (the profile's, then HTTP's)."""
+        generic = self.fallback
+        status_class = _status_class(status)
+        return (
+            profile.statuses.get(status)
+            or generic.statuses.get(status)
+            or profile.classes.get(status_class)
+            or generic.classes[status_class]
+        )
+
+    def http_entry(self, status: int) -> CatalogEntry:
+        """What HTTP itself says of the status: the generic profile's entry or class."""
+        generic = self.fallback
+        return generic.statuses.get(status) or generic.classes[_status_class(status)]
+
+    def failure_entry(self, kind: str) -> CatalogEntry:
+        return self.failures.get(kind) or self.failures[FailureKind.OTHER.value]
+
+    def all_entries(self) -> list[CatalogEntry]:
+        entries = [entry for profile in self.profiles for entry in profile.entries()]
+        return entries + list(self.failures.values())
+
+    def entries_leading_to(self, playbook_slug: str) -> list[CatalogEntry]:
+        return [entry for entry in self.all_entries() if playbook_slug in entry.playbooks]
+
+
+def _status_class(status: int) -> str:
+    return f"{status // 100}xx" if 100 <= status <= 599 else "other"
+
+
+def rfc_url(reference: str) -> str | None:
+    """ "RFC 9110 §15.5.2" → its address on rfc-editor.org; None for other references."""
+    match = _RFC_REFERENCE.match(reference)
+    if not match:
+        return None
+    number, section = match.groups()
+    return f"https://www.rfc-editor.org/rfc/rfc{number}#section-{section}"
+
+
+# ------------------------------------------------------------------------------- loading
+
+
+class _Table:
+    """A TOML table being read: every key must be known, every error names file and key."""
+
+    def __init__(self, data: Any, file: Path, path: str) -> None:
+        self.file = file
+        self.path = path
+        if not isinstance(data, dict):
+            self.fail("must be a table")
+        self.data: dict[str, Any] = data
+
+    def fail(self, problem: str, key: str | None = None) -> None:
+        where = ".".join(part for part in (self.path, key) if part) or "(top level)"
+        raise CatalogError(f"{self.file.name}: {where}: {problem}")
+
+    def check_keys(self, allowed: set[str]) -> None:
+        unknown = sorted(set(self.data) - allowed)
+        if unknown:
+            self.fail(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+
+    def string(self, key: str) -> str:
+        value = self.data.get(key)
+        if not isinstance(value, str) or not value.strip():
+            self.fail("is required and must be a non-empty string", key)
+        return value.strip()
+
+    def optional_string(self, key: str) -> str | None:
+        return self.string(key) if key in self.data else None
+
+    def strings(self, key: str, *, required: bool = True) -> tuple[str, ...]:
+        if key not in self.data and not required:
+            return ()
+        value = self.data.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.fail("is required and must be a list of non-empty strings", key)
+        return tuple(v.strip() for v in value)
+
+    def boolean(self, key: str) -> bool:
+        value = self.data.get(key)
+        if not isinstance(value, bool):
+            self.fail("is required and must be true or false", key)
+        return value
+
+    def severity(self) -> str:
+        value = self.string("severity")
+        if value not in SEVERITIES:
+            self.fail(f"must be one of {', '.join(SEVERITIES)}, not {value!r}", "severity")
+        return value
+
+    def table(self, key: str, *, required: bool = False) -> "_Table":
+        if key not in self.data and not required:
+            return _Table({}, self.file, self.join(key))
+        return _Table(self.data.get(key), self.file, self.join(key))
+
+    def join(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def items(self) -> Iterator[tuple[str, "_Table"]]:
+        for key, value in self.data.items():
+            yield key, _Table(value, self.file, self.join(key))
+
+
+def _read_toml(file: Path) -> _Table:
+    try:
+        with file.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise CatalogError(f"{file.name}: the file is missing from {file.parent}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise CatalogError(f"{file.name}: not valid TOML: {error}") from None
+    return _Table(data, file, "")
+
+
+_ENTRY_KEYS = {"title", "explanation", "severity", "retryable", "playbooks"}
+_HTTP_KEYS = {"reason", "reference", "reference_url", "says"}
+
+
+def _read_entry(table: _Table, *, code: str, source: str, **fixed: Any) -> CatalogEntry:
+    reference = table.optional_string("reference")
+    return CatalogEntry(
+        code=code,
+        source=source,
+        title=table.string("title"),
+        explanation=table.string("explanation"),
+        severity=table.severity(),
+        retryable=table.boolean("retryable"),
+        playbooks=table.strings("playbooks"),
+        api_meaning=table.optional_string("meaning"),
+        reason=table.optional_string("reason"),
+        http_says=table.optional_string("says"),
+        http_reference=reference,
+        http_reference_url=table.optional_string("reference_url") or rfc_url(reference or ""),
+        **fixed,
+    )
+
+
+def _read_variant(table: _Table, base: CatalogEntry) -> CatalogEntry:
+    table.check_keys({"key", "message_contains", "meaning", *_ENTRY_KEYS})
+    key = table.string("key")
+    if not _SLUG.match(key):
+        table.fail("must be lower-case letters, digits and hyphens", "key")
+    contains = table.strings("message_contains")
+    if not contains:
+        table.fail("must list at least one phrase", "message_contains")
+    return CatalogEntry(
+        code=f"{base.code}.{key}",
+        source=base.source,
+        title=table.string("title") if "title" in table.data else base.title,
+        explanation=table.string("explanation")
+        if "explanation" in table.data
+        else base.explanation,
+        severity=table.severity() if "severity" in table.data else base.severity,
+        retryable=table.boolean("retryable") if "retryable" in table.data else base.retryable,
+        playbooks=table.strings("playbooks") if "playbooks" in table.data else base.playbooks,
+        status=base.status,
+        api_meaning=table.optional_string("meaning") or base.api_meaning,
+        message_contains=contains,
+    )
+
+
+def _read_profile(file: Path) -> Profile:
+    top = _read_toml(file)
+    top.check_keys(
+        {
+            "slug", "name", "short_name", "description", "hosts", "path_prefixes",
+            "auth_header", "docs_url", "errors_url", "fallback", "statuses", "classes",
+        }
+    )  # fmt: skip
+    slug = top.string("slug")
+    if not _SLUG.match(slug) or slug == NETWORK:
+        top.fail(f"must be lower-case letters, digits and hyphens, and not {NETWORK!r}", "slug")
+    fallback = top.boolean("fallback") if "fallback" in top.data else False
+    http_keys = _HTTP_KEYS if fallback else set()
+
+    statuses: dict[int, CatalogEntry] = {}
+    for key, table in top.table("statuses").items():
+        if not key.isascii() or not key.isdigit() or not 100 <= int(key) <= 599:
+            table.fail("a status must be a number from 100 to 599")
+        table.check_keys({"meaning", "variants", *_ENTRY_KEYS, *http_keys})
+        status = int(key)
+        entry = _read_entry(table, code=f"{slug}.{status}", source=slug, status=status)
+        variants = table.data.get("variants", [])
+        if not isinstance(variants, list):
+            table.fail("must be a list of tables ([[...variants]])", "variants")
+        read = tuple(
+            _read_variant(_Table(v, file, f"{table.path}.variants[{i}]"), entry)
+            for i, v in enumerate(variants)
+        )
+        statuses[status] = replace(entry, variants=read)
+
+    classes: dict[str, CatalogEntry] = {}
+    for key, table in top.table("classes").items():
+        if key not in STATUS_CLASSES:
+            table.fail(f"a status class must be one of {', '.join(STATUS_CLASSES)}")
+        table.check_keys({"meaning", *_ENTRY_KEYS, *http_keys})
+        classes[key] = _read_entry(table, code=f"{slug}.{key}", source=slug, status_class=key)
+
+    if fallback:
+        missing = [c for c in STATUS_CLASSES if c not in classes]
+        if missing:
+            top.fail(f"the fallback profile must define classes {', '.join(missing)}", "classes")
+        for entry in [*statuses.values(), *classes.values()]:
+            if not (entry.reason and entry.http_says and entry.http_reference):
+                where = entry.code.split(".", 1)[1]
+                kind = "classes" if entry.status_class else "statuses"
+                top.fail("needs reason, says and reference (what HTTP says)", f"{kind}.{where}")
+
+    prefixes = top.strings("path_prefixes", required=False)
+    for prefix in prefixes:
+        if not prefix.startswith("/"):
+            top.fail(f"{prefix!r} must start with /", "path_prefixes")
+    return Profile(
+        slug=slug,
+        name=top.string("name"),
+        short_name=top.string("short_name"),
+        description=top.string("description"),
+        hosts=tuple(host.lower().rstrip(".") for host in top.strings("hosts", required=False)),
+        path_prefixes=prefixes,
+        statuses=MappingProxyType(dict(sorted(statuses.items()))),
+        classes=MappingProxyType(classes),
+        auth_header=top.optional_string("auth_header"),
+        docs_url=top.optional_string("docs_url"),
+        errors_url=top.optional_string("errors_url"),
+        fallback=fallback,
+    )
+
+
+def _read_failures(file: Path) -> dict[str, CatalogEntry]:
+    top = _read_toml(file)
+    top.check_keys({"failures"})
+    failures: dict[str, CatalogEntry] = {}
+    known = {kind.value for kind in FailureKind}
+    for key, table in top.table("failures", required=True).items():
+        if key not in known:
+            table.fail(f"is not a failure kind; known: {', '.join(sorted(known))}")
+        table.check_keys(_ENTRY_KEYS)
+        failures[key] = _read_entry(
+            table, code=f"{NETWORK}.{key}", source=NETWORK, failure_kind=key
+        )
+    missing = sorted(known - set(failures))
+    if missing:
+        top.fail(f"every failure kind needs an entry; missing: {', '.join(missing)}", "failures")
+    return {kind.value: failures[kind.value] for kind in FailureKind}
+
+
+def _read_playbooks(file: Path) -> dict[str, Playbook]:
+    top = _read_toml(file)
+    found: dict[str, Playbook] = {}
+    for slug, table in top.items():
+        if not _SLUG.match(slug):
+            table.fail("a playbook slug must be lower-case letters, digits and hyphens")
+        table.check_keys({"title", "summary", "action", "steps", "profiles"})
+        action = table.optional_string("action")
+        if action is not None and action not in ACTIONS:
+            table.fail(f"must be one of {', '.join(sorted(ACTIONS))}, not {action!r}", "action")
+        profile_steps = []
+        for profile_slug, steps_table in table.table("profiles").items():
+            steps_table.check_keys({"steps", "links"})
+            links = []
+            for i, raw in enumerate(steps_table.data.get("links", [])):
+                link = _Table(raw, file, f"{steps_table.path}.links[{i}]")
+                link.check_keys({"title", "url"})
+                url = link.string("url")
+                if not url.startswith("https://"):
+                    link.fail("must be an https:// address", "url")
+                links.append(Link(title=link.string("title"), url=url))
+            profile_steps.append(
+                ProfileSteps(
+                    profile=profile_slug,
+                    steps=steps_table.strings("steps"),
+                    links=tuple(links),
+                )
+            )
+        steps = table.strings("steps")
+        if not steps:
+            table.fail("must list at least one step", "steps")
+        found[slug] = Playbook(
+            slug=slug,
+            title=table.string("title"),
+            summary=table.string("summary"),
+            steps=steps,
+            action=action,
+            profile_steps=tuple(profile_steps),
+        )
+    if not found:
+        top.fail("defines no playbook")
+    return found
+
+
+def _check_references(
+    files: Mapping[str, str],
+    profiles: list[Profile],
+    failures: Mapping[str, CatalogEntry],
+    playbooks: Mapping[str, Playbook],
+) -> None:
+    """Links between files: every playbook named exists, every profile named exists.
+
+    files: the file name of each source of entries (profile slugs and "network").
+    """
+    for entry in [e for p in profiles for e in p.entries()] + list(failures.values()):
+        file = files[entry.source]
+        for slug in entry.playbooks:
+            if slug not in playbooks:
+                raise CatalogError(
+                    f"{file}: {entry.code}: playbooks: no playbook {slug!r} in playbooks.toml"
+                )
+        if len(set(entry.playbooks)) != len(entry.playbooks):
+            raise CatalogError(f"{file}: {entry.code}: playbooks: a playbook is listed twice")
+        if entry.severity in ("warning", "error") and not entry.playbooks:
+            raise CatalogError(
+                f"{file}: {entry.code}: playbooks: severity {entry.severity} needs a playbook"
+            )
+    for playbook in playbooks.values():
+        for steps in playbook.profile_steps:
+            if steps.profile not in files or steps.profile == NETWORK:
+                raise CatalogError(
+                    f"playbooks.toml: {playbook.slug}.profiles.{steps.profile}: no such profile"
+                )
+
+
+def load_catalog(data_dir: Path | str = DATA_DIR) -> Catalog:
+    """Read and check every data file under data_dir. Raises CatalogError on any mistake."""
+    data_dir = Path(data_dir)
+    files = sorted((data_dir / "profiles").glob("*.toml"))
+    if not files:
+        raise CatalogError(f"profiles/: no profile file in {data_dir / 'profiles'}")
+    profiles = [_read_profile(file) for file in files]
+
+    seen_slugs: dict[str, str] = {}
+    seen_hosts: dict[str, str] = {}
+    for profile, file in zip(profiles, files, strict=True):
+        if profile.slug in seen_slugs:
+            raise CatalogError(
+                f"{file.name}: slug: {profile.slug!r} is already used by {seen_slugs[profile.slug]}"
+            )
+        seen_slugs[profile.slug] = file.name
+        for host in profile.hosts:
+            if host in seen_hosts:
+                raise CatalogError(f"{file.name}: hosts: {host!r} is already in {seen_hosts[host]}")
+            seen_hosts[host] = file.name
+    fallbacks = [p.slug for p in profiles if p.fallback]
+    if len(fallbacks) != 1:
+        raise CatalogError(
+            f"profiles/: exactly one profile must say fallback = true, found {len(fallbacks)}"
+        )
+
+    failures = _read_failures(data_dir / "network.toml")
+    playbooks = _read_playbooks(data_dir / "playbooks.toml")
+    sources = {slug: f"profiles/{name}" for slug, name in seen_slugs.items()}
+    _check_references({**sources, NETWORK: "network.toml"}, profiles, failures, playbooks)
+    ordered = sorted(profiles, key=lambda p: (p.fallback, p.slug))
+    return Catalog(
+        profiles=tuple(ordered),
+        failures=MappingProxyType(failures),
+        playbooks=MappingProxyType(playbooks),
+        source=data_dir,
+    )
+
+
+@functools.cache
+def catalog() -> Catalog:
+    """The catalog of this project's data files, read once per process."""
+    return load_catalog(DATA_DIR)
+
+
+# ------------------------------------------------------------------- public shortcuts
+
+
+def profiles() -> list[Profile]:
+    """Every profile, by slug, the generic fallback last."""
+    return list(catalog().profiles)
+
+
+def get_profile(slug: str) -> Profile:
+    """The profile with this slug; KeyError if there is none."""
+    return catalog().get_profile(slug)
+
+
+def profile_for_url(url: str) -> Profile:
+    """The profile for a request URL: host match, then path prefix, else generic HTTP."""
+    return catalog().profile_for_url(url)
+
+
+def playbooks() -> list[Playbook]:
+    return list(catalog().playbooks.values())
+
+
+def get_playbook(slug: str) -> Playbook:
+    """The playbook with this slug; KeyError if there is none."""
+    return catalog().get_playbook(slug)
+
+
+def failure_entries() -> list[CatalogEntry]:
+    """The entries for failures without a response, one per FailureKind."""
+    return list(catalog().failures.values())
+
+
+def entries_leading_to(playbook_slug: str) -> list[CatalogEntry]:
+    """Every catalog entry (of every profile, and network failures) naming the playbook."""
+    return catalog().entries_leading_to(playbook_slug)

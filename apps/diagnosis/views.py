@@ -1,0 +1,50 @@
+"""Help pages: the error catalog of every API profile and the remediation playbooks.
+Public: they describe APIs, not anyone's data."""
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from apps.diagnosis import catalog
+
+
+@require_safe
+def index(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "diagnosis/index.html",
+        {
+            "playbooks": catalog.playbooks(),
+            "profiles": catalog.profiles(),
+            "failures": catalog.failure_entries(),
+        },
+    )
+
+
+@require_safe
+def playbook(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        found = catalog.get_playbook(slug)
+    except KeyError:
+        raise Http404("No such playbook") from None
+    profile_names = {p.slug: p.name for p in catalog.profiles()}
+    profile_names[catalog.NETWORK] = "Network failures"
+    return render(
+        request,
+        "diagnosis/playbook.html",
+        {
+            "playbook": found,
+            "profile_steps": [
+                {
+                    "name": profile_names.get(ps.profile, ps.profile),
+                    "steps": ps.steps,
+                    "links": ps.links,
+                }
+                for ps in found.profile_steps
+            ],
+            "entries": [
+                {"entry": entry, "source_name": profile_names.get(entry.source, entry.source)}
+                for entry in catalog.entries_leading_to(found.slug)
+            ],
+        },
+    )

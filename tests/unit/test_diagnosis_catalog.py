@@ -1,0 +1,378 @@
+"""The data files of apps.diagnosis: what they hold, how a profile is chosen, and how a
+broken file is refused."""
+
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from apps.diagnosis import catalog
+from apps.diagnosis.catalog import CatalogError, load_catalog
+from apps.egress.types import FailureKind
+
+# Kaiko's "Error codes" table (the project's seed), copied here word for word.
+KAIKO_TABLE = {
+    400: "Bad Request",
+    401: "Unauthorized -- You are not authenticated properly. See Authentication.",
+    403: "Forbidden -- You don't have access to the requested resource.",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    429: "Rate limit reached",
+    500: "Internal Server Error -- We had a problem with our service. Try again later.",
+    503: "Service Unavailable -- We're temporarily offline for maintenance.",
+}
+
+REQUIRED_PLAYBOOKS = [
+    "reauthenticate",
+    "check-access",
+    "fix-request",
+    "fix-endpoint",
+    "use-allowed-method",
+    "fix-accept-header",
+    "back-off",
+    "retry-later",
+    "wait-for-maintenance",
+    "check-dns",
+    "check-connectivity",
+    "check-tls",
+    "check-url",
+    "check-address-policy",
+    "increase-timeout",
+]
+
+# Statuses registered by RFC 9110 (§15) and RFC 6585.
+REGISTERED_STATUSES = [
+    *(100, 101),
+    *(200, 201, 202, 203, 204, 205, 206),
+    *(300, 301, 302, 303, 304, 305, 306, 307, 308),
+    *range(400, 419),
+    *(421, 422, 426, 428, 429, 431),
+    *(500, 501, 502, 503, 504, 505, 511),
+]
+
+
+def test_it_keeps_its_data_inside_the_app() -> None:
+    app_dir = Path(catalog.__file__).resolve().parent
+    assert app_dir / "data" == catalog.DATA_DIR
+    assert catalog.catalog().source == catalog.DATA_DIR
+
+
+def test_it_reads_the_kaiko_profile() -> None:
+    kaiko = catalog.get_profile("kaiko")
+    assert kaiko.name == "Kaiko market-data API"
+    assert set(kaiko.hosts) == {
+        "us.market-api.kaiko.io",
+        "eu.market-api.kaiko.io",
+        "reference-data-api.kaiko.io",
+    }
+    assert kaiko.path_prefixes == ("/sandbox/",)
+    assert kaiko.auth_header == "X-Api-Key"
+    assert kaiko.docs_url and kaiko.docs_url.startswith("https://docs.kaiko.com")
+
+
+@pytest.mark.parametrize(("status", "words"), sorted(KAIKO_TABLE.items()))
+def test_it_quotes_kaikos_words_for_each_code_of_the_table(status: int, words: str) -> None:
+    entry = catalog.get_profile("kaiko").statuses[status]
+    assert entry.code == f"kaiko.{status}"
+    assert entry.api_meaning == words
+    assert entry.title and entry.explanation
+    assert entry.playbooks
+    for slug in entry.playbooks:
+        catalog.get_playbook(slug)
+
+
+def test_it_names_kaikos_rules_in_the_explanations() -> None:
+    statuses = catalog.get_profile("kaiko").statuses
+    assert "X-Api-Key" in statuses[401].explanation
+    assert "Accept: application/json" in statuses[406].explanation
+    for rule in ("ISO 8601", "1 day", "100000", "before the end"):
+        assert rule in statuses[400].explanation
+
+
+def test_it_has_every_required_playbook() -> None:
+    slugs = [playbook.slug for playbook in catalog.playbooks()]
+    assert set(REQUIRED_PLAYBOOKS) <= set(slugs)
+    for playbook in catalog.playbooks():
+        assert playbook.title and playbook.summary and playbook.steps
+        assert playbook.action is None or playbook.action in catalog.ACTIONS
+
+
+def test_it_gives_kaiko_specific_steps() -> None:
+    steps = catalog.get_playbook("reauthenticate").steps_for("kaiko")
+    assert steps is not None
+    assert any("X-Api-Key" in step for step in steps.steps)
+    assert catalog.get_playbook("check-dns").steps_for("nope") is None
+
+
+def test_it_leads_to_every_playbook_from_some_entry() -> None:
+    for playbook in catalog.playbooks():
+        assert catalog.entries_leading_to(playbook.slug), playbook.slug
+
+
+@pytest.mark.parametrize("status", REGISTERED_STATUSES)
+def test_it_knows_what_http_says_of_every_registered_status(status: int) -> None:
+    entry = catalog.get_profile("http").statuses[status]
+    assert entry.code == f"http.{status}"
+    assert entry.reason and entry.http_says
+    assert entry.http_reference and entry.http_reference.startswith(("RFC 9110 §", "RFC 6585 §"))
+    assert entry.http_reference_url and entry.http_reference_url.startswith(
+        "https://www.rfc-editor.org/rfc/"
+    )
+    assert entry.http_meaning and entry.http_reference in entry.http_meaning
+
+
+def test_it_cites_the_sections_of_the_rfcs() -> None:
+    statuses = catalog.get_profile("http").statuses
+    assert statuses[401].http_reference == "RFC 9110 §15.5.2"
+    assert statuses[429].http_reference == "RFC 6585 §4"
+    assert statuses[503].http_reference == "RFC 9110 §15.6.4"
+    assert statuses[401].http_reference_url == (
+        "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.2"
+    )
+
+
+def test_it_has_a_fallback_for_every_status_class() -> None:
+    generic = catalog.get_profile("http")
+    assert generic.fallback
+    assert set(generic.classes) == {"1xx", "2xx", "3xx", "4xx", "5xx", "other"}
+
+
+def test_it_has_an_entry_for_every_failure_kind() -> None:
+    entries = catalog.failure_entries()
+    assert [entry.failure_kind for entry in entries] == [kind.value for kind in FailureKind]
+    for entry in entries:
+        assert entry.code == f"network.{entry.failure_kind}"
+        assert entry.playbooks
+
+
+def test_it_lists_the_generic_profile_last() -> None:
+    slugs = [profile.slug for profile in catalog.profiles()]
+    assert slugs[-1] == "http"
+    assert "kaiko" in slugs
+
+
+def test_it_refuses_an_unknown_profile() -> None:
+    with pytest.raises(KeyError):
+        catalog.get_profile("nope")
+    with pytest.raises(KeyError):
+        catalog.get_playbook("nope")
+
+
+@pytest.mark.parametrize(
+    ("url", "slug"),
+    [
+        (
+            "https://us.market-api.kaiko.io/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/trades",
+            "kaiko",
+        ),
+        ("https://eu.market-api.kaiko.io/v2/data/trades.v1/exchanges", "kaiko"),
+        ("https://reference-data-api.kaiko.io/v1/instruments", "kaiko"),
+        ("HTTPS://US.Market-API.Kaiko.IO:443/v2/x", "kaiko"),
+        ("https://us.market-api.kaiko.io./v2/x", "kaiko"),
+        (
+            "http://127.0.0.1:8000/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/trades",
+            "kaiko",
+        ),
+        ("http://localhost:8000/sandbox/reference/v1/instruments", "kaiko"),
+        ("https://dashboard.example.com/sandbox/eu/v2/x?page_size=10", "kaiko"),
+        ("https://api.example.com/v1/items", "http"),
+        ("https://kaiko.io.evil.example/v2/x", "http"),
+        ("https://market-api.kaiko.io/v2/x", "http"),
+        ("https://api.example.com/not-sandbox/sandbox/x", "http"),
+        ("https://api.example.com/sandboxed/x", "http"),
+        ("not a url", "http"),
+        ("http://[::1", "http"),
+        ("", "http"),
+    ],
+)
+def test_it_chooses_the_profile_from_the_url(url: str, slug: str) -> None:
+    assert catalog.profile_for_url(url).slug == slug
+
+
+def test_it_caches_the_catalog() -> None:
+    assert catalog.catalog() is catalog.catalog()
+
+
+# ------------------------------------------------------------------- broken data files
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A copy of the project's data files, to break."""
+    copy = tmp_path / "data"
+    shutil.copytree(catalog.DATA_DIR, copy)
+    return copy
+
+
+def edit(path: Path, change: Callable[[str], str]) -> None:
+    text = path.read_text(encoding="utf-8")
+    changed = change(text)
+    assert changed != text, "the edit changed nothing"
+    path.write_text(changed, encoding="utf-8")
+
+
+def test_it_loads_a_copy_of_the_data(data_dir: Path) -> None:
+    loaded = load_catalog(data_dir)
+    assert loaded.get_profile("kaiko").statuses[401].api_meaning == KAIKO_TABLE[401]
+    assert loaded == catalog.catalog()
+
+
+def test_it_adds_an_api_from_a_data_file_alone(data_dir: Path) -> None:
+    (data_dir / "profiles" / "acme.toml").write_text(
+        """
+slug = "acme"
+name = "Acme API"
+short_name = "Acme"
+description = "A test API."
+hosts = ["api.acme.test"]
+[statuses.418]
+meaning = "We only brew tea."
+title = "Teapot"
+explanation = "Ask for tea."
+severity = "error"
+retryable = false
+playbooks = ["fix-request"]
+""",
+        encoding="utf-8",
+    )
+    loaded = load_catalog(data_dir)
+    acme = loaded.profile_for_url("https://api.acme.test/x")
+    assert acme.slug == "acme"
+    assert loaded.entry_for_status(acme, 418).api_meaning == "We only brew tea."
+    assert loaded.entry_for_status(acme, 502).code == "http.502"
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        (
+            "profiles/kaiko.toml",
+            'playbooks = ["back-off"]',
+            'playbooks = ["back-of"]',
+            "kaiko.429: playbooks: no playbook 'back-of'",
+        ),
+        (
+            "profiles/kaiko.toml",
+            'title = "Rate limit reached"',
+            'titel = "Rate limit reached"',
+            "kaiko.toml: statuses.429: unknown key(s) titel",
+        ),
+        (
+            "profiles/kaiko.toml",
+            'severity = "warning"\nretryable = true\nplaybooks = ["back-off"]',
+            'severity = "fatal"\nretryable = true\nplaybooks = ["back-off"]',
+            "kaiko.toml: statuses.429.severity: must be one of",
+        ),
+        (
+            "profiles/kaiko.toml",
+            "[statuses.405]",
+            "[statuses.999]",
+            "kaiko.toml: statuses.999: a status must be a number from 100 to 599",
+        ),
+        (
+            "profiles/generic.toml",
+            "fallback = true",
+            "fallback = false",
+            "generic.toml: statuses.100: unknown key(s) reason, reference, says",
+        ),
+        (
+            "profiles/generic.toml",
+            "\n[classes.other]\n",
+            "\n[classes.6xx]\n",
+            "generic.toml: classes.6xx: a status class must be one of",
+        ),
+        (
+            "profiles/generic.toml",
+            'reference = "RFC 9110 §15.5.2"\n',
+            "",
+            "generic.toml: statuses.401: needs reason, says and reference",
+        ),
+        (
+            "network.toml",
+            "[failures.tls]",
+            "[failures.ssl]",
+            "network.toml: failures.ssl: is not a failure kind",
+        ),
+        (
+            "playbooks.toml",
+            "[reauthenticate.profiles.kaiko]",
+            "[reauthenticate.profiles.kaikoo]",
+            "playbooks.toml: reauthenticate.profiles.kaikoo: no such profile",
+        ),
+        (
+            "playbooks.toml",
+            'action = "back_off"',
+            'action = "sleep"',
+            "playbooks.toml: back-off.action: must be one of",
+        ),
+        (
+            "playbooks.toml",
+            '[check-tls]\ntitle = "Check the TLS setup"',
+            '[check-tls]\ntitle = ""',
+            "playbooks.toml: check-tls.title: is required",
+        ),
+        (
+            "playbooks.toml",
+            "[wait-for-maintenance]",
+            "[wait-for-maintenance",
+            "playbooks.toml: not valid TOML",
+        ),
+    ],
+)
+def test_it_refuses_a_broken_file_and_says_where(
+    data_dir: Path, file: str, old: str, new: str, message: str
+) -> None:
+    edit(data_dir / file, lambda text: text.replace(old, new, 1))
+    with pytest.raises(CatalogError) as raised:
+        load_catalog(data_dir)
+    assert message in str(raised.value)
+
+
+def test_it_refuses_a_host_claimed_twice(data_dir: Path) -> None:
+    (data_dir / "profiles" / "zeta.toml").write_text(
+        'slug = "zeta"\nname = "Zeta"\nshort_name = "Z"\ndescription = "A copy."\n'
+        'hosts = ["eu.market-api.kaiko.io"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        CatalogError, match=re.escape("zeta.toml: hosts: 'eu.market-api.kaiko.io' is already")
+    ):
+        load_catalog(data_dir)
+
+
+def test_it_refuses_a_slug_used_twice(data_dir: Path) -> None:
+    shutil.copy(data_dir / "profiles" / "kaiko.toml", data_dir / "profiles" / "kaiko2.toml")
+    with pytest.raises(CatalogError, match=re.escape("kaiko2.toml: slug: 'kaiko' is already used")):
+        load_catalog(data_dir)
+
+
+def test_it_refuses_a_missing_failure_kind(data_dir: Path) -> None:
+    edit(data_dir / "network.toml", lambda text: text.split("[failures.other]")[0])
+    with pytest.raises(CatalogError, match=r"network\.toml: failures: .*missing: other"):
+        load_catalog(data_dir)
+
+
+def test_it_needs_one_fallback_profile(data_dir: Path) -> None:
+    (data_dir / "profiles" / "generic.toml").unlink()
+    with pytest.raises(
+        CatalogError, match=re.escape("exactly one profile must say fallback = true")
+    ):
+        load_catalog(data_dir)
+
+
+def test_it_refuses_a_missing_file(data_dir: Path) -> None:
+    (data_dir / "playbooks.toml").unlink()
+    with pytest.raises(CatalogError, match=re.escape("playbooks.toml: the file is missing")):
+        load_catalog(data_dir)
+
+
+def test_it_refuses_an_error_without_a_playbook(data_dir: Path) -> None:
+    edit(
+        data_dir / "profiles" / "kaiko.toml",
+        lambda text: text.replace('playbooks = ["use-allowed-method"]', "playbooks = []"),
+    )
+    with pytest.raises(CatalogError, match="severity error needs a playbook"):
+        load_catalog(data_dir)
