@@ -27,12 +27,13 @@ def stop_all(processes: dict[str, subprocess.Popen[bytes]]) -> None:
     for name, process in processes.items():
         if process.poll() is None:
             print(f"[run] stopping {name}", flush=True)
-            _signal_group(process, signal.SIGTERM)
+            # The leader stops its own children (the worker warm-shuts its pool).
+            process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + GRACE_SECONDS
     for process in processes.values():
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        # The group may still hold children of an exited leader: end them all.
+        # Whatever the group still holds (e.g. the autoreloader's server) is ended too.
         _signal_group(process, signal.SIGKILL)
         process.wait()
 
@@ -74,6 +75,9 @@ def main() -> int:
 
     def request_stop(signum: int, _frame: object) -> None:
         nonlocal stopping
+        if stopping:  # a second Ctrl-C: stop at once
+            for process in processes.values():
+                _signal_group(process, signal.SIGKILL)
         stopping = True
 
     signal.signal(signal.SIGINT, request_stop)
