@@ -130,7 +130,7 @@ class RunForm(forms.Form):
     timeout = forms.FloatField(
         label="Timeout (seconds)",
         min_value=0.5,
-        initial=10,
+        initial=settings.EGRESS_DEFAULT_TIMEOUT,
         widget=forms.NumberInput(attrs={"step": "0.5"}),
     )
     profile = forms.ChoiceField(label="API profile", required=False)
