@@ -101,17 +101,41 @@ def execute_run(*, run_id: uuid.UUID) -> None:
         logger.info("run %s was not queued any more; delivery ignored", run_id)
         return
     run = Run.objects.get(pk=run_id)
-    run_secrets = secrets.decrypt(run.secrets_encrypted)
-    outbound = _outbound_request(run, run_secrets)
+    try:
+        run_secrets = secrets.decrypt(run.secrets_encrypted)
+        outbound = _outbound_request(run, run_secrets)
+        exchange = _send(run, outbound)
+        store_result(run=run, exchange=exchange, secret_values=run_secrets.values())
+    except Exception as exc:
+        # Whatever went wrong, the run must not stay "running" with nothing said about it.
+        logger.exception("run %s failed inside the worker", run_id)
+        failure = Failure(
+            kind=FailureKind.OTHER,
+            message=f"The worker could not complete this run ({type(exc).__name__}). "
+            "It was not retried; submit it again once the cause is fixed.",
+        )
+        exchange = Exchange(
+            method=run.method,
+            url=run.url,
+            request_headers=[],
+            response=None,
+            failure=failure,
+            elapsed_ms=0.0,
+        )
+        store_result(run=Run.objects.get(pk=run_id), exchange=exchange, secret_values=[])
+
+
+def _send(run: Run, outbound: OutboundRequest) -> Exchange:
     policy = AddressPolicy.from_allowlist(settings.EGRESS_ALLOWLIST)
     limits = Limits(
         max_body_bytes=settings.EGRESS_MAX_BODY_BYTES,
         connect_timeout=settings.EGRESS_CONNECT_TIMEOUT,
     )
     try:
-        exchange = send(outbound, policy=policy, limits=limits)
+        return send(outbound, policy=policy, limits=limits)
     except SoftTimeLimitExceeded:
-        exchange = Exchange(
+        started = run.started_at or timezone.now()
+        return Exchange(
             method=run.method,
             url=run.url,
             request_headers=outbound.headers,
@@ -120,9 +144,8 @@ def execute_run(*, run_id: uuid.UUID) -> None:
                 kind=FailureKind.READ_TIMEOUT,
                 message="The run took longer than the worker's time limit and was stopped.",
             ),
-            elapsed_ms=(timezone.now() - (run.started_at or timezone.now())).total_seconds() * 1000,
+            elapsed_ms=(timezone.now() - started).total_seconds() * 1000,
         )
-    store_result(run=run, exchange=exchange, secret_values=run_secrets.values())
 
 
 def _outbound_request(run: Run, run_secrets: secrets.RunSecrets) -> OutboundRequest:
