@@ -195,3 +195,19 @@ def test_it_explains_bad_input_at_the_field_and_keeps_what_was_typed(
     assert f'id="id_{field}_error"' in page
     assert "sandbox-demo-key" in page  # the key typed is still in its (masked) field
     assert Run.objects.count() == 0
+
+
+def test_it_shows_a_run_whose_worker_stopped_with_its_state(team: Team, owner: User) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    long_ago = timezone.now() - timedelta(minutes=10)
+    run = make_run(team, owner, status=Run.Status.RUNNING, started_at=long_ago)
+    page = client_for(owner).get(reverse("runs:detail", args=[run.id])).content.decode()
+    assert "Running" in page
+    assert "longer than its timeout" in page
+    queued = make_run(team, owner)
+    Run.objects.filter(pk=queued.pk).update(created_at=long_ago)
+    page = client_for(owner).get(reverse("runs:detail", args=[queued.id])).content.decode()
+    assert "No worker has taken this run yet" in page
