@@ -83,7 +83,9 @@ def main() -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     print(
-        f"[run] dashboard at http://{args.host}:{args.port}/ (Ctrl-C stops everything)", flush=True
+        f"[run] dashboard at http://{args.host}:{args.port}/ "
+        "(Ctrl-C stops everything; pressed twice, at once)",
+        flush=True,
     )
     exit_code = 0
     while not stopping:
