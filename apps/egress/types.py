@@ -16,6 +16,7 @@ class FailureKind(StrEnum):
     READ_TIMEOUT = "read_timeout"
     TLS = "tls"
     TOO_MANY_REDIRECTS = "too_many_redirects"
+    RESPONSE_TOO_LARGE = "response_too_large"  # headers or compressed body over their cap
     PROTOCOL = "protocol"  # the server answered something that is not valid HTTP
     OTHER = "other"
 
@@ -30,6 +31,7 @@ class OutboundRequest:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
     timeout: float = 10.0  # seconds, for the whole exchange
+    follow_redirects: bool = False  # at most MAX_REDIRECTS hops, each checked by the policy
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class Response:
 class Failure:
     kind: FailureKind
     message: str  # what went wrong, for people; secrets already removed
+    # A finer, machine-readable reason within the kind, e.g. for TLS "certificate_expired",
+    # "self_signed", "hostname_mismatch"; for BLOCKED "private_address"; "" when none.
+    detail: str = ""
 
 
 @dataclass(frozen=True)
