@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -75,6 +76,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
+    "django_ratelimit",
     "apps.accounts",
     "apps.runs",
     "apps.egress",
@@ -84,6 +87,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -92,6 +96,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout into its own response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -105,6 +111,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.current_team",
@@ -148,6 +155,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses sign-in while locked out
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -172,9 +183,52 @@ STORAGES = {
     },
 }
 
+# Security. Production (DEBUG off) defaults to HTTPS everywhere; `manage.py check --deploy`
+# passes with only SECRET_KEY, FIELD_ENCRYPTION_KEYS and ALLOWED_HOSTS set.
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "0" if DEBUG else "1")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "0" if DEBUG else "1")
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "0" if DEBUG else "1")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if os.getenv("SECURE_PROXY_SSL_HEADER"):  # e.g. "HTTP_X_FORWARDED_PROTO" behind a proxy
+    SECURE_PROXY_SSL_HEADER = (os.environ["SECURE_PROXY_SSL_HEADER"], "https")
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy: scripts only from this site or with the response's nonce
+# (htmx is loaded with it); no inline styles, no plugins, no framing.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# Against password guessing: a username is locked for an hour after 5 failures from one
+# address (django-axes).
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = envfloat("AXES_COOLOFF_HOURS", "1")
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# Rate limits on submissions (django-ratelimit), per user. They need a cache shared by every
+# web process: the default per-process cache is right for `make run`'s single process;
+# several processes need CACHE_URL (Redis).
+RATELIMIT_SUBMIT = os.getenv("RATELIMIT_SUBMIT", "30/m")
+SILENCED_SYSTEM_CHECKS = [
+    "django_ratelimit.W001",  # Django's own RedisCache is atomic; only third-party ones are listed
+]
+if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 LOGGING = {
     "version": 1,
@@ -221,3 +275,9 @@ EGRESS_MAX_BODY_BYTES = envint("EGRESS_MAX_BODY_BYTES", str(1024 * 1024))
 EGRESS_DEFAULT_TIMEOUT = envfloat("EGRESS_DEFAULT_TIMEOUT", "10")
 EGRESS_MAX_TIMEOUT = envfloat("EGRESS_MAX_TIMEOUT", "60")
 EGRESS_CONNECT_TIMEOUT = envfloat("EGRESS_CONNECT_TIMEOUT", "5")
+
+# Retries with backoff (a run's "Retry with backoff" and the form's automatic retries).
+RETRY_BACKOFF_BASE = envfloat("RETRY_BACKOFF_BASE", "1")
+RETRY_BACKOFF_CAP = envfloat("RETRY_BACKOFF_CAP", "60")
+RETRY_MAX_ATTEMPTS = envint("RETRY_MAX_ATTEMPTS", "5")
+RETRY_MAX_WAIT = envfloat("RETRY_MAX_WAIT", "300")

@@ -1,6 +1,7 @@
 import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.conf import settings
@@ -8,6 +9,9 @@ from django.core.validators import MaxValueValidator
 
 from apps.diagnosis.catalog import profiles
 from apps.egress.policy import TargetRefused, parse_target
+
+if TYPE_CHECKING:
+    from apps.runs.models import Run
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # Headers that the HTTP client sets itself or that would change where the request goes.
@@ -31,6 +35,9 @@ class RunRequest:
     api_key: str
     timeout: float
     profile: str  # "" means chosen from the URL
+    follow_redirects: bool = False
+    auto_retry: bool = False  # retry with backoff while the outcome is retryable
+    keep_api_key: bool = False  # re-runs: an empty key field keeps the source run's key
 
 
 def _lines(text: str) -> list[tuple[int, str]]:
@@ -134,6 +141,19 @@ class RunForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "0.5"}),
     )
     profile = forms.ChoiceField(label="API profile", required=False)
+    follow_redirects = forms.BooleanField(
+        label="Follow redirects", required=False, help_text="At most 5, each one checked."
+    )
+    auto_retry = forms.BooleanField(
+        label="Retry automatically with backoff",
+        required=False,
+        help_text="While the outcome is retryable (429, 503, timeouts …); never for POST/PATCH.",
+    )
+    keep_api_key = forms.BooleanField(
+        label="Keep the API key of the run this one is based on",
+        required=False,
+        initial=True,
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -197,4 +217,53 @@ class RunForm(forms.Form):
             api_key=data["api_key"],
             timeout=data["timeout"],
             profile=data["profile"],
+            follow_redirects=data["follow_redirects"],
+            auto_retry=data["auto_retry"],
+            keep_api_key=data["keep_api_key"],
+        )
+
+
+def _lines_of(pairs: list[list[str]], separator: str) -> str:
+    return "\n".join(f"{name}{separator}{value}" for name, value in pairs)
+
+
+def initial_from_run(run: "Run") -> dict[str, object]:
+    """The form's values for re-running a run: secrets stay "[redacted]" and are restored
+    from the run when submitted; the key field stays empty (never shown back)."""
+    return {
+        "method": run.method,
+        "url": run.url,
+        "params": _lines_of(run.query, "="),
+        "headers": _lines_of(run.request_headers, ": "),
+        "body": run.request_body,
+        "timeout": run.timeout_seconds,
+        "profile": run.profile,
+        "follow_redirects": run.follow_redirects,
+        "auto_retry": bool(run.retry_policy),
+        "keep_api_key": run.has_api_key,
+    }
+
+
+class ReauthenticateForm(forms.Form):
+    api_key = forms.CharField(
+        label="New API key",
+        max_length=500,
+        help_text="The same request is sent again as a new run, with this key as X-Api-Key.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def clean_api_key(self) -> str:
+        return RunForm.clean_api_key(self)  # type: ignore[arg-type]
+
+    def to_request(self, run: "Run") -> RunRequest:
+        return RunRequest(
+            method=run.method,
+            url=run.url,
+            params=[(name, value) for name, value in run.query],
+            headers=[(name, value) for name, value in run.request_headers],
+            body=run.request_body,
+            api_key=self.cleaned_data["api_key"],
+            timeout=run.timeout_seconds,
+            profile=run.profile,
+            follow_redirects=run.follow_redirects,
         )

@@ -1,22 +1,28 @@
 import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
 
 from apps.accounts.models import Team
 
+# RFC 9110 §9.2.2: methods whose repetition has the same effect as one request.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+
 
 class Run(models.Model):
-    """One test request submitted by a team member and what came of it.
+    """One test request submitted by a team member, and a summary of what came of it.
 
-    The row is the source of truth for the run's state: workers claim it, store the
-    result on it, and pages read it. Secrets live only in `secrets_encrypted`; every other
+    Each execution of the request is an Attempt (the first, retries, backoff). The run's
+    status and summary columns follow its attempts; the row is the source of truth that
+    workers update and pages read. Secrets live only in `secrets_encrypted`; every other
     column holds redacted values.
     """
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
+        WAITING = "waiting", "Waiting to retry"
         DONE = "done", "Done"
 
     class Outcome(models.TextChoices):
@@ -30,40 +36,37 @@ class Run(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    deliveries = models.PositiveIntegerField(default=0)
+    # The run this one was made from ("Edit and re-run", "Re-authenticate"), if any.
+    source = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     # The request, as composed (secret values replaced by "[redacted]").
     method = models.CharField(max_length=10)
     url = models.TextField()
+    host = models.CharField(max_length=255, blank=True)
     query = models.JSONField(default=list)  # [[name, value], ...]
     request_headers = models.JSONField(default=list)  # [[name, value], ...]
     request_body = models.TextField(blank=True)
     timeout_seconds = models.FloatField()
+    follow_redirects = models.BooleanField(default=False)
     profile = models.CharField(max_length=40)
     has_api_key = models.BooleanField(default=False)
     secrets_encrypted = models.BinaryField(blank=True, default=b"", editable=False)
+    # Automatic retries with backoff: {} for none, else {"base", "cap", "max_attempts"}.
+    retry_policy = models.JSONField(default=dict, blank=True)
 
-    # What was sent and what came back.
-    sent_url = models.TextField(blank=True)  # final URL with its query string, redacted
-    sent_headers = models.JSONField(default=list)  # redacted
+    # Summary of the latest finished attempt, for lists and filters.
+    attempt_count = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True, default="")
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_reason = models.CharField(max_length=200, blank=True)
-    response_http_version = models.CharField(max_length=10, blank=True)
-    response_headers = models.JSONField(default=list)  # redacted
-    response_body = models.TextField(blank=True)  # decoded, capped, redacted
-    response_body_truncated = models.BooleanField(default=False)
-    response_body_bytes = models.PositiveIntegerField(null=True, blank=True)
     failure_kind = models.CharField(max_length=30, blank=True)
-    failure_message = models.TextField(blank=True)
-    duration_ms = models.FloatField(null=True, blank=True)
-
-    # The explanation, as diagnosed when the run finished.
     diagnosis_code = models.CharField(max_length=80, blank=True)
-    diagnosis = models.JSONField(default=dict)
+    diagnosis_title = models.CharField(max_length=200, blank=True)
+    severity = models.CharField(max_length=10, blank=True)
+    duration_ms = models.FloatField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["team", "-created_at"], name="run_team_recent")]
@@ -76,10 +79,68 @@ class Run(models.Model):
         return self.status == self.Status.DONE
 
     @property
-    def host(self) -> str:
-        from urllib.parse import urlsplit
+    def is_idempotent(self) -> bool:
+        return self.method in IDEMPOTENT_METHODS
 
+    @property
+    def path(self) -> str:
         try:
-            return urlsplit(self.url).hostname or ""
+            return urlsplit(self.url).path or "/"
         except ValueError:
             return ""
+
+
+class Attempt(models.Model):
+    """One execution of a run's request, and exactly what came back."""
+
+    class Reason(models.TextChoices):
+        FIRST = "first", "First attempt"
+        RETRY = "retry", "Retried by hand"
+        BACKOFF = "backoff", "Retry with backoff"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"  # waiting for a worker, possibly until `not_before`
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.FIRST)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    not_before = models.DateTimeField(null=True, blank=True)  # scheduled retries
+    wait_reason = models.CharField(max_length=200, blank=True)  # why that long
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    deliveries = models.PositiveIntegerField(default=0)
+
+    sent_url = models.TextField(blank=True)  # final URL with its query string, redacted
+    sent_headers = models.JSONField(default=list)  # redacted
+    outcome = models.CharField(max_length=10, choices=Run.Outcome.choices, blank=True, default="")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_reason = models.CharField(max_length=200, blank=True)
+    response_http_version = models.CharField(max_length=10, blank=True)
+    response_headers = models.JSONField(default=list)  # redacted
+    response_body = models.TextField(blank=True)  # decoded, capped, redacted
+    response_body_truncated = models.BooleanField(default=False)
+    response_body_bytes = models.PositiveIntegerField(null=True, blank=True)
+    failure_kind = models.CharField(max_length=30, blank=True)
+    failure_message = models.TextField(blank=True)
+    duration_ms = models.FloatField(null=True, blank=True)
+    diagnosis_code = models.CharField(max_length=80, blank=True)
+    diagnosis = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="one_attempt_number_per_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.run_id} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in {self.Status.QUEUED, self.Status.RUNNING}

@@ -12,4 +12,21 @@
   }
   document.addEventListener("DOMContentLoaded", function () { localiseTimes(document); });
   document.addEventListener("htmx:afterSettle", function (e) { localiseTimes(e.target); });
+
+  // Links with data-dialog open that dialog instead of navigating to their fallback page.
+  document.addEventListener("click", function (e) {
+    var opener = e.target.closest("[data-dialog]");
+    if (opener) {
+      var dialog = document.getElementById(opener.dataset.dialog);
+      if (dialog && dialog.showModal) {
+        e.preventDefault();
+        dialog.showModal();
+        var field = dialog.querySelector("input:not([type=hidden])");
+        if (field) field.focus();
+      }
+      return;
+    }
+    var closer = e.target.closest("[data-close-dialog]");
+    if (closer) closer.closest("dialog").close();
+  });
 })();

@@ -1,4 +1,4 @@
-"""execute_run in-process (the system tests run it in a real worker): claiming and failures."""
+"""execute_attempt in-process (the system tests run it in a real worker)."""
 
 import base64
 
@@ -8,57 +8,66 @@ from django.contrib.auth.models import User
 from apps.accounts.models import Team
 from apps.egress.types import Exchange, Response
 from apps.runs import secrets, services
-from apps.runs.models import Run
+from apps.runs.models import Attempt, Run
+from tests.support.factories import add_attempt, make_run
 from tests.support.servers import closed_port
 
 pytestmark = pytest.mark.django_db
 
 
-def queued_run(team: Team, user: User, **fields: object) -> Run:
-    defaults = {
-        "method": "GET",
-        "url": f"http://127.0.0.1:{closed_port()}/",
-        "timeout_seconds": 2,
-        "profile": "http",
-    }
-    return Run.objects.create(team=team, created_by=user, **{**defaults, **fields})
+def queued_attempt(team: Team, user: User, **fields: object) -> Attempt:
+    url = f"http://127.0.0.1:{closed_port()}/"
+    run = make_run(team, user, url=url, host="127.0.0.1", timeout_seconds=2, profile="http",
+                   **fields)  # fmt: skip
+    return add_attempt(run)
 
 
-def test_it_claims_a_run_once(team: Team, owner: User) -> None:
-    run = queued_run(team, owner)
-    assert services.claim_run(run_id=run.id)
-    assert not services.claim_run(run_id=run.id)
-    run.refresh_from_db()
-    assert run.status == Run.Status.RUNNING and run.deliveries == 1 and run.started_at
+def test_it_claims_an_attempt_once(team: Team, owner: User) -> None:
+    attempt = queued_attempt(team, owner)
+    assert services.claim_attempt(attempt_id=attempt.id)
+    assert not services.claim_attempt(attempt_id=attempt.id)
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.RUNNING and attempt.deliveries == 1
+    assert attempt.run.status == Run.Status.RUNNING
 
 
-def test_it_ignores_a_second_delivery_of_a_finished_run(team: Team, owner: User) -> None:
-    run = queued_run(team, owner)
-    services.execute_run(run_id=run.id)
-    run.refresh_from_db()
-    finished_at = run.finished_at
-    services.execute_run(run_id=run.id)
-    run.refresh_from_db()
-    assert run.status == Run.Status.DONE and run.finished_at == finished_at
+def test_it_ignores_a_second_delivery_of_a_finished_attempt(team: Team, owner: User) -> None:
+    attempt = queued_attempt(team, owner)
+    services.execute_attempt(attempt_id=attempt.id)
+    attempt.refresh_from_db()
+    finished_at = attempt.finished_at
+    services.execute_attempt(attempt_id=attempt.id)
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.DONE and attempt.finished_at == finished_at
+    assert attempt.run.status == Run.Status.DONE
+    assert attempt.run.failure_kind == "connection_refused"
+
+
+def test_it_skips_a_cancelled_attempt(team: Team, owner: User) -> None:
+    attempt = queued_attempt(team, owner)
+    Attempt.objects.filter(pk=attempt.pk).update(status=Attempt.Status.CANCELLED)
+    services.execute_attempt(attempt_id=attempt.id)
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.CANCELLED and attempt.deliveries == 0
 
 
 def test_it_stores_an_explained_failure_when_the_worker_itself_fails(
     team: Team, owner: User
 ) -> None:
-    run = queued_run(team, owner, secrets_encrypted=b"not a fernet token")
-    services.execute_run(run_id=run.id)
-    run.refresh_from_db()
-    assert run.status == Run.Status.DONE
-    assert run.outcome == Run.Outcome.FAILURE
-    assert run.failure_kind == "other"
-    assert "could not complete this run" in run.failure_message
-    assert run.diagnosis_code == "network.other"
+    attempt = queued_attempt(team, owner, secrets_encrypted=b"not a fernet token")
+    services.execute_attempt(attempt_id=attempt.id)
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.DONE
+    assert attempt.outcome == Run.Outcome.FAILURE
+    assert attempt.failure_kind == "other"
+    assert "could not complete this run" in attempt.failure_message
+    assert attempt.diagnosis_code.startswith("network.other")
+    assert attempt.run.status == Run.Status.DONE
 
 
 def test_it_removes_echoed_secrets_from_the_stored_response(team: Team, owner: User) -> None:
     encoded = base64.b64encode(b"k-secret-1").decode()
-
-    run = queued_run(
+    attempt = queued_attempt(
         team, owner, secrets_encrypted=secrets.encrypt(secrets.RunSecrets("k-secret-1"))
     )
     exchange = Exchange(
@@ -75,10 +84,11 @@ def test_it_removes_echoed_secrets_from_the_stored_response(team: Team, owner: U
         failure=None,
         elapsed_ms=5,
     )
-    services.store_result(run=run, exchange=exchange, secret_values=["k-secret-1"])
-    row = Run.objects.filter(pk=run.pk).values().get()
-    for column, value in row.items():
-        if column != "secrets_encrypted":
-            assert "k-secret-1" not in str(value), column
-            assert encoded.rstrip("=") not in str(value), column
-    assert "[redacted]" in row["response_body"]
+    services.store_result(attempt=attempt, exchange=exchange, secret_values=["k-secret-1"])
+    for model, pk in ((Attempt, attempt.pk), (Run, attempt.run_id)):
+        row = model.objects.filter(pk=pk).values().get()
+        for column, value in row.items():
+            if column != "secrets_encrypted":
+                assert "k-secret-1" not in str(value), column
+                assert encoded.rstrip("=") not in str(value), column
+    assert "[redacted]" in Attempt.objects.get(pk=attempt.pk).response_body

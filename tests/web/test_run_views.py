@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from apps.accounts.models import Team
 from apps.runs import secrets
-from apps.runs.models import Run
+from apps.runs.models import Attempt, Run
+from tests.support.factories import add_attempt, finished_run, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -23,16 +24,6 @@ VALID = {
     "timeout": "10",
     "profile": "",
 }
-
-
-def make_run(team: Team, user: User, **fields: object) -> Run:
-    defaults = {
-        "method": "GET",
-        "url": "https://us.market-api.kaiko.io/v2/x",
-        "timeout_seconds": 5,
-        "profile": "kaiko",
-    }
-    return Run.objects.create(team=team, created_by=user, **{**defaults, **fields})
 
 
 def client_for(user: User | None) -> Client:
@@ -87,12 +78,13 @@ def test_it_answers_404_for_an_unknown_run(owner: User) -> None:
 
 def test_it_polls_while_queued_and_stops_once_done(team: Team, owner: User) -> None:
     run = make_run(team, owner)
+    attempt = add_attempt(run)
     client = client_for(owner)
     url = reverse("runs:detail", args=[run.id])
     queued = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert 'hx-trigger="every' in queued and "Queued" in queued
-    Run.objects.filter(pk=run.id).update(
-        status=Run.Status.DONE,
+    Attempt.objects.filter(pk=attempt.pk).update(
+        status=Attempt.Status.DONE,
         outcome=Run.Outcome.RESPONSE,
         response_status=200,
         response_reason="OK",
@@ -101,17 +93,16 @@ def test_it_polls_while_queued_and_stops_once_done(team: Team, owner: User) -> N
         response_body_bytes=33,
         duration_ms=12.5,
     )
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.DONE)
     done = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert "hx-trigger" not in done
     assert "&quot;result&quot;: &quot;success&quot;" in done  # pretty-printed, escaped
 
 
 def test_it_escapes_response_bodies(team: Team, owner: User) -> None:
-    run = make_run(
+    run = finished_run(
         team,
         owner,
-        status=Run.Status.DONE,
-        outcome=Run.Outcome.RESPONSE,
         response_status=502,
         response_headers=[["Content-Type", "text/html"]],
         response_body="<script>alert(1)</script><h1>Bad gateway</h1>",
@@ -149,7 +140,9 @@ def test_it_stores_a_valid_submission_with_the_key_encrypted_and_redirects(
     assert response.status_code == 302
     assert response["Location"] == reverse("runs:detail", args=[run.id])
     assert run.team == team and run.status == Run.Status.QUEUED
-    assert len(callbacks) == 1  # enqueued once the row is committed
+    assert run.host == "127.0.0.1"
+    assert [a.status for a in run.attempts.all()] == [Attempt.Status.QUEUED]
+    assert len(callbacks) == 1  # the attempt is enqueued once the rows are committed
     assert ["Authorization", "[redacted]"] in run.request_headers
     assert run.has_api_key
     stored = secrets.decrypt(run.secrets_encrypted)
@@ -203,11 +196,13 @@ def test_it_shows_a_run_whose_worker_stopped_with_its_state(team: Team, owner: U
     from django.utils import timezone
 
     long_ago = timezone.now() - timedelta(minutes=10)
-    run = make_run(team, owner, status=Run.Status.RUNNING, started_at=long_ago)
+    run = make_run(team, owner, status=Run.Status.RUNNING)
+    add_attempt(run, status=Attempt.Status.RUNNING, started_at=long_ago)
     page = client_for(owner).get(reverse("runs:detail", args=[run.id])).content.decode()
     assert "Running" in page
     assert "longer than its timeout" in page
     queued = make_run(team, owner)
-    Run.objects.filter(pk=queued.pk).update(created_at=long_ago)
+    attempt = add_attempt(queued)
+    Attempt.objects.filter(pk=attempt.pk).update(created_at=long_ago)
     page = client_for(owner).get(reverse("runs:detail", args=[queued.id])).content.decode()
     assert "No worker has taken this run yet" in page

@@ -1,0 +1,59 @@
+"""Runs and attempts in given states, written straight to the database."""
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from apps.accounts.models import Team
+from apps.runs.models import Attempt, Run
+
+
+def make_run(team: Team, user: User, **fields: object) -> Run:
+    defaults: dict[str, object] = {
+        "method": "GET",
+        "url": "https://us.market-api.kaiko.io/v2/x",
+        "host": "us.market-api.kaiko.io",
+        "timeout_seconds": 5,
+        "profile": "kaiko",
+    }
+    run = Run.objects.create(team=team, created_by=user, **{**defaults, **fields})
+    return run
+
+
+def add_attempt(run: Run, **fields: object) -> Attempt:
+    number = run.attempts.count() + 1
+    attempt = Attempt.objects.create(run=run, number=number, **fields)
+    Run.objects.filter(pk=run.pk).update(attempt_count=number)
+    return attempt
+
+
+def finished_run(team: Team, user: User, *, run: dict | None = None, **attempt: object) -> Run:
+    """A done run whose single attempt got the response described by `attempt`."""
+    defaults: dict[str, object] = {
+        "status": Attempt.Status.DONE,
+        "outcome": Run.Outcome.RESPONSE,
+        "response_status": 200,
+        "response_reason": "OK",
+        "response_headers": [["Content-Type", "application/json"]],
+        "response_body": '{"result": "success"}',
+        "response_body_bytes": 21,
+        "duration_ms": 12.5,
+        "finished_at": timezone.now(),
+        "diagnosis": {
+            "code": "kaiko.200",
+            "severity": "ok",
+            "title": "Success",
+            "profile": "kaiko",
+            "profile_name": "Kaiko market-data API",
+        },
+    }
+    values = {**defaults, **attempt}
+    created = make_run(team, user, status=Run.Status.DONE, **(run or {}))
+    add_attempt(created, **values)
+    Run.objects.filter(pk=created.pk).update(
+        outcome=values["outcome"],
+        response_status=values.get("response_status"),
+        diagnosis_title=values["diagnosis"].get("title", ""),  # type: ignore[union-attr]
+        finished_at=values["finished_at"],
+    )
+    created.refresh_from_db()
+    return created
