@@ -1,8 +1,10 @@
 """Recognise secrets by name and remove them by value, before anything is stored or shown."""
 
 import base64
+import json
 import re
 from collections.abc import Callable, Iterable
+from urllib.parse import parse_qsl, urlencode
 
 REDACTED = "[redacted]"
 
@@ -71,3 +73,42 @@ def redact_text(text: str, secrets: Iterable[str]) -> str:
     for form in secret_forms(secrets):
         text = text.replace(form, REDACTED)
     return text
+
+
+def redact_body(text: str, content_type: str) -> tuple[str, list[str]]:
+    """A JSON or form-encoded body with the values of secret-named keys replaced, and those
+    values. Other bodies come back as they are (their secrets are removed by value)."""
+    lowered = content_type.lower()
+    if "json" in lowered or (not lowered and text.lstrip()[:1] in ("{", "[")):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return text, []
+        found: list[str] = []
+        cleaned = _redact_json(data, found)
+        return (json.dumps(cleaned, ensure_ascii=False) if found else text), found
+    if "x-www-form-urlencoded" in lowered:
+        pairs = parse_qsl(text, keep_blank_values=True)
+        found = [value for name, value in pairs if is_secret_param(name) and value]
+        if not found:
+            return text, []
+        shown = [
+            (name, REDACTED if is_secret_param(name) and value else value) for name, value in pairs
+        ]
+        return urlencode(shown, safe="[]"), found
+    return text, []
+
+
+def _redact_json(value: object, found: list[str]) -> object:
+    if isinstance(value, dict):
+        result = {}
+        for key, item in value.items():
+            if is_secret_param(str(key)) and isinstance(item, str | int | float) and item != "":
+                found.append(str(item))
+                result[key] = REDACTED
+            else:
+                result[key] = _redact_json(item, found)
+        return result
+    if isinstance(value, list):
+        return [_redact_json(item, found) for item in value]
+    return value

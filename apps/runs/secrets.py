@@ -17,11 +17,18 @@ class RunSecrets:
     api_key: str = ""
     headers: list[tuple[str, str]] = field(default_factory=list)
     params: list[tuple[str, str]] = field(default_factory=list)
+    body: str = ""  # the whole request body, when it holds secrets (stored redacted)
+    body_values: list[str] = field(default_factory=list)  # the secrets found in it
 
     def values(self) -> list[str]:
+        """Every secret value, to be removed wherever it shows up (echoed, in errors ...)."""
         found = [self.api_key] if self.api_key else []
-        found += [value for _, value in self.headers + self.params if value]
-        return found
+        for _, value in self.headers + self.params:
+            found.append(value)
+            scheme, _, credential = value.partition(" ")  # "Bearer <token>", "Basic <b64>"
+            if credential and scheme.isalpha():
+                found.append(credential.strip())
+        return [value for value in found + self.body_values if value]
 
 
 @cache
@@ -48,4 +55,6 @@ def decrypt(token: bytes | memoryview) -> RunSecrets:
         api_key=data.get("api_key", ""),
         headers=[(name, value) for name, value in data.get("headers", [])],
         params=[(name, value) for name, value in data.get("params", [])],
+        body=data.get("body", ""),
+        body_values=list(data.get("body_values", [])),
     )

@@ -23,6 +23,7 @@ from apps.egress.redaction import (
     REDACTED,
     is_secret_header,
     is_secret_param,
+    redact_body,
     redact_text,
     split_secret_pairs,
 )
@@ -67,10 +68,17 @@ def submit_run(
     "[redacted]" and an empty key with `request.keep_api_key` take the source's secrets.
     """
     request = _restore_secrets(request, source) if source is not None else request
+    request = _move_secret_query_to_params(request)
     shown_headers, secret_headers = split_secret_pairs(request.headers, is_secret=is_secret_header)
     shown_params, secret_params = split_secret_pairs(request.params, is_secret=is_secret_param)
+    content_type = next((v for n, v in request.headers if n.lower() == "content-type"), "")
+    shown_body, body_values = redact_body(request.body, content_type)
     run_secrets = secrets.RunSecrets(
-        api_key=request.api_key, headers=secret_headers, params=secret_params
+        api_key=request.api_key,
+        headers=secret_headers,
+        params=secret_params,
+        body=request.body if body_values else "",
+        body_values=body_values,
     )
     profile = request.profile or profile_for_url(request.url).slug
     policy = default_retry_policy().to_dict() if request.auto_retry else {}
@@ -84,7 +92,7 @@ def submit_run(
             host=_host_of(request.url),
             query=[list(pair) for pair in shown_params],
             request_headers=[list(pair) for pair in shown_headers],
-            request_body=redact_text(request.body, run_secrets.values()),
+            request_body=redact_text(shown_body, run_secrets.values()),
             timeout_seconds=request.timeout,
             follow_redirects=request.follow_redirects,
             profile=profile,
@@ -95,6 +103,22 @@ def submit_run(
         _add_attempt(run, reason=Attempt.Reason.FIRST)
     logger.info("run %s submitted by user %s: %s %s", run.id, user.pk, run.method, run.host)
     return run
+
+
+def _move_secret_query_to_params(request: RunRequest) -> RunRequest:
+    """A URL whose query string holds a secret gives its query to the parameters, which
+    keep secrets encrypted; the URL is stored without it."""
+    parts = urlsplit(request.url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(is_secret_param(name) for name, _ in pairs):
+        return request
+    return RunRequest(
+        **{
+            **request.__dict__,
+            "url": urlunsplit(parts._replace(query="")),
+            "params": pairs + list(request.params),
+        }
+    )
 
 
 def _restore_secrets(request: RunRequest, source: Run) -> RunRequest:
@@ -110,8 +134,16 @@ def _restore_secrets(request: RunRequest, source: Run) -> RunRequest:
         for name, value in request.params
     ]
     api_key = request.api_key or (kept.api_key if request.keep_api_key else "")
+    # An unchanged body whose secrets were redacted is sent as it was first composed.
+    body = kept.body if kept.body and request.body == source.request_body else request.body
     return RunRequest(
-        **{**request.__dict__, "headers": headers, "params": params, "api_key": api_key}
+        **{
+            **request.__dict__,
+            "headers": headers,
+            "params": params,
+            "api_key": api_key,
+            "body": body,
+        }
     )
 
 
@@ -249,7 +281,7 @@ def _outbound_request(run: Run, run_secrets: secrets.RunSecrets) -> OutboundRequ
         url=run.url,
         params=params,
         headers=headers,
-        body=run.request_body.encode(),
+        body=(run_secrets.body or run.request_body).encode(),
         timeout=run.timeout_seconds,
         follow_redirects=run.follow_redirects,
     )
@@ -328,7 +360,7 @@ def store_result(
                 wait_reason=decision.reason,
             )
         else:
-            if decision is not None and not diagnosis.severity == "ok":
+            if decision is not None and diagnosis.severity != "ok":
                 attempt.wait_reason = decision.reason
                 attempt.save(update_fields=["wait_reason"])
             _settle(run)

@@ -1,0 +1,85 @@
+"""A key sent in a header, the query and the body, and echoed back by the upstream, is
+found nowhere but in its encrypted column: not in any stored column, log line, Celery
+message, the worker's log, or a page."""
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from celery.signals import before_task_publish
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from apps.runs import secrets
+from apps.runs.models import Attempt, Run
+from tests.conftest import ARTIFACTS
+from tests.system.test_run_pipeline import submit, wait_until_done
+
+pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
+
+SECRETS = {
+    "api_key": "KSECRET-0001-key",
+    "query": "QSECRET-0002-query",
+    "header": "HSECRET-0003-header",
+    "body": "BSECRET-0004-body",
+}
+
+
+@pytest.fixture
+def published() -> Iterator[list[str]]:
+    messages: list[str] = []
+
+    def record(body: object = None, headers: object = None, **kwargs: object) -> None:
+        messages.append(json.dumps([body, headers], default=str))
+
+    before_task_publish.connect(record, weak=False)
+    yield messages
+    before_task_publish.disconnect(record)
+
+
+def test_it_keeps_secrets_out_of_everything_but_their_encrypted_column(
+    celery_worker: object,
+    live_server: object,
+    owner: User,
+    published: list[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG")
+    worker_log = ARTIFACTS / "test-worker.log"
+    log_start = worker_log.stat().st_size
+    client = Client()
+    client.force_login(owner)
+    run_id = submit(
+        client,
+        f"{live_server.url}/sandbox/echo?api_key={SECRETS['query']}&page=1",  # type: ignore[attr-defined]
+        method="POST",
+        headers=f"Content-Type: application/json\nAuthorization: Bearer {SECRETS['header']}",
+        body=json.dumps({"password": SECRETS["body"], "page": 1}),
+        api_key=SECRETS["api_key"],
+    )
+    run = wait_until_done(run_id)
+    attempt = run.attempts.get()
+
+    # The upstream really received every secret (it echoed them back, then we redacted).
+    assert attempt.response_status == 200
+    echoed = attempt.response_body
+    assert echoed.count("[redacted]") >= 4, echoed
+    kept = secrets.decrypt(run.secrets_encrypted)
+    assert kept.api_key == SECRETS["api_key"]
+    assert set(SECRETS.values()) <= set(kept.values())  # the token without "Bearer" too
+
+    places = {
+        "run row": str(Run.objects.filter(pk=run_id).values().get() | {"secrets_encrypted": ""}),
+        "attempt row": str(Attempt.objects.filter(pk=attempt.pk).values().get()),
+        "log lines": caplog.text,
+        "celery messages": "\n".join(published),
+        "worker log": worker_log.read_bytes()[log_start:].decode(errors="replace"),
+        "run page": client.get(reverse("runs:detail", args=[run_id])).content.decode(),
+        "home page": client.get(reverse("home")).content.decode(),
+        "edit form": client.get(reverse("runs:new"), {"from": run_id}).content.decode(),
+    }
+    assert published, "no Celery message was captured"
+    for place, text in places.items():
+        for name, value in SECRETS.items():
+            assert value not in text, f"the {name} secret is in the {place}"
