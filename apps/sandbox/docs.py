@@ -4,8 +4,11 @@ Pure: the view passes ``root`` (e.g. ``http://127.0.0.1:8000/sandbox/``); every 
 URL and command on the page comes from here, so the page and the tests agree.
 """
 
+import json
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from apps.sandbox.keys import (
     API_KEY_HEADER,
@@ -17,14 +20,28 @@ from apps.sandbox.keys import (
     SCENARIO_HEADER,
 )
 from apps.sandbox.rules import (
+    FAIL_FIRST_RETRY_AFTER,
     MAINTENANCE_RETRY_AFTER,
+    MAX_DRIP_SECONDS,
     MAX_SLOW_SECONDS,
     MESSAGE_FAULT,
     MESSAGE_FORBIDDEN,
     MESSAGE_MAINTENANCE,
     MESSAGE_NO_PERMISSION,
+    MESSAGE_OUTSIDE_ACCESS_RANGE,
     MESSAGE_RATE_LIMITED,
     SCENARIO_RATELIMIT_RETRY_AFTER,
+    MarketQuery,
+    Refusal,
+    check_access_range,
+    echo_body,
+    gateway_refusal,
+    iso_ms,
+    plain_refusal,
+    problem_refusal,
+    rate_limit_headers,
+    refusal_body,
+    to_ms,
 )
 
 MARKET_PATH = "v2/data/trades.v1/exchanges/{exchange}/spot/{instrument}"
@@ -139,22 +156,49 @@ def key_rows() -> list[KeyRow]:
     ]
 
 
+def scenario_header(value: str) -> str:
+    return f"{SCENARIO_HEADER}: {value}"
+
+
 def recipes(root: str) -> list[Recipe]:
     """The "to get code X do Y" table."""
     ohlcv = market_url(root, "ohlcv", query="interval=1h&page_size=3")
     demo = key_header(DEMO_KEY)
+    before_access = market_url(root, "ohlcv", query="interval=1d&start_time=2023-06-01T00:00:00Z")
     return [
         Recipe(
             "200",
             "Success",
-            "A valid key, a known instrument, valid parameters.",
+            "A valid key, a known instrument, valid parameters. The answer carries "
+            "RateLimit-Policy and RateLimit headers.",
             curl(ohlcv, demo),
+        ),
+        Recipe(
+            "200",
+            "Echo",
+            f"Any method to {root}echo, no key needed: the request comes back as JSON, "
+            "secrets included.",
+            curl(f"{root}echo?api_key=abc", demo, method="POST"),
+        ),
+        Recipe(
+            "302",
+            "Redirects",
+            f"{root}redirect/N redirects N + 1 times, the last hop to the echo; "
+            f"{root}redirect-loop redirects to itself for ever.",
+            curl(f"{root}redirect/3"),
         ),
         Recipe(
             "400",
             "Bad Request",
             "A bad parameter; the message names it. Here interval is over one day.",
             curl(market_url(root, "ohlcv", query="interval=2d"), demo),
+        ),
+        Recipe(
+            "400",
+            "Problem details (RFC 9457)",
+            f"Send {SCENARIO_HEADER}: problem for an application/problem+json body "
+            "instead of Kaiko's envelope.",
+            curl(ohlcv, demo, scenario_header("problem")),
         ),
         Recipe(
             "401",
@@ -179,6 +223,13 @@ def recipes(root: str) -> list[Recipe]:
             "Forbidden",
             f"Use {LIMITED_KEY} on anything but btc-usd: “{MESSAGE_FORBIDDEN}”",
             curl(market_url(root, "ohlcv", instrument="eth-usd"), key_header(LIMITED_KEY)),
+        ),
+        Recipe(
+            "403",
+            "Time range outside the access range",
+            f"Use {LIMITED_KEY} with a start_time before 2024-01-01: "
+            f"“{MESSAGE_OUTSIDE_ACCESS_RANGE}: …”, with the key's access block.",
+            curl(before_access, key_header(LIMITED_KEY)),
         ),
         Recipe(
             "404",
@@ -207,23 +258,122 @@ def recipes(root: str) -> list[Recipe]:
             curl(ohlcv, key_header(BURST_KEY)),
         ),
         Recipe(
+            "429",
+            "Retry-After as an HTTP-date",
+            f"Send {SCENARIO_HEADER}: ratelimit=date: Retry-After is a date "
+            f"{SCENARIO_RATELIMIT_RETRY_AFTER} seconds ahead.",
+            curl(ohlcv, demo, scenario_header("ratelimit=date")),
+        ),
+        Recipe(
+            "429",
+            "X-RateLimit-* headers only",
+            f"Send {SCENARIO_HEADER}: ratelimit=legacy: X-RateLimit-Limit, -Remaining and "
+            "-Reset (a Unix time), no Retry-After.",
+            curl(ohlcv, demo, scenario_header("ratelimit=legacy")),
+        ),
+        Recipe(
+            "429, then 200",
+            "Fails first, then succeeds",
+            f"Send {SCENARIO_HEADER}: fail-first=1:429: the first request answers 429 with "
+            f"Retry-After: {FAIL_FIRST_RETRY_AFTER}, the next ones are handled normally. "
+            "Also with 500, 502, 503 or 504, and up to 10 failures.",
+            curl(ohlcv, demo, scenario_header("fail-first=1:429;id=demo")),
+        ),
+        Recipe(
             "500",
             "Internal Server Error",
             f"Send {SCENARIO_HEADER}: fault. “{MESSAGE_FAULT}”",
-            curl(ohlcv, demo, f"{SCENARIO_HEADER}: fault"),
+            curl(ohlcv, demo, scenario_header("fault")),
+        ),
+        Recipe(
+            "500",
+            "Plain-text error",
+            f"Send {SCENARIO_HEADER}: plain for a text/plain body instead of JSON.",
+            curl(ohlcv, demo, scenario_header("plain")),
+        ),
+        Recipe(
+            "502",
+            "Bad Gateway (HTML)",
+            f"Send {SCENARIO_HEADER}: gateway: the proxy in front answers with its HTML page.",
+            curl(ohlcv, demo, scenario_header("gateway")),
         ),
         Recipe(
             "503",
             "Service Unavailable",
             f"Send {SCENARIO_HEADER}: maintenance, or switch maintenance on below "
             f"(Retry-After: {MAINTENANCE_RETRY_AFTER}). “{MESSAGE_MAINTENANCE}”",
-            curl(ohlcv, demo, f"{SCENARIO_HEADER}: maintenance"),
+            curl(ohlcv, demo, scenario_header("maintenance")),
+        ),
+        Recipe(
+            "504",
+            "Gateway Timeout (HTML)",
+            f"Send {SCENARIO_HEADER}: gateway-timeout (add slow=N to make it wait first).",
+            curl(ohlcv, demo, scenario_header("gateway-timeout")),
         ),
         Recipe(
             "—",
             "Read timeout",
             f"Send {SCENARIO_HEADER}: slow=N to wait N seconds (at most {MAX_SLOW_SECONDS}) "
             "before the answer; use a client timeout below N.",
-            curl(ohlcv, demo, f"{SCENARIO_HEADER}: slow=5"),
+            curl(ohlcv, demo, scenario_header("slow=5")),
+        ),
+        Recipe(
+            "—",
+            "Slow body",
+            f"Send {SCENARIO_HEADER}: drip=N (at most {MAX_DRIP_SECONDS}): the 200 arrives at "
+            "once, its body one piece a second over N seconds. A read timeout of 2 s never "
+            "fires; an overall deadline under N does.",
+            curl(ohlcv, demo, scenario_header("drip=5")),
         ),
     ]
+
+
+def access_start(key: str) -> str:
+    """When a key's access range starts, as Kaiko writes times ("unbounded" without one)."""
+    start = KEY_PLANS[key].access_start
+    return "unbounded" if start is None else iso_ms(to_ms(start))
+
+
+def _pretty(body: object) -> str:
+    return json.dumps(body, indent=2)
+
+
+def _refusal_of(check: Callable[[], None]) -> Refusal:
+    try:
+        check()
+    except Refusal as refusal:
+        return refusal
+    raise AssertionError("the example does not refuse")
+
+
+def example_answers(root: str) -> dict[str, str]:
+    """Bodies and headers shown on the page, produced by the rules themselves."""
+    limited = KEY_PLANS[LIMITED_KEY]
+    before = MarketQuery(start_ms=to_ms(datetime(2023, 6, 1, tzinfo=UTC)))
+    outside = _refusal_of(lambda: check_access_range(limited, before))
+    instance = "/sandbox/us/" + MARKET_PATH.format(exchange="cbse", instrument="btc-usd")
+    problem = problem_refusal(problem_type=f"{root}#problem", instance=f"{instance}/trades")
+    echoed = echo_body(
+        method="POST",
+        path="/sandbox/echo",
+        query_string="api_key=abc&page=1",
+        headers={
+            "Content-Length": "13",
+            "Content-Type": "application/json",
+            API_KEY_HEADER: DEMO_KEY,
+            "Authorization": "Bearer abc",
+        },
+        body=b'{"token": 1}\n',
+        api_key=DEMO_KEY,
+    )
+    burst = KEY_PLANS[BURST_KEY]
+    headers = rate_limit_headers(burst, remaining=1, reset_seconds=7)
+    return {
+        "access_range": _pretty(refusal_body(outside)),
+        "problem": _pretty(json.loads(problem.text)),
+        "gateway": gateway_refusal(502).text.strip(),
+        "gateway_timeout": gateway_refusal(504).text.strip(),
+        "plain": plain_refusal().text.strip(),
+        "echo": _pretty(echoed),
+        "rate_limit_headers": "\n".join(f"{name}: {value}" for name, value in headers.items()),
+    }

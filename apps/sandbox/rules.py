@@ -14,7 +14,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 from typing import Any
+from urllib.parse import parse_qsl, quote
 
 from apps.sandbox.catalog import (
     ASSETS,
@@ -24,7 +26,7 @@ from apps.sandbox.catalog import (
     Instrument,
     find_instrument,
 )
-from apps.sandbox.keys import API_KEY_HEADER, KEY_PLANS, SCENARIO_HEADER, KeyPlan
+from apps.sandbox.keys import API_KEY_HEADER, DEMO_KEY, KEY_PLANS, SCENARIO_HEADER, KeyPlan
 
 # Kaiko's own wording (its "Error codes" page), used as is or as the start of a message.
 MESSAGE_BAD_REQUEST = "Bad Request"
@@ -37,6 +39,11 @@ MESSAGE_NOT_ACCEPTABLE = "Not Acceptable"
 MESSAGE_RATE_LIMITED = "Rate limit reached"
 MESSAGE_FAULT = "Internal Server Error -- We had a problem with our service. Try again later."
 MESSAGE_MAINTENANCE = "Service Unavailable -- We're temporarily offline for maintenance."
+# Not from Kaiko's page: the sandbox's wording, in Kaiko's "Header -- message" form. The
+# prefix is stable, the rest names the time at fault.
+MESSAGE_OUTSIDE_ACCESS_RANGE = (
+    "Forbidden -- The requested time range is outside the access range of your API key"
+)
 
 REGIONS = ("us", "eu")
 API_VERSIONS = ("v2", "v3")
@@ -64,6 +71,21 @@ MAINTENANCE_RETRY_AFTER = 120
 SCENARIO_RATELIMIT_RETRY_AFTER = 30
 MAX_RETRY_AFTER = 86_400
 MAX_SLOW_SECONDS = 30
+MAX_DRIP_SECONDS = 30
+# fail-first=N:STATUS
+MAX_FAIL_FIRST = 10
+FAIL_FIRST_STATUSES = (429, 500, 502, 503, 504)
+FAIL_FIRST_RETRY_AFTER = 1
+FAIL_FIRST_TTL_SECONDS = 300
+# How a forced 429 tells the client when to come back.
+RATE_LIMIT_STYLES = ("seconds", "date", "legacy")
+# The quota that legacy X-RateLimit-* headers describe when no known key was sent.
+DEFAULT_PLAN = KEY_PLANS[DEMO_KEY]
+RATE_LIMIT_POLICY_NAME = "default"
+# /sandbox/echo and /sandbox/redirect/<n>
+ECHO_BODY_CAP = 64 * 1024
+MAX_REDIRECT_HOPS = 50
+MAX_REDIRECT_QUERY_LENGTH = 1_500
 MAX_TOKEN_LENGTH = 2_048
 MAX_HEADER_LENGTH = 256
 
@@ -76,17 +98,50 @@ INTERVAL_PATTERN = re.compile(r"([0-9]{1,6})([smhd])", re.ASCII)
 PAGE_SIZE_PATTERN = re.compile(r"[0-9]{1,12}", re.ASCII)
 SECONDS_PATTERN = re.compile(r"[0-9]{1,6}", re.ASCII)
 DELAY_PATTERN = re.compile(r"[0-9]{1,2}(\.[0-9]{1,3})?", re.ASCII)
+DRIP_PATTERN = re.compile(r"[0-9]{1,2}", re.ASCII)
+FAIL_FIRST_PATTERN = re.compile(
+    r"(?P<count>[0-9]{1,2}):(?P<status>[0-9]{3})"
+    r"(?:\s*;\s*id\s*=\s*(?P<id>[A-Za-z0-9._-]{1,64}))?",
+    re.ASCII,
+)
 QVALUE_PATTERN = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?", re.ASCII)
 
 
 class Refusal(Exception):
-    """An error answer: HTTP status, Kaiko-style message and extra headers."""
+    """An error answer: HTTP status, Kaiko-style message, extra headers and, rarely, extra
+    members of the JSON body (the ``access`` block of an access-range 403)."""
 
-    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        fields: Mapping[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = dict(headers or {})
+        self.fields = dict(fields or {})
+
+
+class RawRefusal(Refusal):
+    """An error answer that is not Kaiko's JSON envelope: a proxy's HTML page, an RFC 9457
+    problem document, plain text. ``text`` is the whole body."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        content_type: str,
+        text: str,
+        headers: Mapping[str, str] | None = None,
+    ):
+        super().__init__(status, message, headers)
+        self.content_type = content_type
+        self.text = text
 
 
 class BadParameter(Refusal):
@@ -222,24 +277,93 @@ def check_accept(accept: str | None) -> None:
 
 # --- test scenarios -----------------------------------------------------------------------
 
+# Forced outcomes checked in step 1, before the route: they come from the host or from the
+# gateway in front of it, whatever the request.
+FRONT_OUTCOMES = ("maintenance", "gateway", "gateway-timeout", "fail-first")
+# Forced outcomes checked in step 5, after the route, the method and Accept: the API's own.
+API_OUTCOMES = ("fault", "ratelimit", "problem", "plain")
+OUTCOMES = FRONT_OUTCOMES + API_OUTCOMES
+
+
+@dataclass(frozen=True)
+class FailFirst:
+    """``fail-first=N:STATUS[;id=NAME]``: the first N requests of a sequence answer STATUS.
+
+    ``sequence_id`` is never read: it only makes the header value, hence the sequence, new.
+    """
+
+    count: int
+    status: int
+    sequence_id: str | None = None
+
 
 @dataclass(frozen=True)
 class Scenario:
-    """What ``X-Sandbox-Scenario`` asks for: one forced outcome and/or a delay."""
+    """What ``X-Sandbox-Scenario`` asks for: one forced outcome and/or a delay or a drip."""
 
-    outcome: str | None = None  # "maintenance", "fault" or "ratelimit"
-    retry_after: int | None = None
-    delay_seconds: float = 0.0
+    outcome: str | None = None  # one of OUTCOMES
+    retry_after: int | None = None  # maintenance=N, ratelimit=N
+    delay_seconds: float = 0.0  # slow=N
+    rate_limit_style: str = "seconds"  # ratelimit=date, ratelimit=legacy
+    fail_first: FailFirst | None = None
+    drip_seconds: int = 0  # drip=N
 
 
 SCENARIO_HELP = (
-    "use maintenance[=seconds], fault, ratelimit[=seconds] and/or slow=seconds "
-    f"(0 to {MAX_SLOW_SECONDS}), separated by commas"
+    "use one of maintenance[=seconds], fault, ratelimit[=seconds|date|legacy], gateway, "
+    "gateway-timeout, problem, plain, fail-first=N:STATUS[;id=NAME], with slow=seconds "
+    f"(0 to {MAX_SLOW_SECONDS}) and/or drip=seconds (1 to {MAX_DRIP_SECONDS}), "
+    "separated by commas"
 )
 
 
 def _scenario_error(reason: str) -> BadParameter:
     return BadParameter(SCENARIO_HEADER, f"{reason}; {SCENARIO_HELP}.", kind="header")
+
+
+def _retry_after_argument(name: str, argument: str) -> int:
+    if not SECONDS_PATTERN.fullmatch(argument) or not 1 <= int(argument) <= MAX_RETRY_AFTER:
+        raise _scenario_error(
+            f"{name} takes a Retry-After of 1 to {MAX_RETRY_AFTER} whole seconds, "
+            f"got {echo(argument)}"
+        )
+    return int(argument)
+
+
+def parse_fail_first(argument: str) -> FailFirst:
+    match = FAIL_FIRST_PATTERN.fullmatch(argument)
+    statuses = ", ".join(map(str, FAIL_FIRST_STATUSES))
+    if (
+        match is None
+        or not 1 <= int(match["count"]) <= MAX_FAIL_FIRST
+        or int(match["status"]) not in FAIL_FIRST_STATUSES
+    ):
+        raise _scenario_error(
+            f"fail-first takes N:STATUS with N from 1 to {MAX_FAIL_FIRST} and STATUS one of "
+            f"{statuses}, optionally followed by ;id=NAME (letters, digits, '.', '_', '-'), "
+            f"got {echo(argument)}"
+        )
+    return FailFirst(
+        count=int(match["count"]), status=int(match["status"]), sequence_id=match["id"]
+    )
+
+
+def _parse_outcome(name: str, has_value: str, argument: str) -> Scenario:
+    """One forced outcome and its argument, as a Scenario holding only them."""
+    if name == "maintenance":
+        retry_after = _retry_after_argument(name, argument) if has_value else None
+        return Scenario(outcome=name, retry_after=retry_after)
+    if name == "ratelimit":
+        style = argument.lower()
+        if has_value and style in ("date", "legacy"):
+            return Scenario(outcome=name, rate_limit_style=style)
+        retry_after = _retry_after_argument(name, argument) if has_value else None
+        return Scenario(outcome=name, retry_after=retry_after)
+    if name == "fail-first":
+        return Scenario(outcome=name, fail_first=parse_fail_first(argument))
+    if has_value:
+        raise _scenario_error(f"{name} takes no value")
+    return Scenario(outcome=name)
 
 
 def parse_scenario(value: str | None) -> Scenario:
@@ -248,9 +372,7 @@ def parse_scenario(value: str | None) -> Scenario:
         return Scenario()
     if len(value) > MAX_HEADER_LENGTH:
         raise _scenario_error("too long")
-    outcome: str | None = None
-    retry_after: int | None = None
-    delay = 0.0
+    scenario = Scenario()
     seen: set[str] = set()
     for item in value.split(","):
         name, has_value, argument = (part.strip() for part in item.partition("="))
@@ -261,29 +383,71 @@ def parse_scenario(value: str | None) -> Scenario:
         if name == "slow":
             if not DELAY_PATTERN.fullmatch(argument) or float(argument) > MAX_SLOW_SECONDS:
                 raise _scenario_error(f"slow needs a number of seconds, got {echo(argument)}")
-            delay = float(argument)
-        elif name in ("maintenance", "ratelimit"):
-            if outcome is not None:
-                raise _scenario_error(f"{outcome} and {name} cannot both happen")
-            outcome = name
-            if has_value:
-                if not SECONDS_PATTERN.fullmatch(argument) or not (
-                    1 <= int(argument) <= MAX_RETRY_AFTER
-                ):
-                    raise _scenario_error(
-                        f"{name} takes a Retry-After of 1 to {MAX_RETRY_AFTER} whole seconds, "
-                        f"got {echo(argument)}"
-                    )
-                retry_after = int(argument)
-        elif name == "fault":
-            if outcome is not None:
-                raise _scenario_error(f"{outcome} and fault cannot both happen")
-            if has_value:
-                raise _scenario_error("fault takes no value")
-            outcome = name
+            scenario = replace(scenario, delay_seconds=float(argument))
+        elif name == "drip":
+            if not DRIP_PATTERN.fullmatch(argument) or not 1 <= int(argument) <= MAX_DRIP_SECONDS:
+                raise _scenario_error(
+                    f"drip needs 1 to {MAX_DRIP_SECONDS} whole seconds, got {echo(argument)}"
+                )
+            scenario = replace(scenario, drip_seconds=int(argument))
+        elif name in OUTCOMES:
+            if scenario.outcome is not None:
+                raise _scenario_error(f"{scenario.outcome} and {name} cannot both happen")
+            outcome = _parse_outcome(name, has_value, argument)
+            scenario = replace(
+                outcome, delay_seconds=scenario.delay_seconds, drip_seconds=scenario.drip_seconds
+            )
         else:
             raise _scenario_error(f"unknown scenario {echo(name)}")
-    return Scenario(outcome=outcome, retry_after=retry_after, delay_seconds=delay)
+    return scenario
+
+
+def http_date(epoch_seconds: float) -> str:
+    """An IMF-fixdate (RFC 9110 §5.6.7), e.g. ``Sun, 01 Jun 2025 12:00:33 GMT``."""
+    return formatdate(epoch_seconds, usegmt=True)
+
+
+def rate_limit_headers(plan: KeyPlan, *, remaining: int, reset_seconds: int) -> dict[str, str]:
+    """The IETF draft's fields: the key's quota per window, what is left and when it resets."""
+    name = RATE_LIMIT_POLICY_NAME
+    return {
+        "RateLimit-Policy": f'"{name}";q={plan.rate_limit};w={plan.rate_window_seconds}',
+        "RateLimit": f'"{name}";r={max(0, remaining)};t={max(0, reset_seconds)}',
+    }
+
+
+def legacy_rate_limit_headers(plan: KeyPlan, *, reset_at: int) -> dict[str, str]:
+    """The older de facto fields; ``X-RateLimit-Reset`` is a Unix time in seconds."""
+    return {
+        "X-RateLimit-Limit": str(plan.rate_limit),
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": str(reset_at),
+    }
+
+
+def rate_limit_refusal(
+    retry_after: int,
+    *,
+    now_seconds: float,
+    plan: KeyPlan | None = None,
+    style: str = "seconds",
+) -> Refusal:
+    """429 "Rate limit reached". ``plan`` is the known key's (None: no key or an unknown one).
+
+    - seconds: ``Retry-After: <seconds>``, plus RateLimit-Policy / RateLimit for a known key;
+    - date: the same with ``Retry-After`` as an HTTP-date ``retry_after`` seconds from now;
+    - legacy: only X-RateLimit-Limit / -Remaining / -Reset (the known key's quota, else the
+      demo key's), no Retry-After.
+    """
+    reset_at = math.ceil(now_seconds) + retry_after
+    if style == "legacy":
+        headers = legacy_rate_limit_headers(plan or DEFAULT_PLAN, reset_at=reset_at)
+        return Refusal(429, MESSAGE_RATE_LIMITED, headers)
+    value = http_date(reset_at) if style == "date" else str(retry_after)
+    headers = {"Retry-After": value}
+    if plan is not None:
+        headers |= rate_limit_headers(plan, remaining=0, reset_seconds=retry_after)
+    return Refusal(429, MESSAGE_RATE_LIMITED, headers)
 
 
 def maintenance_refusal(retry_after: int | None = None) -> Refusal:
@@ -291,17 +455,208 @@ def maintenance_refusal(retry_after: int | None = None) -> Refusal:
     return Refusal(503, MESSAGE_MAINTENANCE, {"Retry-After": str(seconds)})
 
 
-def rate_limit_refusal(retry_after: int) -> Refusal:
-    return Refusal(429, MESSAGE_RATE_LIMITED, {"Retry-After": str(retry_after)})
+GATEWAY_PAGES = {
+    502: ("Bad Gateway", "The proxy received an invalid response from the upstream server."),
+    504: ("Gateway Timeout", "The proxy did not receive a timely response from the upstream."),
+}
 
 
-def scenario_refusal(scenario: Scenario) -> Refusal | None:
-    """The forced outcome of a scenario other than maintenance (which is checked first)."""
+def gateway_refusal(status: int) -> RawRefusal:
+    """A proxy's own error page (nginx-like HTML), not the API's JSON."""
+    reason, explanation = GATEWAY_PAGES[status]
+    title = f"{status} {reason}"
+    page = (
+        f"<html><head><title>{title}</title></head><body><h1>{title}</h1>"
+        f"<p>{explanation}</p><hr><address>sandbox-gateway</address></body></html>\n"
+    )
+    return RawRefusal(status, title, content_type="text/html", text=page)
+
+
+PROBLEM_TITLE = "Request refused"
+PROBLEM_DETAIL = (
+    "The request was refused with an RFC 9457 problem document, as the "
+    f"{SCENARIO_HEADER} header asked (problem)."
+)
+PLAIN_TEXT = (
+    "500 Internal Server Error\n\nThe server encountered an unexpected condition that "
+    "prevented it from fulfilling the request.\n"
+)
+
+
+def problem_refusal(*, problem_type: str, instance: str) -> RawRefusal:
+    """400 as ``application/problem+json`` (RFC 9457): type, title, status, detail, instance."""
+    problem = {
+        "type": problem_type,
+        "title": PROBLEM_TITLE,
+        "status": 400,
+        "detail": PROBLEM_DETAIL,
+        "instance": instance,
+    }
+    return RawRefusal(
+        400, PROBLEM_TITLE, content_type="application/problem+json", text=json.dumps(problem)
+    )
+
+
+def plain_refusal() -> RawRefusal:
+    return RawRefusal(
+        500, "Internal Server Error", content_type="text/plain; charset=utf-8", text=PLAIN_TEXT
+    )
+
+
+def front_refusal(scenario: Scenario) -> Refusal | None:
+    """Step 1 outcomes that need no state: maintenance, gateway, gateway-timeout."""
+    if scenario.outcome == "maintenance":
+        return maintenance_refusal(scenario.retry_after)
+    if scenario.outcome == "gateway":
+        return gateway_refusal(502)
+    if scenario.outcome == "gateway-timeout":
+        return gateway_refusal(504)
+    return None
+
+
+def fail_first_counter(scenario_value: str, api_key: str | None, path: str) -> str:
+    """What a fail-first sequence is counted under: the exact header value, key and path.
+
+    Hashed, so the cache never holds a key in clear and the name has a fixed length.
+    """
+    identity = json.dumps([scenario_value.strip(), api_key or "", path])
+    return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def fail_first_refusal(
+    rule: FailFirst, attempt: int, *, now_seconds: float, plan: KeyPlan | None = None
+) -> Refusal | None:
+    """The answer to the ``attempt``-th request (from 1) of a fail-first sequence: STATUS for
+    the first ``rule.count`` ones, as the one-off scenario for that status answers it (with
+    a Retry-After of 1 second for 429 and 503), then None (handled normally)."""
+    if attempt > rule.count:
+        return None
+    if rule.status == 429:
+        return rate_limit_refusal(FAIL_FIRST_RETRY_AFTER, now_seconds=now_seconds, plan=plan)
+    if rule.status == 503:
+        return maintenance_refusal(FAIL_FIRST_RETRY_AFTER)
+    if rule.status == 500:
+        return Refusal(500, MESSAGE_FAULT)
+    return gateway_refusal(rule.status)
+
+
+def scenario_refusal(
+    scenario: Scenario,
+    *,
+    now_seconds: float,
+    plan: KeyPlan | None = None,
+    problem_type: str = "about:blank",
+    instance: str = "/",
+) -> Refusal | None:
+    """Step 5: the API's own forced outcomes (fault, ratelimit, problem, plain)."""
     if scenario.outcome == "fault":
         return Refusal(500, MESSAGE_FAULT)
     if scenario.outcome == "ratelimit":
-        return rate_limit_refusal(scenario.retry_after or SCENARIO_RATELIMIT_RETRY_AFTER)
+        return rate_limit_refusal(
+            scenario.retry_after or SCENARIO_RATELIMIT_RETRY_AFTER,
+            now_seconds=now_seconds,
+            plan=plan,
+            style=scenario.rate_limit_style,
+        )
+    if scenario.outcome == "problem":
+        return problem_refusal(problem_type=problem_type, instance=instance)
+    if scenario.outcome == "plain":
+        return plain_refusal()
     return None
+
+
+def drip_chunks(body: bytes, seconds: int) -> list[bytes]:
+    """A body cut into ``seconds + 1`` parts of (nearly) equal size: the first is sent at
+    once, then one a second, so the whole body takes ``seconds`` to arrive."""
+    parts = seconds + 1
+    size, extra = divmod(len(body), parts)
+    chunks: list[bytes] = []
+    start = 0
+    for index in range(parts):
+        end = start + size + (1 if index < extra else 0)
+        chunks.append(body[start:end])
+        start = end
+    return chunks
+
+
+# --- echo and redirects -------------------------------------------------------------------
+
+REDACTED_OWN_COOKIE = "[not echoed: a cookie of this server]"
+
+
+def echo_query(query_string: str) -> dict[str, list[str]]:
+    """Query parameters, every value of each, in order (percent-escapes read as UTF-8)."""
+    params: dict[str, list[str]] = {}
+    for name, value in parse_qsl(query_string, keep_blank_values=True, errors="replace"):
+        params.setdefault(name, []).append(value)
+    return params
+
+
+def _hide_own_cookies(cookie_header: str, own_cookies: frozenset[str]) -> str:
+    """The Cookie header with the values of this server's own cookies (session, CSRF)
+    replaced: echoing them would hand an HttpOnly session cookie to any script that can
+    fetch this origin. Every other cookie is echoed as sent."""
+    pairs = []
+    for pair in cookie_header.split(";"):
+        name, has_value, _value = pair.partition("=")
+        if has_value and name.strip() in own_cookies:
+            pair = f"{name}={REDACTED_OWN_COOKIE}"
+        pairs.append(pair)
+    return ";".join(pairs)
+
+
+def echo_body(
+    *,
+    method: str,
+    path: str,
+    query_string: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    api_key: str | None,
+    own_cookies: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """What ``/sandbox/echo`` answers: the request as received, secrets included on purpose
+    (the dashboard must redact them), the body as text cut at ECHO_BODY_CAP bytes, and the
+    X-Api-Key value base64-encoded (to prove redaction finds encoded forms too)."""
+    echoed_headers = dict(headers)
+    for name, value in headers.items():
+        if name.lower() == "cookie":
+            echoed_headers[name] = _hide_own_cookies(value, own_cookies)
+    api_key_b64 = None
+    if api_key is not None:
+        # Header values arrive as latin-1 text: this gives back the bytes that were sent.
+        api_key_b64 = base64.b64encode(api_key.encode("latin-1", "replace")).decode("ascii")
+    return {
+        "method": method,
+        "path": path,
+        "query_string": query_string,
+        "query": echo_query(query_string),
+        "headers": echoed_headers,
+        "body": body[:ECHO_BODY_CAP].decode("utf-8", "replace"),
+        "body_truncated": len(body) > ECHO_BODY_CAP,
+        "api_key_b64": api_key_b64,
+    }
+
+
+# RFC 3986 query characters, plus '%' so that escapes already there stay as they are.
+_QUERY_SAFE = "!$&'()*+,;=:@/?%-._~"
+
+
+def redirect_location(target_path: str, query_string: str) -> str:
+    """A Location on this server: ``target_path`` (a path of the sandbox, never a URL taken
+    from the request) and the request's query string, kept unless it is too long."""
+    query = quote(query_string.encode("latin-1", "replace"), safe=_QUERY_SAFE)
+    if query and len(query) <= MAX_REDIRECT_QUERY_LENGTH:
+        return f"{target_path}?{query}"
+    return target_path
+
+
+def check_redirect_hops(hops: int) -> None:
+    if hops > MAX_REDIRECT_HOPS:
+        raise Refusal(
+            404,
+            f"{MESSAGE_NOT_FOUND} -- a redirect chain is 0 to {MAX_REDIRECT_HOPS} hops long.",
+        )
 
 
 # --- keys and entitlements ----------------------------------------------------------------
@@ -318,6 +673,14 @@ def authenticate(api_key: str | None) -> KeyPlan:
     if plan is None:
         raise Refusal(401, f"{MESSAGE_UNAUTHORIZED} The API key is invalid.")
     return plan
+
+
+def known_plan(api_key: str | None) -> KeyPlan | None:
+    """The plan of a key the sandbox knows, without refusing anything (for the rate-limit
+    headers of answers decided before the key is checked)."""
+    if api_key is None:
+        return None
+    return KEY_PLANS.get(api_key.strip())
 
 
 def check_entitlement(plan: KeyPlan, instrument: str) -> None:
@@ -361,6 +724,24 @@ def rate_window(now_seconds: float, window_seconds: int) -> RateWindow:
     index = int(now_seconds // window_seconds)
     reset_at = (index + 1) * window_seconds
     return RateWindow(index=index, retry_after=max(1, math.ceil(reset_at - now_seconds)))
+
+
+@dataclass(frozen=True)
+class RateStatus:
+    """A key's standing after a request was counted in its window."""
+
+    remaining: int
+    reset_seconds: int
+    exceeded: bool
+
+
+def rate_status(plan: KeyPlan, *, count: int, window: RateWindow) -> RateStatus:
+    """``count`` is the number of requests in the window, this one included."""
+    return RateStatus(
+        remaining=max(0, plan.rate_limit - count),
+        reset_seconds=window.retry_after,
+        exceeded=count > plan.rate_limit,
+    )
 
 
 # --- parameters ---------------------------------------------------------------------------
@@ -425,6 +806,27 @@ def parse_time(name: str, value: str) -> int:
     if not EPOCH <= moment < LATEST_MOMENT:
         raise BadParameter(name, f"must be between 1970 and 9999, got {echo(value)}.")
     return to_ms(moment)
+
+
+def check_access_range(plan: KeyPlan, query: MarketQuery) -> None:
+    """403 when the requested times fall before the key's access range: a start_time before
+    its start, or an end_time at or before it (the range asked for is then wholly outside).
+    Without start_time the data simply starts at the access start (see ``data_bounds``)."""
+    if plan.access_start is None:
+        return
+    access_ms = to_ms(plan.access_start)
+    if query.start_ms is not None and query.start_ms < access_ms:
+        reason = f"start_time {iso_ms(query.start_ms)} is before"
+    elif query.end_ms is not None and query.end_ms <= access_ms:
+        reason = f"end_time {iso_ms(query.end_ms)} is not after"
+    else:
+        return
+    raise Refusal(
+        403,
+        f"{MESSAGE_OUTSIDE_ACCESS_RANGE}: {reason} {iso_ms(access_ms)}, "
+        "the start of your access range.",
+        fields={"access": access_block(plan)},
+    )
 
 
 def encode_token(route: MarketRoute, query: MarketQuery) -> str:
@@ -682,6 +1084,11 @@ def market_page(
 
 def error_body(message: str) -> dict[str, Any]:
     return {"result": "error", "message": message}
+
+
+def refusal_body(refusal: Refusal) -> dict[str, Any]:
+    """Kaiko's error envelope for a refusal, with its extra members (if any) after it."""
+    return error_body(refusal.message) | refusal.fields
 
 
 def access_block(plan: KeyPlan) -> dict[str, Any]:

@@ -7,6 +7,10 @@ app_name = "sandbox"
 urlpatterns = [
     path("", views.docs, name="docs"),
     path("maintenance/", views.maintenance_switch, name="maintenance"),
+    # Helpers for the dashboard's own tests: any method, no key, no scenario.
+    path("echo", views.echo, name="echo"),
+    path("redirect/<int:hops>", views.redirect_chain, name="redirect"),
+    path("redirect-loop", views.redirect_loop, name="redirect_loop"),
     # us.market-api.kaiko.io and eu.market-api.kaiko.io
     re_path(r"^(?P<region>us|eu)/(?P<api_path>.*)$", views.market_data, name="market"),
     # reference-data-api.kaiko.io

@@ -1,31 +1,46 @@
 """The sandbox: a Kaiko-compatible demo upstream served under /sandbox/.
 
 The API views are thin: they read the request, call the pure rules in ``rules.py`` in the
-order a real API checks them, and turn a ``Refusal`` into Kaiko's error envelope. The
-order (documented on the page too):
+order a real API checks them, and turn a ``Refusal`` into Kaiko's error envelope (or, for
+a ``RawRefusal``, the body it holds). The order (documented on the page too):
 
  0. ``X-Sandbox-Scenario`` malformed → 400 naming the header; ``slow=N`` waits N seconds
- 1. maintenance (global switch or scenario) → 503 + Retry-After: the host is offline
+ 1. in front of the API: scenario ``maintenance`` → 503 + Retry-After, ``gateway`` → 502
+    HTML, ``gateway-timeout`` → 504 HTML, ``fail-first=N:STATUS`` → STATUS for the first N
+    requests of the sequence; then the maintenance switch → 503 + Retry-After
  2. no such route → 404
  3. method not GET/HEAD → 405 + Allow
  4. Accept admits no JSON → 406
- 5. scenario ``fault`` → 500, scenario ``ratelimit`` → 429 + Retry-After
+ 5. scenario ``fault`` → 500, ``ratelimit`` → 429, ``problem`` → 400 problem+json,
+    ``plain`` → 500 text/plain
  6. key missing or unknown → 401
  7. entitlement: key without any instrument → 401 (Kaiko's message), outside it → 403
  8. unknown exchange, instrument class or instrument → 404
  9. bad parameter → 400 naming it
-10. per-key rate limit → 429 + Retry-After
-11. 200
+10. time range before the key's access range → 403 with the ``access`` block
+11. per-key rate limit → 429 + Retry-After + RateLimit-Policy / RateLimit
+12. 200 + RateLimit-Policy / RateLimit (``drip=N`` streams the body over N seconds)
+
+``/sandbox/echo`` and ``/sandbox/redirect/...`` answer any method and take no scenario.
 """
 
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from time import sleep
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import TooManyFieldsSent
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -34,7 +49,13 @@ from django.views.decorators.http import require_POST, require_safe
 from apps.sandbox import docs as sandbox_docs
 from apps.sandbox import rules, state
 from apps.sandbox.forms import MaintenanceForm
-from apps.sandbox.keys import API_KEY_HEADER, SCENARIO_HEADER
+from apps.sandbox.keys import (
+    API_KEY_HEADER,
+    BURST_KEY,
+    LIMITED_KEY,
+    SCENARIO_HEADER,
+    KeyPlan,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +64,14 @@ def utc_now() -> datetime:
     return datetime.now(tz=UTC)
 
 
-def _error_response(refusal: rules.Refusal) -> JsonResponse:
-    response = JsonResponse(rules.error_body(refusal.message), status=refusal.status)
+def _error_response(refusal: rules.Refusal) -> HttpResponse:
+    response: HttpResponse
+    if isinstance(refusal, rules.RawRefusal):
+        response = HttpResponse(
+            refusal.text, content_type=refusal.content_type, status=refusal.status
+        )
+    else:
+        response = JsonResponse(rules.refusal_body(refusal), status=refusal.status)
     for name, value in refusal.headers.items():
         response[name] = value
     return response
@@ -57,6 +84,27 @@ def _start_scenario(request: HttpRequest) -> rules.Scenario:
     return scenario
 
 
+def _check_front(
+    request: HttpRequest, scenario: rules.Scenario, *, plan: KeyPlan | None, now: datetime
+) -> None:
+    """Step 1, the scenarios in front of the API (the maintenance switch is the caller's)."""
+    forced = rules.front_refusal(scenario)
+    if forced is None and scenario.fail_first is not None:
+        counter = rules.fail_first_counter(
+            request.headers.get(SCENARIO_HEADER, ""),
+            request.headers.get(API_KEY_HEADER),
+            request.path,
+        )
+        forced = rules.fail_first_refusal(
+            scenario.fail_first,
+            state.count_attempt(counter),
+            now_seconds=now.timestamp(),
+            plan=plan,
+        )
+    if forced is not None:
+        raise forced
+
+
 def _query_params(request: HttpRequest) -> dict[str, str]:
     """The query string, one value per name (the last, as Django's QueryDict gives it)."""
     try:
@@ -67,32 +115,68 @@ def _query_params(request: HttpRequest) -> dict[str, str]:
         ) from None
 
 
-def _check_protocol(request: HttpRequest, scenario: rules.Scenario) -> None:
+def _check_protocol(
+    request: HttpRequest, scenario: rules.Scenario, *, plan: KeyPlan | None, now: datetime
+) -> None:
     rules.check_method(request.method or "")
     rules.check_accept(request.headers.get("Accept"))
-    forced = rules.scenario_refusal(scenario)
+    forced = rules.scenario_refusal(
+        scenario,
+        now_seconds=now.timestamp(),
+        plan=plan,
+        problem_type=request.build_absolute_uri(reverse("sandbox:docs")) + "#problem",
+        instance=request.path,
+    )
     if forced is not None:
         raise forced
 
 
-def _answer_market_data(request: HttpRequest, region: str, api_path: str) -> JsonResponse:
+def _dripped(chunks: list[bytes]) -> Iterator[bytes]:
+    for index, chunk in enumerate(chunks):
+        if index:
+            sleep(1)
+        yield chunk
+
+
+def _deliver(
+    request: HttpRequest, response: HttpResponse, scenario: rules.Scenario
+) -> HttpResponseBase:
+    """The 200 as it is, or streamed over ``drip`` seconds (same headers, Content-Length
+    set, so a client can tell a cut body from a whole one)."""
+    if not scenario.drip_seconds or request.method == "HEAD":
+        return response
+    body = response.content
+    streaming = StreamingHttpResponse(
+        _dripped(rules.drip_chunks(body, scenario.drip_seconds)), status=response.status_code
+    )
+    for name, value in response.items():
+        streaming[name] = value
+    streaming["Content-Length"] = str(len(body))
+    return streaming
+
+
+def _answer_market_data(request: HttpRequest, region: str, api_path: str) -> HttpResponseBase:
     scenario = _start_scenario(request)
-    if scenario.outcome == "maintenance":
-        raise rules.maintenance_refusal(scenario.retry_after)
+    api_key = request.headers.get(API_KEY_HEADER)
+    known_plan = rules.known_plan(api_key)
+    now = utc_now()
+    _check_front(request, scenario, plan=known_plan, now=now)
     if state.maintenance_since() is not None:
         raise rules.maintenance_refusal()
     route = rules.parse_market_path(region, api_path)
     if route is None:
         raise rules.Refusal(404, rules.MESSAGE_NOT_FOUND)
-    _check_protocol(request, scenario)
-    plan = rules.authenticate(request.headers.get(API_KEY_HEADER))
+    _check_protocol(request, scenario, plan=known_plan, now=now)
+    plan = rules.authenticate(api_key)
     rules.check_entitlement(plan, route.instrument)
     instrument = rules.find_route_instrument(route)
     query = rules.parse_query(route, _query_params(request))
-    now = utc_now()
-    retry_after = state.count_request(plan=plan, now_seconds=now.timestamp())
-    if retry_after is not None:
-        raise rules.rate_limit_refusal(retry_after)
+    rules.check_access_range(plan, query)
+    standing = state.count_request(plan=plan, now_seconds=now.timestamp())
+    if standing.exceeded:
+        raise rules.rate_limit_refusal(
+            standing.reset_seconds, now_seconds=now.timestamp(), plan=plan
+        )
     now_ms = rules.to_ms(now)
     page = rules.market_page(route, instrument, plan, query, now_ms)
     body = rules.market_body(
@@ -103,11 +187,17 @@ def _answer_market_data(request: HttpRequest, region: str, api_path: str) -> Jso
         now_ms=now_ms,
         endpoint_url=request.build_absolute_uri(request.path),
     )
-    return JsonResponse(body)
+    response = JsonResponse(body)
+    headers = rules.rate_limit_headers(
+        plan, remaining=standing.remaining, reset_seconds=standing.reset_seconds
+    )
+    for name, value in headers.items():
+        response[name] = value
+    return _deliver(request, response, scenario)
 
 
 @csrf_exempt
-def market_data(request: HttpRequest, region: str, api_path: str) -> JsonResponse:
+def market_data(request: HttpRequest, region: str, api_path: str) -> HttpResponseBase:
     """``/sandbox/{us|eu}/...``: the market-data hosts."""
     try:
         return _answer_market_data(request, region, api_path)
@@ -116,23 +206,67 @@ def market_data(request: HttpRequest, region: str, api_path: str) -> JsonRespons
 
 
 @csrf_exempt
-def reference_data(request: HttpRequest, api_path: str) -> JsonResponse:
+def reference_data(request: HttpRequest, api_path: str) -> HttpResponseBase:
     """``/sandbox/reference/v1/...``: the reference-data host. No key; no global maintenance."""
     try:
         scenario = _start_scenario(request)
-        if scenario.outcome == "maintenance":
-            raise rules.maintenance_refusal(scenario.retry_after)
+        now = utc_now()
+        _check_front(request, scenario, plan=None, now=now)
         resource = rules.parse_reference_path(api_path)
         if resource is None:
             raise rules.Refusal(404, rules.MESSAGE_NOT_FOUND)
-        _check_protocol(request, scenario)
-        return JsonResponse(rules.reference_body(resource, rules.to_ms(utc_now())))
+        _check_protocol(request, scenario, plan=None, now=now)
+        response = JsonResponse(rules.reference_body(resource, rules.to_ms(now)))
+        return _deliver(request, response, scenario)
     except rules.Refusal as refusal:
         return _error_response(refusal)
 
 
 @csrf_exempt
-def not_found(request: HttpRequest, api_path: str) -> JsonResponse:
+def echo(request: HttpRequest) -> JsonResponse:
+    """``/sandbox/echo``: any method, no key, no scenario; always 200 with the request."""
+    # Read from the stream, not request.body: a body over Django's upload limit must be
+    # echoed (cut), not refused. The server drains what is left unread.
+    body = request.read(rules.ECHO_BODY_CAP + 1)
+    answer = rules.echo_body(
+        method=request.method or "",
+        path=request.path,
+        query_string=request.META.get("QUERY_STRING", ""),
+        headers=request.headers,
+        body=body,
+        api_key=request.headers.get(API_KEY_HEADER),
+        own_cookies=frozenset({settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME}),
+    )
+    response = JsonResponse(answer)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _redirect_to(request: HttpRequest, target_path: str) -> HttpResponseRedirect:
+    location = rules.redirect_location(target_path, request.META.get("QUERY_STRING", ""))
+    return HttpResponseRedirect(location)
+
+
+@csrf_exempt
+def redirect_chain(request: HttpRequest, hops: int) -> HttpResponseBase:
+    """``/sandbox/redirect/<n>`` → 302 to ``<n-1>``; ``0`` → 302 to the echo. Any method."""
+    try:
+        rules.check_redirect_hops(hops)
+    except rules.Refusal as refusal:
+        return _error_response(refusal)
+    if hops == 0:
+        return _redirect_to(request, reverse("sandbox:echo"))
+    return _redirect_to(request, reverse("sandbox:redirect", args=[hops - 1]))
+
+
+@csrf_exempt
+def redirect_loop(request: HttpRequest) -> HttpResponseRedirect:
+    """``/sandbox/redirect-loop`` → 302 to itself, for ever."""
+    return _redirect_to(request, reverse("sandbox:redirect_loop"))
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, api_path: str) -> HttpResponse:
     """Anything else under /sandbox/: JSON, like the rest of the API."""
     return _error_response(rules.Refusal(404, rules.MESSAGE_NOT_FOUND))
 
@@ -148,23 +282,40 @@ def docs(request: HttpRequest) -> HttpResponse:
         "base_reference": f"{root}reference",
         "api_key_header": API_KEY_HEADER,
         "scenario_header": SCENARIO_HEADER,
+        "limited_key": LIMITED_KEY,
+        "burst_key": BURST_KEY,
+        "limited_access_start": sandbox_docs.access_start(LIMITED_KEY),
         "keys": sandbox_docs.key_rows(),
         "endpoints": sandbox_docs.endpoints(root),
         "examples": sandbox_docs.examples(root),
         "market_prefix": sandbox_docs.MARKET_PREFIX,
         "recipes": sandbox_docs.recipes(root),
+        "answers": sandbox_docs.example_answers(root),
+        "echo_url": request.build_absolute_uri(reverse("sandbox:echo")),
+        "redirect_url": request.build_absolute_uri(reverse("sandbox:redirect", args=[3])),
+        "redirect_loop_url": request.build_absolute_uri(reverse("sandbox:redirect_loop")),
         "limits": {
             "max_page_size": rules.MAX_PAGE_SIZE,
             "max_items_per_page": rules.MAX_ITEMS_PER_PAGE,
             "default_page_size": rules.DEFAULT_PAGE_SIZE,
             "max_slow_seconds": rules.MAX_SLOW_SECONDS,
+            "max_drip_seconds": rules.MAX_DRIP_SECONDS,
             "maintenance_retry_after": rules.MAINTENANCE_RETRY_AFTER,
             "ratelimit_retry_after": rules.SCENARIO_RATELIMIT_RETRY_AFTER,
+            "max_fail_first": rules.MAX_FAIL_FIRST,
+            "fail_first_statuses": ", ".join(map(str, rules.FAIL_FIRST_STATUSES)),
+            "fail_first_retry_after": rules.FAIL_FIRST_RETRY_AFTER,
+            "fail_first_minutes": rules.FAIL_FIRST_TTL_SECONDS // 60,
+            "echo_cap_kib": rules.ECHO_BODY_CAP // 1024,
+            "max_redirect_hops": rules.MAX_REDIRECT_HOPS,
+            "max_redirect_query_length": rules.MAX_REDIRECT_QUERY_LENGTH,
+            "default_plan_key": rules.DEFAULT_PLAN.key,
         },
         "messages_": {
             "maintenance": rules.MESSAGE_MAINTENANCE,
             "fault": rules.MESSAGE_FAULT,
             "rate_limited": rules.MESSAGE_RATE_LIMITED,
+            "outside_access_range": rules.MESSAGE_OUTSIDE_ACCESS_RANGE,
         },
         "maintenance_on": since is not None,
         "maintenance_since": since,

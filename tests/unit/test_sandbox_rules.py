@@ -2,8 +2,11 @@
 
 import base64
 import json
+import shlex
 from dataclasses import replace
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import given
@@ -17,6 +20,7 @@ from apps.sandbox.keys import (
     KEY_PLANS,
     LIMITED_KEY,
     NOPERM_KEY,
+    KeyPlan,
 )
 from apps.sandbox.rules import BadParameter, MarketQuery, Refusal
 
@@ -177,6 +181,31 @@ def test_it_never_crashes_on_any_accept_header(accept: str) -> None:
         ("slow=30", rules.Scenario(delay_seconds=30.0)),
         ("slow=2, fault", rules.Scenario(outcome="fault", delay_seconds=2.0)),
         ("ratelimit=5,slow=1", rules.Scenario(outcome="ratelimit", retry_after=5, delay_seconds=1)),
+        ("ratelimit=date", rules.Scenario(outcome="ratelimit", rate_limit_style="date")),
+        ("ratelimit=LEGACY", rules.Scenario(outcome="ratelimit", rate_limit_style="legacy")),
+        ("gateway", rules.Scenario(outcome="gateway")),
+        ("gateway-timeout, slow=3", rules.Scenario(outcome="gateway-timeout", delay_seconds=3)),
+        ("problem", rules.Scenario(outcome="problem")),
+        ("Plain", rules.Scenario(outcome="plain")),
+        ("drip=1", rules.Scenario(drip_seconds=1)),
+        ("drip=30, fault", rules.Scenario(outcome="fault", drip_seconds=30)),
+        (
+            "fail-first=1:429",
+            rules.Scenario(outcome="fail-first", fail_first=rules.FailFirst(1, 429)),
+        ),
+        (
+            "fail-first=10:504;id=run-42.b_c",
+            rules.Scenario(outcome="fail-first", fail_first=rules.FailFirst(10, 504, "run-42.b_c")),
+        ),
+        (
+            "slow=0.5, fail-first = 2:503 ; id = abc, drip=2",
+            rules.Scenario(
+                outcome="fail-first",
+                fail_first=rules.FailFirst(2, 503, "abc"),
+                delay_seconds=0.5,
+                drip_seconds=2,
+            ),
+        ),
     ],
 )
 def test_it_reads_scenarios(header: str | None, expected: rules.Scenario) -> None:
@@ -202,6 +231,36 @@ def test_it_reads_scenarios(header: str | None, expected: rules.Scenario) -> Non
         "slow=1, slow=2",
         "fault,",
         "x" * 300,
+        "ratelimit=soon",
+        "ratelimit=",
+        "gateway=1",
+        "gateway-timeout=30",
+        "problem=json",
+        "plain=1",
+        "gateway, fault",
+        "plain, problem",
+        "drip",
+        "drip=0",
+        "drip=31",
+        "drip=1.5",
+        "drip=1, drip=2",
+        "fail-first",
+        "fail-first=",
+        "fail-first=1",
+        "fail-first=0:429",
+        "fail-first=11:429",
+        "fail-first=1:404",
+        "fail-first=1:200",
+        "fail-first=1:429;",
+        "fail-first=1:429;id=",
+        "fail-first=1:429;id=a b",
+        "fail-first=1:429;id=a,b",
+        "fail-first=1:429;name=abc",
+        "fail-first=1:429:abc",
+        "fail-first=1:429;id=" + "x" * 65,
+        "fail-first=1:429, ratelimit",
+        "maintenance, fail-first=1:503",
+        "fail-first=1:429, fail-first=2:429",
     ],
 )
 def test_it_refuses_malformed_scenarios_naming_the_header(header: str) -> None:
@@ -218,28 +277,293 @@ def test_it_reads_or_refuses_any_scenario_header(header: str) -> None:
     except BadParameter:
         return
     assert 0 <= scenario.delay_seconds <= rules.MAX_SLOW_SECONDS
+    assert 0 <= scenario.drip_seconds <= rules.MAX_DRIP_SECONDS
+    assert scenario.outcome in (None, *rules.OUTCOMES)
+    assert scenario.rate_limit_style in rules.RATE_LIMIT_STYLES
+    if scenario.fail_first is not None:
+        assert 1 <= scenario.fail_first.count <= rules.MAX_FAIL_FIRST
+        assert scenario.fail_first.status in rules.FAIL_FIRST_STATUSES
+
+
+@given(
+    count=st.integers(1, 10),
+    status=st.sampled_from(rules.FAIL_FIRST_STATUSES),
+    sequence_id=st.one_of(st.none(), st.from_regex(r"[A-Za-z0-9._-]{1,64}", fullmatch=True)),
+)
+def test_it_reads_every_valid_fail_first(count: int, status: int, sequence_id: str | None) -> None:
+    value = f"fail-first={count}:{status}" + (f";id={sequence_id}" if sequence_id else "")
+    assert rules.parse_scenario(value).fail_first == rules.FailFirst(count, status, sequence_id)
+
+
+NOW_SECONDS = NOW_MS / 1000  # 2025-06-01T12:00:30Z
+BURST = KEY_PLANS[BURST_KEY]
 
 
 @pytest.mark.parametrize(
-    ("scenario", "status", "retry_after"),
+    ("scenario", "status", "content_type", "retry_after"),
     [
-        (rules.Scenario(), None, None),
-        (rules.Scenario(delay_seconds=1), None, None),
-        (rules.Scenario(outcome="fault"), 500, None),
-        (rules.Scenario(outcome="ratelimit"), 429, "30"),
-        (rules.Scenario(outcome="ratelimit", retry_after=3), 429, "3"),
+        (rules.Scenario(), None, None, None),
+        (rules.Scenario(delay_seconds=1, drip_seconds=2), None, None, None),
+        # Step 1 outcomes are not the API's: scenario_refusal leaves them to front_refusal.
+        (rules.Scenario(outcome="maintenance"), None, None, None),
+        (rules.Scenario(outcome="gateway"), None, None, None),
+        (rules.Scenario(outcome="fault"), 500, None, None),
+        (rules.Scenario(outcome="ratelimit"), 429, None, "30"),
+        (rules.Scenario(outcome="ratelimit", retry_after=3), 429, None, "3"),
+        (
+            rules.Scenario(outcome="ratelimit", rate_limit_style="date"),
+            429,
+            None,
+            "Sun, 01 Jun 2025 12:01:00 GMT",
+        ),
+        (rules.Scenario(outcome="ratelimit", rate_limit_style="legacy"), 429, None, None),
+        (rules.Scenario(outcome="problem"), 400, "application/problem+json", None),
+        (rules.Scenario(outcome="plain"), 500, "text/plain; charset=utf-8", None),
     ],
 )
 def test_it_turns_scenarios_into_refusals(
-    scenario: rules.Scenario, status: int | None, retry_after: str | None
+    scenario: rules.Scenario,
+    status: int | None,
+    content_type: str | None,
+    retry_after: str | None,
 ) -> None:
-    refusal = rules.scenario_refusal(scenario)
+    refusal = rules.scenario_refusal(scenario, now_seconds=NOW_SECONDS)
     if status is None:
         assert refusal is None
         return
     assert refusal is not None
     assert refusal.status == status
     assert refusal.headers.get("Retry-After") == retry_after
+    assert getattr(refusal, "content_type", None) == content_type
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status", "title"),
+    [
+        ("maintenance", 503, None),
+        ("gateway", 502, "502 Bad Gateway"),
+        ("gateway-timeout", 504, "504 Gateway Timeout"),
+        ("fault", None, None),
+        ("ratelimit", None, None),
+        ("fail-first", None, None),
+        (None, None, None),
+    ],
+)
+def test_it_answers_in_front_of_the_api(
+    outcome: str | None, status: int | None, title: str | None
+) -> None:
+    refusal = rules.front_refusal(rules.Scenario(outcome=outcome))
+    if status is None:
+        assert refusal is None
+        return
+    assert refusal is not None
+    assert refusal.status == status
+    if title is not None:
+        assert isinstance(refusal, rules.RawRefusal)
+        assert refusal.content_type == "text/html"
+        assert refusal.text.startswith(
+            f"<html><head><title>{title}</title></head><body><h1>{title}</h1>"
+        )
+        assert refusal.text.rstrip().endswith("</body></html>")
+
+
+# --- rate-limit headers -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "remaining", "reset", "policy", "standing"),
+    [
+        (BURST_KEY, 1, 7, '"default";q=2;w=10', '"default";r=1;t=7'),
+        (BURST_KEY, -3, 7, '"default";q=2;w=10', '"default";r=0;t=7'),
+        (DEMO_KEY, 119, 60, '"default";q=120;w=60', '"default";r=119;t=60'),
+    ],
+)
+def test_it_writes_the_ietf_draft_headers(
+    key: str, remaining: int, reset: int, policy: str, standing: str
+) -> None:
+    headers = rules.rate_limit_headers(KEY_PLANS[key], remaining=remaining, reset_seconds=reset)
+    assert headers == {"RateLimit-Policy": policy, "RateLimit": standing}
+
+
+@pytest.mark.parametrize(
+    ("count", "remaining", "exceeded"),
+    [(1, 1, False), (2, 0, False), (3, 0, True), (50, 0, True)],
+)
+def test_it_tells_where_a_key_stands(count: int, remaining: int, exceeded: bool) -> None:
+    window = rules.RateWindow(index=5, retry_after=4)
+    assert rules.rate_status(BURST, count=count, window=window) == rules.RateStatus(
+        remaining=remaining, reset_seconds=4, exceeded=exceeded
+    )
+
+
+@pytest.mark.parametrize(
+    ("style", "plan", "expected"),
+    [
+        ("seconds", None, {"Retry-After": "30"}),
+        (
+            "seconds",
+            BURST,
+            {
+                "Retry-After": "30",
+                "RateLimit-Policy": '"default";q=2;w=10',
+                "RateLimit": '"default";r=0;t=30',
+            },
+        ),
+        ("date", None, {"Retry-After": "Sun, 01 Jun 2025 12:01:00 GMT"}),
+        (
+            "date",
+            BURST,
+            {
+                "Retry-After": "Sun, 01 Jun 2025 12:01:00 GMT",
+                "RateLimit-Policy": '"default";q=2;w=10',
+                "RateLimit": '"default";r=0;t=30',
+            },
+        ),
+        (
+            "legacy",
+            None,
+            {
+                "X-RateLimit-Limit": "120",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(NOW_MS // 1000 + 30),
+            },
+        ),
+        (
+            "legacy",
+            BURST,
+            {
+                "X-RateLimit-Limit": "2",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(NOW_MS // 1000 + 30),
+            },
+        ),
+    ],
+)
+def test_it_tells_the_wait_of_a_429_in_each_style(
+    style: str, plan: KeyPlan | None, expected: dict[str, str]
+) -> None:
+    refusal = rules.rate_limit_refusal(30, now_seconds=NOW_SECONDS, plan=plan, style=style)
+    assert (refusal.status, refusal.message) == (429, "Rate limit reached")
+    assert refusal.headers == expected
+
+
+def test_it_rounds_the_date_up_to_a_whole_second() -> None:
+    refusal = rules.rate_limit_refusal(30, now_seconds=NOW_SECONDS + 0.2, style="date")
+    when = parsedate_to_datetime(refusal.headers["Retry-After"])
+    assert when.timestamp() - (NOW_SECONDS + 0.2) >= 30
+
+
+# --- fail-first ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "attempt", "status", "headers"),
+    [
+        (rules.FailFirst(1, 429), 1, 429, {"Retry-After": "1"}),
+        (rules.FailFirst(1, 429), 2, None, None),
+        (rules.FailFirst(3, 503), 1, 503, {"Retry-After": "1"}),
+        (rules.FailFirst(3, 503), 3, 503, {"Retry-After": "1"}),
+        (rules.FailFirst(3, 503), 4, None, None),
+        (rules.FailFirst(2, 500), 2, 500, {}),
+        (rules.FailFirst(2, 502), 1, 502, {}),
+        (rules.FailFirst(10, 504, "x"), 10, 504, {}),
+        (rules.FailFirst(10, 504, "x"), 11, None, None),
+    ],
+)
+def test_it_fails_the_first_requests_of_a_sequence(
+    rule: rules.FailFirst, attempt: int, status: int | None, headers: dict[str, str] | None
+) -> None:
+    refusal = rules.fail_first_refusal(rule, attempt, now_seconds=NOW_SECONDS)
+    if status is None:
+        assert refusal is None
+        return
+    assert refusal is not None
+    assert (refusal.status, refusal.headers) == (status, headers)
+    assert isinstance(refusal, rules.RawRefusal) is (status in (502, 504))
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (429, "Rate limit reached"),
+        (500, "Internal Server Error -- We had a problem with our service. Try again later."),
+        (503, "Service Unavailable -- We're temporarily offline for maintenance."),
+        (502, "502 Bad Gateway"),
+        (504, "504 Gateway Timeout"),
+    ],
+)
+def test_it_answers_a_failure_as_the_one_off_scenario_does(status: int, message: str) -> None:
+    refusal = rules.fail_first_refusal(
+        rules.FailFirst(1, status), 1, now_seconds=NOW_SECONDS, plan=BURST
+    )
+    assert refusal is not None
+    assert refusal.message == message
+    if status == 429:
+        assert refusal.headers["RateLimit"] == '"default";r=0;t=1'
+
+
+def test_it_counts_sequences_by_exact_value_key_and_path() -> None:
+    base = rules.fail_first_counter("fail-first=1:429", DEMO_KEY, "/sandbox/us/x")
+    assert base == rules.fail_first_counter(" fail-first=1:429 ", DEMO_KEY, "/sandbox/us/x")
+    others = {
+        rules.fail_first_counter("fail-first=2:429", DEMO_KEY, "/sandbox/us/x"),
+        rules.fail_first_counter("fail-first=1:429;id=a", DEMO_KEY, "/sandbox/us/x"),
+        rules.fail_first_counter("FAIL-FIRST=1:429", DEMO_KEY, "/sandbox/us/x"),
+        rules.fail_first_counter("fail-first=1:429", BURST_KEY, "/sandbox/us/x"),
+        rules.fail_first_counter("fail-first=1:429", None, "/sandbox/us/x"),
+        rules.fail_first_counter("fail-first=1:429", DEMO_KEY, "/sandbox/us/y"),
+    }
+    assert base not in others
+    assert len(others) == 6
+    # No key and an empty key are the same caller; the key never appears in clear.
+    assert rules.fail_first_counter("v", None, "/p") == rules.fail_first_counter("v", "", "/p")
+    assert DEMO_KEY not in base
+    assert len(base) == 64
+
+
+# --- other body formats -------------------------------------------------------------------
+
+
+def test_it_writes_problem_details() -> None:
+    refusal = rules.problem_refusal(problem_type="http://h/sandbox/#problem", instance="/p/q")
+    assert (refusal.status, refusal.content_type) == (400, "application/problem+json")
+    problem = json.loads(refusal.text)
+    assert list(problem) == ["type", "title", "status", "detail", "instance"]
+    assert problem["type"] == "http://h/sandbox/#problem"
+    assert problem["status"] == 400
+    assert problem["instance"] == "/p/q"
+    assert problem["title"] and problem["detail"]
+
+
+def test_it_writes_a_plain_text_fault() -> None:
+    refusal = rules.plain_refusal()
+    assert (refusal.status, refusal.content_type) == (500, "text/plain; charset=utf-8")
+    assert refusal.text.startswith("500 Internal Server Error")
+    assert "{" not in refusal.text and "<" not in refusal.text
+
+
+# --- drip ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "seconds", "chunks"),
+    [
+        (b"abcdefgh", 1, [b"abcd", b"efgh"]),
+        (b"abcdefgh", 2, [b"abc", b"def", b"gh"]),
+        (b"ab", 3, [b"a", b"b", b"", b""]),
+    ],
+)
+def test_it_cuts_a_body_for_dripping(body: bytes, seconds: int, chunks: list[bytes]) -> None:
+    assert rules.drip_chunks(body, seconds) == chunks
+
+
+@given(body=st.binary(max_size=5_000), seconds=st.integers(1, rules.MAX_DRIP_SECONDS))
+def test_it_drips_the_whole_body_in_even_pieces(body: bytes, seconds: int) -> None:
+    chunks = rules.drip_chunks(body, seconds)
+    assert b"".join(chunks) == body
+    assert len(chunks) == seconds + 1
+    sizes = [len(chunk) for chunk in chunks]
+    assert max(sizes) - min(sizes) <= 1
 
 
 def test_it_words_maintenance_as_kaiko_does() -> None:
@@ -341,6 +665,70 @@ def test_it_answers_404_for_unknown_instruments(
     assert caught.value.message.startswith("Not Found")
     assert words in caught.value.message
     assert len(caught.value.message) < 200
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [(None, None), ("", None), ("nope", None), (DEMO_KEY, DEMO_KEY), (f" {BURST_KEY} ", BURST_KEY)],
+)
+def test_it_looks_up_known_keys_without_refusing(key: str | None, expected: str | None) -> None:
+    plan = rules.known_plan(key)
+    assert (plan.key if plan else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "start", "end", "words"),
+    [
+        (LIMITED_KEY, None, None, None),
+        (LIMITED_KEY, "2024-01-01T00:00:00+00:00", None, None),
+        (LIMITED_KEY, None, "2024-01-01T00:00:00.001+00:00", None),
+        (LIMITED_KEY, "2024-03-01T00:00:00+00:00", "2024-04-01T00:00:00+00:00", None),
+        (
+            LIMITED_KEY,
+            "2023-12-31T23:59:59.999+00:00",
+            None,
+            "start_time 2023-12-31T23:59:59.999Z is before 2024-01-01T00:00:00.000Z",
+        ),
+        (
+            LIMITED_KEY,
+            "2020-01-01T00:00:00+00:00",
+            "2024-06-01T00:00:00+00:00",
+            "start_time 2020-01-01T00:00:00.000Z is before",
+        ),
+        (
+            LIMITED_KEY,
+            None,
+            "2024-01-01T00:00:00+00:00",
+            "end_time 2024-01-01T00:00:00.000Z is not after 2024-01-01T00:00:00.000Z",
+        ),
+        (DEMO_KEY, "2015-01-01T00:00:00+00:00", None, None),
+        (NOPERM_KEY, "1970-01-01T00:00:00+00:00", None, None),
+    ],
+)
+def test_it_checks_the_access_range(
+    key: str, start: str | None, end: str | None, words: str | None
+) -> None:
+    query = MarketQuery(
+        start_ms=None if start is None else ms(start), end_ms=None if end is None else ms(end)
+    )
+    if words is None:
+        rules.check_access_range(KEY_PLANS[key], query)
+        return
+    with pytest.raises(Refusal) as caught:
+        rules.check_access_range(KEY_PLANS[key], query)
+    refusal = caught.value
+    assert refusal.status == 403
+    assert refusal.message.startswith(
+        "Forbidden -- The requested time range is outside the access range of your API key: "
+    )
+    assert words in refusal.message
+    assert refusal.message.endswith(", the start of your access range.")
+    access = {"start_timestamp": 1704067200000, "end_timestamp": None}
+    assert rules.refusal_body(refusal) == {
+        "result": "error",
+        "message": refusal.message,
+        "access": {"access_range": access, "data_range": access},
+    }
 
 
 def test_it_finds_known_instruments() -> None:
@@ -853,9 +1241,49 @@ def test_it_formats_times_like_kaiko(moment_ms: int, text: str) -> None:
 
 def test_it_documents_every_status_code() -> None:
     statuses = [recipe.status for recipe in docs.recipes("http://h/sandbox/")]
-    for status in ["200", "400", "403", "404", "405", "406", "429", "500", "503"]:
+    for status in ["200", "302", "400", "403", "404", "405", "406", "429", "500", "502", "503"]:
         assert status in statuses
+    assert "504" in statuses
+    assert "429, then 200" in statuses
     assert statuses.count("401") == 3
+    assert statuses.count("403") == 2
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        "X-Sandbox-Scenario: fail-first=1:429;id=demo",
+        "X-Sandbox-Scenario: ratelimit=date",
+        "X-Sandbox-Scenario: ratelimit=legacy",
+        "X-Sandbox-Scenario: gateway",
+        "X-Sandbox-Scenario: gateway-timeout",
+        "X-Sandbox-Scenario: problem",
+        "X-Sandbox-Scenario: plain",
+        "X-Sandbox-Scenario: drip=5",
+    ],
+)
+def test_it_gives_a_command_for_every_scenario(scenario: str) -> None:
+    commands = [recipe.command for recipe in docs.recipes("http://h/sandbox/")]
+    assert any(shlex.quote(scenario) in command for command in commands)
+    # Every command's header is one the sandbox reads.
+    rules.parse_scenario(scenario.partition(": ")[2])
+
+
+def test_it_shows_answers_the_rules_produce() -> None:
+    answers = docs.example_answers("http://h/sandbox/")
+    assert json.loads(answers["access_range"])["access"]["access_range"] == {
+        "start_timestamp": 1704067200000,
+        "end_timestamp": None,
+    }
+    assert "start_time 2023-06-01T00:00:00.000Z is before" in answers["access_range"]
+    assert json.loads(answers["problem"])["type"] == "http://h/sandbox/#problem"
+    assert answers["gateway"].startswith("<html><head><title>502 Bad Gateway</title>")
+    assert "504 Gateway Timeout" in answers["gateway_timeout"]
+    echoed = json.loads(answers["echo"])
+    assert echoed["api_key_b64"] == base64.b64encode(DEMO_KEY.encode()).decode()
+    assert answers["rate_limit_headers"] == (
+        'RateLimit-Policy: "default";q=2;w=10\nRateLimit: "default";r=1;t=7'
+    )
 
 
 def test_it_builds_example_urls_from_the_root() -> None:
@@ -875,3 +1303,119 @@ def test_it_gives_an_example_for_the_eu_host_and_api_v3() -> None:
         in urls
     )
     assert len(urls) == len(docs.endpoints("http://h/sandbox/")) + 1
+
+
+# --- echo and redirects -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query_string", "expected"),
+    [
+        ("", {}),
+        ("a=1", {"a": ["1"]}),
+        ("a=1&a=2&b=", {"a": ["1", "2"], "b": [""]}),
+        ("api_key=s%20e+c%2Bret", {"api_key": ["s e c+ret"]}),
+        ("flag", {"flag": [""]}),
+        ("x=%FF", {"x": ["\ufffd"]}),
+        ("a=1;b=2", {"a": ["1;b=2"]}),
+    ],
+)
+def test_it_echoes_query_parameters(query_string: str, expected: dict[str, list[str]]) -> None:
+    assert rules.echo_query(query_string) == expected
+
+
+def _echo(**overrides: object) -> dict[str, object]:
+    request: dict[str, object] = {
+        "method": "POST",
+        "path": "/sandbox/echo",
+        "query_string": "api_key=q-secret",
+        "headers": {
+            "X-Api-Key": "h-secret",
+            "Authorization": "Bearer t-secret",
+            "Content-Type": "text/plain",
+        },
+        "body": b"password=b-secret",
+        "api_key": "h-secret",
+    }
+    return rules.echo_body(**(request | overrides))  # type: ignore[arg-type]
+
+
+def test_it_echoes_the_request_secrets_included() -> None:
+    assert _echo() == {
+        "method": "POST",
+        "path": "/sandbox/echo",
+        "query_string": "api_key=q-secret",
+        "query": {"api_key": ["q-secret"]},
+        "headers": {
+            "X-Api-Key": "h-secret",
+            "Authorization": "Bearer t-secret",
+            "Content-Type": "text/plain",
+        },
+        "body": "password=b-secret",
+        "body_truncated": False,
+        "api_key_b64": "aC1zZWNyZXQ=",
+    }
+
+
+@pytest.mark.parametrize(
+    ("api_key", "b64"),
+    [(None, None), ("", ""), ("sandbox-demo-key", "c2FuZGJveC1kZW1vLWtleQ=="), ("\xe9", "6Q==")],
+)
+def test_it_encodes_the_key_as_sent(api_key: str | None, b64: str | None) -> None:
+    assert _echo(api_key=api_key)["api_key_b64"] == b64
+
+
+@pytest.mark.parametrize(
+    ("size", "kept", "truncated"),
+    [(0, 0, False), (65_536, 65_536, False), (65_537, 65_536, True), (200_000, 65_536, True)],
+)
+def test_it_caps_the_echoed_body(size: int, kept: int, truncated: bool) -> None:
+    echoed = _echo(body=b"x" * size)
+    assert len(echoed["body"]) == kept  # type: ignore[arg-type]
+    assert echoed["body_truncated"] is truncated
+
+
+def test_it_echoes_any_bytes_as_text() -> None:
+    assert _echo(body="h\u00e9 \U0001f4a5".encode() + b"\xff")["body"] == "h\u00e9 \U0001f4a5\ufffd"
+
+
+def test_it_does_not_echo_this_servers_own_cookies() -> None:
+    headers = {"Cookie": "sessionid=s3cr3t; theme=dark; csrftoken=abc;sessionidx=keep"}
+    echoed = _echo(headers=headers, own_cookies=frozenset({"sessionid", "csrftoken"}))
+    cookie = echoed["headers"]["Cookie"]  # type: ignore[index]
+    assert "s3cr3t" not in cookie and "abc" not in cookie
+    assert "theme=dark" in cookie and "sessionidx=keep" in cookie
+    assert cookie.count(rules.REDACTED_OWN_COOKIE) == 2
+
+
+@pytest.mark.parametrize(
+    ("target", "query_string", "location"),
+    [
+        ("/sandbox/redirect/2", "", "/sandbox/redirect/2"),
+        ("/sandbox/echo", "a=1&b=%20x", "/sandbox/echo?a=1&b=%20x"),
+        ("/sandbox/echo", "next=https://evil.example/", "/sandbox/echo?next=https://evil.example/"),
+        ("/sandbox/echo", 'a=\u00e9 "<>', "/sandbox/echo?a=%E9%20%22%3C%3E"),
+        ("/sandbox/echo", "q=" + "x" * 2_000, "/sandbox/echo"),
+    ],
+)
+def test_it_builds_locations_on_the_sandbox(target: str, query_string: str, location: str) -> None:
+    assert rules.redirect_location(target, query_string) == location
+
+
+@given(st.text(max_size=300))
+def test_it_never_redirects_off_the_sandbox(query_string: str) -> None:
+    query_string = query_string.encode("latin-1", "replace").decode("latin-1")
+    location = rules.redirect_location("/sandbox/redirect-loop", query_string)
+    parts = urlsplit(location)
+    assert (parts.scheme, parts.netloc, parts.path) == ("", "", "/sandbox/redirect-loop")
+    assert location.isascii() and location.isprintable() and " " not in location
+
+
+@pytest.mark.parametrize(("hops", "ok"), [(0, True), (1, True), (50, True), (51, False)])
+def test_it_bounds_redirect_chains(hops: int, ok: bool) -> None:
+    if ok:
+        rules.check_redirect_hops(hops)
+        return
+    with pytest.raises(Refusal) as caught:
+        rules.check_redirect_hops(hops)
+    assert caught.value.status == 404

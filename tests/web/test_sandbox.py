@@ -1,8 +1,11 @@
 """The sandbox upstream through Django's test client: every status code of Kaiko's table,
 with Kaiko's envelope and headers, and the order in which the checks apply."""
 
+import base64
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
@@ -24,6 +27,9 @@ FORBIDDEN = "Forbidden -- You don't have access to the requested resource."
 NO_PERMISSION = "not authorized: user has no permission over these instruments"
 MAINTENANCE = "Service Unavailable -- We're temporarily offline for maintenance."
 FAULT = "Internal Server Error -- We had a problem with our service. Try again later."
+SCENARIO = "X-Sandbox-Scenario"
+RATE_HEADERS = ("RateLimit-Policy", "RateLimit")
+LEGACY_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
 
 @pytest.fixture(autouse=True)
@@ -215,6 +221,59 @@ def test_it_answers_403_outside_the_subscription(api: Client) -> None:
     assert_error(call(api, ETH_OHLCV, key=LIMITED_KEY), 403, FORBIDDEN)
 
 
+LIMITED_ACCESS = {"start_timestamp": 1704067200000, "end_timestamp": None}
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"start_time": "2023-06-01T00:00:00Z"}, "start_time 2023-06-01T00:00:00.000Z is before"),
+        (
+            {"start_time": "2023-12-31T23:00:00Z", "end_time": "2024-02-01T00:00:00Z"},
+            "start_time 2023-12-31T23:00:00.000Z is before",
+        ),
+        ({"end_time": "2023-06-01T00:00:00Z"}, "end_time 2023-06-01T00:00:00.000Z is not after"),
+    ],
+)
+@pytest.mark.parametrize("path", [OHLCV, TRADES, VWAP])
+def test_it_answers_403_outside_the_access_range(
+    api: Client, path: str, params: dict[str, str], words: str
+) -> None:
+    response = call(api, path, key=LIMITED_KEY, data=params)
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body == {
+        "result": "error",
+        "message": (
+            "Forbidden -- The requested time range is outside the access range of your "
+            f"API key: {words} 2024-01-01T00:00:00.000Z, the start of your access range."
+        ),
+        "access": {"access_range": LIMITED_ACCESS, "data_range": LIMITED_ACCESS},
+    }
+    assert "RateLimit" not in response
+
+
+def test_it_answers_inside_the_access_range(api: Client) -> None:
+    params = {"start_time": "2024-01-01T00:00:00Z", "sort": "asc", "page_size": "1"}
+    response = call(api, OHLCV, key=LIMITED_KEY, data=params)
+    assert response.status_code == 200
+    assert response.json()["access"]["data_range"] == LIMITED_ACCESS
+    # The demo key has no access range.
+    assert call(api, OHLCV, data={"start_time": "2016-01-01T00:00:00Z"}).status_code == 200
+
+
+def test_it_checks_parameters_before_the_access_range_and_counts_neither(
+    api: Client, frozen_now: datetime
+) -> None:
+    bad = call(api, OHLCV, key=LIMITED_KEY, data={"start_time": "2023-13-01"})
+    assert_error(bad, 400)
+    outside = call(api, OHLCV, key=LIMITED_KEY, data={"start_time": "2023-01-01T00:00:00Z"})
+    assert outside.status_code == 403
+    # Neither counted against the key's limit: this is the window's first request.
+    assert call(api, OHLCV, key=LIMITED_KEY)["RateLimit"] == '"default";r=119;t=57'
+
+
 # --- 404 ----------------------------------------------------------------------------------
 
 
@@ -276,6 +335,41 @@ def test_it_rate_limits_the_burst_key(api: Client, frozen_now: datetime) -> None
     assert call(api, OHLCV, key=DEMO_KEY).status_code == 200
 
 
+def test_it_sends_rate_limit_headers_with_200s_and_429s(api: Client, frozen_now: datetime) -> None:
+    first, second, third = (call(api, OHLCV, key=BURST_KEY) for _ in range(3))
+    for response in (first, second, third):
+        assert response["RateLimit-Policy"] == '"default";q=2;w=10'
+    # 12:00:03 in a 10-second window: 7 seconds to go.
+    assert first["RateLimit"] == '"default";r=1;t=7'
+    assert second["RateLimit"] == '"default";r=0;t=7'
+    assert third.status_code == 429
+    assert third["RateLimit"] == '"default";r=0;t=7'
+    assert third["Retry-After"] == "7"
+    head = call(api, TRADES, method="head")
+    assert head["RateLimit-Policy"] == '"default";q=120;w=60'
+    assert head["RateLimit"] == '"default";r=119;t=57'
+
+
+@pytest.mark.parametrize(
+    ("key", "status"),
+    [(None, 401), ("not-a-real-key", 401), (LIMITED_KEY, 403), (DEMO_KEY, 404)],
+)
+def test_it_sends_no_rate_limit_headers_with_other_errors(
+    api: Client, key: str | None, status: int
+) -> None:
+    path = ETH_OHLCV if key == LIMITED_KEY else f"{BASE}/doge-usd/trades"
+    response = call(api, path, key=key)
+    assert response.status_code == status
+    for name in RATE_HEADERS + LEGACY_HEADERS + ("Retry-After",):
+        assert name not in response
+
+
+def test_it_sends_no_rate_limit_headers_from_reference_data(api: Client) -> None:
+    response = call(api, "/sandbox/reference/v1/assets")
+    assert response.status_code == 200
+    assert "RateLimit" not in response
+
+
 def test_it_opens_a_new_window(api: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     now = [datetime(2025, 6, 1, 12, 0, 8, tzinfo=UTC)]
     monkeypatch.setattr(views, "utc_now", lambda: now[0])
@@ -302,8 +396,37 @@ def test_it_answers_429_on_request(api: Client) -> None:
     response = call(api, OHLCV, **{"X-Sandbox-Scenario": "ratelimit"})
     assert_error(response, 429, "Rate limit reached")
     assert response["Retry-After"] == "30"
+    assert response["RateLimit-Policy"] == '"default";q=120;w=60'
+    assert response["RateLimit"] == '"default";r=0;t=30'
     response = call(api, OHLCV, key=None, **{"X-Sandbox-Scenario": "ratelimit=4"})
     assert response["Retry-After"] == "4"
+    # No known key, no quota to tell.
+    assert "RateLimit" not in response
+
+
+@pytest.mark.parametrize("key", [DEMO_KEY, None])
+def test_it_answers_429_with_an_http_date(
+    api: Client, frozen_now: datetime, key: str | None
+) -> None:
+    response = call(api, OHLCV, key=key, **{SCENARIO: "ratelimit=date"})
+    assert_error(response, 429, "Rate limit reached")
+    assert response["Retry-After"] == "Sun, 01 Jun 2025 12:00:33 GMT"
+    assert (parsedate_to_datetime(response["Retry-After"]) - frozen_now).total_seconds() == 30
+    assert ("RateLimit" in response) is (key is not None)
+    assert not any(name in response for name in LEGACY_HEADERS)
+
+
+@pytest.mark.parametrize(("key", "limit"), [(BURST_KEY, "2"), (None, "120")])
+def test_it_answers_429_with_legacy_headers_only(
+    api: Client, frozen_now: datetime, key: str | None, limit: str
+) -> None:
+    response = call(api, OHLCV, key=key, **{SCENARIO: "ratelimit=legacy"})
+    assert_error(response, 429, "Rate limit reached")
+    assert response["X-RateLimit-Limit"] == limit
+    assert response["X-RateLimit-Remaining"] == "0"
+    assert response["X-RateLimit-Reset"] == str(int(frozen_now.timestamp()) + 30)
+    for name in ("Retry-After", *RATE_HEADERS):
+        assert name not in response
 
 
 # --- 500 and 503 --------------------------------------------------------------------------
@@ -329,6 +452,332 @@ def test_it_answers_503_while_the_maintenance_switch_is_on(api: Client) -> None:
     assert call(api, "/sandbox/reference/v1/assets", key=None).status_code == 200
     state.set_maintenance(on=False, now=datetime(2025, 1, 1, tzinfo=UTC))
     assert call(api, OHLCV).status_code == 200
+
+
+# --- bodies that are not Kaiko's JSON -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scenario", "status", "title"),
+    [("gateway", 502, "502 Bad Gateway"), ("gateway-timeout", 504, "504 Gateway Timeout")],
+)
+@pytest.mark.parametrize(
+    ("method", "path", "key"),
+    [
+        ("get", OHLCV, DEMO_KEY),
+        # In front of the API: no route, method or key is looked at.
+        ("post", "/sandbox/us/nowhere", None),
+        ("get", "/sandbox/reference/v1/assets", None),
+    ],
+)
+def test_it_answers_gateway_errors_in_html(
+    api: Client, scenario: str, status: int, title: str, method: str, path: str, key: str | None
+) -> None:
+    response = call(api, path, key=key, method=method, **{SCENARIO: scenario})
+    assert response.status_code == status
+    assert response["Content-Type"] == "text/html"
+    page = response.content.decode()
+    assert page.startswith(f"<html><head><title>{title}</title></head><body><h1>{title}</h1>")
+    assert "Retry-After" not in response
+
+
+def test_it_answers_a_problem_document(api: Client) -> None:
+    response = call(api, OHLCV, key=None, **{SCENARIO: "problem"})
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    problem = json.loads(response.content)
+    assert set(problem) == {"type", "title", "status", "detail", "instance"}
+    assert problem["type"] == "http://testserver/sandbox/#problem"
+    assert problem["status"] == 400
+    assert problem["instance"] == OHLCV
+    # The type URI leads to where the page documents it.
+    assert '<tr id="problem">' in Client().get("/sandbox/").content.decode()
+
+
+def test_it_answers_plain_text(api: Client) -> None:
+    response = call(api, "/sandbox/reference/v1/assets", **{SCENARIO: "plain"})
+    assert response.status_code == 500
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode().startswith("500 Internal Server Error")
+
+
+@pytest.mark.parametrize("scenario", ["problem", "plain"])
+def test_it_checks_the_protocol_before_the_apis_own_outcomes(api: Client, scenario: str) -> None:
+    assert_error(call(api, OHLCV, method="post", **{SCENARIO: scenario}), 405)
+    assert_error(call(api, f"{BASE}/btc-usd/nowhere", **{SCENARIO: scenario}), 404)
+
+
+# --- fail first, then succeed -------------------------------------------------------------
+
+
+def test_it_answers_429_then_200(api: Client, frozen_now: datetime) -> None:
+    first = call(api, OHLCV, **{SCENARIO: "fail-first=1:429"})
+    assert_error(first, 429, "Rate limit reached")
+    assert first["Retry-After"] == "1"
+    assert first["RateLimit"] == '"default";r=0;t=1'
+    second = call(api, OHLCV, **{SCENARIO: "fail-first=1:429"})
+    assert second.status_code == 200
+    assert second.json()["result"] == "success"
+    assert call(api, OHLCV, **{SCENARIO: "fail-first=1:429"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type", "retry_after"),
+    [
+        (429, "application/json", "1"),
+        (500, "application/json", None),
+        (502, "text/html", None),
+        (503, "application/json", "1"),
+        (504, "text/html", None),
+    ],
+)
+def test_it_fails_n_times_with_each_status(
+    api: Client, status: int, content_type: str, retry_after: str | None
+) -> None:
+    scenario = {SCENARIO: f"fail-first=3:{status}"}
+    for _ in range(3):
+        response = call(api, TRADES, data={"page_size": "1"}, **scenario)
+        assert response.status_code == status
+        assert response["Content-Type"] == content_type
+        assert response.get("Retry-After") == retry_after
+    assert call(api, TRADES, data={"page_size": "1"}, **scenario).status_code == 200
+
+
+def test_it_starts_a_new_sequence_for_a_new_value(api: Client) -> None:
+    assert call(api, OHLCV, **{SCENARIO: "fail-first=1:503"}).status_code == 503
+    assert call(api, OHLCV, **{SCENARIO: "fail-first=1:503"}).status_code == 200
+    # Another id, another N, another spelling, another key, another path: a new sequence.
+    for key, path, value, failures in [
+        (DEMO_KEY, OHLCV, "fail-first=1:503;id=abc", 1),
+        (DEMO_KEY, OHLCV, "fail-first=2:503", 2),
+        (DEMO_KEY, OHLCV, "fail-first=1:503, slow=0", 1),
+        (BURST_KEY, OHLCV, "fail-first=1:503", 1),
+        (DEMO_KEY, TRADES, "fail-first=1:503", 1),
+    ]:
+        statuses = [call(api, path, key=key, **{SCENARIO: value}).status_code for _ in range(3)]
+        assert statuses == [503] * failures + [200] * (3 - failures), value
+    # The query string is not part of the sequence: this one is over.
+    response = call(api, OHLCV, data={"page_size": "2"}, **{SCENARIO: "fail-first=1:503"})
+    assert response.status_code == 200
+
+
+def test_it_fails_first_in_front_of_everything(api: Client) -> None:
+    """Without a key, or with POST, the failures come first, then the normal answer."""
+    scenario = {SCENARIO: "fail-first=2:502;id=no-key"}
+    for _ in range(2):
+        assert call(api, OHLCV, key=None, **scenario).status_code == 502
+    assert_error(call(api, OHLCV, key=None, **scenario), 401)
+    scenario = {SCENARIO: "fail-first=1:503;id=post"}
+    assert_error(call(api, OHLCV, method="post", **scenario), 503, MAINTENANCE)
+    assert_error(call(api, OHLCV, method="post", **scenario), 405)
+
+
+def test_it_fails_first_on_reference_data(api: Client) -> None:
+    scenario = {SCENARIO: "fail-first=1:500"}
+    assert_error(call(api, "/sandbox/reference/v1/assets", key=None, **scenario), 500, FAULT)
+    assert call(api, "/sandbox/reference/v1/assets", key=None, **scenario).status_code == 200
+
+
+class RecordingCache:
+    """Django's cache, with the timeouts that add() was given written down."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.timeouts: dict[str, int] = {}
+
+    def add(self, key: str, value: Any, timeout: int) -> bool:
+        self.timeouts[key] = timeout
+        return self.real.add(key, value, timeout=timeout)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_it_forgets_a_sequence_after_five_minutes(
+    api: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recording = RecordingCache(cache)
+    monkeypatch.setattr(state, "cache", recording)
+    call(api, OHLCV, key=None, **{SCENARIO: "fail-first=1:429"})
+    timeouts = {k: v for k, v in recording.timeouts.items() if k.startswith("sandbox:fail-first")}
+    assert list(timeouts.values()) == [300]
+    # The key is not in the cache key in clear.
+    assert all(DEMO_KEY not in k for k in timeouts)
+
+
+def test_it_answers_a_refused_fail_first_value_with_400(api: Client) -> None:
+    body = assert_error(call(api, OHLCV, **{SCENARIO: "fail-first=1:404"}), 400)
+    assert "'X-Sandbox-Scenario'" in body["message"]
+    assert "fail-first" in body["message"]
+
+
+# --- drip ---------------------------------------------------------------------------------
+
+
+def test_it_drips_a_200_body(api: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(views, "sleep", slept.append)
+    response = call(api, OHLCV, data={"page_size": "3"}, **{SCENARIO: "drip=3"})
+    assert response.status_code == 200
+    assert response.streaming
+    assert slept == []  # nothing waits before the first piece
+    chunks = list(response.streaming_content)
+    assert len(chunks) == 4
+    assert slept == [1, 1, 1]
+    body = b"".join(chunks)
+    assert int(response["Content-Length"]) == len(body)
+    assert response["Content-Type"] == "application/json"
+    assert response["RateLimit-Policy"] == '"default";q=120;w=60'
+    assert len(json.loads(body)["data"]) == 3
+
+
+def test_it_drips_reference_data(api: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(views, "sleep", lambda _seconds: None)
+    response = call(api, "/sandbox/reference/v1/assets", key=None, **{SCENARIO: "drip=2"})
+    assert json.loads(b"".join(response.streaming_content))["result"] == "success"
+
+
+@pytest.mark.parametrize(
+    ("method", "scenario", "status"),
+    [("head", "drip=5", 200), ("get", "drip=5, fault", 500), ("get", "drip=5, gateway", 502)],
+)
+def test_it_drips_only_200_bodies(
+    api: Client, monkeypatch: pytest.MonkeyPatch, method: str, scenario: str, status: int
+) -> None:
+    monkeypatch.setattr(views, "sleep", lambda _seconds: pytest.fail("dripped"))
+    response = call(api, OHLCV, method=method, **{SCENARIO: scenario})
+    assert response.status_code == status
+    assert not response.streaming
+
+
+def test_it_really_drips(api: Client) -> None:
+    started = datetime.now(tz=UTC)
+    response = call(api, OHLCV, data={"page_size": "1"}, **{SCENARIO: "drip=1"})
+    assert (datetime.now(tz=UTC) - started).total_seconds() < 1
+    b"".join(response.streaming_content)
+    assert (datetime.now(tz=UTC) - started).total_seconds() >= 1
+
+
+# --- echo ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete", "options"])
+def test_it_echoes_any_method(api: Client, method: str) -> None:
+    response = api.generic(
+        method.upper(),
+        "/sandbox/echo?api_key=q-secret&page=1&page=2",
+        data=b'{"password": "b-secret"}',
+        content_type="application/json",
+        headers={"X-Api-Key": "h-secret", "Authorization": "Bearer t-secret"},
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response["Cache-Control"] == "no-store"
+    echoed = response.json()
+    assert echoed["method"] == method.upper()
+    assert echoed["path"] == "/sandbox/echo"
+    assert echoed["query_string"] == "api_key=q-secret&page=1&page=2"
+    assert echoed["query"] == {"api_key": ["q-secret"], "page": ["1", "2"]}
+    assert echoed["headers"]["X-Api-Key"] == "h-secret"
+    assert echoed["headers"]["Authorization"] == "Bearer t-secret"
+    assert echoed["headers"]["Content-Type"] == "application/json"
+    assert echoed["api_key_b64"] == base64.b64encode(b"h-secret").decode()
+    assert echoed["body"] == '{"password": "b-secret"}'
+    assert echoed["body_truncated"] is False
+
+
+def test_it_echoes_head_and_a_request_without_key(api: Client) -> None:
+    assert api.head("/sandbox/echo").status_code == 200
+    echoed = api.get("/sandbox/echo").json()
+    assert echoed["api_key_b64"] is None
+    assert echoed["query"] == {}
+    assert echoed["body"] == ""
+
+
+def test_it_echoes_the_first_64_kib_of_a_big_body(api: Client) -> None:
+    body = "é" * 2_000_000  # 4 MB, over Django's 2.5 MB in-memory limit
+    response = api.post("/sandbox/echo", data=body.encode(), content_type="text/plain")
+    assert response.status_code == 200
+    echoed = response.json()
+    assert echoed["body_truncated"] is True
+    assert echoed["body"] == "é" * 32_768
+
+
+def test_it_echoes_whatever_scenario_and_switch_say(api: Client) -> None:
+    state.set_maintenance(on=True, now=datetime(2025, 1, 1, tzinfo=UTC))
+    for value in ("fault", "explode", "fail-first=1:503", "gateway"):
+        response = api.post("/sandbox/echo", headers={SCENARIO: value})
+        assert response.status_code == 200
+        assert response.json()["headers"][SCENARIO] == value
+
+
+@pytest.mark.django_db
+def test_it_does_not_echo_the_dashboards_own_cookies(signed_in: Client) -> None:
+    session_id = signed_in.cookies["sessionid"].value
+    signed_in.cookies["theme"] = "dark"
+    cookie = signed_in.get("/sandbox/echo").json()["headers"]["Cookie"]
+    assert session_id not in cookie
+    assert "sessionid=[not echoed" in cookie
+    assert "theme=dark" in cookie
+
+
+# --- redirects ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        ("/sandbox/redirect/3", "/sandbox/redirect/2"),
+        ("/sandbox/redirect/1", "/sandbox/redirect/0"),
+        ("/sandbox/redirect/0", "/sandbox/echo"),
+        ("/sandbox/redirect/50", "/sandbox/redirect/49"),
+        ("/sandbox/redirect/2?api_key=abc&x=1", "/sandbox/redirect/1?api_key=abc&x=1"),
+        ("/sandbox/redirect-loop", "/sandbox/redirect-loop"),
+        ("/sandbox/redirect-loop?n=1", "/sandbox/redirect-loop?n=1"),
+        (
+            "/sandbox/redirect/0?next=https://evil.example/",
+            "/sandbox/echo?next=https://evil.example/",
+        ),
+    ],
+)
+@pytest.mark.parametrize("method", ["get", "post", "head", "delete"])
+def test_it_redirects_on_the_sandbox(api: Client, path: str, location: str, method: str) -> None:
+    response = getattr(api, method)(path)
+    assert response.status_code == 302
+    assert response["Location"] == location
+
+
+def test_it_follows_a_chain_to_the_echo(api: Client) -> None:
+    response = api.get("/sandbox/redirect/3?api_key=abc", follow=True)
+    assert response.status_code == 200
+    assert [hop for hop, _status in response.redirect_chain] == [
+        "/sandbox/redirect/2?api_key=abc",
+        "/sandbox/redirect/1?api_key=abc",
+        "/sandbox/redirect/0?api_key=abc",
+        "/sandbox/echo?api_key=abc",
+    ]
+    assert response.json()["query"] == {"api_key": ["abc"]}
+
+
+@pytest.mark.parametrize("path", ["/sandbox/redirect/51", "/sandbox/redirect/99999999999999"])
+def test_it_refuses_too_long_a_chain(api: Client, path: str) -> None:
+    assert_error(api.get(path), 404)
+
+
+@pytest.mark.parametrize(
+    "path", ["/sandbox/redirect/", "/sandbox/redirect/-1", "/sandbox/redirect/x", "/sandbox/echo/"]
+)
+def test_it_answers_404_around_the_helpers(api: Client, path: str) -> None:
+    assert_error(api.get(path), 404)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=200))
+def test_it_never_redirects_off_the_sandbox(query: str) -> None:
+    response = Client().get(f"/sandbox/redirect-loop?{query}")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/sandbox/redirect-loop")
+    assert not response["Location"].startswith("//")
 
 
 def test_it_waits_when_asked_to_be_slow(api: Client, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -458,9 +907,29 @@ def test_it_documents_the_sandbox(client: Client) -> None:
     assert "http://testserver/sandbox/eu" in page
     for key in (DEMO_KEY, LIMITED_KEY, NOPERM_KEY, BURST_KEY):
         assert key in page
-    for code in ("200", "400", "401", "403", "404", "405", "406", "429", "500", "503"):
+    for code in ("200", "302", "400", "401", "403", "404", "405", "406", "429", "500", "502"):
+        assert f"<strong>{code}</strong>" in page
+    for code in ("503", "504", "429, then 200"):
         assert f"<strong>{code}</strong>" in page
     assert "X-Sandbox-Scenario" in page
+    for text in (
+        "fail-first=N:STATUS",
+        "fail-first=1:429;id=abc",
+        "ratelimit=date",
+        "ratelimit=legacy",
+        "gateway-timeout",
+        "application/problem+json",
+        "drip=N",
+        'RateLimit-Policy: "default";q=&lt;limit&gt;',
+        "X-RateLimit-Reset",
+        "http://testserver/sandbox/echo",
+        "http://testserver/sandbox/redirect/3",
+        "http://testserver/sandbox/redirect-loop",
+        "api_key_b64",
+        "outside the access range of your API key",
+        "&lt;title&gt;502 Bad Gateway&lt;/title&gt;",
+    ):
+        assert text in page, text
     assert "http://testserver/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/" in page
     # Anonymous visitors read the page but get no switch.
     assert 'action="/sandbox/maintenance/"' not in page
