@@ -18,6 +18,8 @@ class Preset:
     api_key: str = ""
     method: str = "GET"
     sandbox: bool = True
+    timeout: float | None = None
+    follow_redirects: bool = False
 
     def initial(self, sandbox_base: str) -> dict[str, object]:
         url = f"{sandbox_base}{self.path}" if self.sandbox else self.path
@@ -27,6 +29,8 @@ class Preset:
             "params": self.params,
             "headers": self.headers,
             "api_key": self.api_key,
+            "follow_redirects": self.follow_redirects,
+            **({"timeout": self.timeout} if self.timeout else {}),
         }
 
 
@@ -109,6 +113,85 @@ PRESETS = [
         "Sandbox",
         f"/us{TRADES_PATH}",
         headers=f"{ACCEPT_JSON}\nX-Sandbox-Scenario: maintenance",
+        api_key="sandbox-demo-key",
+    ),
+    Preset(
+        "sandbox-access-range",
+        "Time range outside the key's access (403)",
+        "Sandbox",
+        f"/us{OHLCV_PATH}",
+        params="start_time=2023-06-01T00:00:00Z",
+        api_key="sandbox-limited-key",
+    ),
+    Preset(
+        "sandbox-key-in-query",
+        "Key in the query string (401)",
+        "Sandbox",
+        f"/us{OHLCV_PATH}",
+        params="api_key=sandbox-demo-key",
+    ),
+    Preset(
+        "sandbox-rate-limit-date",
+        "429 with Retry-After as a date",
+        "Sandbox",
+        f"/us{TRADES_PATH}",
+        headers=f"{ACCEPT_JSON}\nX-Sandbox-Scenario: ratelimit=date",
+        api_key="sandbox-demo-key",
+    ),
+    Preset(
+        "sandbox-rate-limit-legacy",
+        "429 with X-RateLimit-* only",
+        "Sandbox",
+        f"/us{TRADES_PATH}",
+        headers=f"{ACCEPT_JSON}\nX-Sandbox-Scenario: ratelimit=legacy",
+        api_key="sandbox-demo-key",
+    ),
+    Preset(
+        "sandbox-gateway",
+        "Proxy error page (502 HTML)",
+        "Sandbox",
+        f"/us{TRADES_PATH}",
+        headers=f"{ACCEPT_JSON}\nX-Sandbox-Scenario: gateway",
+        api_key="sandbox-demo-key",
+    ),
+    Preset(
+        "sandbox-gateway-timeout",
+        "Gateway timeout (504 HTML)",
+        "Sandbox",
+        f"/us{TRADES_PATH}",
+        headers=f"{ACCEPT_JSON}\nX-Sandbox-Scenario: gateway-timeout",
+        api_key="sandbox-demo-key",
+    ),
+    Preset(
+        "sandbox-problem",
+        "problem+json body (400)",
+        "Sandbox",
+        f"/us{TRADES_PATH}",
+        headers=f"{ACCEPT_JSON}\nX-Sandbox-Scenario: problem",
+        api_key="sandbox-demo-key",
+    ),
+    Preset(
+        "sandbox-slow",
+        "Slower than the timeout (read timeout)",
+        "Sandbox",
+        f"/us{TRADES_PATH}",
+        headers=f"{ACCEPT_JSON}\nX-Sandbox-Scenario: slow=5",
+        api_key="sandbox-demo-key",
+        timeout=2,
+    ),
+    Preset(
+        "sandbox-redirects",
+        "Redirects to the echo (302, follow them)",
+        "Sandbox",
+        "/redirect/3",
+        headers=ACCEPT_JSON,
+        follow_redirects=True,
+    ),
+    Preset(
+        "sandbox-echo",
+        "Echo: see exactly what was sent",
+        "Sandbox",
+        "/echo",
         api_key="sandbox-demo-key",
     ),
     Preset(
