@@ -1,0 +1,249 @@
+"""A requests transport adapter that connects to one checked address and reads guardedly.
+
+Pinning: the adapter owns a single urllib3 pool whose host is the IP address the policy
+checked, so nothing is resolved again at connect time (a DNS answer that changes between
+check and connect cannot move the connection). What the server sees is unchanged: the
+client sets the `Host` header to the name in the URL, and for https the pool's
+`server_hostname` is that name, so SNI is sent for it and OpenSSL verifies the
+certificate against it (urllib3 leaves `check_hostname` on when only `server_hostname` is
+given).
+
+Guarding: the socket's file is wrapped so that every read first sets the socket timeout to
+what is left of the exchange's deadline, the response head (status line and headers) is
+read a buffer at a time and cut at its byte and line caps, and the bytes of the body as
+they come off the wire (chunk framing and trailers included) are capped too.
+"""
+
+import functools
+import http.client
+import io
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from apps.egress.types import FailureKind
+
+READ_BYTES = 64 * 1024
+
+
+class ResponseCut(Exception):
+    """Reading stopped at a limit. Not an OSError, so urllib3 and requests let it through."""
+
+    def __init__(self, kind: FailureKind, detail: str, message: str = "") -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+        self.message = message  # for people; "" lets the client word it
+
+
+@dataclass
+class ReadGuard:
+    """Limits for reading one response, and what has been read so far."""
+
+    deadline: float  # time.monotonic() value after which nothing more is read
+    max_head_bytes: int
+    max_head_lines: int
+    max_body_wire_bytes: int
+    in_head: bool = True
+    head_bytes: int = 0
+    head_lines: int = 0
+    body_wire_bytes: int = 0
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def before_read(self, sock: socket.socket) -> None:
+        remaining = self.remaining()
+        if remaining <= 0:
+            raise self.deadline_cut()
+        sock.settimeout(remaining)
+
+    def deadline_cut(self) -> ResponseCut:
+        # Nothing of the response yet means the server never answered; otherwise it was
+        # still sending (its head or its body) when time ran out.
+        detail = "no_answer" if self.in_head and self.head_bytes == 0 else "deadline"
+        return ResponseCut(FailureKind.READ_TIMEOUT, detail)
+
+    def count(self, data: bytes) -> None:
+        if self.in_head:
+            self.head_bytes += len(data)
+            if self.head_bytes > self.max_head_bytes:
+                raise ResponseCut(FailureKind.RESPONSE_TOO_LARGE, "headers")
+        else:
+            self.body_wire_bytes += len(data)
+            if self.body_wire_bytes > self.max_body_wire_bytes:
+                raise ResponseCut(FailureKind.RESPONSE_TOO_LARGE, "body_framing")
+
+    def count_line(self, line: bytes) -> None:
+        if self.in_head and line not in (b"\r\n", b"\n"):  # a blank line ends the head
+            self.head_lines += 1
+            # The status line is not a header.
+            if self.head_lines > self.max_head_lines + 1:
+                raise ResponseCut(FailureKind.RESPONSE_TOO_LARGE, "headers")
+
+
+class _GuardedFile(io.RawIOBase):
+    """The socket file http.client reads from, with the guard applied to every read."""
+
+    def __init__(self, fp: io.BufferedReader, sock: socket.socket, guard: ReadGuard) -> None:
+        super().__init__()
+        self._fp = fp
+        self._sock = sock
+        self._guard = guard
+
+    def _blocking(self, call: Any, *args: Any) -> Any:
+        self._guard.before_read(self._sock)
+        try:
+            return call(*args)
+        except TimeoutError:
+            if self._guard.remaining() <= 0.01:
+                raise self._guard.deadline_cut() from None
+            raise
+
+    def readable(self) -> bool:
+        return True
+
+    def read1(self, size: int = -1) -> bytes:
+        size = READ_BYTES if size is None or size < 0 else min(size, READ_BYTES)
+        data: bytes = self._blocking(self._fp.read1, size)
+        self._guard.count(data)
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        parts: list[bytes] = []
+        got = 0
+        while size is None or size < 0 or got < size:
+            data = self.read1(-1 if size is None or size < 0 else size - got)
+            if not data:
+                break
+            parts.append(data)
+            got += len(data)
+        return b"".join(parts)
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        got = 0
+        while got < len(view):
+            data = self.read1(len(view) - got)
+            if not data:
+                break
+            view[got : got + len(data)] = data
+            got += len(data)
+        return got
+
+    def readline(self, size: int | None = -1) -> bytes:
+        limit = -1 if size is None else size
+        parts: list[bytes] = []
+        got = 0
+        while limit < 0 or got < limit:
+            peeked: bytes = self._blocking(self._fp.peek, 1)
+            if not peeked:
+                break
+            want = len(peeked) if limit < 0 else min(len(peeked), limit - got)
+            newline = peeked.find(b"\n", 0, want)
+            data = self._fp.read(newline + 1 if newline >= 0 else want)  # already buffered
+            self._guard.count(data)
+            parts.append(data)
+            got += len(data)
+            if newline >= 0:
+                break
+        line = b"".join(parts)
+        if line:
+            self._guard.count_line(line)
+        return line
+
+    def peek(self, size: int = 0) -> bytes:
+        return self._blocking(self._fp.peek, size)
+
+    def close(self) -> None:
+        self._fp.close()
+        super().close()
+
+    def fileno(self) -> int:
+        return self._fp.fileno()
+
+
+class _GuardedHTTPResponse(http.client.HTTPResponse):
+    def __init__(
+        self,
+        sock: socket.socket,
+        debuglevel: int = 0,
+        method: str | None = None,
+        url: str | None = None,
+        *,
+        guard: ReadGuard,
+    ) -> None:
+        super().__init__(sock, debuglevel, method, url)
+        guard.in_head = True
+        self._guard = guard
+        self.fp = _GuardedFile(self.fp, sock, guard)  # type: ignore[assignment]
+
+    def begin(self) -> None:
+        super().begin()
+        self._guard.in_head = False
+
+
+class _GuardedConnectionMixin:
+    def __init__(self, *args: Any, guard: ReadGuard, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.response_class = functools.partial(_GuardedHTTPResponse, guard=guard)
+
+
+class _GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
+    pass
+
+
+class _GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _PinnedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _PinnedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Sends every request to `address`, whatever the URL's host resolves to.
+
+    `hostname` is the name from the URL: for https it is the SNI name and the name the
+    certificate must be valid for. The request must carry its own `Host` header.
+    """
+
+    def __init__(
+        self, *, scheme: str, address: str, port: int, hostname: str, guard: ReadGuard
+    ) -> None:
+        super().__init__(max_retries=0, pool_connections=1, pool_maxsize=1)
+        self.pool: HTTPConnectionPool
+        if scheme == "https":
+            self.pool = _PinnedHTTPSPool(
+                host=address,
+                port=port,
+                maxsize=1,
+                retries=0,
+                server_hostname=hostname,
+                guard=guard,
+            )
+        else:
+            self.pool = _PinnedHTTPPool(host=address, port=port, maxsize=1, retries=0, guard=guard)
+
+    def get_connection_with_tls_context(
+        self,
+        request: requests.PreparedRequest,
+        verify: bool | str | None,
+        proxies: dict[str, str] | None = None,
+        cert: Any = None,
+    ) -> HTTPConnectionPool:
+        return self.pool
+
+    def close(self) -> None:
+        self.pool.close()
+        super().close()
