@@ -118,6 +118,7 @@ class Attempt(models.Model):
 
     sent_url = models.TextField(blank=True)  # final URL with its query string, redacted
     sent_headers = models.JSONField(default=list)  # redacted
+    redirects = models.JSONField(default=list)  # [[status, location], ...] followed, redacted
     outcome = models.CharField(max_length=10, choices=Run.Outcome.choices, blank=True, default="")
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_reason = models.CharField(max_length=200, blank=True)
@@ -127,6 +128,7 @@ class Attempt(models.Model):
     response_body_truncated = models.BooleanField(default=False)
     response_body_bytes = models.PositiveIntegerField(null=True, blank=True)
     failure_kind = models.CharField(max_length=30, blank=True)
+    failure_detail = models.CharField(max_length=40, blank=True)
     failure_message = models.TextField(blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
     diagnosis_code = models.CharField(max_length=80, blank=True)

@@ -321,6 +321,9 @@ def store_result(
 
     attempt.sent_url = clean(_redact_url(exchange.url))
     attempt.sent_headers = clean_pairs(exchange.request_headers)
+    attempt.redirects = [
+        [status, clean(_redact_url(location))] for status, location in exchange.redirects
+    ]
     attempt.duration_ms = round(exchange.elapsed_ms, 1)
     if exchange.response is not None:
         response = exchange.response
@@ -336,6 +339,7 @@ def store_result(
         assert exchange.failure is not None
         attempt.outcome = Run.Outcome.FAILURE
         attempt.failure_kind = exchange.failure.kind.value
+        attempt.failure_detail = exchange.failure.detail
         attempt.failure_message = clean(exchange.failure.message)
     attempt.diagnosis_code = diagnosis.code
     attempt.diagnosis = diagnosis.to_dict()

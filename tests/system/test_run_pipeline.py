@@ -166,3 +166,23 @@ def test_it_does_not_retry_a_post_that_got_a_503(
     assert "not idempotent" in attempt.wait_reason
     time.sleep(1.5)  # longer than the Retry-After: still one attempt
     assert run.attempts.count() == 1
+
+
+def test_it_follows_redirects_and_stores_them_redacted(
+    celery_worker: object, live_server: object, signed_in: Client
+) -> None:
+    secret = "REDIRECT-SECRET-123"
+    run_id = submit(
+        signed_in,
+        f"{live_server.url}/sandbox/redirect/2?api_key={secret}",  # type: ignore[attr-defined]
+        follow_redirects="on",
+    )
+    run = wait_until_done(run_id)
+    attempt = only_attempt(run)
+    assert attempt.response_status == 200
+    assert [status for status, _ in attempt.redirects] == [302, 302, 302]
+    assert "/sandbox/echo" in attempt.redirects[-1][1]
+    stored = str(Attempt.objects.filter(pk=attempt.pk).values().get())
+    assert secret not in stored
+    page = signed_in.get(reverse("runs:detail", args=[run_id])).content.decode()
+    assert "Redirects followed" in page and secret not in page
