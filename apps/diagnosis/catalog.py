@@ -3,7 +3,10 @@
 Everything the diagnosis knows about an API lives in TOML files under ``data/``:
 ``profiles/*.toml`` (one per API, plus ``generic.toml``, the fallback for any host),
 ``network.toml`` (failures without a response) and ``playbooks.toml``. Adding an API is
-adding a file. The files are read and checked once per process; a mistake in them stops
+adding a file: a profile says how the API is called (its credentials, its response
+envelope, its parameter rules, its paths) and, in the API's own terms, what each status and
+each cause of it means (``[causes."<key>"]``; the keys the rules can tell apart are
+``CAUSE_KEYS``). The files are read and checked once per process; a mistake in them stops
 the process at the first use with a message naming the file and the key.
 """
 
@@ -28,7 +31,37 @@ STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "other")
 NETWORK = "network"  # the code prefix of failures without a response
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_NAME = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")  # cause, segment and detail names
 _RFC_REFERENCE = re.compile(r"^RFC (\d+) §([\d.]+)$")
+
+# The causes the rules can tell apart, by key. A profile words any of them in its own terms
+# (``[causes."401.no_key"]``); the generic profile words every one, and its wording answers
+# for a profile that does not. A cause's code is "<the slug of the profile wording it>.<key>",
+# e.g. "kaiko.401.no_key", "http.429.burst". Besides these, a profile may word
+# "400.param.<name>" for each of its [params], "404.<name>" for the cause named by a path
+# segment rule, and "<status>.transient" or "<status>.gateway" for any 5xx status.
+CAUSE_KEYS = (
+    "400.param.other",  # the message names a parameter no rule of the profile covers
+    "400.other",  # a bad request the rules cannot pin on one parameter
+    "401.no_key",
+    "401.key_rejected",
+    "401.key_in_query",
+    "401.key_in_authorization",
+    "401.entitlement",  # phrases: message_contains
+    "403.no_entitlement",
+    "403.outside_access_range",  # phrases: message_contains
+    "404.path",
+    "405.method",
+    "406.accept",
+    "429.burst",
+    "429.sustained",
+    "503.maintenance",  # phrases: message_contains
+    "5xx.transient",
+    "5xx.gateway",
+)
+_PER_5XX = ("transient", "gateway")  # a 5xx status may word these for itself
+PARAM_TYPES = ("integer", "duration", "datetime", "choice", "pattern")
+_CAUSE_KEY = re.compile(r"^(?:[1-5][0-9]{2}|[1-5]xx)\.[a-z0-9_]+(?:\.[a-z0-9_]+)?$")
 
 
 class CatalogError(ValueError):
@@ -119,6 +152,93 @@ class CatalogEntry:
 
 
 @dataclass(frozen=True)
+class CauseEntry:
+    """One likely cause of an outcome, as the catalog words it. ``code`` is stable."""
+
+    code: str  # "kaiko.401.no_key", "http.429.burst", "network.tls.certificate_expired"
+    key: str  # "401.no_key"; for network details "tls.certificate_expired"
+    source: str  # the slug of the profile wording it, or "network"
+    title: str
+    explanation: str
+    playbooks: tuple[str, ...]
+    retryable: bool | None = None  # None: as the status or failure says
+    message_contains: tuple[str, ...] = ()  # phrases in the message that point at it
+
+
+@dataclass(frozen=True)
+class AuthRules:
+    """How the API expects credentials, and where people wrongly put them."""
+
+    header: str | None = None  # "X-Api-Key"
+    wrong_query_params: tuple[str, ...] = ()  # lower case: "api_key", "apikey", "key"
+    wrong_headers: tuple[str, ...] = ()  # "Authorization"
+    not_needed_hosts: tuple[str, ...] = ()  # hosts that need no credentials
+    not_needed_path_prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Where the API's response envelope keeps things: dotted paths into the JSON body."""
+
+    result: str | None = None  # "result"
+    success: tuple[str, ...] = ()  # values of `result` meaning success
+    error: tuple[str, ...] = ()
+    message: str | None = None
+    data: str | None = None
+    query: str | None = None
+    access_range: str | None = None  # "access.access_range"
+    data_range: str | None = None
+    continuation_token: str | None = None
+    next_url: str | None = None
+
+    def fields(self) -> list[tuple[str, str]]:
+        """(role, path) of every field set, for people."""
+        roles = ("result", "message", "data", "query", "access_range", "data_range")
+        roles += ("continuation_token", "next_url")
+        return [(role, getattr(self, role)) for role in roles if getattr(self, role)]
+
+
+@dataclass(frozen=True)
+class ParamRule:
+    """A query parameter's rule, checked locally so that a 400 names the offender."""
+
+    name: str
+    type: str  # one of PARAM_TYPES
+    rule: str  # the rule for people, e.g. "a number followed by s, m, h or d, at most 1 day"
+    minimum: int | None = None  # integer: bounds; duration: bounds in seconds
+    maximum: int | None = None
+    choices: tuple[str, ...] = ()
+    pattern: str | None = None
+    units: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    before: str | None = None  # datetime: must be before this other parameter
+
+
+@dataclass(frozen=True)
+class SegmentRule:
+    """A variable segment of the API's paths, and what a wrong value of it means."""
+
+    name: str
+    cause: str  # the cause key when it looks wrong, e.g. "404.exchange"
+    choices: tuple[str, ...] = ()
+    pattern: str | None = None
+    aliases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class PathRules:
+    strip_prefixes: tuple[str, ...] = ()  # removed before matching, e.g. "/sandbox/us"
+    templates: tuple[str, ...] = ()  # "/{version}/data/.../{instrument}/trades"
+    segments: Mapping[str, SegmentRule] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class RequestRules:
+    methods: tuple[str, ...] = ()  # methods the API answers; empty: unknown
+    accept: tuple[str, ...] = ()  # media types it produces; empty: unknown
+
+
+@dataclass(frozen=True)
 class Profile:
     slug: str
     name: str
@@ -128,10 +248,19 @@ class Profile:
     path_prefixes: tuple[str, ...]
     statuses: Mapping[int, CatalogEntry]
     classes: Mapping[str, CatalogEntry]
-    auth_header: str | None = None
     docs_url: str | None = None
     errors_url: str | None = None
     fallback: bool = False
+    auth: AuthRules = AuthRules()
+    envelope: Envelope = Envelope()
+    request: RequestRules = RequestRules()
+    params: Mapping[str, ParamRule] = field(default_factory=lambda: MappingProxyType({}))
+    paths: PathRules = PathRules()
+    causes: Mapping[str, CauseEntry] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def auth_header(self) -> str | None:
+        return self.auth.header
 
     def entries(self) -> list[CatalogEntry]:
         """Every entry of this profile, statuses in order (variants after their status),
@@ -141,6 +270,15 @@ class Profile:
         ]
         return listed + [self.classes[c] for c in STATUS_CLASSES if c in self.classes]
 
+    def cause_entries(self) -> list[CauseEntry]:
+        """The causes this profile words itself, by key."""
+        return [self.causes[key] for key in sorted(self.causes, key=_cause_order)]
+
+
+def _cause_order(key: str) -> tuple[str, str]:
+    status, _, rest = key.partition(".")
+    return (status, rest)
+
 
 @dataclass(frozen=True)
 class Catalog:
@@ -148,6 +286,10 @@ class Catalog:
     failures: Mapping[str, CatalogEntry]  # by FailureKind value
     playbooks: Mapping[str, Playbook]
     source: Path = field(default=DATA_DIR, compare=False)
+    # Finer causes of a failure without a response, by kind, then by detail.
+    failure_details: Mapping[str, Mapping[str, CauseEntry]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     @property
     def fallback(self) -> Profile:
@@ -198,12 +340,31 @@ class Catalog:
     def failure_entry(self, kind: str) -> CatalogEntry:
         return self.failures.get(kind) or self.failures[FailureKind.OTHER.value]
 
+    def cause(self, profile: Profile, keys: list[str] | tuple[str, ...]) -> CauseEntry | None:
+        """The wording of the first key the profile words, else the generic profile."""
+        generic = self.fallback
+        for key in keys:
+            found = profile.causes.get(key) or generic.causes.get(key)
+            if found is not None:
+                return found
+        return None
+
+    def failure_detail(self, kind: str, detail: str) -> CauseEntry | None:
+        return self.failure_details.get(kind, {}).get(detail)
+
     def all_entries(self) -> list[CatalogEntry]:
         entries = [entry for profile in self.profiles for entry in profile.entries()]
         return entries + list(self.failures.values())
 
+    def all_causes(self) -> list[CauseEntry]:
+        causes = [cause for profile in self.profiles for cause in profile.cause_entries()]
+        return causes + [c for details in self.failure_details.values() for c in details.values()]
+
     def entries_leading_to(self, playbook_slug: str) -> list[CatalogEntry]:
         return [entry for entry in self.all_entries() if playbook_slug in entry.playbooks]
+
+    def causes_leading_to(self, playbook_slug: str) -> list[CauseEntry]:
+        return [cause for cause in self.all_causes() if playbook_slug in cause.playbooks]
 
 
 def _status_class(status: int) -> str:
@@ -263,6 +424,33 @@ class _Table:
         if not isinstance(value, bool):
             self.fail("is required and must be true or false", key)
         return value
+
+    def optional_boolean(self, key: str) -> bool | None:
+        return self.boolean(key) if key in self.data else None
+
+    def optional_integer(self, key: str) -> int | None:
+        if key not in self.data:
+            return None
+        value = self.data[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            self.fail("must be a whole number, 0 or more", key)
+        return value
+
+    def string_map(self, key: str) -> dict[str, str]:
+        value = self.data.get(key, {})
+        if not isinstance(value, dict) or not all(
+            isinstance(v, str) and v.strip() for v in value.values()
+        ):
+            self.fail("must be a table of non-empty strings", key)
+        return {str(k): v.strip() for k, v in value.items()}
+
+    def integer_map(self, key: str) -> dict[str, int]:
+        value = self.data.get(key, {})
+        if not isinstance(value, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value.values()
+        ):
+            self.fail("must be a table of whole numbers above 0", key)
+        return {str(k): v for k, v in value.items()}
 
     def severity(self) -> str:
         value = self.string("severity")
@@ -341,12 +529,200 @@ def _read_variant(table: _Table, base: CatalogEntry) -> CatalogEntry:
     )
 
 
+_CAUSE_KEYS = {"title", "explanation", "playbooks", "retryable", "message_contains"}
+
+
+def _read_cause(table: _Table, *, code: str, key: str, source: str) -> CauseEntry:
+    table.check_keys(_CAUSE_KEYS)
+    return CauseEntry(
+        code=code,
+        key=key,
+        source=source,
+        title=table.string("title"),
+        explanation=table.string("explanation"),
+        playbooks=table.strings("playbooks"),
+        retryable=table.optional_boolean("retryable"),
+        message_contains=table.strings("message_contains", required=False),
+    )
+
+
+def _read_auth(top: _Table) -> AuthRules:
+    table = top.table("auth")
+    table.check_keys(
+        {"header", "wrong_query_params", "wrong_headers", "not_needed_hosts", "not_needed_paths"}
+    )
+    header = table.optional_string("header")
+    legacy = top.optional_string("auth_header")
+    if legacy and header and legacy.lower() != header.lower():
+        top.fail("says another header than auth.header; keep one", "auth_header")
+    for prefix in table.strings("not_needed_paths", required=False):
+        if not prefix.startswith("/"):
+            table.fail(f"{prefix!r} must start with /", "not_needed_paths")
+    return AuthRules(
+        header=header or legacy,
+        wrong_query_params=tuple(
+            name.lower() for name in table.strings("wrong_query_params", required=False)
+        ),
+        wrong_headers=table.strings("wrong_headers", required=False),
+        not_needed_hosts=tuple(
+            host.lower().rstrip(".") for host in table.strings("not_needed_hosts", required=False)
+        ),
+        not_needed_path_prefixes=table.strings("not_needed_paths", required=False),
+    )
+
+
+def _read_envelope(top: _Table) -> Envelope:
+    table = top.table("envelope")
+    paths = ("result", "message", "data", "query", "access_range", "data_range")
+    paths += ("continuation_token", "next_url")
+    table.check_keys({*paths, "success", "error"})
+    return Envelope(
+        success=table.strings("success", required=False),
+        error=table.strings("error", required=False),
+        **{name: table.optional_string(name) for name in paths},
+    )
+
+
+def _read_request(top: _Table) -> RequestRules:
+    table = top.table("request")
+    table.check_keys({"methods", "accept"})
+    return RequestRules(
+        methods=tuple(m.upper() for m in table.strings("methods", required=False)),
+        accept=tuple(a.lower() for a in table.strings("accept", required=False)),
+    )
+
+
+def _duration_seconds(value: str, units: Mapping[str, int]) -> int | None:
+    match = re.fullmatch(r"([0-9]{1,9})([a-zA-Z]+)", value.strip())
+    if not match or match.group(2) not in units:
+        return None
+    return int(match.group(1)) * units[match.group(2)]
+
+
+def _read_params(top: _Table) -> dict[str, ParamRule]:
+    params: dict[str, ParamRule] = {}
+    for name, table in top.table("params").items():
+        table.check_keys({"type", "rule", "min", "max", "choices", "pattern", "units", "before"})
+        kind = table.string("type")
+        if kind not in PARAM_TYPES:
+            table.fail(f"must be one of {', '.join(PARAM_TYPES)}, not {kind!r}", "type")
+        units = table.integer_map("units")
+        minimum = maximum = None
+        if kind == "duration":
+            if not units:
+                table.fail("a duration needs units, e.g. { s = 1, m = 60 }", "units")
+            for bound in ("min", "max"):
+                if bound in table.data:
+                    seconds = _duration_seconds(table.string(bound), units)
+                    if seconds is None:
+                        table.fail("must be a number followed by one of the units", bound)
+                    minimum, maximum = (seconds, maximum) if bound == "min" else (minimum, seconds)
+        elif kind == "integer":
+            minimum, maximum = table.optional_integer("min"), table.optional_integer("max")
+        choices = table.strings("choices", required=kind == "choice")
+        pattern = table.optional_string("pattern")
+        if kind == "pattern" and pattern is None:
+            table.fail("a pattern rule needs a pattern", "pattern")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                table.fail(f"is not a regular expression: {error}", "pattern")
+        params[name] = ParamRule(
+            name=name,
+            type=kind,
+            rule=table.string("rule"),
+            minimum=minimum,
+            maximum=maximum,
+            choices=choices,
+            pattern=pattern,
+            units=MappingProxyType(units),
+            before=table.optional_string("before"),
+        )
+    for rule in params.values():
+        if rule.before is not None and (
+            rule.type != "datetime"
+            or rule.before == rule.name
+            or rule.before not in params
+            or params[rule.before].type != "datetime"
+        ):
+            top.fail(
+                f"before must name another datetime parameter, not {rule.before!r}",
+                f"params.{rule.name}.before",
+            )
+    return params
+
+
+def _read_paths(top: _Table) -> PathRules:
+    table = top.table("paths")
+    table.check_keys({"strip_prefixes", "templates", "segments"})
+    templates = table.strings("templates", required=False)
+    segments: dict[str, SegmentRule] = {}
+    for name, rule in table.table("segments").items():
+        rule.check_keys({"cause", "choices", "pattern", "aliases", "hint"})
+        cause = rule.string("cause")
+        if not re.fullmatch(r"404\.[a-z0-9_]+", cause):
+            rule.fail("must be a 404 cause key such as 404.path or 404.instrument", "cause")
+        pattern = rule.optional_string("pattern")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                rule.fail(f"is not a regular expression: {error}", "pattern")
+        segments[name] = SegmentRule(
+            name=name,
+            cause=cause,
+            choices=rule.strings("choices", required=False),
+            pattern=pattern,
+            aliases=MappingProxyType({k.lower(): v for k, v in rule.string_map("aliases").items()}),
+            hint=rule.optional_string("hint"),
+        )
+    for template in templates:
+        if not template.startswith("/"):
+            table.fail(f"{template!r} must start with /", "templates")
+        for name in re.findall(r"\{([^}]*)\}", template):
+            if name not in segments:
+                table.fail(f"{template!r} uses {{{name}}}, which has no [paths.segments.{name}]")
+    for prefix in table.strings("strip_prefixes", required=False):
+        if not prefix.startswith("/") or prefix.endswith("/"):
+            table.fail(f"{prefix!r} must start with / and not end with /", "strip_prefixes")
+    return PathRules(
+        strip_prefixes=table.strings("strip_prefixes", required=False),
+        templates=templates,
+        segments=MappingProxyType(segments),
+    )
+
+
+def _allowed_cause_keys(params: Mapping[str, ParamRule], paths: PathRules) -> set[str]:
+    allowed = set(CAUSE_KEYS)
+    allowed |= {f"400.param.{name}" for name in params}
+    allowed |= {segment.cause for segment in paths.segments.values()}
+    allowed |= {f"{status}.{name}" for status in range(500, 600) for name in _PER_5XX}
+    return allowed
+
+
+def _read_causes(
+    top: _Table, slug: str, params: Mapping[str, ParamRule], paths: PathRules
+) -> dict[str, CauseEntry]:
+    allowed = _allowed_cause_keys(params, paths)
+    causes: dict[str, CauseEntry] = {}
+    for key, table in top.table("causes").items():
+        if not _CAUSE_KEY.match(key) or key not in allowed:
+            table.fail(
+                "is not a cause the rules can tell apart; see CAUSE_KEYS in catalog.py, "
+                '"400.param.<a [params] name>" and the causes of [paths.segments]'
+            )
+        causes[key] = _read_cause(table, code=f"{slug}.{key}", key=key, source=slug)
+    return causes
+
+
 def _read_profile(file: Path) -> Profile:
     top = _read_toml(file)
     top.check_keys(
         {
             "slug", "name", "short_name", "description", "hosts", "path_prefixes",
             "auth_header", "docs_url", "errors_url", "fallback", "statuses", "classes",
+            "auth", "envelope", "request", "params", "paths", "causes",
         }
     )  # fmt: skip
     slug = top.string("slug")
@@ -392,6 +768,13 @@ def _read_profile(file: Path) -> Profile:
     for prefix in prefixes:
         if not prefix.startswith("/"):
             top.fail(f"{prefix!r} must start with /", "path_prefixes")
+    params = _read_params(top)
+    paths = _read_paths(top)
+    causes = _read_causes(top, slug, params, paths)
+    if fallback:
+        missing = [key for key in CAUSE_KEYS if key not in causes]
+        if missing:
+            top.fail(f"the fallback profile must word every cause; missing: {', '.join(missing)}")
     return Profile(
         slug=slug,
         name=top.string("name"),
@@ -401,29 +784,49 @@ def _read_profile(file: Path) -> Profile:
         path_prefixes=prefixes,
         statuses=MappingProxyType(dict(sorted(statuses.items()))),
         classes=MappingProxyType(classes),
-        auth_header=top.optional_string("auth_header"),
         docs_url=top.optional_string("docs_url"),
         errors_url=top.optional_string("errors_url"),
         fallback=fallback,
+        auth=_read_auth(top),
+        envelope=_read_envelope(top),
+        request=_read_request(top),
+        params=MappingProxyType(params),
+        paths=paths,
+        causes=MappingProxyType(causes),
     )
 
 
-def _read_failures(file: Path) -> dict[str, CatalogEntry]:
+def _read_failures(
+    file: Path,
+) -> tuple[dict[str, CatalogEntry], dict[str, Mapping[str, CauseEntry]]]:
     top = _read_toml(file)
     top.check_keys({"failures"})
     failures: dict[str, CatalogEntry] = {}
+    details: dict[str, Mapping[str, CauseEntry]] = {}
     known = {kind.value for kind in FailureKind}
     for key, table in top.table("failures", required=True).items():
         if key not in known:
             table.fail(f"is not a failure kind; known: {', '.join(sorted(known))}")
-        table.check_keys(_ENTRY_KEYS)
+        table.check_keys({*_ENTRY_KEYS, "details"})
         failures[key] = _read_entry(
             table, code=f"{NETWORK}.{key}", source=NETWORK, failure_kind=key
         )
+        found: dict[str, CauseEntry] = {}
+        for detail, detail_table in table.table("details").items():
+            if not _NAME.match(detail):
+                detail_table.fail("a detail must be lower-case letters, digits and underscores")
+            found[detail] = _read_cause(
+                detail_table,
+                code=f"{NETWORK}.{key}.{detail}",
+                key=f"{key}.{detail}",
+                source=NETWORK,
+            )
+        details[key] = MappingProxyType(found)
     missing = sorted(known - set(failures))
     if missing:
         top.fail(f"every failure kind needs an entry; missing: {', '.join(missing)}", "failures")
-    return {kind.value: failures[kind.value] for kind in FailureKind}
+    ordered = {kind.value: failures[kind.value] for kind in FailureKind}
+    return ordered, {kind.value: details[kind.value] for kind in FailureKind}
 
 
 def _read_playbooks(file: Path) -> dict[str, Playbook]:
@@ -475,12 +878,25 @@ def _check_references(
     profiles: list[Profile],
     failures: Mapping[str, CatalogEntry],
     playbooks: Mapping[str, Playbook],
+    failure_details: Mapping[str, Mapping[str, CauseEntry]],
 ) -> None:
     """Links between files: every playbook named exists, every profile named exists.
 
     files: the file name of each source of entries (profile slugs and "network").
     """
-    for entry in [e for p in profiles for e in p.entries()] + list(failures.values()):
+    every: list[CatalogEntry | CauseEntry] = [e for p in profiles for e in p.entries()]
+    every += [c for p in profiles for c in p.cause_entries()]
+    every += list(failures.values())
+    every += [c for found in failure_details.values() for c in found.values()]
+    generic_causes = next((p.causes for p in profiles if p.fallback), {})
+    for profile in profiles:
+        for segment in profile.paths.segments.values():
+            if segment.cause not in profile.causes and segment.cause not in generic_causes:
+                raise CatalogError(
+                    f"{files[profile.slug]}: paths.segments.{segment.name}.cause: no"
+                    f' [causes."{segment.cause}"] words it'
+                )
+    for entry in every:
         file = files[entry.source]
         for slug in entry.playbooks:
             if slug not in playbooks:
@@ -489,6 +905,10 @@ def _check_references(
                 )
         if len(set(entry.playbooks)) != len(entry.playbooks):
             raise CatalogError(f"{file}: {entry.code}: playbooks: a playbook is listed twice")
+        if isinstance(entry, CauseEntry):
+            if not entry.playbooks:
+                raise CatalogError(f"{file}: {entry.code}: playbooks: a cause needs a playbook")
+            continue
         if entry.severity in ("warning", "error") and not entry.playbooks:
             raise CatalogError(
                 f"{file}: {entry.code}: playbooks: severity {entry.severity} needs a playbook"
@@ -527,16 +947,17 @@ def load_catalog(data_dir: Path | str = DATA_DIR) -> Catalog:
             f"profiles/: exactly one profile must say fallback = true, found {len(fallbacks)}"
         )
 
-    failures = _read_failures(data_dir / "network.toml")
+    failures, details = _read_failures(data_dir / "network.toml")
     playbooks = _read_playbooks(data_dir / "playbooks.toml")
     sources = {slug: f"profiles/{name}" for slug, name in seen_slugs.items()}
-    _check_references({**sources, NETWORK: "network.toml"}, profiles, failures, playbooks)
+    _check_references({**sources, NETWORK: "network.toml"}, profiles, failures, playbooks, details)
     ordered = sorted(profiles, key=lambda p: (p.fallback, p.slug))
     return Catalog(
         profiles=tuple(ordered),
         failures=MappingProxyType(failures),
         playbooks=MappingProxyType(playbooks),
         source=data_dir,
+        failure_details=MappingProxyType(details),
     )
 
 
@@ -581,3 +1002,13 @@ def failure_entries() -> list[CatalogEntry]:
 def entries_leading_to(playbook_slug: str) -> list[CatalogEntry]:
     """Every catalog entry (of every profile, and network failures) naming the playbook."""
     return catalog().entries_leading_to(playbook_slug)
+
+
+def causes_leading_to(playbook_slug: str) -> list[CauseEntry]:
+    """Every cause (of every profile, and of network failures) naming the playbook."""
+    return catalog().causes_leading_to(playbook_slug)
+
+
+def failure_details() -> list[CauseEntry]:
+    """The finer causes of failures without a response, kind by kind."""
+    return [c for found in catalog().failure_details.values() for c in found.values()]

@@ -1,11 +1,25 @@
-"""Help pages: the error catalog of every API profile and the remediation playbooks.
-Public: they describe APIs, not anyone's data."""
+"""Help pages: the error catalog of every API profile, the causes the diagnosis tells apart,
+and the remediation playbooks. Public: they describe APIs, not anyone's data."""
+
+from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from apps.diagnosis import catalog
+
+
+def _profile_view(profile: catalog.Profile) -> dict[str, Any]:
+    """What the index shows of a profile: how the API is called, and its catalog."""
+    return {
+        "profile": profile,
+        "auth": profile.auth,
+        "envelope": profile.envelope.fields(),
+        "params": list(profile.params.values()),
+        "templates": profile.paths.templates,
+        "causes": profile.cause_entries(),
+    }
 
 
 @require_safe
@@ -16,7 +30,11 @@ def index(request: HttpRequest) -> HttpResponse:
         {
             "playbooks": catalog.playbooks(),
             "profiles": catalog.profiles(),
-            "failures": catalog.failure_entries(),
+            "profile_views": [_profile_view(p) for p in catalog.profiles()],
+            "failures": [
+                {"entry": entry, "details": catalog.catalog().failure_details.get(kind, {})}
+                for kind, entry in catalog.catalog().failures.items()
+            ],
         },
     )
 
@@ -45,6 +63,10 @@ def playbook(request: HttpRequest, slug: str) -> HttpResponse:
             "entries": [
                 {"entry": entry, "source_name": profile_names.get(entry.source, entry.source)}
                 for entry in catalog.entries_leading_to(found.slug)
+            ],
+            "causes": [
+                {"cause": cause, "source_name": profile_names.get(cause.source, cause.source)}
+                for cause in catalog.causes_leading_to(found.slug)
             ],
         },
     )

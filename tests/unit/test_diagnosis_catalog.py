@@ -84,6 +84,74 @@ def test_it_quotes_kaikos_words_for_each_code_of_the_table(status: int, words: s
         catalog.get_playbook(slug)
 
 
+def test_it_says_how_kaiko_is_called() -> None:
+    kaiko = catalog.get_profile("kaiko")
+    assert kaiko.auth.header == "X-Api-Key"
+    assert {"api_key", "apikey", "key"} <= set(kaiko.auth.wrong_query_params)
+    assert kaiko.auth.wrong_headers == ("Authorization",)
+    assert kaiko.auth.not_needed_hosts == ("reference-data-api.kaiko.io",)
+    envelope = dict(kaiko.envelope.fields())
+    assert envelope == {
+        "result": "result",
+        "message": "message",
+        "data": "data",
+        "query": "query",
+        "access_range": "access.access_range",
+        "data_range": "access.data_range",
+        "continuation_token": "continuation_token",
+        "next_url": "next_url",
+    }
+    assert kaiko.request.methods == ("GET",)
+    assert kaiko.request.accept == ("application/json",)
+
+
+def test_it_holds_kaikos_parameter_rules() -> None:
+    params = catalog.get_profile("kaiko").params
+    assert set(params) == {"interval", "page_size", "start_time", "end_time", "sort"}
+    assert (params["interval"].type, params["interval"].maximum) == ("duration", 86_400)
+    assert dict(params["interval"].units) == {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    assert (params["page_size"].minimum, params["page_size"].maximum) == (1, 100_000)
+    assert params["start_time"].before == "end_time"
+    assert params["sort"].choices == ("asc", "desc")
+
+
+def test_it_words_every_cause_for_any_api() -> None:
+    generic = catalog.get_profile("http")
+    assert set(catalog.CAUSE_KEYS) <= set(generic.causes)
+    for cause in generic.cause_entries():
+        assert cause.code == f"http.{cause.key}"
+        assert cause.title and cause.explanation and cause.playbooks
+
+
+def test_it_words_kaikos_causes_in_kaikos_terms() -> None:
+    kaiko = catalog.get_profile("kaiko")
+    for key in (
+        "401.no_key", "401.key_rejected", "401.key_in_query", "401.key_in_authorization",
+        "401.entitlement", "403.no_entitlement", "403.outside_access_range",
+        "400.param.interval", "400.param.page_size", "400.param.start_time",
+        "400.param.end_time", "400.param.sort", "404.path", "404.exchange",
+        "404.instrument_class", "404.instrument", "405.method", "406.accept", "429.burst",
+        "429.sustained", "500.transient", "503.maintenance", "503.transient",
+    ):  # fmt: skip
+        assert kaiko.causes[key].code == f"kaiko.{key}"
+    assert "no permission" in kaiko.causes["401.entitlement"].message_contains
+    assert "maintenance" in kaiko.causes["503.maintenance"].message_contains
+    loaded = catalog.catalog()
+    assert loaded.cause(kaiko, ["5xx.gateway"]).code == "http.5xx.gateway"  # type: ignore[union-attr]
+    assert loaded.cause(kaiko, ["502.transient", "5xx.transient"]).code == "http.5xx.transient"  # type: ignore[union-attr]
+
+
+def test_it_has_the_finer_causes_of_network_failures() -> None:
+    codes = {cause.code for cause in catalog.failure_details()}
+    assert {
+        "network.tls.certificate_expired", "network.tls.self_signed",
+        "network.tls.hostname_mismatch", "network.tls.untrusted_issuer",
+        "network.too_many_redirects.loop", "network.too_many_redirects.limit",
+        "network.response_too_large.headers", "network.response_too_large.compressed_body",
+        "network.response_too_large.encoding_layers", "network.blocked.private_address",
+    } <= codes  # fmt: skip
+
+
 def test_it_names_kaikos_rules_in_the_explanations() -> None:
     statuses = catalog.get_profile("kaiko").statuses
     assert "X-Api-Key" in statuses[401].explanation
@@ -107,9 +175,13 @@ def test_it_gives_kaiko_specific_steps() -> None:
     assert catalog.get_playbook("check-dns").steps_for("nope") is None
 
 
-def test_it_leads_to_every_playbook_from_some_entry() -> None:
+def test_it_leads_to_every_playbook_from_some_entry_or_cause() -> None:
     for playbook in catalog.playbooks():
-        assert catalog.entries_leading_to(playbook.slug), playbook.slug
+        leading = [
+            *catalog.entries_leading_to(playbook.slug),
+            *catalog.causes_leading_to(playbook.slug),
+        ]
+        assert leading, playbook.slug
 
 
 @pytest.mark.parametrize("status", REGISTERED_STATUSES)
@@ -243,6 +315,163 @@ playbooks = ["fix-request"]
     assert acme.slug == "acme"
     assert loaded.entry_for_status(acme, 418).api_meaning == "We only brew tea."
     assert loaded.entry_for_status(acme, 502).code == "http.502"
+
+
+ACME = """
+slug = "acme"
+name = "Acme API"
+short_name = "Acme"
+description = "A test API, added with this file and no code."
+hosts = ["api.acme.test"]
+
+[auth]
+header = "Acme-Token"
+wrong_query_params = ["token"]
+
+[envelope]
+result = "status"
+message = "error.text"
+
+[request]
+methods = ["GET", "POST"]
+accept = ["application/json"]
+
+[params.limit]
+type = "integer"
+min = 1
+max = 50
+rule = "a whole number from 1 to 50"
+
+[paths]
+templates = ["/v1/widgets/{widget}"]
+
+[paths.segments.widget]
+pattern = "^w-[0-9]+$"
+hint = "Widget ids look like `w-42`."
+cause = "404.widget"
+
+[statuses.418]
+meaning = "We only brew tea."
+title = "Teapot"
+explanation = "Ask for tea."
+severity = "error"
+retryable = false
+playbooks = ["fix-request"]
+
+[causes."401.no_key"]
+title = "No Acme token"
+explanation = "Send `Acme-Token`."
+playbooks = ["reauthenticate"]
+
+[causes."404.widget"]
+title = "No such widget"
+explanation = "Widget ids look like `w-42`."
+playbooks = ["fix-endpoint"]
+"""
+
+
+def test_it_adds_an_api_with_its_rules_from_a_data_file_alone(data_dir: Path) -> None:
+    from apps.diagnosis.rules import diagnose
+    from apps.egress.types import Exchange, Response
+
+    (data_dir / "profiles" / "acme.toml").write_text(ACME, encoding="utf-8")
+    loaded = load_catalog(data_dir)
+    acme = loaded.profile_for_url("https://api.acme.test/v1/widgets/w-1")
+
+    def answer(status: int, url: str, body: bytes, headers: list[tuple[str, str]]) -> str:
+        response = Response(status, "", [("Content-Type", "application/json")], body, False)
+        return diagnose(Exchange("GET", url, headers, response, None, 1.0), acme, using=loaded).code
+
+    base = "https://api.acme.test/v1/widgets"
+    assert answer(401, base + "/w-1", b"", []) == "acme.401.no_key"
+    assert answer(401, base + "/w-1?token=abcdef12", b"", []) == "http.401.key_in_query"
+    assert answer(401, base + "/w-1", b"", [("Acme-Token", "zzzzzz12")]) == "http.401.key_rejected"
+    assert answer(404, base + "/widget-1", b"", []) == "acme.404.widget"
+    assert answer(400, base + "?limit=99", b"", []) == "acme.400.param.limit"
+    message = b'{"status": "failed", "error": {"text": "limit is too high"}}'
+    assert answer(400, base + "?limit=9", message, []) == "acme.400.param.limit"  # named
+    assert answer(429, base, b"", []) == "http.429.burst"
+
+
+@pytest.mark.parametrize(
+    ("addition", "message"),
+    [
+        (
+            '[causes."401.no_keys"]\ntitle = "x"\nexplanation = "x"\nplaybooks = ["back-off"]\n',
+            "causes.401.no_keys: is not a cause the rules can tell apart",
+        ),
+        (
+            '[causes."400.param.limit"]\ntitle = "x"\nexplanation = "x"\nplaybooks = ["fix"]\n',
+            "causes.400.param.limit: is not a cause",
+        ),
+        (
+            '[causes."401.no_key"]\ntitle = "x"\nexplanation = "x"\nplaybooks = ["nope"]\n',
+            "acme.401.no_key: playbooks: no playbook 'nope'",
+        ),
+        (
+            '[causes."401.no_key"]\ntitle = "x"\nexplanation = "x"\nplaybooks = []\n',
+            "acme.401.no_key: playbooks: a cause needs a playbook",
+        ),
+        ('[params.limit]\ntype = "number"\nrule = "x"\n', "params.limit.type: must be one of"),
+        (
+            '[params.since]\ntype = "datetime"\nbefore = "until"\nrule = "x"\n',
+            "params.since.before: before must name another datetime parameter",
+        ),
+        (
+            '[params.every]\ntype = "duration"\nrule = "x"\n',
+            "params.every.units: a duration needs units",
+        ),
+        (
+            '[paths]\ntemplates = ["/v1/{thing}"]\n',
+            "uses {thing}, which has no [paths.segments.thing]",
+        ),
+        (
+            '[paths.segments.thing]\ncause = "404.thing"\n',
+            'paths.segments.thing.cause: no [causes."404.thing"] words it',
+        ),
+        ('[paths.segments.thing]\ncause = "400.thing"\n', "must be a 404 cause key"),
+        (
+            '[auth]\nheader = "X"\nwrong_headers = "Authorization"\n',
+            "auth.wrong_headers: is required and must be a list",
+        ),
+        ('[envelope]\nresults = "x"\n', "envelope: unknown key(s) results"),
+    ],
+)
+def test_it_refuses_a_broken_rule_and_says_where(
+    data_dir: Path, addition: str, message: str
+) -> None:
+    (data_dir / "profiles" / "acme.toml").write_text(
+        'slug = "acme"\nname = "Acme"\nshort_name = "Acme"\ndescription = "x"\n' + addition,
+        encoding="utf-8",
+    )
+    with pytest.raises(CatalogError) as raised:
+        load_catalog(data_dir)
+    assert message in str(raised.value)
+    assert "acme.toml" in str(raised.value)
+
+
+def test_it_needs_the_generic_profile_to_word_every_cause(data_dir: Path) -> None:
+    edit(
+        data_dir / "profiles" / "generic.toml",
+        lambda text: text.replace('[causes."5xx.gateway"]', '[causes."502.gateway"]'),
+    )
+    with pytest.raises(
+        CatalogError, match=re.escape("must word every cause; missing: 5xx.gateway")
+    ):
+        load_catalog(data_dir)
+
+
+def test_it_refuses_an_unknown_failure_detail_name(data_dir: Path) -> None:
+    edit(
+        data_dir / "network.toml",
+        lambda text: text.replace(
+            "[failures.tls.details.self_signed]", "[failures.tls.details.Self-Signed]"
+        ),
+    )
+    with pytest.raises(
+        CatalogError, match=re.escape("failures.tls.details.Self-Signed: a detail must be")
+    ):
+        load_catalog(data_dir)
 
 
 @pytest.mark.parametrize(

@@ -112,14 +112,17 @@ def generic() -> Any:
 def test_it_explains_each_kaiko_code_in_kaikos_words(
     kaiko: Any, status: int, words: str, retryable: bool, first_playbook: str
 ) -> None:
-    diagnosis = diagnose(kaiko_error(status, "something went wrong"), kaiko)
-    assert diagnosis.code == f"kaiko.{status}"
+    # Kaiko answers with its own words as the message.
+    diagnosis = diagnose(kaiko_error(status, words), kaiko)
+    assert diagnosis.entry_code == f"kaiko.{status}"
+    assert diagnosis.code.startswith(f"kaiko.{status}.")
+    assert diagnosis.causes and diagnosis.causes[0].code == diagnosis.code
     assert diagnosis.api_meaning == words
     assert diagnosis.api_name == "Kaiko"
     assert diagnosis.profile == "kaiko"
     assert diagnosis.profile_name == "Kaiko market-data API"
     assert diagnosis.status == status
-    assert diagnosis.api_message == "something went wrong"
+    assert diagnosis.api_message == words
     assert diagnosis.retryable is retryable
     assert diagnosis.playbooks[0] == first_playbook
     for slug in diagnosis.playbooks:
@@ -133,9 +136,10 @@ def test_it_explains_each_kaiko_code_in_kaikos_words(
 
 
 def test_it_diagnoses_the_sandbox_as_kaiko(kaiko: Any) -> None:
-    diagnosis = diagnose(kaiko_error(401, "missing key", url=SANDBOX_URL), kaiko)
-    assert diagnosis.code == "kaiko.401"
-    assert diagnosis.playbooks == ["reauthenticate", "check-access"]
+    diagnosis = diagnose(kaiko_error(401, "invalid key", url=SANDBOX_URL), kaiko)
+    assert diagnosis.code == "kaiko.401.key_rejected"
+    assert diagnosis.entry_code == "kaiko.401"
+    assert diagnosis.playbooks == ["reauthenticate"]
 
 
 def test_it_reads_a_401_without_permission_as_an_entitlement_problem(kaiko: Any) -> None:
@@ -145,7 +149,7 @@ def test_it_reads_a_401_without_permission_as_an_entitlement_problem(kaiko: Any)
     assert diagnosis.playbooks[0] == "check-access"
     assert "reauthenticate" not in diagnosis.playbooks
     assert "entitle" in diagnosis.title.lower()
-    assert "entitlement problem" in diagnosis.explanation
+    assert "entitlement problem" in diagnosis.causes[0].explanation
     # Kaiko's words for 401 still come first, and its message is shown.
     assert diagnosis.api_meaning == KAIKO_TABLE[1][1]
     assert diagnosis.api_message == NO_PERMISSION
@@ -159,15 +163,26 @@ def test_it_reads_the_permission_message_in_any_case(kaiko: Any) -> None:
 
 def test_it_keeps_a_plain_401_about_the_key(kaiko: Any) -> None:
     diagnosis = diagnose(kaiko_error(401, "invalid api key"), kaiko)
-    assert diagnosis.code == "kaiko.401"
+    assert diagnosis.code == "kaiko.401.key_rejected"
     assert diagnosis.playbooks[0] == "reauthenticate"
     assert "X-Api-Key" in diagnosis.explanation
+    assert [c.likelihood for c in diagnosis.causes] == ["likely"]
+
+
+def test_it_keeps_an_entitlement_possible_when_a_401_says_nothing(kaiko: Any) -> None:
+    diagnosis = diagnose(exchange(401, b""), kaiko)
+    assert [(c.code, c.likelihood) for c in diagnosis.causes] == [
+        ("kaiko.401.key_rejected", "likely"),
+        ("kaiko.401.entitlement", "possible"),
+    ]
+    assert diagnosis.playbooks == ["reauthenticate"]
 
 
 def test_it_falls_back_to_http_for_a_status_kaiko_does_not_list(kaiko: Any) -> None:
     page = "<html><title>502 Bad Gateway</title></html>"
     diagnosis = diagnose(exchange(502, page, content_type="text/html"), kaiko)
-    assert diagnosis.code == "http.502"
+    assert diagnosis.entry_code == "http.502"
+    assert diagnosis.code == "http.5xx.gateway"
     assert diagnosis.profile == "kaiko"
     assert diagnosis.api_meaning is None
     assert diagnosis.reason == "Bad Gateway"
@@ -220,7 +235,9 @@ def test_it_diagnoses_any_status_under_the_generic_profile(
     generic: Any, status: int, code: str, severity: str, retryable: bool
 ) -> None:
     diagnosis = diagnose(exchange(status, url="https://api.example.com/v1/x"), generic)
-    assert (diagnosis.code, diagnosis.severity, diagnosis.retryable) == (code, severity, retryable)
+    assert (diagnosis.entry_code, diagnosis.severity) == (code, severity)
+    assert diagnosis.retryable is retryable
+    assert diagnosis.code == (diagnosis.causes[0].code if diagnosis.causes else code)
     assert diagnosis.profile == "http"
     assert diagnosis.api_meaning is None
     assert diagnosis.http_meaning
@@ -253,6 +270,9 @@ def test_it_keeps_the_servers_reason_for_an_unknown_status(generic: Any) -> None
 def test_it_diagnoses_every_failure_kind(kaiko: Any, kind: FailureKind) -> None:
     diagnosis = diagnose(failed(kind, "details here"), kaiko)
     assert diagnosis.code == f"network.{kind.value}"
+    assert diagnosis.entry_code == f"network.{kind.value}"
+    assert [c.code for c in diagnosis.causes] == [diagnosis.code]
+    assert {e.source for e in diagnosis.causes[0].evidence} >= {"failure", "timing"}
     assert diagnosis.failure_kind == kind.value
     assert diagnosis.status is None
     assert diagnosis.api_meaning is None
@@ -384,7 +404,7 @@ def test_it_cleans_up_the_message(kaiko: Any) -> None:
 
 def test_it_survives_deeply_nested_json(kaiko: Any) -> None:
     diagnosis = diagnose(exchange(400, "[" * 100_000 + "]" * 100_000), kaiko)
-    assert diagnosis.code == "kaiko.400"
+    assert diagnosis.code == "kaiko.400.other"
     assert diagnosis.api_message is None
 
 
@@ -477,8 +497,14 @@ def test_it_formats_seconds(seconds: int, text: str) -> None:
 def test_it_round_trips_through_json(kaiko: Any) -> None:
     diagnosis = diagnose(kaiko_error(429, "slow", headers=[("Retry-After", "5")]), kaiko)
     stored = json.loads(json.dumps(diagnosis.to_dict()))
-    assert stored["version"] == Diagnosis.SCHEMA_VERSION
-    assert stored["code"] == "kaiko.429"
+    assert stored["version"] == Diagnosis.SCHEMA_VERSION == 2
+    assert stored["code"] == "kaiko.429.burst"
+    assert stored["causes"][0]["evidence"][0] == {
+        "source": "status",
+        "name": "status",
+        "value": "429 Too Many Requests",
+        "note": "The rate limit was reached.",
+    }
     assert Diagnosis.from_dict(stored) == diagnosis
 
 
@@ -486,12 +512,39 @@ def test_it_reads_a_dict_from_another_version(kaiko: Any) -> None:
     stored = diagnose(kaiko_error(401, NO_PERMISSION), kaiko).to_dict()
     for key in ("api_name", "retry_hint", "http_reference_url", "playbooks", "retryable"):
         del stored[key]
-    stored["causes"] = [{"rank": 1}]  # a later version's field
+    stored["causes"] = [{"rank": 1}, "nonsense", {"code": "x.1", "evidence": [3, {"name": "n"}]}]
+    stored["quota"] = ["not", "a", "dict"]
+    stored["a_later_field"] = {"x": 1}
     diagnosis = Diagnosis.from_dict(stored)
     assert diagnosis.code == "kaiko.401.entitlement"
     assert diagnosis.api_name == "" and diagnosis.retry_hint == ""
     assert diagnosis.playbooks == [] and diagnosis.retryable is False
+    assert [c.code for c in diagnosis.causes] == ["x.1"]
+    assert diagnosis.causes[0].evidence[0].name == "n"
+    assert diagnosis.causes[0].likelihood == "possible"
+    assert diagnosis.quota == {}
     assert Diagnosis.from_dict({}).code == "unknown"
+
+
+def test_it_reads_a_dict_stored_by_the_first_version() -> None:
+    version_1 = {
+        "version": 1,
+        "code": "kaiko.429",
+        "severity": "warning",
+        "title": "Rate limit reached",
+        "profile": "kaiko",
+        "profile_name": "Kaiko market-data API",
+        "api_name": "Kaiko",
+        "status": 429,
+        "playbooks": ["back-off"],
+        "retryable": True,
+        "retry_after_seconds": 30,
+        "retry_hint": "Retrying can help.",
+    }
+    diagnosis = Diagnosis.from_dict(version_1)
+    assert diagnosis.code == "kaiko.429" and diagnosis.causes == []
+    assert diagnosis.entry_code == "" and diagnosis.wait_seconds is None
+    assert diagnosis.quota == {} and diagnosis.auto_retry is False
 
 
 def test_it_is_frozen(kaiko: Any) -> None:
@@ -552,7 +605,7 @@ bodies = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     status=st.integers(min_value=100, max_value=599),
     headers=st.lists(st.tuples(header_names, header_values), max_size=6),

@@ -40,7 +40,7 @@ def test_it_renders_kaikos_words_and_links_to_the_playbooks(stored: bool) -> Non
     )
     html = render(given)
     assert '<span class="badge error">Error</span>' in html
-    assert "API key missing or not accepted" in html
+    assert "The API key was sent but not accepted" in html
     assert "Kaiko says:" in html
     assert re.search(
         r"<blockquote[^>]*>Unauthorized -- You are not authenticated properly\."
@@ -51,10 +51,8 @@ def test_it_renders_kaikos_words_and_links_to_the_playbooks(stored: bool) -> Non
     assert "HTTP says:" in html and "RFC 9110 §15.5.2" in html
     assert "<code>X-Api-Key: &lt;your key&gt;</code>" in html
     links = re.findall(r'<a href="([^"]+)" data-testid="playbook-link">([^<]+)</a>', html)
-    assert links == [
-        ("/help/playbooks/reauthenticate/", "Re-authenticate"),
-        ("/help/playbooks/check-access/", "Request access"),
-    ]
+    # The top cause's playbook, then the diagnosis's own list.
+    assert links == [("/help/playbooks/reauthenticate/", "Re-authenticate")] * 2
 
 
 def test_it_renders_the_stored_dict_itself() -> None:
@@ -71,16 +69,24 @@ def test_it_escapes_the_message_from_the_response() -> None:
 
 def test_it_shows_how_long_to_wait() -> None:
     html = render(kaiko_diagnosis(429, "slow down", [("Retry-After", "90")]))
-    assert "wait 1 min 30 s (Retry-After)" in html
+    assert "Wait 1 min 30 s first (Retry-After)." in html
+    assert '<dd data-testid="wait">1 min 30 s (Retry-After)</dd>' in html
     assert '<span class="badge warning">Warning</span>' in html
 
 
 def test_it_renders_a_network_failure() -> None:
     exchange = Exchange(
-        "GET", URL, [], None, Failure(FailureKind.DNS, "Name or service not known"), 2.0
+        "GET",
+        URL,
+        [],
+        None,
+        Failure(FailureKind.DNS, "Name or service not known", "no_such_host"),
+        2.0,
     )
     html = render(diagnose(exchange, get_profile("kaiko")))
-    assert "Host name not found" in html
+    assert "The host name does not exist" in html
+    assert '<code data-testid="diagnosis-code">network.dns.no_such_host</code>' in html
+    assert 'data-cause-code="network.dns.no_such_host"' in html
     assert "Name or service not known" in html
     assert "says:" not in html
     assert 'href="/help/playbooks/check-dns/" data-testid="playbook-link"' in html

@@ -15,6 +15,17 @@ from apps.diagnosis.rules import format_seconds
 register = template.Library()
 
 SEVERITY_LABELS = {"ok": "OK", "info": "Info", "warning": "Warning", "error": "Error"}
+EVIDENCE_SOURCE_LABELS = {
+    "status": "Status",
+    "header": "Response header",
+    "body": "Response body",
+    "param": "Query parameter",
+    "request_header": "Request header",
+    "request": "Request",
+    "timing": "Timing",
+    "failure": "Failure",
+    "history": "Recent runs",
+}
 _CODE_SPAN = re.compile(r"`([^`]+)`")
 
 
@@ -31,12 +42,32 @@ def severity_label(severity: object) -> str:
     return SEVERITY_LABELS.get(str(severity), str(severity).capitalize())
 
 
+ACTION_LABELS = {
+    "reauthenticate": "Re-authenticate",
+    "fix_request": "Edit and re-run",
+    "retry": "Retry now",
+    "back_off": "Retry with backoff",
+    "retry_later": "Retry now, once the wait is over",
+}
+
+
+@register.filter
+def action_label(action: object) -> str:
+    return ACTION_LABELS.get(str(action), str(action))
+
+
+@register.filter
+def evidence_source(source: object) -> str:
+    """Where a line of evidence was read, for people: "request_header" → "Request header"."""
+    return EVIDENCE_SOURCE_LABELS.get(str(source), str(source).replace("_", " ").capitalize())
+
+
 @register.filter
 def seconds(value: object) -> str:
     """45 → "45 s", 125 → "2 min 5 s"."""
     try:
         return format_seconds(int(str(value)))
-    except ValueError:
+    except (ValueError, OverflowError):
         return ""
 
 
@@ -50,8 +81,9 @@ def playbook_title(slug: str) -> str:
 
 @register.simple_tag
 def playbook_links(diagnosis: Any) -> list[dict[str, str | None]]:
-    """The playbooks of a diagnosis (a Diagnosis or its stored dict) as title, summary and
-    URL. A slug no longer in the catalog (an old stored diagnosis) keeps its name, no URL."""
+    """The playbooks of a diagnosis or a cause (the object or its stored dict) as title,
+    summary and URL. A slug no longer in the catalog (an old stored diagnosis) keeps its
+    name, no URL."""
     if isinstance(diagnosis, Mapping):
         slugs = diagnosis.get("playbooks") or []
     else:

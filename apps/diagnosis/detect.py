@@ -1,0 +1,1042 @@
+"""Tell the likely causes of an outcome apart, each with the evidence that points at it.
+
+The rules here are the same for every API; what differs between APIs (where the key goes,
+the envelope, the parameter rules, the paths, the wording of each cause) comes from the
+profile's data file. A rule yields findings: a cause key (``"401.no_key"``), how likely it
+is, and the evidence lines; the catalog turns the key into the cause's code and words,
+the profile's own first, else the generic profile's.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from apps.diagnosis.bodies import get_path
+from apps.diagnosis.catalog import Catalog, CauseEntry, ParamRule, Profile, SegmentRule
+from apps.diagnosis.facts import Facts, redact_url
+from apps.diagnosis.model import LIKELY, POSSIBLE, Cause, DiagnosisContext, Evidence
+from apps.egress.redaction import REDACTED, is_secret_header, is_secret_param
+from apps.egress.types import FailureKind
+
+SUSTAINED_AFTER = 3  # this many recent 429s from the same host: "sustained", not "a burst"
+MAINTENANCE_WAIT = 120  # a 503 asking to wait this long (s) or more announces a planned pause
+TRANSIENT_5XX = frozenset({500, 502, 503, 504, 520, 521, 522, 523, 524})
+_ISO_MAX_CHARS = 64
+_PLACEHOLDER = re.compile(r"^<.*>$|your[-_ ]?(api[-_ ]?)?key|x{4,}|^\*+$|changeme", re.IGNORECASE)
+
+
+@dataclass
+class Finding:
+    keys: tuple[str, ...]  # cause keys, the most specific first
+    likelihood: str
+    evidence: list[Evidence] = field(default_factory=list)
+    param: ParamRule | None = None  # for "400.param.<name>" without wording of its own
+
+
+def find_causes(
+    facts: Facts, profile: Profile, context: DiagnosisContext, using: Catalog
+) -> list[Cause]:
+    """The likely causes, most likely first."""
+    if facts.status is None:
+        return [_network_cause(facts, using)]
+    findings = _status_findings(facts, profile, context, using)
+    causes: list[Cause] = []
+    for finding in findings:
+        cause = _resolve(finding, profile, using)
+        if cause is None:
+            continue
+        existing = next((c for c in causes if c.code == cause.code), None)
+        if existing is None:
+            causes.append(cause)
+            continue
+        merged = existing.evidence + [e for e in cause.evidence if e not in existing.evidence]
+        likelihood = LIKELY if LIKELY in (existing.likelihood, cause.likelihood) else POSSIBLE
+        causes[causes.index(existing)] = replace(existing, likelihood=likelihood, evidence=merged)
+    causes.sort(key=lambda c: c.likelihood != LIKELY)  # stable: the rules' order within
+    if facts.cut and causes:
+        why = _CUT_NOTES.get(facts.cut, "The body was cut")
+        note = f"{why}; a message at its end may be missing."
+        cut = Evidence(source="body", name="cut", value=facts.shown(facts.cut), note=note)
+        causes[0] = replace(causes[0], evidence=[*causes[0].evidence, cut])
+    return causes
+
+
+_CUT_NOTES = {
+    "body_bytes": "The body was longer than the dashboard keeps and was cut",
+    "decoded_bytes": "The body decompressed to more than the dashboard keeps and was cut",
+}
+
+
+def _resolve(finding: Finding, profile: Profile, using: Catalog) -> Cause | None:
+    entry = using.cause(profile, finding.keys)
+    if entry is None and finding.param is not None:
+        entry = _param_cause(finding.param, profile, using)
+    if entry is None:
+        return None
+    return _cause(entry, finding.likelihood, finding.evidence)
+
+
+def _cause(entry: CauseEntry, likelihood: str, evidence: list[Evidence]) -> Cause:
+    return Cause(
+        code=entry.code,
+        title=entry.title,
+        explanation=entry.explanation,
+        likelihood=likelihood,
+        evidence=evidence,
+        playbooks=list(entry.playbooks),
+        retryable=entry.retryable,
+    )
+
+
+def _param_cause(rule: ParamRule, profile: Profile, using: Catalog) -> CauseEntry:
+    """The words for a parameter the profile has a rule for but no cause wording."""
+    other = using.cause(profile, ["400.param.other"])
+    return CauseEntry(
+        code=f"{profile.slug}.400.param.{rule.name}",
+        key=f"400.param.{rule.name}",
+        source=profile.slug,
+        title=f"The parameter `{rule.name}` is not valid",
+        explanation=f"`{rule.name}` must be {rule.rule}.",
+        playbooks=other.playbooks if other else ("fix-request",),
+    )
+
+
+# ---------------------------------------------------------------------- evidence lines
+
+
+def _status_line(facts: Facts, note: str) -> Evidence:
+    reason = f" {facts.reason}" if facts.reason else ""
+    return Evidence(source="status", name="status", value=f"{facts.status}{reason}", note=note)
+
+
+def _message_lines(facts: Facts, profile: Profile, note: str | None = None) -> list[Evidence]:
+    """The body's telling fields: the envelope's message, a problem's title and detail, an
+    HTML page's title and heading, a plain-text line."""
+    body = facts.body
+    if body is None or not body.fields:
+        return []
+    api = profile.short_name
+    note_given = note is not None
+    notes = {
+        "envelope": note or f"{api}'s own words about this request.",
+        "problem": note or "Problem details (RFC 9457) from the server.",
+        "json": note or "The error message in the JSON body.",
+        "html": "An HTML page answered, not the API's JSON: a proxy, gateway or web server "
+        "in front of the API wrote it.",
+        "text": note or "The body, as plain text.",
+    }
+    lines = []
+    for name, value in body.fields:
+        if body.format == "envelope" and name == profile.envelope.result:
+            continue
+        if body.format == "problem" and name == "status":
+            continue
+        note = notes.get(body.format, "")
+        if body.format == "problem" and not note_given:
+            note = _PROBLEM_NOTES.get(name, note)
+        lines.append(Evidence(source="body", name=name, value=facts.shown(value, 200), note=note))
+    return lines
+
+
+_PROBLEM_NOTES = {
+    "type": "The problem type (RFC 9457 §3.1.1).",
+    "title": "A short summary of the problem type (RFC 9457 §3.1.3).",
+    "detail": "What went wrong this time (RFC 9457 §3.1.4).",
+    "instance": "This occurrence (RFC 9457 §3.1.5).",
+}
+
+
+def _header_line(facts: Facts, name: str, note: str) -> list[Evidence]:
+    value = facts.response_header(name)
+    if value is None or is_secret_header(name):
+        return []
+    return [Evidence(source="header", name=name, value=facts.shown(value), note=note)]
+
+
+def _wait_lines(facts: Facts) -> list[Evidence]:
+    return [
+        Evidence(source="header", name=line.name, value=facts.shown(line.value), note=line.note)
+        for line in facts.wait.lines
+    ]
+
+
+def _contains(text: str | None, phrases: Iterable[str]) -> bool:
+    lowered = (text or "").lower()
+    return bool(lowered) and any(phrase.lower() in lowered for phrase in phrases)
+
+
+def _phrases(using: Catalog, profile: Profile, key: str) -> tuple[str, ...]:
+    entry = using.cause(profile, [key])
+    return entry.message_contains if entry else ()
+
+
+def _describe_secret(value: str) -> str:
+    return f"{REDACTED}, {len(value)} characters"
+
+
+def _key_slips(value: str) -> list[str]:
+    """Copy-paste slips visible in a key's shape, without telling its value."""
+    slips = []
+    if value != value.strip():
+        slips.append("starts or ends with a space or a line break")
+    if any(ch in value.strip() for ch in "\r\n\t"):
+        slips.append("contains a line break or a tab")
+    stripped = value.strip()
+    if len(stripped) >= 2 and stripped[0] == stripped[-1] and stripped[0] in "\"'":
+        slips.append("is wrapped in quotes")
+    if stripped.lower().startswith(("bearer ", "basic ", "token ")):
+        slips.append("starts with an authorization scheme; the header takes the key alone")
+    if _PLACEHOLDER.search(stripped):
+        slips.append("looks like a placeholder, not a real key")
+    if 0 < len(stripped) < 8:
+        slips.append("is unusually short")
+    return slips
+
+
+# ------------------------------------------------------------------------ by status
+
+
+def _status_findings(
+    facts: Facts, profile: Profile, context: DiagnosisContext, using: Catalog
+) -> list[Finding]:
+    status = facts.status or 0
+    entry = using.http_entry(status)
+    if not facts.reason and entry.status is not None and entry.reason:
+        facts = replace(facts, reason=entry.reason)  # the registered phrase, for evidence
+    if status == 400:
+        return _bad_request(facts, profile, using)
+    if status == 401:
+        return _unauthorized(facts, profile, using)
+    if status == 403:
+        return _forbidden(facts, profile, using)
+    if status == 404:
+        return _not_found(facts, profile)
+    if status == 405:
+        return _method_not_allowed(facts, profile)
+    if status == 406:
+        return _not_acceptable(facts, profile)
+    if status == 429:
+        return _rate_limited(facts, profile, context)
+    if 500 <= status <= 599:
+        return _server_error(facts, profile, using)
+    return []
+
+
+# 401 ---------------------------------------------------------------------------------
+
+
+def _unauthorized(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
+    auth = profile.auth
+    status = _status_line(facts, "The API did not accept the request's credentials.")
+    message = _message_lines(facts, profile)
+    if _contains(facts.api_message, _phrases(using, profile, "401.entitlement")):
+        lines = [
+            status,
+            *_message_lines(
+                facts, profile, "The message speaks of permission: the key was recognised."
+            ),
+        ]
+        if auth.header and (sent := facts.request_header(auth.header)):
+            lines.append(
+                Evidence(
+                    source="request_header",
+                    name=auth.header,
+                    value=_describe_secret(sent),
+                    note="A key was sent, and the API knew it.",
+                )
+            )
+        return [Finding(("401.entitlement",), LIKELY, lines)]
+    if not auth.header:
+        return _unauthorized_generic(facts, status, message)
+
+    sent = facts.request_header(auth.header)
+    in_query = [
+        (name, value)
+        for name, value in facts.query
+        if name.lower() in auth.wrong_query_params and value
+    ]
+    in_headers = [
+        (name, value) for name in auth.wrong_headers if (value := facts.request_header(name))
+    ]
+    if sent is None or not sent.strip():
+        missing = Evidence(
+            source="request_header",
+            name=auth.header,
+            value="(not sent)" if sent is None else "(empty)",
+            note=f"{profile.short_name} reads the key only from this header.",
+        )
+        findings = []
+        if in_query:
+            findings.append(
+                Finding(
+                    ("401.key_in_query",),
+                    LIKELY,
+                    [
+                        missing,
+                        *(
+                            Evidence(
+                                source="param",
+                                name=name,
+                                value=REDACTED,
+                                note="A key in the query string: the API does not read it there.",
+                            )
+                            for name, _ in in_query
+                        ),
+                        status,
+                    ],
+                )
+            )
+        if in_headers:
+            findings.append(
+                Finding(
+                    ("401.key_in_authorization",),
+                    LIKELY,
+                    [
+                        missing,
+                        *(
+                            Evidence(
+                                source="request_header",
+                                name=name,
+                                value=_scheme_only(value),
+                                note=f"Sent, but {profile.short_name} does not read this header.",
+                            )
+                            for name, value in in_headers
+                        ),
+                        status,
+                    ],
+                )
+            )
+        if not findings:
+            findings.append(Finding(("401.no_key",), LIKELY, [missing, status, *message]))
+        return findings
+
+    key_line = Evidence(
+        source="request_header",
+        name=auth.header,
+        value=_describe_secret(sent),
+        note="A key was sent in the right header, and the API did not accept it.",
+    )
+    slips = [
+        Evidence(source="request_header", name=auth.header, value=slip, note="A copy-paste slip.")
+        for slip in _key_slips(sent)
+    ]
+    findings = [Finding(("401.key_rejected",), LIKELY, [key_line, *slips, status, *message])]
+    if not facts.api_message:
+        findings.append(
+            Finding(
+                ("401.entitlement",),
+                POSSIBLE,
+                [
+                    key_line,
+                    Evidence(
+                        source="body",
+                        name="message",
+                        value="(none)",
+                        note="Without a message, a missing entitlement answered as 401 "
+                        "cannot be ruled out.",
+                    ),
+                ],
+            )
+        )
+    return findings
+
+
+def _scheme_only(value: str) -> str:
+    parts = value.split(None, 1)
+    if len(parts) == 2 and parts[0].isalpha() and len(parts[0]) <= 20:
+        return f"{parts[0]} {REDACTED}"
+    return REDACTED
+
+
+def _unauthorized_generic(facts: Facts, status: Evidence, message: list[Evidence]) -> list[Finding]:
+    """Any API: credentials recognised by their names (Authorization, *-Key, token, ...)."""
+    challenge = _header_line(
+        facts, "WWW-Authenticate", "The scheme the server expects (RFC 9110 §11.6.1)."
+    )
+    sent_headers = [
+        (name, value)
+        for name, value in facts.request_headers
+        if value and is_secret_header(name) and name.lower() not in ("cookie",)
+    ]
+    sent_params = [(name, value) for name, value in facts.query if value and is_secret_param(name)]
+    if not sent_headers and not sent_params:
+        missing = Evidence(
+            source="request_header",
+            name="Authorization",
+            value="(not sent)",
+            note="No credentials the dashboard recognises went out: no Authorization, "
+            "API-key or token header or parameter.",
+        )
+        return [Finding(("401.no_key",), LIKELY, [missing, status, *challenge, *message])]
+    lines = [
+        Evidence(
+            source="request_header",
+            name=name,
+            value=_scheme_only(value) if name.lower() == "authorization" else REDACTED,
+            note="Credentials were sent here.",
+        )
+        for name, value in sent_headers
+    ]
+    lines += [
+        Evidence(source="param", name=name, value=REDACTED, note="Credentials were sent here.")
+        for name, _ in sent_params
+    ]
+    return [Finding(("401.key_rejected",), LIKELY, [*lines, status, *challenge, *message])]
+
+
+# 403 ---------------------------------------------------------------------------------
+
+
+def _time_params(profile: Profile) -> tuple[str, str] | None:
+    for rule in profile.params.values():
+        if rule.type == "datetime" and rule.before:
+            return rule.name, rule.before
+    return None
+
+
+def _moment(value: object) -> datetime | None:
+    """An ISO 8601 string, or epoch seconds or milliseconds, as an aware datetime."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        if isinstance(value, int | float):
+            seconds = value / 1000 if abs(value) >= 100_000_000_000 else value
+            return datetime.fromtimestamp(seconds, UTC)
+        if isinstance(value, str) and 0 < len(value) <= _ISO_MAX_CHARS:
+            moment = datetime.fromisoformat(value.strip())
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _range_bounds(block: object) -> tuple[datetime | None, datetime | None, str]:
+    """(start, end, how it was written) of an access range block, e.g. Kaiko's
+    {"start_timestamp": 1704067200000, "end_timestamp": null}."""
+    if not isinstance(block, dict):
+        return None, None, ""
+    start = end = None
+    for key, value in block.items():
+        name = str(key).lower()
+        if name.startswith("start") and start is None:
+            start = _moment(value)
+        elif name.startswith("end") and end is None:
+            end = _moment(value)
+    shown = ", ".join(f"{k}={v}" for k, v in list(block.items())[:4])
+    return start, end, shown
+
+
+def _forbidden(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
+    status = _status_line(facts, "The API knows who is asking and refuses this resource.")
+    message = _message_lines(facts, profile)
+    outside: list[Evidence] = []
+    names = _time_params(profile)
+    block_path = profile.envelope.access_range
+    block = get_path(facts.body.data, block_path) if facts.body and block_path else None
+    access_start, access_end, shown = _range_bounds(block)
+    if names:
+        start_name, end_name = names
+        wanted_start = _moment(facts.param(start_name))
+        wanted_end = _moment(facts.param(end_name))
+        range_line = Evidence(
+            source="body",
+            name=block_path or "access range",
+            value=facts.shown(shown),
+            note="What the key may query.",
+        )
+        if access_start and wanted_start and wanted_start < access_start:
+            outside += [
+                Evidence(
+                    source="param",
+                    name=start_name,
+                    value=facts.shown(facts.param(start_name)),
+                    note=f"Before the start of the key's access range ({_when(access_start)}).",
+                )
+            ]
+        if access_end and wanted_end and wanted_end > access_end:
+            outside += [
+                Evidence(
+                    source="param",
+                    name=end_name,
+                    value=facts.shown(facts.param(end_name)),
+                    note=f"After the end of the key's access range ({_when(access_end)}).",
+                )
+            ]
+        if outside:
+            outside.append(range_line)
+    said = _contains(facts.api_message, _phrases(using, profile, "403.outside_access_range"))
+    if said:
+        outside = [
+            *_message_lines(facts, profile, "The message speaks of the time range."),
+            *outside,
+        ]
+    if outside:
+        return [
+            Finding(("403.outside_access_range",), LIKELY, [*outside, status]),
+            Finding(("403.no_entitlement",), POSSIBLE, [status]),
+        ]
+    findings = [Finding(("403.no_entitlement",), LIKELY, [status, *message])]
+    if names and (facts.param(names[0]) or facts.param(names[1])):
+        sent = [
+            Evidence(
+                source="param",
+                name=name,
+                value=facts.shown(facts.param(name)),
+                note="Compare with the key's access range (access.access_range in a "
+                "successful response).",
+            )
+            for name in names
+            if facts.param(name)
+        ]
+        findings.append(Finding(("403.outside_access_range",), POSSIBLE, sent))
+    return findings
+
+
+# 400 ---------------------------------------------------------------------------------
+
+
+def _parse_duration(value: str, rule: ParamRule) -> int | None:
+    match = re.fullmatch(r"([0-9]{1,9})([a-zA-Z]{1,3})", value)
+    if not match or match.group(2) not in rule.units:
+        return None
+    return int(match.group(1)) * rule.units[match.group(2)]
+
+
+def check_param(rule: ParamRule, value: str) -> str | None:
+    """Why the value breaks the rule, or None when it keeps it."""
+    if rule.type == "integer":
+        if not re.fullmatch(r"[0-9]{1,15}", value):
+            return f"Not a whole number; must be {rule.rule}."
+        number = int(value)
+        if (rule.minimum is not None and number < rule.minimum) or (
+            rule.maximum is not None and number > rule.maximum
+        ):
+            return f"Out of range; must be {rule.rule}."
+        return None
+    if rule.type == "duration":
+        seconds = _parse_duration(value, rule)
+        if seconds is None:
+            return f"Not a number followed by a unit; must be {rule.rule}."
+        if seconds == 0 or (rule.minimum is not None and seconds < rule.minimum):
+            return f"Too short; must be {rule.rule}."
+        if rule.maximum is not None and seconds > rule.maximum:
+            return f"Too long; must be {rule.rule}."
+        return None
+    if rule.type == "datetime":
+        if _moment(value) is None or not re.match(r"[0-9]{4}-", value.strip()):
+            hint = (
+                " A '+' sent unencoded in a URL arrives as a space: send %2B."
+                if " " in value
+                else ""
+            )
+            return f"Not an ISO 8601 date-time; must be {rule.rule}.{hint}"
+        return None
+    if rule.type == "choice":
+        if value not in rule.choices:
+            return f"Not one of {', '.join(rule.choices)}; must be {rule.rule}."
+        return None
+    if rule.pattern and not re.fullmatch(rule.pattern, value):
+        return f"Does not have the expected form; must be {rule.rule}."
+    return None
+
+
+def _names_in(message: str, names: Iterable[str]) -> list[str]:
+    """The names the message mentions as whole words, in the order it mentions them."""
+    found: list[tuple[int, str]] = []
+    for name in set(names):
+        if len(name) < 2:
+            continue
+        match = re.search(
+            rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", message, re.IGNORECASE
+        )
+        if match:
+            found.append((match.start(), name))
+    return [name for _, name in sorted(found)]
+
+
+def _quoted_in(message: str, values: Iterable[str]) -> list[str]:
+    """The values the message quotes ('x', "x", `x` or “x”), in the order it quotes them."""
+    found: list[tuple[int, str]] = []
+    for value in set(values):
+        match = re.search(rf"['\"`\u201c\u2018]{re.escape(value)}['\"`\u201d\u2019]", message, re.I)
+        if match:
+            found.append((match.start(), value))
+    return [value for _, value in sorted(found)]
+
+
+def _bad_request(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
+    status = _status_line(facts, "The API refused the request as malformed.")
+    message = facts.api_message or ""
+    sent = [name for name, _ in facts.query if not is_secret_param(name)]
+    named = _names_in(message, [*profile.params, *sent]) if message else []
+    issues: dict[str, tuple[str, str]] = {}  # name → (value, why)
+    for name, rule in profile.params.items():
+        value = facts.param(name)
+        if value is not None and (why := check_param(rule, value)):
+            issues[name] = (value, why)
+    for name, rule in profile.params.items():
+        other = rule.before
+        start, end = facts.param(name), facts.param(other) if other else None
+        if other and start and end and name not in issues and other not in issues:
+            start_at, end_at = _moment(start), _moment(end)
+            if start_at and end_at and start_at >= end_at:
+                issues[name] = (start, f"Not before {other} ({facts.shown(end)}).")
+
+    findings: list[Finding] = []
+    for position, name in enumerate(named):
+        rule = profile.params.get(name)
+        key = f"400.param.{name}" if rule else "400.param.other"
+        value = facts.param(name)
+        why = issues[name][1] if name in issues else (f"Must be {rule.rule}." if rule else "")
+        lines = _message_lines(facts, profile, f"The message names `{name}`.")
+        lines.append(
+            Evidence(
+                source="param",
+                name=name,
+                value=facts.shown(value) if value is not None else "(not sent)",
+                note=why or "Sent as shown.",
+            )
+        )
+        # The first name the message gives is the offender; later ones (e.g. "start_time
+        # must not be after end_time") only when they break a rule themselves.
+        likelihood = LIKELY if position == 0 or name in issues else POSSIBLE
+        findings.append(Finding((key,), likelihood, [*lines, status], param=rule))
+    for name, (value, why) in issues.items():
+        if name in named:
+            continue
+        likelihood = POSSIBLE if named else LIKELY
+        line = Evidence(source="param", name=name, value=facts.shown(value), note=why)
+        findings.append(
+            Finding((f"400.param.{name}",), likelihood, [line, status], param=profile.params[name])
+        )
+    if not findings:
+        headers = _names_in(
+            message, [n for n, _ in facts.request_headers if not is_secret_header(n)]
+        )
+        lines = [*_message_lines(facts, profile), status]
+        lines += [
+            Evidence(
+                source="request_header",
+                name=name,
+                value=facts.shown(facts.request_header(name) or ""),
+                note="The message names this request header.",
+            )
+            for name in headers[:3]
+        ]
+        if not message:
+            lines.append(
+                Evidence(
+                    source="body",
+                    name="message",
+                    value="(none)",
+                    note="The response does not say what is wrong.",
+                )
+            )
+        findings.append(Finding(("400.other",), LIKELY, lines))
+    return findings
+
+
+# 404 ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Match:
+    template: str
+    problems: list[tuple[str, str, str, str]]  # (segment name, value, why, cause key)
+    values: dict[str, str]
+    literal_misses: int
+
+
+def _strip_prefix(path: str, prefixes: Iterable[str]) -> str:
+    for prefix in prefixes:
+        if path == prefix or path.startswith(prefix + "/"):
+            return path[len(prefix) :] or "/"
+    return path
+
+
+def _check_segment(rule: SegmentRule, value: str, api: str) -> str | None:
+    lowered = value.lower()
+    hint = f" {rule.hint}" if rule.hint else ""
+    if lowered in rule.aliases:
+        return f"A name, not {api}'s code: use `{rule.aliases[lowered]}`.{hint}"
+    if rule.choices and value not in rule.choices:
+        if lowered in rule.choices:
+            return f"Codes are lower case: `{lowered}`.{hint}"
+        return f"Not one of {', '.join(rule.choices)}.{hint}"
+    if rule.pattern and not re.fullmatch(rule.pattern, value):
+        if re.fullmatch(rule.pattern, lowered):
+            return f"Codes are lower case: `{lowered}`.{hint}"
+        return f"Does not look like one of {api}'s codes.{hint}"
+    return None
+
+
+def _match_path(path: str, profile: Profile) -> _Match | None:
+    segments = [s for s in path.strip("/").split("/")]
+    best: _Match | None = None
+    for template in profile.paths.templates:
+        parts = template.strip("/").split("/")
+        if len(parts) != len(segments):
+            continue
+        match = _Match(template, [], {}, 0)
+        for part, value in zip(parts, segments, strict=True):
+            variable = re.fullmatch(r"\{([^}]*)\}", part)
+            if variable:
+                rule = profile.paths.segments[variable.group(1)]
+                match.values[rule.name] = value
+                if why := _check_segment(rule, value, profile.short_name):
+                    match.problems.append((rule.name, value, why, rule.cause))
+            elif value != part:
+                match.literal_misses += 1
+                why = f"Expected `{part}` here."
+                match.problems.append((part, value, why, "404.path"))
+        score = (match.literal_misses, len(match.problems))
+        if best is None or score < (best.literal_misses, len(best.problems)):
+            best = match
+    if best is None or best.literal_misses > 1:
+        return None
+    return best
+
+
+def _not_found(facts: Facts, profile: Profile) -> list[Finding]:
+    status = _status_line(facts, "Nothing answers at this path.")
+    message = _message_lines(facts, profile)
+    path = _strip_prefix(facts.path, profile.paths.strip_prefixes)
+    path_line = Evidence(
+        source="request", name="path", value=facts.shown(facts.path), note="The path requested."
+    )
+    if not profile.paths.templates:
+        return [Finding(("404.path",), LIKELY, [path_line, status, *message])]
+    match = _match_path(path, profile)
+    if match is None:
+        example = profile.paths.templates[0]
+        note = f"Matches none of {profile.short_name}'s endpoints, e.g. {example}"
+        return [
+            Finding(
+                ("404.path",),
+                LIKELY,
+                [
+                    Evidence(
+                        source="request", name="path", value=facts.shown(facts.path), note=note
+                    ),
+                    status,
+                    *message,
+                ],
+            )
+        ]
+    findings: list[Finding] = []
+    # The message quoting a segment's value ('coinbase') points at that segment first; a
+    # value it names unquoted counts only when that value breaks a rule.
+    said = facts.api_message or ""
+    broken = {value for _, value, _, _ in match.problems}
+    quoted = _quoted_in(said, [v for v in match.values.values() if len(v) > 1])
+    quoted = quoted or [v for v in _names_in(said, broken) if len(v) > 1]
+    for value in quoted[:1]:
+        name = next(n for n, v in match.values.items() if v == value)
+        rule = profile.paths.segments[name]
+        why = next((p[2] for p in match.problems if p[0] == name), "The message names it.")
+        findings.append(
+            Finding(
+                (rule.cause,),
+                LIKELY,
+                [
+                    *_message_lines(facts, profile, f"The message names the {name} `{value}`."),
+                    Evidence(source="request", name=name, value=facts.shown(value), note=why),
+                    status,
+                ],
+            )
+        )
+    for name, value, why, cause in match.problems:
+        lines = [Evidence(source="request", name=name, value=facts.shown(value), note=why)]
+        if cause == "404.path":
+            lines.append(path_line)
+        findings.append(Finding((cause,), LIKELY, [*lines, status]))
+    if not findings:
+        causes = [
+            profile.paths.segments[name].cause
+            for name in match.values
+            if profile.paths.segments[name].cause != "404.path"
+        ]
+        note = (
+            f"The path has the form of a {profile.short_name} endpoint ({match.template}) and "
+            "every code looks valid; this combination may not exist."
+        )
+        last = causes[-1] if causes else "404.path"
+        lines = [
+            Evidence(source="request", name=name, value=facts.shown(value), note=note)
+            for name, value in list(match.values.items())[-1:]
+        ]
+        findings.append(Finding((last,), POSSIBLE, [*lines, status, *message]))
+    return findings
+
+
+# 405, 406 ----------------------------------------------------------------------------
+
+
+def _method_not_allowed(facts: Facts, profile: Profile) -> list[Finding]:
+    status = _status_line(facts, "The endpoint does not accept this method.")
+    allow = facts.response_header("Allow")
+    allowed = set(profile.request.methods)
+    if allow:
+        allowed |= {m.strip().upper() for m in allow.split(",") if m.strip()}
+    method = facts.method or "(none)"
+    if profile.request.methods:
+        note = f"{profile.short_name} answers {', '.join(profile.request.methods)}."
+    else:
+        note = "The method the request used."
+    lines = [Evidence(source="request", name="method", value=facts.shown(method), note=note)]
+    lines += _header_line(facts, "Allow", "The methods this endpoint accepts (RFC 9110 §10.2.1).")
+    likelihood = LIKELY if not allowed or facts.method not in allowed else POSSIBLE
+    return [Finding(("405.method",), likelihood, [*lines, status])]
+
+
+def _admits(accept: str, produces: Iterable[str]) -> bool:
+    """Whether an Accept header admits one of the media types (RFC 9110 §12.5.1)."""
+    for media in produces:
+        kind = media.split("/", 1)[0]
+        best_rank, best_quality = 0, 0.0
+        for item in accept.split(","):
+            name, *params = (part.strip() for part in item.split(";"))
+            rank = {"*/*": 1, f"{kind}/*": 2, media: 3}.get(name.lower(), 0)
+            if rank == 0:
+                continue
+            quality = 1.0
+            for param in params:
+                key, _, raw = param.partition("=")
+                if key.strip().lower() == "q":
+                    try:
+                        quality = float(raw.strip())
+                    except ValueError:
+                        quality = 1.0
+            if rank > best_rank or (rank == best_rank and quality > best_quality):
+                best_rank, best_quality = rank, quality
+        if best_rank and best_quality > 0:
+            return True
+    return False
+
+
+def _not_acceptable(facts: Facts, profile: Profile) -> list[Finding]:
+    status = _status_line(facts, "The server cannot answer in a format the request admits.")
+    accept = facts.request_header("Accept")
+    produces = profile.request.accept
+    wanted = ", ".join(produces) if produces else "what the API produces"
+    if accept is None:
+        line = Evidence(
+            source="request_header",
+            name="Accept",
+            value="(not sent)",
+            note=f"No Accept header went out; send `Accept: {wanted}`.",
+        )
+        return [Finding(("406.accept",), POSSIBLE, [line, status])]
+    admitted = _admits(accept, produces) if produces else False
+    line = Evidence(
+        source="request_header",
+        name="Accept",
+        value=facts.shown(accept),
+        note=f"Admits {wanted}, yet the server refused it."
+        if admitted
+        else f"Does not admit {wanted}.",
+    )
+    return [Finding(("406.accept",), POSSIBLE if admitted else LIKELY, [line, status])]
+
+
+# 429 ---------------------------------------------------------------------------------
+
+
+def _rate_limited(facts: Facts, profile: Profile, context: DiagnosisContext) -> list[Finding]:
+    status = _status_line(facts, "The rate limit was reached.")
+    recent = max(0, int(context.recent_rate_limited))
+    window = max(1, int(context.window_seconds))
+    sustained = recent >= SUSTAINED_AFTER
+    minutes = f"{window // 60} min" if window % 60 == 0 else f"{window} s"
+    history = Evidence(
+        source="history",
+        name="recent 429s from this host",
+        value=f"{recent} in the last {minutes}",
+        note=f"{SUSTAINED_AFTER} or more: sustained, not a one-off burst."
+        if sustained
+        else f"Fewer than {SUSTAINED_AFTER}: a burst, not a sustained excess.",
+    )
+    lines = [status, *_wait_lines(facts), history, *_message_lines(facts, profile)]
+    if not facts.wait.lines:
+        lines.insert(
+            1,
+            Evidence(
+                source="header",
+                name="Retry-After",
+                value="(not sent)",
+                note="No wait announced: back off exponentially with jitter.",
+            ),
+        )
+    return [Finding(("429.sustained" if sustained else "429.burst",), LIKELY, lines)]
+
+
+# 5xx ---------------------------------------------------------------------------------
+
+
+def _server_error(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
+    status_code = facts.status or 500
+    status = _status_line(facts, "The server failed to handle the request.")
+    message = _message_lines(facts, profile)
+    findings: list[Finding] = []
+    body = facts.body
+    is_page = body is not None and body.format == "html"
+    expected = "JSON" if profile.envelope.result or profile.request.accept else "data"
+    gateway_lines = [
+        *_header_line(facts, "Content-Type", f"An HTML page, where the API answers {expected}."),
+        *(line for line in message if body and body.format == "html"),
+        *_header_line(facts, "Server", "The software that wrote the page."),
+        *_header_line(facts, "Via", "A proxy on the way (RFC 9110 §7.6.3)."),
+    ]
+    maintenance_found = said = False
+    if status_code == 503:
+        said = _contains(facts.api_message, _phrases(using, profile, "503.maintenance"))
+        wait = facts.wait.retry_after_seconds
+        lines = [*_wait_lines(facts)]
+        if said:
+            lines = [*_message_lines(facts, profile, "The message speaks of maintenance."), *lines]
+        if said or (wait is not None and wait >= MAINTENANCE_WAIT):
+            if not said:
+                lines.append(
+                    Evidence(
+                        source="header",
+                        name="Retry-After",
+                        value=str(wait),
+                        note=f"A wait of {MAINTENANCE_WAIT} s or more announces a planned pause.",
+                    )
+                )
+            findings.append(Finding(("503.maintenance",), LIKELY, [*lines, status]))
+            maintenance_found = True
+    if is_page:
+        findings.append(
+            Finding((f"{status_code}.gateway", "5xx.gateway"), LIKELY, [*gateway_lines, status])
+        )
+    transient = status_code in TRANSIENT_5XX or status_code not in using.fallback.statuses
+    if transient and not said:
+        likelihood = POSSIBLE if (maintenance_found or is_page) else LIKELY
+        lines = [status, *_wait_lines(facts), *([] if is_page else message)]
+        findings.append(Finding((f"{status_code}.transient", "5xx.transient"), likelihood, lines))
+    if status_code == 503 and not maintenance_found:
+        documented = not profile.fallback and "503.maintenance" in profile.causes
+        note = (
+            f"{profile.short_name} documents 503 as maintenance, but this response does not "
+            "say so and announces no long wait."
+            if documented
+            else "A 503 may also mean planned maintenance (RFC 9110 §15.6.4)."
+        )
+        findings.append(
+            Finding(
+                ("503.maintenance",),
+                POSSIBLE,
+                [Evidence(source="status", name="status", value="503", note=note)],
+            )
+        )
+    return findings
+
+
+# ----------------------------------------------------------------------------- network
+
+
+_NOTHING_SENT = frozenset(
+    {
+        FailureKind.INVALID_URL.value,
+        FailureKind.BLOCKED.value,
+        FailureKind.DNS.value,
+        FailureKind.CONNECTION_REFUSED.value,
+        FailureKind.CONNECT_TIMEOUT.value,
+        FailureKind.TLS.value,
+    }
+)
+_TIMING_NOTES = {
+    FailureKind.CONNECT_TIMEOUT.value: "No connection was opened in this time: nothing was sent.",
+    FailureKind.READ_TIMEOUT.value: "The request went out; no answer came in this time, so the "
+    "server may have processed it.",
+}
+
+
+def nothing_sent(kind: str | None) -> bool:
+    """Whether a failure of this kind happened before any request byte reached a server."""
+    return kind in _NOTHING_SENT
+
+
+def _network_cause(facts: Facts, using: Catalog) -> Cause:
+    kind = facts.failure_kind or FailureKind.OTHER.value
+    entry = using.failure_entry(kind)
+    details = using.failure_details.get(kind, {})
+    detail = facts.failure_detail
+    chosen = details.get(detail) if detail else None
+    if chosen is None:
+        chosen = next(
+            (d for d in details.values() if _contains(facts.failure_message, d.message_contains)),
+            None,
+        )
+    if chosen is None and kind == FailureKind.TOO_MANY_REDIRECTS.value and facts.redirects:
+        urls = [url for _, url in facts.redirects]
+        looped = len(set(urls)) < len(urls)
+        chosen = details.get("loop" if looped else "limit")
+
+    lines = [Evidence(source="failure", name="kind", value=kind, note=entry.title + ".")]
+    if detail:
+        lines.append(
+            Evidence(
+                source="failure",
+                name="detail",
+                value=detail,
+                note="The client's finer reason."
+                if detail in details
+                else "A reason this catalog does not know yet.",
+            )
+        )
+    if facts.failure_message:
+        lines.append(
+            Evidence(
+                source="failure",
+                name="message",
+                value=facts.shown(facts.failure_message, 240),
+                note="What the client reported.",
+            )
+        )
+    if facts.host and kind in {"dns", "blocked", "tls", "connection_refused", "connect_timeout"}:
+        lines.append(
+            Evidence(
+                source="request",
+                name="host",
+                value=facts.shown(facts.host),
+                note="The host the request was for.",
+            )
+        )
+    if facts.elapsed_ms:
+        lines.append(
+            Evidence(
+                source="timing",
+                name="elapsed",
+                value=f"{facts.elapsed_ms:.0f} ms",
+                note=_TIMING_NOTES.get(kind, "Time until the failure."),
+            )
+        )
+    for number, (status, url) in enumerate(facts.redirects[:10], start=1):
+        repeated = [u for _, u in facts.redirects].count(url) > 1
+        lines.append(
+            Evidence(
+                source="header",
+                name=f"Location (hop {number})",
+                value=redact_url(url, facts),
+                note=f"{status} redirect"
+                + (", to an address seen before: a loop." if repeated else "."),
+            )
+        )
+    if chosen is not None:
+        return _cause(chosen, LIKELY, lines)
+    return Cause(
+        code=entry.code,
+        title=entry.title,
+        explanation=entry.explanation,
+        likelihood=LIKELY,
+        evidence=lines,
+        playbooks=list(entry.playbooks),
+        retryable=None,
+    )
