@@ -6,7 +6,11 @@ with a message naming the variable.
 """
 
 import os
+import re
+from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -15,8 +19,8 @@ from django.utils.csp import CSP
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def envbool(name: str, default: str) -> bool:
-    value = os.getenv(name, default).strip().lower()
+def envbool(name: str, default: str, env: Mapping[str, str] = os.environ) -> bool:
+    value = env.get(name, default).strip().lower()
     if value in {"1", "true", "yes", "on"}:
         return True
     if value in {"0", "false", "no", "off", ""}:
@@ -38,6 +42,14 @@ def envfloat(name: str, default: str) -> float:
         return float(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
+def envrate(name: str, default: str) -> str:
+    """A django-ratelimit rate: a count per second, minute, hour or day ("30/m", "5/10m")."""
+    value = os.getenv(name, default).strip()
+    if not re.fullmatch(r"\d+/\d*[smhd]", value):
+        raise ImproperlyConfigured(f"{name} must be a rate like 30/m or 5/h, not {value!r}")
+    return value
 
 
 def envlist(name: str, default: str) -> list[str]:
@@ -162,6 +174,94 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Password reset links in emails stay valid this long (Django's default is 3 days).
+PASSWORD_RESET_TIMEOUT = int(envfloat("PASSWORD_RESET_TIMEOUT_HOURS", "24") * 3600)
+if PASSWORD_RESET_TIMEOUT <= 0:
+    raise ImproperlyConfigured("PASSWORD_RESET_TIMEOUT_HOURS must be more than 0")
+
+
+def mailers_from_env(env: Mapping[str, str]) -> dict[str, dict[str, object]]:
+    """Django's MAILERS: SMTP from EMAIL_URL or EMAIL_HOST, else the console (stdout).
+
+    The console default is what `make run` needs and is not flagged by `check --deploy`
+    (it is not one of the backends Django's mail.E001 knows): set EMAIL_URL in production.
+
+    EMAIL_URL is `smtp://` (plain), `smtp+tls://` (STARTTLS) or `smtps://` (TLS from the
+    start), with the user and password URL-quoted: `smtp+tls://user:p%40ss@mail.example:587`.
+    EMAIL_HOST goes with EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS and
+    EMAIL_USE_SSL. Setting both, or a value that cannot be right, stops start-up.
+    """
+    url, host = env.get("EMAIL_URL", "").strip(), env.get("EMAIL_HOST", "").strip()
+    timeout = env.get("EMAIL_TIMEOUT", "10")
+    try:
+        timeout_seconds = float(timeout)
+    except ValueError:
+        raise ImproperlyConfigured(f"EMAIL_TIMEOUT must be a number, not {timeout!r}") from None
+    if url and host:
+        raise ImproperlyConfigured("Set EMAIL_URL or EMAIL_HOST, not both")
+    if not url and not host:
+        # Django's console backend, printing the text decoded (links can be copied).
+        return {"default": {"BACKEND": "apps.accounts.mail.ConsoleEmailBackend"}}
+    if url:
+        # scheme: (default port, STARTTLS, TLS from the start)
+        schemes = {
+            "smtp": (25, False, False),
+            "smtp+tls": (587, True, False),
+            "smtps": (465, False, True),
+        }
+        parts = urlsplit(url)
+        if parts.scheme not in schemes:  # the URL may hold a password: not repeated
+            raise ImproperlyConfigured(
+                "EMAIL_URL must start with smtp://, smtp+tls:// or smtps://, "
+                f"not {parts.scheme + ':' if parts.scheme else 'no scheme'}"
+            )
+        try:
+            port = parts.port
+        except ValueError:
+            raise ImproperlyConfigured("EMAIL_URL has a port that is not a number") from None
+        if not parts.hostname:
+            raise ImproperlyConfigured("EMAIL_URL must name a host: smtp://host:port")
+        default_port, use_tls, use_ssl = schemes[parts.scheme]
+        host = parts.hostname
+        port = port or default_port
+        username = unquote(parts.username or "")
+        password = unquote(parts.password or "")
+    else:
+        use_ssl = envbool("EMAIL_USE_SSL", "0", env)
+        use_tls = envbool("EMAIL_USE_TLS", "0" if use_ssl else "1", env)
+        if use_tls and use_ssl:
+            raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on")
+        port_text = env.get("EMAIL_PORT", "465" if use_ssl else "587").strip()
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ImproperlyConfigured(f"EMAIL_PORT must be a port number, not {port_text!r}")
+        port = int(port_text)
+        username = env.get("EMAIL_HOST_USER", "")
+        password = env.get("EMAIL_HOST_PASSWORD", "")
+    return {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": host,
+                "port": port,
+                "username": username,
+                "password": password,
+                "use_tls": use_tls,
+                "use_ssl": use_ssl,
+                "timeout": timeout_seconds,
+            },
+        }
+    }
+
+
+# Email (password resets): Django 6.1's MAILERS, from the environment.
+MAILERS = mailers_from_env(os.environ)
+DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "API diagnostics <noreply@localhost>")
+if "@" not in parseaddr(DEFAULT_FROM_EMAIL)[1]:
+    raise ImproperlyConfigured(
+        f"DEFAULT_FROM_EMAIL must be an address like 'Name <me@example.com>', "
+        f"not {DEFAULT_FROM_EMAIL!r}"
+    )
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -224,6 +324,9 @@ AXES_VERBOSE = False
 # web process: the default per-process cache is right for `make run`'s single process;
 # several processes need CACHE_URL (Redis).
 RATELIMIT_SUBMIT = os.getenv("RATELIMIT_SUBMIT", "30/m")
+# Invite links opened per user, and password reset emails asked for per address.
+RATELIMIT_INVITE = envrate("RATELIMIT_INVITE", "20/m")
+RATELIMIT_PASSWORD_RESET = envrate("RATELIMIT_PASSWORD_RESET", "5/h")
 SILENCED_SYSTEM_CHECKS = [
     "django_ratelimit.W001",  # Django's own RedisCache is atomic; only third-party ones are listed
 ]
@@ -275,6 +378,28 @@ EGRESS_MAX_BODY_BYTES = envint("EGRESS_MAX_BODY_BYTES", str(1024 * 1024))
 EGRESS_DEFAULT_TIMEOUT = envfloat("EGRESS_DEFAULT_TIMEOUT", "10")
 EGRESS_MAX_TIMEOUT = envfloat("EGRESS_MAX_TIMEOUT", "60")
 EGRESS_CONNECT_TIMEOUT = envfloat("EGRESS_CONNECT_TIMEOUT", "5")
+
+# The TLS sandbox (`manage.py sandbox_tls`, started by `make run`): a sandbox CA and one
+# certificate per TLS failure, each served on its own loopback port from SANDBOX_TLS_PORT on.
+SANDBOX_TLS_DIR = VAR_DIR / "sandbox-tls"
+SANDBOX_TLS_PORT = envint("SANDBOX_TLS_PORT", "8443")
+SANDBOX_TLS_CASES = ("good", "expired", "wrong-host", "self-signed", "untrusted")
+if not 0 < SANDBOX_TLS_PORT <= 65536 - len(SANDBOX_TLS_CASES):
+    raise ImproperlyConfigured(
+        f"SANDBOX_TLS_PORT must be a port number from 1 to {65536 - len(SANDBOX_TLS_CASES)} "
+        f"(the {len(SANDBOX_TLS_CASES)} ports from it on are used), not {SANDBOX_TLS_PORT}"
+    )
+SANDBOX_TLS_PORTS = {name: SANDBOX_TLS_PORT + i for i, name in enumerate(SANDBOX_TLS_CASES)}
+# CA certificates (PEM) trusted for https on top of certifi's. In development, the TLS
+# sandbox's CA, once `sandbox_tls` has made it (read at run time); empty in production.
+EGRESS_EXTRA_CA_BUNDLE = os.getenv(
+    "EGRESS_EXTRA_CA_BUNDLE", str(SANDBOX_TLS_DIR / "ca.pem") if DEBUG else ""
+).strip()
+_extra_ca_set = "EGRESS_EXTRA_CA_BUNDLE" in os.environ and EGRESS_EXTRA_CA_BUNDLE
+if _extra_ca_set and not Path(EGRESS_EXTRA_CA_BUNDLE).is_file():
+    raise ImproperlyConfigured(
+        f"EGRESS_EXTRA_CA_BUNDLE must be a PEM file, and {EGRESS_EXTRA_CA_BUNDLE!r} is none"
+    )
 
 # Retries with backoff (a run's "Retry with backoff" and the form's automatic retries).
 RETRY_BACKOFF_BASE = envfloat("RETRY_BACKOFF_BASE", "1")

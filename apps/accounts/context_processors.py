@@ -1,7 +1,14 @@
 from django.http import HttpRequest
 
-from apps.accounts.selectors import current_team_for_user
+from apps.accounts import selectors
 
 
 def current_team(request: HttpRequest) -> dict[str, object]:
-    return {"current_team": current_team_for_user(user=request.user)}
+    """The current team, and the user's teams for the switcher in the header."""
+    if not request.user.is_authenticated:
+        return {"current_team": None, "my_teams": []}
+    membership = selectors.current_membership(request)
+    return {
+        "current_team": membership.team if membership else None,
+        "my_teams": [each.team for each in selectors.memberships_of_request(request)],
+    }

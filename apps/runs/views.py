@@ -11,7 +11,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
-from apps.accounts.selectors import current_team_for_user
+from apps.accounts.selectors import current_team
 from apps.diagnosis.catalog import get_playbook
 from apps.diagnosis.rules import Diagnosis
 from apps.runs import selectors, services
@@ -35,7 +35,7 @@ def _submission_limit(group: str, request: HttpRequest) -> str:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    team = current_team_for_user(user=request.user)
+    team = current_team(request)
     runs = selectors.runs_for_team(team=team)[:RECENT_RUNS] if team else []
     return render(request, "runs/home.html", {"team": team, "runs": runs})
 
@@ -44,7 +44,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters(*SENSITIVE_FIELDS)
 @ratelimit(key="user", rate=_submission_limit, method="POST", group="submit", block=False)
 def new_run(request: HttpRequest) -> HttpResponse:
-    team = current_team_for_user(user=request.user)
+    team = current_team(request)
     sandbox_base = request.build_absolute_uri("/sandbox").rstrip("/")
     source = None
     source_id = request.POST.get("source") or request.GET.get("from")

@@ -1,3 +1,13 @@
+"""The demo's people and teams, created if missing (runs are seeded separately).
+
+- "Demo team": demo (owner), ana and ben (members).
+- "Second team": ana (owner), demo and chloe (members).
+
+Only the demo user can sign in: its password is printed once, when it is created or reset.
+The other users get an unusable password (they exist so that teams have several people);
+`python manage.py changepassword ana` gives one of them a password.
+"""
+
 import secrets
 
 from django.contrib.auth import get_user_model
@@ -8,10 +18,23 @@ from apps.accounts.models import Membership, Team
 
 DEMO_USERNAME = "demo"
 DEMO_TEAM = "Demo team"
+SECOND_TEAM = "Second team"
+TEAMS = (DEMO_TEAM, SECOND_TEAM)
+OWNER, MEMBER = Membership.Role.OWNER, Membership.Role.MEMBER
+# username: {team name: role}
+PEOPLE: dict[str, dict[str, str]] = {
+    DEMO_USERNAME: {DEMO_TEAM: OWNER, SECOND_TEAM: MEMBER},
+    "ana": {SECOND_TEAM: OWNER, DEMO_TEAM: MEMBER},
+    "ben": {DEMO_TEAM: MEMBER},
+    "chloe": {SECOND_TEAM: MEMBER},
+}
 
 
 class Command(BaseCommand):
-    help = "Create the demo team and demo user if missing, and print how to sign in."
+    help = (
+        "Create the demo teams and users if missing, and print how to sign in as 'demo'. "
+        "Only 'demo' gets a password (printed once); the other users cannot sign in."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -24,19 +47,26 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args: object, **options: object) -> None:
         user_model = get_user_model()
-        team, _ = Team.objects.get_or_create(name=DEMO_TEAM)
-        user = user_model.objects.filter(username=DEMO_USERNAME).first()
+        teams = {name: Team.objects.get_or_create(name=name)[0] for name in TEAMS}
         password = None
-        if user is None:
-            password = secrets.token_urlsafe(9)
-            user = user_model.objects.create_user(username=DEMO_USERNAME, password=password)
-        elif options["reset_password"]:
-            password = secrets.token_urlsafe(9)
-            user.set_password(password)
-            user.save(update_fields=["password"])
-        Membership.objects.get_or_create(
-            user=user, team=team, defaults={"role": Membership.Role.OWNER}
-        )
+        for username, roles in PEOPLE.items():
+            user = user_model.objects.filter(username=username).first()
+            if user is None:
+                user = user_model(username=username, email=f"{username}@example.com")
+                if username == DEMO_USERNAME:
+                    password = secrets.token_urlsafe(9)
+                    user.set_password(password)
+                else:
+                    user.set_unusable_password()
+                user.save()
+            elif username == DEMO_USERNAME and options["reset_password"]:
+                password = secrets.token_urlsafe(9)
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            for team_name, role in roles.items():
+                Membership.objects.get_or_create(
+                    user=user, team=teams[team_name], defaults={"role": role}
+                )
         url = options["url"]
         if password:
             self.stdout.write(
@@ -50,3 +80,8 @@ class Command(BaseCommand):
                 f"\n  Sign in at {url} as user '{DEMO_USERNAME}' (password shown when it was "
                 "created; `make demo-password` sets a new one).\n"
             )
+        others = ", ".join(name for name in PEOPLE if name != DEMO_USERNAME)
+        self.stdout.write(
+            f"  Teams '{DEMO_TEAM}' and '{SECOND_TEAM}'; the other users ({others}) have no "
+            "password and cannot sign in.\n"
+        )

@@ -1,0 +1,37 @@
+from datetime import timedelta
+
+from django import forms
+
+from apps.accounts.models import Membership
+
+# How long a new invite link stays usable; the default is a week.
+INVITE_LIFETIMES: dict[str, tuple[str, timedelta]] = {
+    "1": ("1 day", timedelta(days=1)),
+    "7": ("7 days", timedelta(days=7)),
+    "30": ("30 days", timedelta(days=30)),
+}
+DEFAULT_INVITE_LIFETIME = "7"
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(
+        label="Team name",
+        max_length=100,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class InviteForm(forms.Form):
+    lifetime = forms.ChoiceField(
+        label="Link valid for",
+        choices=[(key, label) for key, (label, _) in INVITE_LIFETIMES.items()],
+        initial=DEFAULT_INVITE_LIFETIME,
+    )
+
+    def lifetime_delta(self) -> timedelta:
+        return INVITE_LIFETIMES[self.cleaned_data["lifetime"]][1]
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)
