@@ -11,7 +11,7 @@ CHROMIUM ?= /usr/bin/chromium
 .PHONY: help run test lint check-chromium demo-password worker web clean
 
 help:
-	@echo "make run            set up and start the dashboard (web + Celery worker) on $(HOST):$(PORT)"
+	@echo "make run            set up and start the dashboard (web, Celery worker, TLS sandbox) on $(HOST):$(PORT)"
 	@echo "make test           set up what the tests need and run them all"
 	@echo "make lint           ruff"
 	@echo "make demo-password  give the demo user a new password"

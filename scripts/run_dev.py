@@ -1,8 +1,11 @@
-"""Start the web server and a Celery worker together; stop both on Ctrl-C.
+"""Start the web server, a Celery worker and the TLS sandbox together; stop all on Ctrl-C.
 
 Each process runs in its own process group, so stopping it also stops the children it
-started (the autoreloader's server, the worker's pool processes). If either exits, the
-other is stopped too: nothing is left running.
+started (the autoreloader's server, the worker's pool processes). If the web server or the
+worker exits, everything is stopped: nothing is left running. The TLS sandbox
+(`manage.py sandbox_tls`, https ports from SANDBOX_TLS_PORT, 8443, on) is optional: if it
+exits (most often because one of its ports is taken) it says why, and the web server and
+the worker keep running without it; only the TLS presets fail then.
 """
 
 import argparse
@@ -16,6 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GRACE_SECONDS = 10
+OPTIONAL = frozenset({"sandbox-tls"})  # may exit without stopping the others
+PORTS_TAKEN_EXIT = 3  # sandbox_tls's exit status when one of its ports is in use
 
 
 def start(name: str, command: list[str]) -> subprocess.Popen[bytes]:
@@ -43,6 +48,16 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
         os.killpg(process.pid, sig)
 
 
+def _optional_exited(name: str, code: int) -> None:
+    why = "one of its ports is taken" if code == PORTS_TAKEN_EXIT else "it stopped"
+    print(
+        f"[run] {name} is not running: {why} (see above). The web server and the worker keep "
+        "running; only the TLS presets do not give what their labels say. To have it, free "
+        "its ports or choose others (SANDBOX_TLS_PORT=9443 make run) and start again.",
+        flush=True,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -52,6 +67,8 @@ def main() -> int:
 
     python = sys.executable
     processes = {
+        # First, so that its certificates exist by the time the worker needs them.
+        "sandbox-tls": start("sandbox-tls", [python, "manage.py", "sandbox_tls"]),
         "web": start("web", [python, "manage.py", "runserver", f"{args.host}:{args.port}"]),
         "worker": start(
             "worker",
@@ -88,12 +105,18 @@ def main() -> int:
         flush=True,
     )
     exit_code = 0
+    watched = dict(processes)
     while not stopping:
-        for name, process in processes.items():
-            if process.poll() is not None:
-                print(f"[run] {name} exited with code {process.returncode}", flush=True)
-                exit_code = process.returncode or 1
-                stopping = True
+        for name, process in list(watched.items()):
+            if process.poll() is None:
+                continue
+            print(f"[run] {name} exited with code {process.returncode}", flush=True)
+            if name in OPTIONAL:
+                del watched[name]
+                _optional_exited(name, process.returncode)
+                continue
+            exit_code = process.returncode or 1
+            stopping = True
         time.sleep(0.2)
     stop_all(processes)
     print("[run] stopped", flush=True)

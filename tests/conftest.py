@@ -2,9 +2,11 @@
 
 People: `owner` and `teammate` in `team`, `stranger` in `other_team`.
 Processes: `celery_worker` starts a real `celery -A dashboard worker` process on the
-configured broker (the filesystem broker, or CELERY_BROKER_URL) and the test database.
+configured broker (the filesystem broker, or CELERY_BROKER_URL) and the test database;
+it trusts the CA of `sandbox_tls`, the TLS sandbox (`manage.py sandbox_tls`) on free ports.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -102,9 +105,10 @@ def broker_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def celery_worker(
-    django_db_setup: None, broker_env: dict[str, str]
+    django_db_setup: None, broker_env: dict[str, str], sandbox_tls: "SandboxTLS"
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A real worker process, consuming the session's queue, writing to the test database."""
+    """A real worker process, consuming the session's queue, writing to the test database;
+    it trusts the TLS sandbox's CA, as a development worker does."""
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "test-worker.log"
     env = {
@@ -112,6 +116,7 @@ def celery_worker(
         **broker_env,
         "DATABASE_URL": database_url(),
         "EGRESS_ALLOWLIST": "127.0.0.1,::1,localhost",
+        "EGRESS_EXTRA_CA_BUNDLE": str(sandbox_tls.ca_bundle),
         "PYTHONUNBUFFERED": "1",
     }
     command = [
@@ -152,6 +157,50 @@ def celery_worker(
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@dataclass(frozen=True)
+class SandboxTLS:
+    ca_bundle: Path  # the sandbox CA, to trust
+    ports: dict[str, int]  # certificate name -> port
+
+
+@pytest.fixture(scope="session")
+def sandbox_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxTLS]:
+    """`manage.py sandbox_tls` on free ports, its certificates in a folder of the session's;
+    settings.SANDBOX_TLS_PORTS points at it (the TLS presets' URLs) while it runs."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    folder = tmp_path_factory.mktemp("sandbox-tls")
+    log_path = ARTIFACTS / "test-sandbox-tls.log"
+    command = [sys.executable, "manage.py", "sandbox_tls", "--port", "0", "--dir", str(folder)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    ready = b"sandbox-tls ready "
+    deadline = time.monotonic() + 30
+    while ready not in log_path.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the TLS sandbox did not start:\n{log_path.read_text()}")
+        time.sleep(0.1)
+    line = next(line for line in log_path.read_bytes().splitlines() if line.startswith(ready))
+    ports = json.loads(line[len(ready) :])
+    previous = settings.SANDBOX_TLS_PORTS
+    settings.SANDBOX_TLS_PORTS = ports
+    yield SandboxTLS(ca_bundle=folder / "ca.pem", ports=ports)
+    settings.SANDBOX_TLS_PORTS = previous
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()

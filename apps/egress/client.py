@@ -8,13 +8,20 @@ read as a stream, so the worker never holds more than the caps. Redirects are fo
 only when the request asks, by our own loop, each hop checked like the first. Nothing is
 taken from the environment (proxies, .netrc). Every failure comes back as data
 (`Failure`, with a machine-readable `detail`), never as an exception.
+
+Certificates are verified against `CA_BUNDLE` (certifi's), plus the certificates of an
+optional extra bundle (`extra_ca_bundle`: in development, the TLS sandbox's CA), read when
+the file changes and trusted alongside, never instead.
 """
 
 import contextlib
 import errno
 import http.client
+import os
+import re
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin
@@ -59,6 +66,46 @@ CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"
 BODY_HEADERS = frozenset(
     {"content-type", "content-length", "content-encoding", "content-language", "content-location"}
 )
+
+
+_PEM_CERTIFICATE = re.compile(
+    r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----"
+)
+# path -> ((mtime_ns, size), the PEM certificates it held then, or None)
+_extra_ca_cache: dict[str, tuple[tuple[int, int], str | None]] = {}
+_extra_ca_lock = threading.Lock()
+
+
+def extra_ca_certificates(path: str | None) -> str | None:
+    """The PEM certificates of the bundle at `path`, to trust on top of `CA_BUNDLE`.
+
+    None when there is no path, no file (yet) or no certificate in it: then only
+    `CA_BUNDLE` is trusted. The file is read again only when its size or mtime changes.
+    """
+    if not path:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    version = (stat.st_mtime_ns, stat.st_size)
+    with _extra_ca_lock:
+        cached = _extra_ca_cache.get(path)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        try:
+            with open(path, encoding="ascii", errors="replace") as bundle:
+                found = _PEM_CERTIFICATE.findall(bundle.read())
+        except OSError:
+            return None
+        certificates = "\n".join(found) + "\n" if found else None
+        if certificates is not None:
+            try:  # refuse it here rather than fail every https handshake with it
+                ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=certificates)
+            except (ssl.SSLError, ValueError):
+                certificates = None
+        _extra_ca_cache[path] = (version, certificates)
+        return certificates
 
 
 @dataclass(frozen=True)
@@ -107,8 +154,15 @@ def send(
     policy: AddressPolicy,
     limits: Limits | None = None,
     resolver: Resolver = system_resolver,
+    extra_ca_bundle: str | None = None,
 ) -> Exchange:
+    """Send `request` (following redirects if it asks) and return what happened.
+
+    `extra_ca_bundle`: a PEM file whose certificates are trusted for https on top of
+    `CA_BUNDLE` (e.g. a development CA); a missing file adds nothing.
+    """
     limits = limits or Limits()
+    extra_ca = extra_ca_certificates(extra_ca_bundle)
     started = time.monotonic()
     deadline = started + request.timeout
     redirects: list[tuple[int, str]] = []
@@ -177,6 +231,7 @@ def send(
             resolver=resolver,
             deadline=deadline,
             timeout=request.timeout,
+            extra_ca=extra_ca,
         )
         if outcome.failure is not None and previous is not None:
             outcome = replace(outcome, failure=_redirect_failure(outcome.failure, target))
@@ -297,6 +352,7 @@ def _send_hop(
     resolver: Resolver,
     deadline: float,
     timeout: float,
+    extra_ca: str | None = None,
 ) -> _HopOutcome:
     try:
         addresses = policy.check(target, resolver)
@@ -352,6 +408,7 @@ def _send_hop(
             port=target.port,
             hostname=target.host,
             guard=guard,
+            ca_cert_data=extra_ca,
         )
         try:
             try:

@@ -6,7 +6,8 @@ check and connect cannot move the connection). What the server sees is unchanged
 client sets the `Host` header to the name in the URL, and for https the pool's
 `server_hostname` is that name, so SNI is sent for it and OpenSSL verifies the
 certificate against it (urllib3 leaves `check_hostname` on when only `server_hostname` is
-given).
+given). Extra trusted CA certificates (`ca_cert_data`, PEM) are loaded into the same
+context as the CA bundle requests passes: trusted alongside it.
 
 Guarding: the socket's file is wrapped so that every read first sets the socket timeout to
 what is left of the exchange's deadline, the response head (status line and headers) is
@@ -216,10 +217,18 @@ class PinnedAdapter(HTTPAdapter):
 
     `hostname` is the name from the URL: for https it is the SNI name and the name the
     certificate must be valid for. The request must carry its own `Host` header.
+    `ca_cert_data`: PEM certificates trusted on top of the bundle given as `verify`.
     """
 
     def __init__(
-        self, *, scheme: str, address: str, port: int, hostname: str, guard: ReadGuard
+        self,
+        *,
+        scheme: str,
+        address: str,
+        port: int,
+        hostname: str,
+        guard: ReadGuard,
+        ca_cert_data: str | None = None,
     ) -> None:
         super().__init__(max_retries=0, pool_connections=1, pool_maxsize=1)
         self.pool: HTTPConnectionPool
@@ -231,6 +240,7 @@ class PinnedAdapter(HTTPAdapter):
                 retries=0,
                 server_hostname=hostname,
                 guard=guard,
+                **({"ca_cert_data": ca_cert_data} if ca_cert_data else {}),
             )
         else:
             self.pool = _PinnedHTTPPool(host=address, port=port, maxsize=1, retries=0, guard=guard)

@@ -1,10 +1,27 @@
 """Ready-made requests that fill the submit form: the built-in sandbox and the real Kaiko hosts."""
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
 
 OHLCV_PATH = "/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/aggregations/ohlcv"
 TRADES_PATH = "/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/trades"
 ACCEPT_JSON = "Accept: application/json"
+# The names the TLS sandbox's certificates are made for (see apps/sandbox/certificates.py).
+TLS_SANDBOX_HOSTS = ("localhost", "127.0.0.1")
+
+
+def tls_sandbox_origin(sandbox_base: str, case: str) -> str:
+    """``https://<host>:<port>`` of one TLS sandbox certificate (`case` names it).
+
+    The host is the one the page was asked on when the certificates name it, else
+    ``localhost``: the TLS sandbox listens on loopback, next to the web server.
+    """
+    host = urlsplit(sandbox_base).hostname or ""
+    if host not in TLS_SANDBOX_HOSTS:
+        host = "localhost"
+    return f"https://{host}:{settings.SANDBOX_TLS_PORTS[case]}"
 
 
 @dataclass(frozen=True)
@@ -12,7 +29,7 @@ class Preset:
     slug: str
     label: str
     group: str
-    path: str  # for the sandbox: below /sandbox; else the whole URL
+    path: str  # for the sandbox: below /sandbox (or the TLS sandbox's root); else the whole URL
     params: str = ""
     headers: str = ACCEPT_JSON
     api_key: str = ""
@@ -20,9 +37,13 @@ class Preset:
     sandbox: bool = True
     timeout: float | None = None
     follow_redirects: bool = False
+    tls: str = ""  # a TLS sandbox certificate (a key of settings.SANDBOX_TLS_PORTS)
 
     def initial(self, sandbox_base: str) -> dict[str, object]:
-        url = f"{sandbox_base}{self.path}" if self.sandbox else self.path
+        if self.tls:
+            url = f"{tls_sandbox_origin(sandbox_base, self.tls)}{self.path}"
+        else:
+            url = f"{sandbox_base}{self.path}" if self.sandbox else self.path
         return {
             "method": self.method,
             "url": url,
@@ -193,6 +214,53 @@ PRESETS = [
         "Sandbox",
         "/echo",
         api_key="sandbox-demo-key",
+    ),
+    Preset(
+        "sandbox-large",
+        "Body over the size cap (200, cut)",
+        "Sandbox",
+        "/large",
+        params="mb=8",
+    ),
+    Preset(
+        "sandbox-bomb",
+        "Gzip bomb, 1 GiB decoded (200, cut)",
+        "Sandbox",
+        "/bomb",
+        params="mb=1024",
+    ),
+    Preset(
+        "sandbox-gzip-padding",
+        "Compressed body over the cap (too large)",
+        "Sandbox",
+        "/gzip-padding",
+        params="mb=8",
+    ),
+    Preset(
+        "sandbox-layers",
+        "Gzip three times over (too large)",
+        "Sandbox",
+        "/layers",
+        params="n=3",
+    ),
+    Preset("sandbox-tls-good", "TLS: valid certificate (200)", "Sandbox", "/", tls="good"),
+    Preset("sandbox-tls-expired", "TLS: expired certificate", "Sandbox", "/", tls="expired"),
+    Preset(
+        "sandbox-tls-wrong-host",
+        "TLS: certificate for another host name",
+        "Sandbox",
+        "/",
+        tls="wrong-host",
+    ),
+    Preset(
+        "sandbox-tls-self-signed", "TLS: self-signed certificate", "Sandbox", "/", tls="self-signed"
+    ),
+    Preset(
+        "sandbox-tls-untrusted",
+        "TLS: certificate from an unknown CA",
+        "Sandbox",
+        "/",
+        tls="untrusted",
     ),
     Preset(
         "kaiko-us-ohlcv",

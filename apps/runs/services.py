@@ -247,7 +247,14 @@ def _send(attempt: Attempt, outbound: OutboundRequest) -> Exchange:
         connect_timeout=settings.EGRESS_CONNECT_TIMEOUT,
     )
     try:
-        return send(outbound, policy=policy, limits=limits)
+        # The extra CA file is read at run time (again when it changes): in development the
+        # TLS sandbox makes it after the worker has started.
+        return send(
+            outbound,
+            policy=policy,
+            limits=limits,
+            extra_ca_bundle=settings.EGRESS_EXTRA_CA_BUNDLE or None,
+        )
     except SoftTimeLimitExceeded:
         started = attempt.started_at or timezone.now()
         return Exchange(

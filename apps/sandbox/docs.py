@@ -9,7 +9,10 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
+from apps.sandbox import oversize
+from apps.sandbox.certificates import CASES, LOOPBACK_NAMES
 from apps.sandbox.keys import (
     API_KEY_HEADER,
     BURST_KEY,
@@ -45,6 +48,8 @@ from apps.sandbox.rules import (
 )
 
 MARKET_PATH = "v2/data/trades.v1/exchanges/{exchange}/spot/{instrument}"
+# Where `manage.py sandbox_tls` keeps its CA, as a command run from the project shows it.
+DEFAULT_CA_FILE = "var/sandbox-tls/ca.pem"
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,35 @@ class Recipe:
     label: str
     how: str
     command: str
+
+
+@dataclass(frozen=True)
+class TLSRow:
+    name: str
+    port: int
+    url: str
+    title: str
+    summary: str
+    outcome: str  # "200" or the diagnosis code, e.g. "network.tls.certificate_expired"
+
+
+def tls_rows(root: str, ports: dict[str, int]) -> list[TLSRow]:
+    """The TLS sandbox's ports, with URLs on the page's host when the certificates name it
+    (else on localhost: the TLS sandbox listens on loopback, next to the web server)."""
+    host = urlsplit(root).hostname or ""
+    if host not in LOOPBACK_NAMES:
+        host = "localhost"
+    return [
+        TLSRow(
+            case.name,
+            ports[case.name],
+            f"https://{host}:{ports[case.name]}/",
+            case.title,
+            case.summary,
+            case.outcome,
+        )
+        for case in CASES
+    ]
 
 
 def market_url(root: str, endpoint: str, *, instrument: str = "btc-usd", query: str = "") -> str:
@@ -160,8 +194,10 @@ def scenario_header(value: str) -> str:
     return f"{SCENARIO_HEADER}: {value}"
 
 
-def recipes(root: str) -> list[Recipe]:
-    """The "to get code X do Y" table."""
+def recipes(
+    root: str, *, tls_ports: dict[str, int] | None = None, ca_file: str = DEFAULT_CA_FILE
+) -> list[Recipe]:
+    """The "to get outcome X do Y" table (with the TLS sandbox's rows when its ports are given)."""
     ohlcv = market_url(root, "ohlcv", query="interval=1h&page_size=3")
     demo = key_header(DEMO_KEY)
     before_access = market_url(root, "ohlcv", query="interval=1d&start_time=2023-06-01T00:00:00Z")
@@ -325,7 +361,72 @@ def recipes(root: str) -> list[Recipe]:
             "fires; an overall deadline under N does.",
             curl(ohlcv, demo, scenario_header("drip=5")),
         ),
+        *oversize_recipes(root),
+        *(tls_recipes(root, tls_ports, ca_file) if tls_ports else []),
     ]
+
+
+def oversize_recipes(root: str) -> list[Recipe]:
+    return [
+        Recipe(
+            "200, cut",
+            "Body over the size cap",
+            f"{root}large?mb=N: exactly N MiB of JSON (1 to {oversize.MAX_MIB}, default "
+            f"{oversize.DEFAULT_LARGE_MIB}), streamed. The dashboard keeps the body up to its "
+            "cap, stops reading and marks the body truncated; the diagnosis is the 200's.",
+            curl(f"{root}large?mb=8", "Accept-Encoding: identity") + " | head -c 300",
+        ),
+        Recipe(
+            "200, cut",
+            "Gzip bomb",
+            f"{root}bomb?mb=N: about 1 KiB of gzip per MiB that decodes to N MiB (default "
+            f"{oversize.DEFAULT_BOMB_MIB}). The dashboard decodes only up to its body cap: a "
+            "200 whose body is cut once decoded, not “response too large”.",
+            curl(f"{root}bomb?mb=16") + " | gzip -dc | head -c 300",
+        ),
+        Recipe(
+            "too large",
+            "Compressed body over the cap",
+            f"{root}gzip-padding?mb=N: about N MiB of gzip (default "
+            f"{oversize.DEFAULT_PADDING_MIB}) that decodes to a few bytes. More compressed "
+            "bytes than the dashboard reads (twice its body cap, at least 1 MiB): "
+            "network.response_too_large.compressed_body.",
+            curl(f"{root}gzip-padding?mb=8") + " | wc -c",
+        ),
+        Recipe(
+            "too large",
+            "Too many Content-Encoding layers",
+            f"{root}layers?n=N: a small JSON body gzipped N times (1 to {oversize.MAX_LAYERS}, "
+            f"default {oversize.DEFAULT_LAYERS}), Content-Encoding: gzip, gzip, gzip. More than "
+            "2 layers: network.response_too_large.encoding_layers; 1 or 2 decode to a 200.",
+            curl(f"{root}layers?n=3"),
+        ),
+    ]
+
+
+def tls_recipes(root: str, ports: dict[str, int], ca_file: str) -> list[Recipe]:
+    rows = {row.name: row for row in tls_rows(root, ports)}
+    good = rows.pop("good")
+    cacert = f"--cacert {shlex.quote(ca_file)}"
+    recipes = [
+        Recipe(
+            "200 (TLS)",
+            good.title,
+            f"The TLS sandbox's port {good.port}: {good.summary}.",
+            f"curl -i {cacert} {good.url}",
+        )
+    ]
+    for row in rows.values():
+        recipes.append(
+            Recipe(
+                "TLS",
+                row.title,
+                f"The TLS sandbox's port {row.port}, a certificate {row.summary}: the "
+                f"handshake fails, {row.outcome}.",
+                f"curl -i {cacert} {row.url}",
+            )
+        )
+    return recipes
 
 
 def access_start(key: str) -> str:

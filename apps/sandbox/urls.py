@@ -11,6 +11,11 @@ urlpatterns = [
     path("echo", views.echo, name="echo"),
     path("redirect/<int:hops>", views.redirect_chain, name="redirect"),
     path("redirect-loop", views.redirect_loop, name="redirect_loop"),
+    # Oversize answers, for the body caps: any method, no key, no scenario.
+    path("large", views.large, name="large"),
+    path("bomb", views.bomb, name="bomb"),
+    path("gzip-padding", views.gzip_padding, name="gzip_padding"),
+    path("layers", views.layers, name="layers"),
     # us.market-api.kaiko.io and eu.market-api.kaiko.io
     re_path(r"^(?P<region>us|eu)/(?P<api_path>.*)$", views.market_data, name="market"),
     # reference-data-api.kaiko.io

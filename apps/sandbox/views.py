@@ -21,7 +21,9 @@ a ``RawRefusal``, the body it holds). The order (documented on the page too):
 11. per-key rate limit → 429 + Retry-After + RateLimit-Policy / RateLimit
 12. 200 + RateLimit-Policy / RateLimit (``drip=N`` streams the body over N seconds)
 
-``/sandbox/echo`` and ``/sandbox/redirect/...`` answer any method and take no scenario.
+``/sandbox/echo`` and ``/sandbox/redirect/...`` answer any method and take no scenario;
+neither do the oversize answers (``large``, ``bomb``, ``gzip-padding``, ``layers``), which
+stream bodies built lazily by ``oversize.py``.
 """
 
 import logging
@@ -47,7 +49,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from apps.sandbox import docs as sandbox_docs
-from apps.sandbox import rules, state
+from apps.sandbox import oversize, rules, state
 from apps.sandbox.forms import MaintenanceForm
 from apps.sandbox.keys import (
     API_KEY_HEADER,
@@ -265,16 +267,106 @@ def redirect_loop(request: HttpRequest) -> HttpResponseRedirect:
     return _redirect_to(request, reverse("sandbox:redirect_loop"))
 
 
+def _whole_number(request: HttpRequest, name: str, *, default: int, maximum: int) -> int:
+    try:
+        value = request.GET.get(name)
+    except TooManyFieldsSent:
+        value = ""
+    if value is None:
+        return default
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= maximum:
+        raise rules.Refusal(
+            400,
+            f"{rules.MESSAGE_BAD_REQUEST} -- {name} must be a whole number from 1 to {maximum}.",
+        )
+    return int(value)
+
+
+def _streamed(body: oversize.Body, *, content_encoding: str = "") -> StreamingHttpResponse:
+    response = StreamingHttpResponse(body.chunks, content_type="application/json")
+    response["Content-Length"] = str(body.length)
+    if content_encoding:
+        response["Content-Encoding"] = content_encoding
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@csrf_exempt
+def large(request: HttpRequest) -> HttpResponseBase:
+    """``/sandbox/large?mb=N``: 200 with exactly N MiB of JSON, streamed. Any method."""
+    try:
+        mib = _whole_number(
+            request, "mb", default=oversize.DEFAULT_LARGE_MIB, maximum=oversize.MAX_MIB
+        )
+    except rules.Refusal as refusal:
+        return _error_response(refusal)
+    return _streamed(oversize.large_body(mib))
+
+
+@csrf_exempt
+def bomb(request: HttpRequest) -> HttpResponseBase:
+    """``/sandbox/bomb?mb=N``: 200, gzip that decodes to N MiB (about 1 KiB a MiB)."""
+    try:
+        mib = _whole_number(
+            request, "mb", default=oversize.DEFAULT_BOMB_MIB, maximum=oversize.MAX_MIB
+        )
+    except rules.Refusal as refusal:
+        return _error_response(refusal)
+    return _streamed(oversize.gzip_bomb(mib), content_encoding="gzip")
+
+
+@csrf_exempt
+def gzip_padding(request: HttpRequest) -> HttpResponseBase:
+    """``/sandbox/gzip-padding?mb=N``: 200, about N MiB of gzip that decodes to a few bytes."""
+    try:
+        mib = _whole_number(
+            request, "mb", default=oversize.DEFAULT_PADDING_MIB, maximum=oversize.MAX_MIB
+        )
+    except rules.Refusal as refusal:
+        return _error_response(refusal)
+    return _streamed(oversize.gzip_padding(mib), content_encoding="gzip")
+
+
+@csrf_exempt
+def layers(request: HttpRequest) -> HttpResponseBase:
+    """``/sandbox/layers?n=N``: 200, a small JSON body gzipped N times (default 3)."""
+    try:
+        count = _whole_number(
+            request, "n", default=oversize.DEFAULT_LAYERS, maximum=oversize.MAX_LAYERS
+        )
+    except rules.Refusal as refusal:
+        return _error_response(refusal)
+    document = JsonResponse(
+        {"result": "success", "data": [], "note": f"gzipped {count} times over"}
+    ).content
+    body, encoding = oversize.layered(count, document)
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Encoding"] = encoding
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @csrf_exempt
 def not_found(request: HttpRequest, api_path: str) -> HttpResponse:
     """Anything else under /sandbox/: JSON, like the rest of the API."""
     return _error_response(rules.Refusal(404, rules.MESSAGE_NOT_FOUND))
 
 
+def _shown_ca_file() -> str:
+    """The TLS sandbox's CA file as a command run from the project would name it."""
+    ca_file = settings.SANDBOX_TLS_DIR / "ca.pem"
+    try:
+        return str(ca_file.relative_to(settings.BASE_DIR))
+    except ValueError:
+        return "$VAR_DIR/sandbox-tls/ca.pem"  # not the server's own path, on a public page
+
+
 @require_safe
 def docs(request: HttpRequest) -> HttpResponse:
     root = request.build_absolute_uri(reverse("sandbox:docs"))
     since = state.maintenance_since()
+    ca_file = _shown_ca_file()
+    tls_ports = settings.SANDBOX_TLS_PORTS
     context = {
         "root": root,
         "base_us": f"{root}us",
@@ -289,7 +381,14 @@ def docs(request: HttpRequest) -> HttpResponse:
         "endpoints": sandbox_docs.endpoints(root),
         "examples": sandbox_docs.examples(root),
         "market_prefix": sandbox_docs.MARKET_PREFIX,
-        "recipes": sandbox_docs.recipes(root),
+        "recipes": sandbox_docs.recipes(root, tls_ports=tls_ports, ca_file=ca_file),
+        "tls_rows": sandbox_docs.tls_rows(root, tls_ports),
+        "tls_ca_file": ca_file,
+        "tls_first_port": min(tls_ports.values()),
+        "large_url": request.build_absolute_uri(reverse("sandbox:large")),
+        "bomb_url": request.build_absolute_uri(reverse("sandbox:bomb")),
+        "gzip_padding_url": request.build_absolute_uri(reverse("sandbox:gzip_padding")),
+        "layers_url": request.build_absolute_uri(reverse("sandbox:layers")),
         "answers": sandbox_docs.example_answers(root),
         "echo_url": request.build_absolute_uri(reverse("sandbox:echo")),
         "redirect_url": request.build_absolute_uri(reverse("sandbox:redirect", args=[3])),
@@ -310,6 +409,13 @@ def docs(request: HttpRequest) -> HttpResponse:
             "max_redirect_hops": rules.MAX_REDIRECT_HOPS,
             "max_redirect_query_length": rules.MAX_REDIRECT_QUERY_LENGTH,
             "default_plan_key": rules.DEFAULT_PLAN.key,
+            "max_mib": oversize.MAX_MIB,
+            "default_large_mib": oversize.DEFAULT_LARGE_MIB,
+            "default_bomb_mib": oversize.DEFAULT_BOMB_MIB,
+            "default_padding_mib": oversize.DEFAULT_PADDING_MIB,
+            "default_layers": oversize.DEFAULT_LAYERS,
+            "max_layers": oversize.MAX_LAYERS,
+            "body_cap_kib": settings.EGRESS_MAX_BODY_BYTES // 1024,
         },
         "messages_": {
             "maintenance": rules.MESSAGE_MAINTENANCE,

@@ -1,5 +1,5 @@
 """Every sandbox preset, through the real worker, gives the outcome its label promises: the
-demo can produce each diagnosis from the browser."""
+demo can produce each diagnosis from the browser (the TLS ones against the TLS sandbox)."""
 
 import re
 import uuid
@@ -16,7 +16,21 @@ pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 SANDBOX_PRESETS = [preset for preset in PRESETS if preset.sandbox]
 # What a label without a status code promises.
 EXPECTED = {"sandbox-slow": "read_timeout", "sandbox-redirects": 200, "sandbox-echo": 200,
-            "sandbox-rate-limit-date": 429, "sandbox-rate-limit-legacy": 429}  # fmt: skip
+            "sandbox-rate-limit-date": 429, "sandbox-rate-limit-legacy": 429,
+            "sandbox-gzip-padding": "response_too_large", "sandbox-layers": "response_too_large",
+            "sandbox-tls-expired": "tls", "sandbox-tls-wrong-host": "tls",
+            "sandbox-tls-self-signed": "tls", "sandbox-tls-untrusted": "tls"}  # fmt: skip
+# The failure detail, which the diagnosis code ends with.
+EXPECTED_DETAIL = {
+    "sandbox-gzip-padding": "compressed_body",
+    "sandbox-layers": "encoding_layers",
+    "sandbox-tls-expired": "certificate_expired",
+    "sandbox-tls-wrong-host": "hostname_mismatch",
+    "sandbox-tls-self-signed": "self_signed",
+    "sandbox-tls-untrusted": "untrusted_issuer",
+}
+# A 200 whose body was cut at the dashboard's cap (as sent, or once decoded).
+EXPECTED_CUT = {"sandbox-large", "sandbox-bomb"}
 
 
 def expected_outcome(slug: str, label: str) -> int | str:
@@ -47,7 +61,13 @@ def test_it_gives_what_the_preset_promises(
     if initial["follow_redirects"]:
         fields["follow_redirects"] = "on"
     run = wait_until_done(submit(client, initial["url"], **fields))
-    expected = expected_outcome(preset.slug, preset.label)  # type: ignore[attr-defined]
+    slug = preset.slug  # type: ignore[attr-defined]
+    expected = expected_outcome(slug, preset.label)  # type: ignore[attr-defined]
     got = run.response_status if run.response_status is not None else run.failure_kind
-    assert got == expected, run.attempts.get().response_body[:500]
+    attempt = run.attempts.get()
+    assert got == expected, (attempt.failure_message, attempt.response_body[:500])
     assert run.diagnosis_title
+    if slug in EXPECTED_DETAIL:
+        assert attempt.failure_detail == EXPECTED_DETAIL[slug]
+        assert run.diagnosis_code.endswith(f".{EXPECTED_DETAIL[slug]}"), run.diagnosis_code
+    assert attempt.response_body_truncated == (slug in EXPECTED_CUT)

@@ -2,6 +2,7 @@
 with Kaiko's envelope and headers, and the order in which the checks apply."""
 
 import base64
+import gzip
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -9,12 +10,13 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apps.sandbox import state, views
+from apps.sandbox import oversize, state, views
 from apps.sandbox.keys import BURST_KEY, DEMO_KEY, LIMITED_KEY, NOPERM_KEY
 
 BASE = "/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot"
@@ -999,3 +1001,135 @@ def test_it_needs_a_login_to_switch(client: Client) -> None:
 @pytest.mark.django_db
 def test_it_only_switches_on_post(signed_in: Client) -> None:
     assert signed_in.get("/sandbox/maintenance/").status_code == 405
+
+
+# --- oversize answers ---------------------------------------------------------------------
+
+MIB = 1024 * 1024
+
+
+def test_it_streams_a_large_body_of_n_mib(api: Client) -> None:
+    response = api.get("/sandbox/large?mb=2")
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "application/json"
+    assert response["Content-Length"] == str(2 * MIB)
+    assert "Content-Encoding" not in response
+    body = b"".join(response.streaming_content)
+    assert len(body) == 2 * MIB
+    assert json.loads(body)["result"] == "success"
+
+
+@pytest.mark.parametrize(
+    ("path", "length"),
+    [
+        ("/sandbox/large", oversize.DEFAULT_LARGE_MIB * MIB),
+        ("/sandbox/large?mb=1024", 1024 * MIB),
+        ("/sandbox/bomb", oversize.gzip_bomb(oversize.DEFAULT_BOMB_MIB).length),
+        ("/sandbox/gzip-padding", oversize.gzip_padding(oversize.DEFAULT_PADDING_MIB).length),
+    ],
+)
+def test_it_starts_a_big_answer_without_building_it(api: Client, path: str, length: int) -> None:
+    response = api.get(path)
+    assert response.status_code == 200
+    assert response["Content-Length"] == str(length)
+    first = next(iter(response.streaming_content))  # and no more: the rest is never made
+    assert 0 < len(first) <= 2 * oversize.CHUNK
+
+
+def test_it_answers_a_gzip_bomb(api: Client) -> None:
+    response = api.get("/sandbox/bomb?mb=2")
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == "gzip"
+    data = b"".join(response.streaming_content)
+    assert len(data) == int(response["Content-Length"]) < 8 * 1024
+    decoded = gzip.decompress(data)
+    assert len(decoded) > 2 * MIB
+    assert json.loads(decoded)["result"] == "success"
+
+
+def test_it_answers_gzip_padding_that_decodes_to_little(api: Client) -> None:
+    response = api.get("/sandbox/gzip-padding?mb=3")
+    assert response["Content-Encoding"] == "gzip"
+    data = b"".join(response.streaming_content)
+    assert 3 * MIB - 8 <= len(data) == int(response["Content-Length"]) <= 3 * MIB
+    assert json.loads(gzip.decompress(data)) == {"result": "success", "data": []}
+
+
+@pytest.mark.parametrize("layers", [1, 3, 10])
+def test_it_answers_a_body_encoded_n_times(api: Client, layers: int) -> None:
+    response = api.get(f"/sandbox/layers?n={layers}")
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == ", ".join(["gzip"] * layers)
+    body = response.content
+    for _ in range(layers):
+        body = gzip.decompress(body)
+    assert json.loads(body)["note"] == f"gzipped {layers} times over"
+
+
+def test_it_encodes_three_times_by_default(api: Client) -> None:
+    assert api.get("/sandbox/layers")["Content-Encoding"] == "gzip, gzip, gzip"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete", "head"])
+def test_the_oversize_answers_take_any_method(api: Client, method: str) -> None:
+    for path in ("/sandbox/large?mb=1", "/sandbox/bomb?mb=1", "/sandbox/layers"):
+        response = getattr(api, method)(path)
+        assert response.status_code == 200, (method, path)
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/sandbox/large?mb=0", "mb"),
+        ("/sandbox/large?mb=1025", "mb"),
+        ("/sandbox/large?mb=-1", "mb"),
+        ("/sandbox/large?mb=", "mb"),
+        ("/sandbox/bomb?mb=1.5", "mb"),
+        ("/sandbox/bomb?mb=%EF%BC%91", "mb"),  # a full-width digit one
+        ("/sandbox/gzip-padding?mb=x", "mb"),
+        ("/sandbox/layers?n=0", "n"),
+        ("/sandbox/layers?n=11", "n"),
+    ],
+)
+def test_it_refuses_a_bad_size(api: Client, path: str, name: str) -> None:
+    body = assert_error(api.get(path), 400)
+    assert f"{name} must be a whole number from 1 to" in body["message"]
+
+
+@pytest.mark.django_db
+def test_it_documents_the_oversize_answers_and_the_tls_sandbox(client: Client) -> None:
+    page = client.get("/sandbox/").content.decode()
+    for text in (
+        "http://testserver/sandbox/large?mb=N",
+        "http://testserver/sandbox/bomb?mb=N",
+        "http://testserver/sandbox/gzip-padding?mb=N",
+        "http://testserver/sandbox/layers?n=N",
+        "network.response_too_large.compressed_body",
+        "network.response_too_large.encoding_layers",
+        "manage.py sandbox_tls",
+        "EGRESS_EXTRA_CA_BUNDLE",
+        "SANDBOX_TLS_PORT",
+        "How to get each outcome",
+    ):
+        assert text in page, text
+    ports = django_settings.SANDBOX_TLS_PORTS
+    for name, detail in (
+        ("good", ""),
+        ("expired", "certificate_expired"),
+        ("wrong-host", "hostname_mismatch"),
+        ("self-signed", "self_signed"),
+        ("untrusted", "untrusted_issuer"),
+    ):
+        # testserver is not a name the certificates are for: the URLs are on localhost.
+        assert f"https://localhost:{ports[name]}/" in page
+        if detail:
+            assert f"network.tls.{detail}" in page
+    assert "<strong>too large</strong>" in page
+    assert "<strong>TLS</strong>" in page
+
+
+@pytest.mark.django_db
+def test_it_puts_the_tls_urls_on_the_pages_host_when_it_can(client: Client) -> None:
+    page = client.get("/sandbox/", HTTP_HOST="127.0.0.1:8000").content.decode()
+    assert f"https://127.0.0.1:{django_settings.SANDBOX_TLS_PORTS['expired']}/" in page
