@@ -1,5 +1,4 @@
 import uuid
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
@@ -81,13 +80,6 @@ class Run(models.Model):
     @property
     def is_idempotent(self) -> bool:
         return self.method in IDEMPOTENT_METHODS
-
-    @property
-    def path(self) -> str:
-        try:
-            return urlsplit(self.url).path or "/"
-        except ValueError:
-            return ""
 
 
 class Attempt(models.Model):
