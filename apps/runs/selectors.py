@@ -1,19 +1,96 @@
 """Reads of runs. Every function names the team or the user: none reaches all runs."""
 
 import uuid
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from apps.accounts.models import Team
+from apps.runs.filters import Cursor, LogFilters
 from apps.runs.models import Attempt, Run
 
 COMPARE_CANDIDATES = 10
+LOG_PAGE_SIZE = 50
+# Status classes as ranges of response_status; "network" is a run that got no response.
+_CLASS_RANGES = {"2xx": (200, 299), "3xx": (300, 399), "4xx": (400, 499), "5xx": (500, 599)}
 
 
 def runs_for_team(*, team: Team) -> QuerySet[Run]:
     return Run.objects.filter(team=team).select_related("created_by").order_by("-created_at")
+
+
+def filtered_runs(*, team: Team, filters: LogFilters) -> QuerySet[Run]:
+    """The team's runs that match the filters, newest first (ties broken by id).
+
+    The order is the keyset the log pages through, so it must stay (created_at, id).
+    """
+    runs = Run.objects.filter(team=team)
+    if filters.status_class == "network":
+        runs = runs.filter(outcome=Run.Outcome.FAILURE)
+    elif filters.status_class in _CLASS_RANGES:
+        low, high = _CLASS_RANGES[filters.status_class]
+        runs = runs.filter(response_status__gte=low, response_status__lte=high)
+    if filters.status is not None:
+        runs = runs.filter(response_status=filters.status)
+    if filters.diagnosis:
+        runs = runs.filter(diagnosis_code=filters.diagnosis)
+    if filters.method:
+        runs = runs.filter(method=filters.method)
+    if filters.host:
+        runs = runs.filter(host=filters.host)
+    if filters.member:
+        runs = runs.filter(created_by__username=filters.member)
+    if filters.since is not None:
+        runs = runs.filter(created_at__gte=filters.since)
+    if filters.until is not None:
+        runs = runs.filter(created_at__lt=filters.until)
+    if filters.text:
+        runs = runs.filter(
+            Q(url__icontains=filters.text) | Q(diagnosis_title__icontains=filters.text)
+        )
+    return runs.order_by("-created_at", "-id")
+
+
+def older_than(runs: QuerySet[Run], cursor: Cursor) -> QuerySet[Run]:
+    """The rows after the cursor in (created_at, id) descending order, written so that an
+    index on (team, created_at, id) serves it as one range scan."""
+    return runs.filter(created_at__lte=cursor.created_at).exclude(
+        created_at=cursor.created_at, id__gte=cursor.id
+    )
+
+
+@dataclass(frozen=True)
+class LogPage:
+    runs: list[Run]
+    next_cursor: Cursor | None  # None on the last page
+
+
+def log_page(
+    *, team: Team, filters: LogFilters, cursor: Cursor | None, size: int = LOG_PAGE_SIZE
+) -> LogPage:
+    """One page of the log: `size` runs after the cursor, read with one query (no OFFSET)."""
+    runs = filtered_runs(team=team, filters=filters).select_related("created_by")
+    if cursor is not None:
+        runs = older_than(runs, cursor)
+    rows = list(runs[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    last = rows[-1] if more else None
+    return LogPage(
+        runs=rows,
+        next_cursor=Cursor(created_at=last.created_at, id=last.id) if last else None,
+    )
+
+
+def newer_runs(*, team: Team, filters: LogFilters, than: Cursor, limit: int) -> list[Run]:
+    """Runs that match the filters and came after the newest row a page shows (live updates)."""
+    runs = filtered_runs(team=team, filters=filters).select_related("created_by")
+    newer = runs.filter(created_at__gte=than.created_at).exclude(
+        created_at=than.created_at, id__lte=than.id
+    )
+    return list(newer[:limit])
 
 
 def get_run_for_user(*, user: AbstractBaseUser, run_id: uuid.UUID) -> Run:
