@@ -59,10 +59,15 @@ class Membership(models.Model):
         return self.role == self.Role.OWNER
 
 
-def hash_invite_token(token: str) -> str:
-    """What is stored of an invite token. The token carries 256 random bits, so a fast hash
-    is enough: nothing can be guessed from the hash, and a database leak reveals no link."""
+def hash_link_token(token: str) -> str:
+    """What is stored of a link's token (invite links, share links). The token carries 256
+    random bits, so a fast hash is enough: nothing can be guessed from the hash, and a
+    database leak reveals no link."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# The name invites have always used.
+hash_invite_token = hash_link_token
 
 
 class Invite(models.Model):

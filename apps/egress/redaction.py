@@ -4,7 +4,7 @@ import base64
 import json
 import re
 from collections.abc import Callable, Iterable
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
 
@@ -73,6 +73,28 @@ def redact_text(text: str, secrets: Iterable[str]) -> str:
     for form in secret_forms(secrets):
         text = text.replace(form, REDACTED)
     return text
+
+
+def redact_url(url: str) -> str:
+    """The URL with the values of secret-named query parameters (and any password before the
+    host) replaced by REDACTED; a URL with neither comes back unchanged."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    changed = False
+    if parts.password:
+        host = parts.netloc.rpartition("@")[2]
+        parts = parts._replace(netloc=f"{parts.username or ''}:{REDACTED}@{host}")
+        changed = True
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if any(is_secret_param(name) and value for name, value in pairs):
+        shown = [
+            (name, REDACTED if is_secret_param(name) and value else value) for name, value in pairs
+        ]
+        parts = parts._replace(query=urlencode(shown, safe="[]"))
+        changed = True
+    return urlunsplit(parts) if changed else url
 
 
 def redact_body(text: str, content_type: str) -> tuple[str, list[str]]:

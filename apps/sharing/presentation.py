@@ -1,0 +1,365 @@
+"""What a share page shows of a run: every part redacted again, by name and by value.
+
+The run's stored columns are redacted already when they are written. The share page does
+not rely on that alone: whatever it shows (URL, query, headers, bodies, redirects, failure
+message, the diagnosis and its evidence, the attempts) passes here through redaction by name
+(credential headers, secret-looking query and body keys) and by value (the run's own secret
+values, decrypted in memory by the caller, and their base64, JSON- and URL-escaped forms).
+What was redacted is listed for the page by kind and place, never by value. Pure: no
+database, no logging.
+"""
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
+
+from apps.diagnosis.rules import Diagnosis
+from apps.egress.redaction import REDACTED, is_secret_header, is_secret_param, secret_forms
+from apps.runs.models import Attempt, Run
+from apps.runs.presentation import BodyView, body_view, content_type_of
+from apps.sharing.curl import CurlCommand, curl_command
+
+# Evidence read from these places names a header or parameter: its value goes if the name
+# is a secret one.
+_NAMED_EVIDENCE_SOURCES = frozenset({"header", "request_header", "param"})
+DESCRIPTION_CHARS = 200
+
+
+def value_forms(values: Iterable[str]) -> list[str]:
+    """Each secret value in the forms it may be found in on a page: as it is, base64 (see
+    `secret_forms`), and escaped inside JSON strings or URLs; longest first."""
+    forms = set(secret_forms(values))
+    for form in list(forms):
+        forms.add(json.dumps(form, ensure_ascii=False)[1:-1])
+        forms.add(json.dumps(form)[1:-1])
+        forms.add(quote(form, safe=""))
+        forms.add(quote_plus(form, safe=""))
+    return sorted((form for form in forms if form), key=len, reverse=True)
+
+
+@dataclass
+class Redactor:
+    """Redacts the parts of one page and remembers what it redacted, where."""
+
+    forms: list[str]
+    named: list[str] = field(default_factory=list)  # "header Authorization", ...
+    counts: dict[str, int] = field(default_factory=dict)  # place → values redacted
+
+    @classmethod
+    def for_secrets(cls, values: Iterable[str]) -> "Redactor":
+        return cls(forms=value_forms(values))
+
+    def add_named(self, label: str) -> None:
+        if label not in self.named:
+            self.named.append(label)
+
+    def _count(self, before: str, after: str, place: str) -> None:
+        added = after.count(REDACTED) - before.count(REDACTED)
+        if added > 0:
+            self.counts[place] = self.counts.get(place, 0) + added
+
+    def value(self, text: str) -> str:
+        """The text with every form of every secret value replaced (nothing remembered)."""
+        for form in self.forms:
+            text = text.replace(form, REDACTED)
+        return text
+
+    def text(self, text: str, place: str) -> str:
+        cleaned = self.value(text)
+        self._count(text, cleaned, place)
+        return cleaned
+
+    def pairs(
+        self,
+        pairs: Iterable[Sequence[str]],
+        *,
+        kind: str,
+        is_secret: Callable[[str], bool],
+    ) -> list[tuple[str, str]]:
+        """Name/value pairs ("header", "query parameter"): a secret name's value replaced
+        whole (and the name put in the note), the others cleaned by value."""
+        place = f"{kind}s"
+        shown: list[tuple[str, str]] = []
+        for name, value in pairs:
+            name = self.text(str(name), place)
+            value = str(value)
+            if value and (is_secret(name) or value == REDACTED):
+                self.add_named(f"{kind} {name}")
+                shown.append((name, REDACTED))
+            else:
+                shown.append((name, self.text(value, place)))
+        return shown
+
+    def url(self, url: str, place: str) -> str:
+        """The URL with secret-named query values and any password replaced, then cleaned by
+        value."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return self.text(url, place)
+        if parts.password:
+            host = parts.netloc.rpartition("@")[2]
+            parts = parts._replace(netloc=f"{parts.username or ''}:{REDACTED}@{host}")
+            self.add_named(f"the password in the {place}")
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        if any(is_secret_param(name) and value != REDACTED and value for name, value in pairs):
+            shown = []
+            for name, value in pairs:
+                if is_secret_param(name) and value:
+                    self.add_named(f"query parameter {self.value(name)}")
+                    value = REDACTED
+                shown.append((name, value))
+            parts = parts._replace(query=urlencode(shown, safe="[]"))
+        return self.text(urlunsplit(parts), place)
+
+    def body(self, text: str, content_type: str, place: str) -> str:
+        """A body with the values of secret-named keys replaced (JSON and form bodies),
+        then cleaned by value (JSON strings also as decoded, should they be escaped)."""
+        original = text
+        lowered = content_type.lower()
+        if "json" in lowered or text.lstrip()[:1] in ("{", "["):
+            try:
+                data = json.loads(text)
+            except ValueError:
+                pass
+            else:
+                keys: list[str] = []
+                cleaned = self._json(data, keys)
+                if cleaned != data:
+                    text = json.dumps(cleaned, ensure_ascii=False)
+                for key in keys:
+                    self.add_named(f"{place} key {key[:60]}")
+        elif "x-www-form-urlencoded" in lowered:
+            pairs = parse_qsl(text, keep_blank_values=True)
+            if any(is_secret_param(name) and value for name, value in pairs):
+                shown = []
+                for name, value in pairs:
+                    if is_secret_param(name) and value and value != REDACTED:
+                        self.add_named(f"{place} key {self.value(name)[:60]}")
+                        value = REDACTED
+                    shown.append((name, value))
+                text = urlencode(shown, safe="[]")
+        cleaned_text = self.value(text)
+        self._count(original, cleaned_text, place)
+        return cleaned_text
+
+    def _json(self, value: object, keys: list[str]) -> object:
+        """Parsed JSON with secret-named keys' values replaced (their names, cleaned, added
+        to `keys`) and every string cleaned by value."""
+        if isinstance(value, str):
+            return self.value(value)
+        if isinstance(value, list):
+            return [self._json(item, keys) for item in value]
+        if isinstance(value, dict):
+            result = {}
+            for key, item in value.items():
+                name = self.value(str(key))
+                secret = is_secret_header(name) or is_secret_param(name)
+                if secret and isinstance(item, str | int | float) and item not in ("", REDACTED):
+                    if name not in keys:
+                        keys.append(name)
+                    result[name] = REDACTED
+                else:
+                    result[name] = self._json(item, keys)
+            return result
+        return value
+
+    def data(self, value: Any, place: str) -> Any:
+        """Stored JSON (a diagnosis): every string cleaned by value, and evidence about a
+        secret header or parameter shown without its value."""
+        if isinstance(value, str):
+            return self.text(value, place)
+        if isinstance(value, list):
+            return [self.data(item, place) for item in value]
+        if isinstance(value, dict):
+            cleaned = {key: self.data(item, place) for key, item in value.items()}
+            if (
+                cleaned.get("source") in _NAMED_EVIDENCE_SOURCES
+                and isinstance(cleaned.get("name"), str)
+                and (is_secret_header(cleaned["name"]) or is_secret_param(cleaned["name"]))
+                and isinstance(cleaned.get("value"), str)
+                and cleaned["value"]
+                and not cleaned["value"].startswith(REDACTED)
+                and not cleaned["value"].startswith("(")  # "(not sent)", "(empty)"
+            ):
+                cleaned["value"] = REDACTED
+                self._count("", REDACTED, place)
+            return cleaned
+        return value
+
+    def note(self) -> list[str]:
+        """What was redacted, for people: kinds and places, never a value."""
+        lines = list(self.named)
+        for place, count in self.counts.items():
+            lines.append(f"{count} value{'s' if count != 1 else ''} in the {place}")
+        return lines
+
+
+@dataclass(frozen=True)
+class SharedAttempt:
+    number: int
+    reason: str
+    status: str
+    outcome: str
+    response_status: int | None
+    title: str
+    duration_ms: float | None
+    finished_at: datetime | None
+    not_before: datetime | None
+    wait_reason: str
+
+
+@dataclass(frozen=True)
+class SharedResult:
+    """The latest finished attempt, redacted."""
+
+    number: int
+    outcome: str
+    response_status: int | None
+    response_reason: str
+    failure_message: str
+    duration_ms: float | None
+    redirects: list[tuple[int, str]]
+    response_headers: list[tuple[str, str]]
+    body: BodyView | None
+    body_bytes: int | None
+    body_truncated: bool
+
+
+@dataclass(frozen=True)
+class SharedRun:
+    """Everything a share page shows of a run, redacted."""
+
+    host: str
+    url: str
+    query: list[tuple[str, str]]
+    request_headers: list[tuple[str, str]]
+    has_api_key: bool
+    request_body: str
+    result: SharedResult | None
+    diagnosis: Diagnosis | None
+    attempts: list[SharedAttempt]
+    curl: CurlCommand
+    redacted: list[str]  # the note: what was redacted, by kind and place
+    title: str  # "401 · Authentication failed · us.market-api.kaiko.io"
+    description: str  # the diagnosis in a sentence or two, for link previews
+
+
+def shared_run(*, run: Run, attempts: list[Attempt], secret_values: list[str]) -> SharedRun:
+    """The share page's view of the run, its attempts oldest first, with `secret_values`
+    (the run's decrypted secrets) and every other credential removed."""
+    redactor = Redactor.for_secrets(secret_values)
+    if run.has_api_key:
+        redactor.add_named("the API key (header X-Api-Key)")
+    done = [attempt for attempt in attempts if attempt.status == Attempt.Status.DONE]
+    latest = done[-1] if done else None
+
+    url = redactor.url(run.url, "URL")
+    query = redactor.pairs(run.query, kind="query parameter", is_secret=is_secret_param)
+    headers = redactor.pairs(run.request_headers, kind="header", is_secret=is_secret_header)
+    request_type = content_type_of([list(pair) for pair in headers])
+    request_body = redactor.body(run.request_body, request_type, "request body")
+
+    result = None
+    diagnosis = None
+    if latest is not None:
+        result = _result(latest, redactor)
+        diagnosis = Diagnosis.from_dict(redactor.data(latest.diagnosis, "diagnosis"))
+    shown_attempts = [_attempt(attempt, redactor) for attempt in attempts]
+    curl = curl_command(
+        method=run.method,
+        url=url,
+        query=query,
+        headers=headers,
+        has_api_key=run.has_api_key,
+        body=request_body,
+        timeout=run.timeout_seconds,
+        follow_redirects=run.follow_redirects,
+    )
+    title, description = _summary(run, result, diagnosis, redactor)
+    return SharedRun(
+        host=redactor.value(run.host),
+        url=url,
+        query=query,
+        request_headers=headers,
+        has_api_key=run.has_api_key,
+        request_body=request_body,
+        result=result,
+        diagnosis=diagnosis,
+        attempts=shown_attempts,
+        curl=curl,
+        redacted=redactor.note(),
+        title=title,
+        description=description,
+    )
+
+
+def _result(attempt: Attempt, redactor: Redactor) -> SharedResult:
+    headers = redactor.pairs(
+        attempt.response_headers, kind="response header", is_secret=is_secret_header
+    )
+    body = None
+    if attempt.outcome == Run.Outcome.RESPONSE:
+        content_type = content_type_of([list(pair) for pair in headers])
+        text = redactor.body(attempt.response_body, content_type, "response body")
+        body = body_view(text, content_type)
+    return SharedResult(
+        number=attempt.number,
+        outcome=attempt.outcome,
+        response_status=attempt.response_status,
+        response_reason=redactor.text(attempt.response_reason, "response"),
+        failure_message=redactor.text(attempt.failure_message, "failure message"),
+        duration_ms=attempt.duration_ms,
+        redirects=[
+            (int(status), redactor.url(str(location), "redirects"))
+            for status, location in attempt.redirects
+        ],
+        response_headers=headers,
+        body=body,
+        body_bytes=attempt.response_body_bytes,
+        body_truncated=attempt.response_body_truncated,
+    )
+
+
+def _attempt(attempt: Attempt, redactor: Redactor) -> SharedAttempt:
+    title = attempt.diagnosis.get("title") if isinstance(attempt.diagnosis, dict) else ""
+    return SharedAttempt(
+        number=attempt.number,
+        reason=attempt.get_reason_display(),
+        status=attempt.status,
+        outcome=attempt.outcome,
+        response_status=attempt.response_status,
+        title=redactor.text(str(title or ""), "attempts"),
+        duration_ms=attempt.duration_ms,
+        finished_at=attempt.finished_at,
+        not_before=attempt.not_before,
+        wait_reason=redactor.text(attempt.wait_reason, "attempts"),
+    )
+
+
+def _summary(
+    run: Run, result: SharedResult | None, diagnosis: Diagnosis | None, redactor: Redactor
+) -> tuple[str, str]:
+    """The link preview's title and description: status, diagnosis, host; nothing more."""
+    if result is None:
+        status = run.get_status_display()
+    elif result.outcome == Run.Outcome.RESPONSE:
+        status = str(result.response_status)
+    else:
+        status = "No response"
+    parts = [status]
+    if diagnosis is not None and diagnosis.title:
+        parts.append(diagnosis.title.replace("`", ""))
+    parts.append(redactor.value(run.host))
+    description = ""
+    if diagnosis is not None:
+        description = diagnosis.api_meaning or diagnosis.explanation or diagnosis.http_meaning or ""
+        description = description.replace("`", "")
+    if len(description) > DESCRIPTION_CHARS:
+        description = description[: DESCRIPTION_CHARS - 1].rstrip() + "…"
+    if not description:
+        description = f"{run.method} request to {redactor.value(run.host)}, shared read-only."
+    return " · ".join(parts), description

@@ -1,0 +1,391 @@
+"""Share links: created from the run page, opened at /s/<token>, revoked; who may do what;
+the same 404 for every link that does not open a run; the headers of the shared page."""
+
+import base64
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.test import Client, override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.accounts.models import Team, hash_link_token
+from apps.runs import secrets
+from apps.runs.models import Run
+from apps.sharing import selectors, services
+from apps.sharing.forms import NEVER_ONLY_FOR_TEAM
+from apps.sharing.models import ShareLink
+from tests.support.factories import finished_run
+
+pytestmark = pytest.mark.django_db
+WEEK = timedelta(days=7)
+KEY = "KSECRET-share-0001"
+LINK = re.compile(r'id="share-url"[^>]*value="(http[^"]+/s/([A-Za-z0-9_-]+))"')
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    cache.clear()  # rate-limit counters
+
+
+def client_for(user: User | None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def run(team: Team, owner: User) -> Run:
+    """A 401 whose stored body still holds the key (as if redaction had missed it), so that
+    the share page's own redaction is what is tested."""
+    created = finished_run(
+        team,
+        owner,
+        run={
+            "has_api_key": True,
+            "secrets_encrypted": secrets.encrypt(secrets.RunSecrets(api_key=KEY)),
+            "query": [["page_size", "10"]],
+            "request_headers": [["Accept", "application/json"]],
+        },
+        response_status=401,
+        response_reason="Unauthorized",
+        response_headers=[["Content-Type", "application/json"], ["Set-Cookie", "sid=abc123"]],
+        response_body=(
+            f'{{"message": "bad key {KEY}", "echo": "{base64.b64encode(KEY.encode()).decode()}",'
+            ' "access_token": "tok-999999"}'
+        ),
+        diagnosis={
+            "code": "kaiko.401.bad_key",
+            "severity": "error",
+            "title": "Authentication failed",
+            "profile": "kaiko",
+            "profile_name": "Kaiko market-data API",
+            "status": 401,
+            "api_meaning": "You are not authenticated properly.",
+            "causes": [
+                {
+                    "code": "kaiko.401.bad_key",
+                    "title": "The key was refused",
+                    "evidence": [
+                        {"source": "request_header", "name": "X-Api-Key", "value": KEY},
+                        {"source": "body", "name": "message", "value": f"bad key {KEY}"},
+                    ],
+                    "playbooks": ["reauthenticate"],
+                }
+            ],
+            "playbooks": ["reauthenticate"],
+        },
+    )
+    Run.objects.filter(pk=created.pk).update(diagnosis_title="Authentication failed")
+    created.refresh_from_db()
+    return created
+
+
+def make_link(
+    run: Run, user: User, *, visibility: str = "public", lifetime: timedelta | None = WEEK
+) -> tuple[ShareLink, str]:
+    return services.create_link(run=run, created_by=user, visibility=visibility, lifetime=lifetime)
+
+
+def without_per_request_values(response: object) -> str:
+    """The page without its CSRF token and CSP nonces, which differ on every response."""
+    page = response.content.decode()  # type: ignore[attr-defined]
+    page = re.sub(r'"X-CSRFToken": "[^"]*"', "", page)
+    return re.sub(r'nonce="[^"]*"', "", page)
+
+
+def share_url(token: str) -> str:
+    return reverse("sharing:shared", args=[token])
+
+
+def create(client: Client, run: Run, **data: str) -> object:
+    return client.post(
+        reverse("sharing:create", args=[run.id]), {"visibility": "public", "lifetime": "7d", **data}
+    )
+
+
+# Creating -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("visibility", "lifetime", "delta"),
+    [
+        ("public", "1h", timedelta(hours=1)),
+        ("public", "1d", timedelta(days=1)),
+        ("public", "7d", timedelta(days=7)),
+        ("public", "30d", timedelta(days=30)),
+        ("team", "1d", timedelta(days=1)),
+        ("team", "never", None),
+    ],
+)
+def test_it_creates_a_link_with_each_visibility_and_expiry(
+    run: Run, owner: User, visibility: str, lifetime: str, delta: timedelta | None
+) -> None:
+    before = timezone.now()
+    response = create(client_for(owner), run, visibility=visibility, lifetime=lifetime)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    page = response.content.decode()
+    url, token = LINK.search(page).groups()  # type: ignore[union-attr]
+    assert url.startswith("http://testserver/s/")
+    assert "can&#x27;t be shown again" in page or "can't be shown again" in page
+    link = ShareLink.objects.get()
+    assert link.run == run and link.team == run.team and link.created_by == owner
+    assert link.visibility == visibility
+    if delta is None:
+        assert link.expires_at is None
+    else:
+        assert before + delta <= link.expires_at <= timezone.now() + delta
+    # Only the hash is stored.
+    assert link.token_hash == hash_link_token(token) != token
+    assert token not in str(ShareLink.objects.filter(pk=link.pk).values().get())
+
+
+def test_it_refuses_never_for_a_public_link_with_a_message_not_a_500(run: Run, owner: User) -> None:
+    response = create(client_for(owner), run, visibility="public", lifetime="never")
+    assert response.status_code == 400
+    assert NEVER_ONLY_FOR_TEAM in response.content.decode()
+    assert not ShareLink.objects.exists()
+    bad = create(client_for(owner), run, visibility="everyone", lifetime="forever")
+    assert bad.status_code == 400
+    assert not ShareLink.objects.exists()
+
+
+def test_the_database_refuses_a_public_link_that_never_expires(run: Run, owner: User) -> None:
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_link(run, owner, visibility="public", lifetime=None)
+
+
+def test_it_answers_htmx_with_the_panel_alone(run: Run, owner: User) -> None:
+    response = client_for(owner).post(
+        reverse("sharing:create", args=[run.id]),
+        {"visibility": "team", "lifetime": "1d"},
+        headers={"HX-Request": "true"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.lstrip().startswith('<section class="card share-panel" id="share-panel"')
+    assert LINK.search(page)
+
+
+def test_the_run_page_has_the_share_panel_listing_links_without_their_url(
+    run: Run, owner: User, teammate: User
+) -> None:
+    link, token = make_link(run, teammate)
+    services.record_view(link=link)
+    page = client_for(owner).get(reverse("runs:detail", args=[run.id])).content.decode()
+    assert 'id="share-panel"' in page
+    assert reverse("sharing:create", args=[run.id]) in page
+    assert reverse("sharing:revoke", args=[run.id, link.id]) in page
+    assert token not in page
+    rows = re.findall(r'<tr data-link-state="(\w+)">(.*?)</tr>', page, re.S)
+    assert len(rows) == 1 and rows[0][0] == "active"
+    assert "bob" in rows[0][1] and "<td>1</td>" in rows[0][1]
+
+
+# The access matrix ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("owner", 200), ("teammate", 200), ("stranger", 404), ("anonymous", 302)],
+)
+def test_who_can_create_a_link(
+    run: Run, owner: User, teammate: User, stranger: User, who: str, status: int
+) -> None:
+    user = {"owner": owner, "teammate": teammate, "stranger": stranger, "anonymous": None}[who]
+    response = create(client_for(user), run)
+    assert response.status_code == status
+    assert ShareLink.objects.count() == (1 if status == 200 else 0)
+    if who == "anonymous":
+        assert response["Location"].startswith(reverse("login"))
+
+
+def test_create_and_revoke_answer_post_only(run: Run, owner: User) -> None:
+    link, _ = make_link(run, owner)
+    client = client_for(owner)
+    assert client.get(reverse("sharing:create", args=[run.id])).status_code == 405
+    assert client.get(reverse("sharing:revoke", args=[run.id, link.id])).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("owner", 302), ("creator", 302), ("teammate", 302), ("stranger", 404), ("anonymous", 302)],
+)
+def test_who_can_revoke_a_link(
+    run: Run, owner: User, teammate: User, stranger: User, who: str, status: int
+) -> None:
+    creator = User.objects.create_user("carol")
+    run.team.membership_set.create(user=creator)
+    link, token = make_link(run, creator)
+    user = {
+        "owner": owner,
+        "creator": creator,
+        "teammate": teammate,
+        "stranger": stranger,
+        "anonymous": None,
+    }[who]
+    response = client_for(user).post(reverse("sharing:revoke", args=[run.id, link.id]))
+    assert response.status_code == status
+    link.refresh_from_db()
+    revoked = who in {"owner", "creator", "teammate"}
+    assert (link.revoked_at is not None) is revoked
+    if revoked:
+        assert response["Location"] == reverse("runs:detail", args=[run.id])
+        assert client_for(None).get(share_url(token)).status_code == 404
+    if who == "anonymous":
+        assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_link_of_one_run_cannot_be_revoked_through_another(
+    run: Run, team: Team, owner: User, stranger: User, other_team: Team
+) -> None:
+    link, _ = make_link(run, owner)
+    mine = finished_run(team, owner)
+    theirs = finished_run(other_team, stranger)
+    client = client_for(owner)
+    assert client.post(reverse("sharing:revoke", args=[mine.id, link.id])).status_code == 404
+    assert client.post(reverse("sharing:revoke", args=[theirs.id, link.id])).status_code == 404
+    link.refresh_from_db()
+    assert link.revoked_at is None
+
+
+# The shared page ------------------------------------------------------------------------
+
+
+def test_a_token_opens_its_own_run_only(run: Run, team: Team, owner: User) -> None:
+    other = finished_run(
+        team,
+        owner,
+        run={"url": "https://eu.market-api.kaiko.io/v2/other", "host": "eu.market-api.kaiko.io"},
+        response_body='{"result": "run B"}',
+    )
+    _, token_a = make_link(run, owner)
+    _, token_b = make_link(other, owner)
+    page_a = client_for(None).get(share_url(token_a)).content.decode()
+    page_b = client_for(None).get(share_url(token_b)).content.decode()
+    assert "us.market-api.kaiko.io" in page_a and "eu.market-api.kaiko.io" not in page_a
+    assert "run B" in page_b and "run B" not in page_a
+    assert "Authentication failed" in page_a
+
+
+def test_the_shared_page_shows_the_diagnosis_and_never_the_key(run: Run, owner: User) -> None:
+    _, token = make_link(run, owner)
+    response = client_for(None).get(share_url(token))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "You are not authenticated properly" in page
+    assert reverse("diagnosis:playbook", args=["reauthenticate"]) in page
+    assert '<meta property="og:title" content="401 · Authentication failed · us.market-api' in page
+    assert '<meta name="twitter:card" content="summary">' in page
+    assert response.context["shared"].curl.variables == ["API_KEY"]
+    for form in (KEY, base64.b64encode(KEY.encode()).decode(), "tok-999999", "abc123"):
+        assert form not in page, form
+    note = response.context["shared"].redacted
+    assert "the API key (header X-Api-Key)" in note
+    assert "response header Set-Cookie" in note
+    assert "response body key access_token" in note
+    assert any(line.endswith("in the response body") for line in note)
+    assert "[redacted]" in page
+
+
+def test_it_counts_views(run: Run, owner: User) -> None:
+    link, token = make_link(run, owner)
+    client = client_for(None)
+    client.get(share_url(token))
+    client.get(share_url(token))
+    link.refresh_from_db()
+    assert link.view_count == 2
+    assert link.last_viewed_at is not None
+
+
+def test_it_answers_the_same_404_for_every_link_that_does_not_open_a_run(
+    run: Run, owner: User, stranger: User
+) -> None:
+    expired, expired_token = make_link(run, owner)
+    ShareLink.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    revoked, revoked_token = make_link(run, owner)
+    services.revoke_link(link=revoked)
+    _, team_token = make_link(run, owner, visibility="team")
+    tokens = ["A" * 43, "short", "bad*shape!" * 5, expired_token, revoked_token]
+    responses = [client_for(None).get(share_url(token)) for token in tokens]
+    responses.append(client_for(stranger).get(share_url(team_token)))
+    assert {response.status_code for response in responses} == {404}
+    assert len({without_per_request_values(response) for response in responses[:-1]}) == 1
+    # A signed-in stranger gets the same page body, bar the header for signed-in people.
+    assert "This link does not open anything" in responses[-1].content.decode()
+    for response in responses:
+        assert response["Referrer-Policy"] == "no-referrer"
+        assert "no-store" in response["Cache-Control"]
+    assert ShareLink.objects.filter(view_count__gt=0).count() == 0
+
+
+def test_team_only_links_ask_anonymous_people_to_sign_in(run: Run, owner: User) -> None:
+    _, token = make_link(run, owner, visibility="team", lifetime=None)
+    response = client_for(None).get(share_url(token))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login") + "?next=")
+    assert response["Referrer-Policy"] == "no-referrer"
+
+
+def test_team_only_links_open_for_teammates_and_not_for_strangers(
+    run: Run, owner: User, teammate: User, stranger: User
+) -> None:
+    link, token = make_link(run, owner, visibility="team", lifetime=None)
+    assert client_for(teammate).get(share_url(token)).status_code == 200
+    assert client_for(stranger).get(share_url(token)).status_code == 404
+    link.refresh_from_db()
+    assert link.view_count == 1
+    with pytest.raises(selectors.SignInRequired):
+        selectors.get_viewable_link(token=token, user=AnonymousUser())
+
+
+def test_the_shared_page_is_private_unindexed_and_sends_no_referrer(run: Run, owner: User) -> None:
+    _, token = make_link(run, owner)
+    response = client_for(None).get(share_url(token))
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["X-Robots-Tag"] == "noindex"
+    assert "no-store" in response["Cache-Control"]
+    assert "Content-Security-Policy" in response
+    assert client_for(None).post(share_url(token)).status_code == 405
+
+
+@override_settings(RATELIMIT_SHARE_VIEW="3/m")
+def test_the_shared_page_is_rate_limited_per_address(run: Run, owner: User) -> None:
+    _, token = make_link(run, owner)
+    client = client_for(None)
+    statuses = [client.get(share_url(token)).status_code for _ in range(3)]
+    statuses += [client.get(share_url("A" * 43)).status_code]
+    limited = client.get(share_url(token))
+    assert statuses == [200, 200, 200, 429]
+    assert limited.status_code == 429
+    assert "Too many shared pages" in limited.content.decode()
+    assert limited["Referrer-Policy"] == "no-referrer"
+    other_address = Client(REMOTE_ADDR="10.0.0.9")
+    assert other_address.get(share_url(token)).status_code == 200
+
+
+# The team log ---------------------------------------------------------------------------
+
+
+def test_shared_run_ids_lists_runs_with_a_working_link_of_the_team_only(
+    run: Run, team: Team, other_team: Team, owner: User, stranger: User
+) -> None:
+    revoked_run = finished_run(team, owner)
+    expired_run = finished_run(team, owner)
+    plain_run = finished_run(team, owner)
+    theirs = finished_run(other_team, stranger)
+    make_link(run, owner)
+    make_link(run, owner, visibility="team", lifetime=None)
+    services.revoke_link(link=make_link(revoked_run, owner)[0])
+    expired, _ = make_link(expired_run, owner)
+    ShareLink.objects.filter(pk=expired.pk).update(expires_at=timezone.now())
+    make_link(theirs, stranger)
+    ids = [run.id, revoked_run.id, expired_run.id, plain_run.id, theirs.id]
+    assert selectors.shared_run_ids(team=team, run_ids=ids) == {run.id}
+    assert selectors.shared_run_ids(team=other_team, run_ids=ids) == {theirs.id}
