@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "apps.egress",
     "apps.diagnosis",
     "apps.sandbox",
+    "apps.health",
+    "apps.sharing",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +129,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.current_team",
+                "apps.health.context_processors.worker_status",
             ],
         },
     },
@@ -297,6 +300,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 if os.getenv("SECURE_PROXY_SSL_HEADER"):  # e.g. "HTTP_X_FORWARDED_PROTO" behind a proxy
     SECURE_PROXY_SSL_HEADER = (os.environ["SECURE_PROXY_SSL_HEADER"], "https")
 X_FRAME_OPTIONS = "DENY"
+# A load balancer's health check may come over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # Content-Security-Policy: scripts only from this site or with the response's nonce
 # (htmx is loaded with it); no inline styles, no plugins, no framing.
 SECURE_CSP = {
@@ -327,6 +332,8 @@ RATELIMIT_SUBMIT = os.getenv("RATELIMIT_SUBMIT", "30/m")
 # Invite links opened per user, and password reset emails asked for per address.
 RATELIMIT_INVITE = envrate("RATELIMIT_INVITE", "20/m")
 RATELIMIT_PASSWORD_RESET = envrate("RATELIMIT_PASSWORD_RESET", "5/h")
+# Share pages (/s/<token>) opened per client address, whatever the answer.
+RATELIMIT_SHARE_VIEW = envrate("RATELIMIT_SHARE_VIEW", "60/m")
 SILENCED_SYSTEM_CHECKS = [
     "django_ratelimit.W001",  # Django's own RedisCache is atomic; only third-party ones are listed
 ]
@@ -369,6 +376,55 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A run that outlives these limits is stopped; the soft limit lets it be stored as such.
 CELERY_TASK_SOFT_TIME_LIMIT = envint("RUN_SOFT_TIME_LIMIT", "150")
 CELERY_TASK_TIME_LIMIT = envint("RUN_HARD_TIME_LIMIT", "180")
+
+# Nothing lost: redelivery, outages, the sweeper, heartbeats (apps/runs/recovery.py).
+if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("RUN_SOFT_TIME_LIMIT must be less than RUN_HARD_TIME_LIMIT")
+# SIGTERM lets the current run finish (warm shutdown); a cold shutdown (SIGQUIT, or a second
+# Ctrl-C) first waits this long too, so a run stops only at its own hard limit.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(CELERY_TASK_TIME_LIMIT)
+# A submission while the broker is down must answer at once (the run stays queued and the
+# sweeper publishes it later), not after minutes of connection retries.
+CELERY_BROKER_CONNECTION_TIMEOUT = envfloat("BROKER_CONNECTION_TIMEOUT", "2")
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # An unacknowledged run goes back to the queue after this long: longer than any run
+        # may last, so that a redelivery always means the first worker is gone.
+        "visibility_timeout": CELERY_TASK_TIME_LIMIT + 60,
+        "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    }
+# Deliveries of one attempt before it is settled as failed (a request that kills its worker).
+RUN_MAX_DELIVERIES = envint("RUN_MAX_DELIVERIES", "5")
+# A running attempt notes that it is alive this often; without a note for RUN_STALE_AFTER,
+# its worker is taken for gone (more than DB_RETRY_SECONDS: a database outage is not that).
+RUN_HEARTBEAT_INTERVAL = envfloat("RUN_HEARTBEAT_INTERVAL", "10")
+RUN_STALE_AFTER = envfloat("RUN_STALE_AFTER", "60")
+# How long a worker retries claiming and saving a run while the database is unreachable.
+DB_RETRY_SECONDS = envfloat("DB_RETRY_SECONDS", "30")
+# Each worker notes that it is alive this often; none for WORKER_GONE_AFTER: no worker.
+WORKER_HEARTBEAT_INTERVAL = envfloat("WORKER_HEARTBEAT_INTERVAL", "10")
+WORKER_GONE_AFTER = envfloat("WORKER_GONE_AFTER", "30")
+# The sweeper (`celery -A dashboard beat`): every SWEEP_INTERVAL, publish again the runs never
+# published after SWEEP_QUEUED_AFTER (broker down at submit) and those published but not taken
+# after SWEEP_REPUBLISH_AFTER (a lost message); settle the running ones whose worker is gone.
+SWEEP_INTERVAL = envfloat("SWEEP_INTERVAL", "20")
+SWEEP_QUEUED_AFTER = envfloat("SWEEP_QUEUED_AFTER", "30")
+SWEEP_REPUBLISH_AFTER = envfloat("SWEEP_REPUBLISH_AFTER", "300")
+CELERY_BEAT_SCHEDULE = {
+    "sweep-runs": {
+        "task": "runs.sweep",
+        "schedule": SWEEP_INTERVAL,
+        # A sweep nobody ran in time is dropped: the next one does the same work.
+        "options": {"expires": SWEEP_INTERVAL},
+    }
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Outbound requests made by workers (apps.egress).
 # Hosts and networks that may be reached although they are not public addresses. The

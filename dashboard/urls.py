@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from apps.accounts import views as account_views
+from apps.health import views as health_views
 from apps.runs import views as run_views
 
 urlpatterns = [
@@ -11,6 +12,7 @@ urlpatterns = [
     path("help/", include("apps.diagnosis.urls")),
     path("sandbox/", include("apps.sandbox.urls")),
     path("", include("apps.accounts.urls")),
+    path("", include("apps.sharing.urls")),  # /s/<token>, and /runs/<id>/share/...
     # Sign-in, sign-out and passwords: Django's views (names as Django expects them).
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -45,4 +47,5 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("admin/", admin.site.urls),
+    path("healthz", health_views.healthz, name="healthz"),
 ]

@@ -1,8 +1,9 @@
-"""Start the web server, a Celery worker and the TLS sandbox together; stop all on Ctrl-C.
+"""Start the web server, a Celery worker, Celery beat (the sweeper's schedule) and the TLS
+sandbox together; stop all on Ctrl-C.
 
 Each process runs in its own process group, so stopping it also stops the children it
-started (the autoreloader's server, the worker's pool processes). If the web server or the
-worker exits, everything is stopped: nothing is left running. The TLS sandbox
+started (the autoreloader's server, the worker's pool processes). If the web server, the
+worker or beat exits, everything is stopped: nothing is left running. The TLS sandbox
 (`manage.py sandbox_tls`, https ports from SANDBOX_TLS_PORT, 8443, on) is optional: if it
 exits (most often because one of its ports is taken) it says why, and the web server and
 the worker keep running without it; only the TLS presets fail then.
@@ -86,6 +87,11 @@ def main() -> int:
                 "--without-gossip",
                 "--without-mingle",
             ],
+        ),
+        # Every SWEEP_INTERVAL, the sweeper publishes again what the broker lost and settles
+        # runs whose worker stopped (its schedule file is under VAR_DIR).
+        "beat": start(
+            "beat", [python, "-m", "celery", "-A", "dashboard", "beat", "--loglevel", "INFO"]
         ),
     }
     stopping = False

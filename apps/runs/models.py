@@ -23,6 +23,8 @@ class Run(models.Model):
         RUNNING = "running", "Running"
         WAITING = "waiting", "Waiting to retry"
         DONE = "done", "Done"
+        # The worker stopped while a non-idempotent request was in flight; not sent again.
+        INTERRUPTED = "interrupted", "Interrupted"
 
     class Outcome(models.TextChoices):
         PENDING = "", "Pending"
@@ -35,7 +37,7 @@ class Run(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     # The run this one was made from ("Edit and re-run", "Re-authenticate"), if any.
     source = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -75,7 +77,7 @@ class Run(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status == self.Status.DONE
+        return self.status in {self.Status.DONE, self.Status.INTERRUPTED}
 
     @property
     def is_idempotent(self) -> bool:
@@ -95,18 +97,25 @@ class Attempt(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         CANCELLED = "cancelled", "Cancelled"
+        # Its worker stopped while the request was in flight (a method that is not idempotent).
+        INTERRUPTED = "interrupted", "Interrupted"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()
     reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.FIRST)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
     not_before = models.DateTimeField(null=True, blank=True)  # scheduled retries
     wait_reason = models.CharField(max_length=200, blank=True)  # why that long
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     deliveries = models.PositiveIntegerField(default=0)
+    # Delivery bookkeeping: last publish to the broker (None: the broker could not be
+    # reached), the worker executing it, and that execution's last sign of life.
+    published_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     sent_url = models.TextField(blank=True)  # final URL with its query string, redacted
     sent_headers = models.JSONField(default=list)  # redacted
@@ -130,6 +139,14 @@ class Attempt(models.Model):
         ordering = ["number"]
         constraints = [
             models.UniqueConstraint(fields=["run", "number"], name="one_attempt_number_per_run")
+        ]
+        indexes = [
+            # The sweeper's look-up: only the few attempts still waiting or running.
+            models.Index(
+                fields=["status", "created_at"],
+                name="attempt_pending",
+                condition=models.Q(status__in=["queued", "running"]),
+            )
         ]
 
     def __str__(self) -> str:

@@ -1,18 +1,23 @@
 """Writes to runs: submitting one, executing its attempts on a worker, retrying, re-running."""
 
+import contextlib
 import logging
 import random
+import threading
+import time
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import DatabaseError, connection, connections, transaction
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseUnavailable
 from django.db.models import F
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from apps.accounts.models import Team
 from apps.diagnosis.catalog import get_profile, profile_for_url
@@ -28,9 +33,9 @@ from apps.egress.redaction import (
     split_secret_pairs,
 )
 from apps.egress.types import Exchange, Failure, FailureKind, OutboundRequest
-from apps.runs import backoff, secrets
+from apps.runs import backoff, recovery, secrets
 from apps.runs.forms import RunRequest
-from apps.runs.models import Attempt, Run
+from apps.runs.models import IDEMPOTENT_METHODS, Attempt, Run
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +104,11 @@ def submit_run(
             has_api_key=bool(request.api_key),
             secrets_encrypted=secrets.encrypt(run_secrets),
             retry_policy=policy,
+            status=Run.Status.QUEUED,
+            attempt_count=1,
         )
-        _add_attempt(run, reason=Attempt.Reason.FIRST)
+        attempt = Attempt.objects.create(run=run, number=1, reason=Attempt.Reason.FIRST)
+        transaction.on_commit(lambda: enqueue_attempt(attempt_id=attempt.id))
     logger.info("run %s submitted by user %s: %s %s", run.id, user.pk, run.method, run.host)
     return run
 
@@ -162,14 +170,25 @@ def _add_attempt(run: Run, *, reason: str, delay: float = 0.0, wait_reason: str 
 
 
 def enqueue_attempt(*, attempt_id: uuid.UUID, delay: float = 0.0) -> bool:
-    """Publish an attempt to the broker: its id only. A broker outage leaves it queued."""
+    """Publish an attempt to the broker: its id only. A broker outage leaves it queued
+    (never an error for the caller); the sweeper publishes it once the broker is back."""
     from apps.runs.tasks import execute_attempt_task
 
+    # Noted before publishing, so that a worker's claim is always later than it.
+    published_at = timezone.now()
     try:
         execute_attempt_task.apply_async((str(attempt_id),), countdown=delay or None)
-    except OperationalError:
-        logger.exception("attempt %s stays queued: the broker could not be reached", attempt_id)
+    except Exception as exc:  # each transport has its own errors; none may fail a submission
+        logger.warning(
+            "attempt %s stays queued: the broker could not be reached (%s)",
+            attempt_id,
+            type(exc).__name__,
+        )
         return False
+    try:
+        Attempt.objects.filter(pk=attempt_id).update(published_at=published_at)
+    except DatabaseError:
+        logger.warning("attempt %s was published but that could not be noted", attempt_id)
     return True
 
 
@@ -197,47 +216,250 @@ def _redact_url(url: str) -> str:
 # Executing (on a worker) ------------------------------------------------------------------
 
 
-def claim_attempt(*, attempt_id: uuid.UUID) -> bool:
-    """Move the attempt from queued to running; False if cancelled or already taken."""
-    now = timezone.now()
-    claimed = Attempt.objects.filter(pk=attempt_id, status=Attempt.Status.QUEUED).update(
-        status=Attempt.Status.RUNNING, started_at=now, deliveries=F("deliveries") + 1
+INTERRUPTED_MESSAGE = (
+    "The worker stopped while this {method} was in flight; it may or may not have reached "
+    "the server. It was not sent again automatically: check the server's side, then use "
+    "Send again if a repeat is harmless."
+)
+GIVEN_UP_MESSAGE = (
+    "This run was handed to a worker {deliveries} times and the worker stopped each time, so "
+    "it is not tried again. The request itself may be what stops the worker; check it, then "
+    "send it again."
+)
+
+
+def recovery_limits() -> recovery.Limits:
+    return recovery.Limits(
+        stale_after=timedelta(seconds=settings.RUN_STALE_AFTER),
+        hard_limit=timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 10),
+        max_deliveries=settings.RUN_MAX_DELIVERIES,
+        queued_after=timedelta(seconds=settings.SWEEP_QUEUED_AFTER),
+        republish_after=timedelta(seconds=settings.SWEEP_REPUBLISH_AFTER),
     )
-    if claimed:
-        Run.objects.filter(attempts=attempt_id).update(status=Run.Status.RUNNING)
-    return claimed == 1
 
 
-def execute_attempt(*, attempt_id: uuid.UUID) -> None:
-    """Claim the attempt, send the run's request, diagnose the outcome, store it."""
-    if not claim_attempt(attempt_id=attempt_id):
-        logger.info("attempt %s was not queued any more; delivery ignored", attempt_id)
-        return
-    attempt = Attempt.objects.select_related("run").get(pk=attempt_id)
+def _state_of(attempt: Attempt) -> recovery.AttemptState:
+    return recovery.AttemptState(
+        status=attempt.status,
+        idempotent=attempt.run.method in IDEMPOTENT_METHODS,
+        deliveries=attempt.deliveries,
+        created_at=attempt.created_at,
+        not_before=attempt.not_before,
+        published_at=attempt.published_at,
+        started_at=attempt.started_at,
+        heartbeat_at=attempt.heartbeat_at,
+    )
+
+
+def claim_attempt(*, attempt_id: uuid.UUID, worker: str = "") -> int | None:
+    """Take the attempt for this delivery; its delivery number, or None when this delivery
+    must not send the request (see `apps.runs.recovery`).
+
+    A queued attempt is claimed, a running one whose execution is gone is taken over
+    (idempotent) or stored as interrupted (not idempotent), each with a conditional update
+    on the values read, so that of two deliveries racing, one wins.
+    """
+    claimed = _claim(attempt_id=attempt_id, worker=worker)
+    return None if claimed is None else claimed.deliveries
+
+
+def _claim(*, attempt_id: uuid.UUID, worker: str) -> Attempt | None:
+    """`claim_attempt`, giving the claimed attempt (and its run) as now stored."""
+    attempt = Attempt.objects.select_related("run").filter(pk=attempt_id).first()
+    if attempt is None:
+        logger.warning("attempt %s does not exist; delivery ignored", attempt_id)
+        return None
+    now = timezone.now()
+    action = recovery.on_delivery(_state_of(attempt), now=now, limits=recovery_limits())
+    if action in {recovery.Action.EXECUTE, recovery.Action.TAKE_OVER}:
+        with transaction.atomic():
+            taken = Attempt.objects.filter(
+                pk=attempt_id,
+                status=attempt.status,
+                deliveries=attempt.deliveries,
+                heartbeat_at=attempt.heartbeat_at,
+            ).update(
+                status=Attempt.Status.RUNNING,
+                started_at=now,
+                heartbeat_at=now,
+                worker=worker[:200],
+                deliveries=F("deliveries") + 1,
+            )
+            if taken:
+                Run.objects.filter(pk=attempt.run_id).update(status=Run.Status.RUNNING)
+        if not taken:
+            logger.info("attempt %s was taken by another delivery", attempt_id)
+            return None
+        if action == recovery.Action.TAKE_OVER:
+            logger.warning(
+                "attempt %s: its worker (%s) stopped; %s is idempotent, sent again (delivery %s)",
+                attempt_id,
+                attempt.worker or "unknown",
+                attempt.run.method,
+                attempt.deliveries + 1,
+            )
+        attempt.status = Attempt.Status.RUNNING
+        attempt.run.status = Run.Status.RUNNING
+        attempt.started_at = attempt.heartbeat_at = now
+        attempt.worker = worker[:200]
+        attempt.deliveries += 1
+        return attempt
+    if action == recovery.Action.INTERRUPT:
+        interrupt_attempt(attempt=attempt)
+    elif action == recovery.Action.GIVE_UP:
+        give_up_attempt(attempt=attempt)
+    else:
+        logger.info("attempt %s is %s; delivery ignored", attempt_id, attempt.status)
+    return None
+
+
+def interrupt_attempt(*, attempt: Attempt) -> bool:
+    """Store a running attempt whose worker stopped as interrupted, explained; never re-sent."""
+    message = INTERRUPTED_MESSAGE.format(method=attempt.run.method)
+    with transaction.atomic():
+        done = Attempt.objects.filter(
+            pk=attempt.pk, status=Attempt.Status.RUNNING, deliveries=attempt.deliveries
+        ).update(
+            status=Attempt.Status.INTERRUPTED,
+            finished_at=timezone.now(),
+            failure_message=message,
+        )
+        if done:
+            _settle(Run.objects.select_for_update().get(pk=attempt.run_id))
+    if done:
+        logger.warning(
+            "attempt %s of run %s interrupted: its worker (%s) stopped during a %s",
+            attempt.number,
+            attempt.run_id,
+            attempt.worker or "unknown",
+            attempt.run.method,
+        )
+    return bool(done)
+
+
+def give_up_attempt(*, attempt: Attempt) -> bool:
+    """Settle an attempt delivered too many times as failed, explained."""
     run = attempt.run
-    try:
-        run_secrets = secrets.decrypt(run.secrets_encrypted)
-        outbound = _outbound_request(run, run_secrets)
-        exchange = _send(attempt, outbound)
-        store_result(attempt=attempt, exchange=exchange, secret_values=run_secrets.values())
-    except Exception as exc:
-        # Whatever went wrong, the attempt must not stay "running" with nothing said about it.
-        logger.exception("attempt %s failed inside the worker", attempt_id)
-        failure = Failure(
+    exchange = Exchange(
+        method=run.method,
+        url=run.url,
+        request_headers=[],
+        response=None,
+        failure=Failure(
             kind=FailureKind.OTHER,
-            message=f"The worker could not complete this run ({type(exc).__name__}). "
-            "It was not retried; submit it again once the cause is fixed.",
-        )
-        exchange = Exchange(
-            method=run.method,
-            url=run.url,
-            request_headers=[],
-            response=None,
-            failure=failure,
-            elapsed_ms=0.0,
-        )
-        fresh = Attempt.objects.select_related("run").get(pk=attempt_id)
-        store_result(attempt=fresh, exchange=exchange, secret_values=[], may_retry=False)
+            message=GIVEN_UP_MESSAGE.format(deliveries=attempt.deliveries),
+        ),
+        elapsed_ms=0.0,
+    )
+    return store_result(attempt=attempt, exchange=exchange, secret_values=[], may_retry=False)
+
+
+def execute_attempt(*, attempt_id: uuid.UUID, worker: str = "") -> None:
+    """Claim the attempt, send the run's request, diagnose the outcome, store it.
+
+    The claim and the save are retried while the database is unreachable (for
+    DB_RETRY_SECONDS); if it stays away, the attempt is left running and the sweeper
+    settles it once its heartbeat is stale.
+    """
+    attempt = _retrying("claiming", lambda: _claim(attempt_id=attempt_id, worker=worker))
+    if attempt is None:
+        return
+    delivery = attempt.deliveries  # the guard of the save: nobody took it over since
+    run = attempt.run
+    with _heartbeat(attempt_id=attempt_id, delivery=delivery):
+        try:
+            run_secrets = secrets.decrypt(run.secrets_encrypted)
+            outbound = _outbound_request(run, run_secrets)
+            exchange = _send(attempt, outbound)
+            _retrying(
+                "saving",
+                lambda: store_result(
+                    attempt=attempt, exchange=exchange, secret_values=run_secrets.values()
+                ),
+            )
+        except DatabaseError:
+            logger.exception("attempt %s left running: the database stayed away", attempt_id)
+            raise
+        except Exception as exc:
+            # Whatever went wrong, the attempt must not stay "running" with nothing said.
+            logger.exception("attempt %s failed inside the worker", attempt_id)
+            failure = Failure(
+                kind=FailureKind.OTHER,
+                message=f"The worker could not complete this run ({type(exc).__name__}). "
+                "It was not retried; submit it again once the cause is fixed.",
+            )
+            exchange = Exchange(
+                method=run.method,
+                url=run.url,
+                request_headers=[],
+                response=None,
+                failure=failure,
+                elapsed_ms=0.0,
+            )
+
+            def store_failure() -> bool:
+                fresh = Attempt.objects.select_related("run").get(pk=attempt_id)
+                fresh.deliveries = delivery
+                return store_result(
+                    attempt=fresh, exchange=exchange, secret_values=[], may_retry=False
+                )
+
+            _retrying("saving", store_failure)
+
+
+def _retrying[T](what: str, action: Callable[[], T]) -> T:
+    """Run a database action again while the database is unreachable, for a bounded time.
+
+    The broken connection is closed before each new try (Django opens a new one). Each
+    action is one transaction, so a failed try leaves nothing half-written.
+    """
+    deadline = time.monotonic() + settings.DB_RETRY_SECONDS
+    pause = 0.5
+    while True:
+        try:
+            return action()
+        except (DatabaseUnavailable, DatabaseInterfaceError) as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            logger.warning(
+                "database unavailable while %s (%s); trying again in %.1f s",
+                what,
+                type(exc).__name__,
+                pause,
+            )
+            with contextlib.suppress(DatabaseError):
+                connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
+@contextlib.contextmanager
+def _heartbeat(*, attempt_id: uuid.UUID, delivery: int) -> Iterator[None]:
+    """While the request is in flight, note every RUN_HEARTBEAT_INTERVAL that this delivery
+    is alive: a running attempt without a recent heartbeat has lost its worker."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.RUN_HEARTBEAT_INTERVAL):
+                try:
+                    Attempt.objects.filter(
+                        pk=attempt_id, status=Attempt.Status.RUNNING, deliveries=delivery
+                    ).update(heartbeat_at=timezone.now())
+                except DatabaseError as exc:
+                    logger.warning("heartbeat of attempt %s missed (%s)", attempt_id, exc)
+                    with contextlib.suppress(DatabaseError):
+                        connection.close()
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{attempt_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _send(attempt: Attempt, outbound: OutboundRequest) -> Exchange:
@@ -264,7 +486,10 @@ def _send(attempt: Attempt, outbound: OutboundRequest) -> Exchange:
             response=None,
             failure=Failure(
                 kind=FailureKind.READ_TIMEOUT,
-                message="The run took longer than the worker's time limit and was stopped.",
+                message=(
+                    "The run took longer than the worker's time limit "
+                    f"({settings.CELERY_TASK_SOFT_TIME_LIMIT} s) and was stopped."
+                ),
             ),
             elapsed_ms=(timezone.now() - started).total_seconds() * 1000,
         )
@@ -294,7 +519,10 @@ def _outbound_request(run: Run, run_secrets: secrets.RunSecrets) -> OutboundRequ
     )
 
 
-def _diagnosis_context(run: Run) -> DiagnosisContext:
+def _diagnosis_context(run: Run, exchange: Exchange) -> DiagnosisContext:
+    """What the diagnosis needs besides the exchange: the host's recent 429s, for a 429."""
+    if exchange.response is None or exchange.response.status != 429:
+        return DiagnosisContext(window_seconds=int(RATE_LIMIT_HISTORY.total_seconds()))
     since = timezone.now() - RATE_LIMIT_HISTORY
     recent = Attempt.objects.filter(
         run__team_id=run.team_id,
@@ -307,16 +535,29 @@ def _diagnosis_context(run: Run) -> DiagnosisContext:
     )
 
 
+# What storing a result writes to its attempt.
+RESULT_FIELDS = (
+    "sent_url", "sent_headers", "redirects", "duration_ms", "outcome", "response_status",
+    "response_reason", "response_http_version", "response_headers", "response_body",
+    "response_body_truncated", "response_body_bytes", "failure_kind", "failure_detail",
+    "failure_message", "diagnosis_code", "diagnosis", "status", "finished_at",
+)  # fmt: skip
+
+
 def store_result(
     *, attempt: Attempt, exchange: Exchange, secret_values: list[str], may_retry: bool = True
-) -> None:
-    """Save what came back (redacted) with its diagnosis; then retry or finish the run."""
+) -> bool:
+    """Save what came back (redacted) with its diagnosis; then retry or finish the run.
+
+    Stored only if the attempt is still this delivery's (same `deliveries`, not finished):
+    an execution that was given up for lost and taken over stores nothing. False then.
+    """
     run = attempt.run
     try:
         profile = get_profile(run.profile)
     except KeyError:
         profile = profile_for_url(run.url)
-    diagnosis = diagnose(exchange, profile, context=_diagnosis_context(run))
+    diagnosis = diagnose(exchange, profile, context=_diagnosis_context(run, exchange))
 
     def clean(text: str) -> str:
         return redact_text(text, secret_values)
@@ -353,9 +594,20 @@ def store_result(
     attempt.status = Attempt.Status.DONE
     attempt.finished_at = timezone.now()
     with transaction.atomic():
-        attempt.save()
+        still_ours = Attempt.objects.filter(
+            pk=attempt.pk,
+            deliveries=attempt.deliveries,
+            status__in=[Attempt.Status.QUEUED, Attempt.Status.RUNNING],
+        ).update(**{name: getattr(attempt, name) for name in RESULT_FIELDS})
+        if not still_ours:
+            logger.warning(
+                "attempt %s: result of delivery %s discarded, the attempt was settled elsewhere",
+                attempt.pk,
+                attempt.deliveries,
+            )
+            return False
         run = Run.objects.select_for_update().get(pk=run.pk)
-        _summarise(run, attempt, diagnosis)
+        summary = _summarise(run, attempt, diagnosis)
         decision = None
         if (
             may_retry
@@ -364,6 +616,7 @@ def store_result(
         ):
             decision = _decide(run, diagnosis, attempts_made=attempt.number)
         if decision is not None and decision.retry:
+            run.save(update_fields=summary)
             _add_attempt(
                 run,
                 reason=Attempt.Reason.BACKOFF,
@@ -374,7 +627,7 @@ def store_result(
             if decision is not None and diagnosis.severity != "ok":
                 attempt.wait_reason = decision.reason
                 attempt.save(update_fields=["wait_reason"])
-            _settle(run)
+            _settle(run, also_save=summary)
     logger.info(
         "attempt %s of run %s done: %s in %.0f ms",
         attempt.number,
@@ -382,9 +635,11 @@ def store_result(
         attempt.response_status or attempt.failure_kind,
         exchange.elapsed_ms,
     )
+    return True
 
 
-def _summarise(run: Run, attempt: Attempt, diagnosis: Diagnosis) -> None:
+def _summarise(run: Run, attempt: Attempt, diagnosis: Diagnosis) -> list[str]:
+    """Copy the attempt's outcome onto the run; the names of the fields set, to save."""
     run.outcome = attempt.outcome
     run.response_status = attempt.response_status
     run.failure_kind = attempt.failure_kind
@@ -393,12 +648,10 @@ def _summarise(run: Run, attempt: Attempt, diagnosis: Diagnosis) -> None:
     run.severity = diagnosis.severity
     run.duration_ms = attempt.duration_ms
     run.finished_at = attempt.finished_at
-    run.save(
-        update_fields=[
-            "outcome", "response_status", "failure_kind", "diagnosis_code",
-            "diagnosis_title", "severity", "duration_ms", "finished_at",
-        ]
-    )  # fmt: skip
+    return [
+        "outcome", "response_status", "failure_kind", "diagnosis_code",
+        "diagnosis_title", "severity", "duration_ms", "finished_at",
+    ]  # fmt: skip
 
 
 def _decide(run: Run, diagnosis: Diagnosis, *, attempts_made: int) -> backoff.Decision:
@@ -415,20 +668,35 @@ def _decide(run: Run, diagnosis: Diagnosis, *, attempts_made: int) -> backoff.De
     )
 
 
-def _settle(run: Run) -> None:
-    """The run's status from its attempts: done once none is queued or running."""
-    pending = run.attempts.filter(status__in=[Attempt.Status.QUEUED, Attempt.Status.RUNNING])
-    if pending.filter(status=Attempt.Status.RUNNING).exists():
+def _settle(run: Run, *, also_save: list[str] | None = None) -> None:
+    """The run's status from its attempts: done once none is queued or running, or
+    interrupted if its latest attempt was. Saved with the fields `also_save` names."""
+    attempts = list(
+        run.attempts.exclude(status=Attempt.Status.CANCELLED).values_list(
+            "number", "status", "not_before"
+        )
+    )
+    pending = [
+        (status, not_before)
+        for _, status, not_before in attempts
+        if status in (Attempt.Status.QUEUED, Attempt.Status.RUNNING)
+    ]
+    if any(status == Attempt.Status.RUNNING for status, _ in pending):
         status = Run.Status.RUNNING
-    elif pending.filter(not_before__isnull=False).exists():
+    elif any(not_before is not None for _, not_before in pending):
         status = Run.Status.WAITING
-    elif pending.exists():
+    elif pending:
         status = Run.Status.QUEUED
     else:
-        status = Run.Status.DONE
+        latest = max(attempts, default=None, key=lambda row: row[0])
+        interrupted = latest is not None and latest[1] == Attempt.Status.INTERRUPTED
+        status = Run.Status.INTERRUPTED if interrupted else Run.Status.DONE
+    fields = list(also_save or [])
     if run.status != status:
         run.status = status
-        run.save(update_fields=["status"])
+        fields.append("status")
+    if fields:
+        run.save(update_fields=fields)
 
 
 def decode_body(body: bytes, content_type: str | None) -> str:
@@ -488,3 +756,45 @@ def cancel_pending(*, run: Run) -> int:
         run.save(update_fields=["retry_policy"])
         _settle(run)
     return cancelled
+
+
+# The sweeper (Celery beat) ---------------------------------------------------------------
+
+SWEEP_BATCH = 500
+SWEEP_FIELDS = (
+    "status", "deliveries", "created_at", "not_before", "published_at", "started_at",
+    "heartbeat_at", "worker", "number", "run__method", "run__url",
+)  # fmt: skip
+
+
+def sweep() -> dict[str, int]:
+    """Publish again the attempts the broker lost or never got, and settle the running
+    ones whose worker stopped (see `apps.runs.recovery.on_sweep`).
+
+    Safe to run at any time, twice at once included: every change is a conditional update,
+    and a second publish of an attempt is ignored by the worker that gets it.
+    """
+    now = timezone.now()
+    limits = recovery_limits()
+    candidates = (
+        Attempt.objects.filter(status__in=[Attempt.Status.QUEUED, Attempt.Status.RUNNING])
+        .select_related("run")
+        .only(*SWEEP_FIELDS)
+        .order_by("created_at")[:SWEEP_BATCH]
+    )
+    counts = {action.value: 0 for action in recovery.Action}
+    for attempt in candidates:
+        action = recovery.on_sweep(_state_of(attempt), now=now, limits=limits)
+        if action == recovery.Action.REPUBLISH:
+            done = enqueue_attempt(attempt_id=attempt.id)
+        elif action == recovery.Action.INTERRUPT:
+            done = interrupt_attempt(attempt=attempt)
+        elif action == recovery.Action.GIVE_UP:
+            done = give_up_attempt(attempt=Attempt.objects.select_related("run").get(pk=attempt.pk))
+        else:
+            continue
+        counts[action.value] += int(done)
+    acted = {name: count for name, count in counts.items() if count}
+    if acted:
+        logger.info("sweep: %s", ", ".join(f"{name} {count}" for name, count in acted.items()))
+    return counts

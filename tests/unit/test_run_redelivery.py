@@ -1,0 +1,191 @@
+"""Deliveries, redeliveries and the sweeper, in-process against the database (the system
+and chaos tests do the same with real workers and real faults)."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from apps.accounts.models import Team
+from apps.egress.types import Exchange, Failure, FailureKind
+from apps.runs import services
+from apps.runs.models import Attempt, Run
+from tests.support.factories import add_attempt, make_run
+from tests.support.servers import closed_port
+
+pytestmark = pytest.mark.django_db
+
+LONG_AGO = timedelta(minutes=10)
+
+
+def attempt_of(team: Team, user: User, method: str = "GET", **fields: object) -> Attempt:
+    url = f"http://127.0.0.1:{closed_port()}/"
+    run = make_run(team, user, method=method, url=url, host="127.0.0.1", timeout_seconds=2,
+                   profile="http", status=Run.Status.QUEUED)  # fmt: skip
+    return add_attempt(run, **fields)
+
+
+def lost(team: Team, user: User, method: str, deliveries: int = 1) -> Attempt:
+    """An attempt whose worker was killed while it was running, long ago."""
+    then = timezone.now() - LONG_AGO
+    attempt = attempt_of(
+        team, user, method, status=Attempt.Status.RUNNING, deliveries=deliveries,
+        started_at=then, heartbeat_at=then, published_at=then, worker="w1@host pid 1",
+    )  # fmt: skip
+    Run.objects.filter(pk=attempt.run_id).update(status=Run.Status.RUNNING)
+    return attempt
+
+
+def test_it_ignores_a_duplicate_delivery_while_the_first_is_alive(team: Team, owner: User) -> None:
+    attempt = attempt_of(team, owner)
+    assert services.claim_attempt(attempt_id=attempt.id, worker="w1") == 1
+    assert services.claim_attempt(attempt_id=attempt.id, worker="w2") is None
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.RUNNING
+    assert attempt.deliveries == 1 and attempt.worker == "w1"
+
+
+def test_it_executes_again_a_lost_get_and_stores_it_once(team: Team, owner: User) -> None:
+    attempt = lost(team, owner, "GET")
+    services.execute_attempt(attempt_id=attempt.id, worker="w2")
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.DONE and attempt.deliveries == 2
+    assert attempt.worker == "w2" and attempt.failure_kind == "connection_refused"
+    assert attempt.run.status == Run.Status.DONE
+    assert attempt.run.attempts.count() == 1
+
+
+def test_it_marks_a_lost_post_interrupted_and_never_sends_it_again(
+    team: Team, owner: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_sending(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a lost POST was sent again")
+
+    monkeypatch.setattr(services, "send", no_sending)
+    attempt = lost(team, owner, "POST")
+    services.execute_attempt(attempt_id=attempt.id, worker="w2")
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.INTERRUPTED and attempt.deliveries == 1
+    assert "may or may not have reached the server" in attempt.failure_message
+    assert attempt.run.status == Run.Status.INTERRUPTED and attempt.run.is_finished
+
+
+def test_it_gives_up_after_the_delivery_cap(team: Team, owner: User) -> None:
+    attempt = lost(team, owner, "GET", deliveries=5)
+    services.execute_attempt(attempt_id=attempt.id)
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.DONE and attempt.deliveries == 5
+    assert attempt.failure_kind == "other" and "5 times" in attempt.failure_message
+    assert attempt.run.status == Run.Status.DONE
+
+
+def test_it_discards_the_late_result_of_an_execution_taken_over(team: Team, owner: User) -> None:
+    attempt = lost(team, owner, "GET")
+    first = Attempt.objects.select_related("run").get(pk=attempt.pk)  # delivery 1's copy
+    assert services.claim_attempt(attempt_id=attempt.id, worker="w2") == 2
+    exchange = Exchange(
+        method="GET", url=first.run.url, request_headers=[], response=None,
+        failure=Failure(kind=FailureKind.READ_TIMEOUT, message="late"), elapsed_ms=1.0,
+    )  # fmt: skip
+    assert not services.store_result(attempt=first, exchange=exchange, secret_values=[])
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.RUNNING and attempt.failure_message == ""
+
+
+def test_it_stores_a_run_past_its_soft_time_limit_as_timed_out(
+    team: Team, owner: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def too_long(*args: object, **kwargs: object) -> None:
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(services, "send", too_long)
+    attempt = attempt_of(team, owner)
+    services.execute_attempt(attempt_id=attempt.id)
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.DONE
+    assert attempt.failure_kind == "read_timeout"
+    assert "time limit" in attempt.failure_message
+    assert attempt.diagnosis["title"]
+
+
+def test_it_sends_an_interrupted_run_again_only_when_asked(team: Team, owner: User) -> None:
+    attempt = lost(team, owner, "POST")
+    services.claim_attempt(attempt_id=attempt.id)
+    run = Run.objects.get(pk=attempt.run_id)
+    assert run.status == Run.Status.INTERRUPTED
+    again = services.retry_now(run=run)
+    assert again.number == 2 and again.reason == Attempt.Reason.RETRY
+    assert Run.objects.get(pk=run.pk).status == Run.Status.QUEUED
+
+
+def test_it_leaves_a_published_attempt_alone_when_the_broker_is_down(
+    team: Team, owner: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from apps.runs import tasks
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(tasks.execute_attempt_task, "apply_async", down)
+    attempt = attempt_of(team, owner)
+    assert not services.enqueue_attempt(attempt_id=attempt.id)
+    attempt.refresh_from_db()
+    assert attempt.published_at is None and attempt.status == Attempt.Status.QUEUED
+
+
+class TestSweep:
+    @pytest.fixture
+    def published(self, monkeypatch: pytest.MonkeyPatch) -> list[uuid.UUID]:
+        ids: list[uuid.UUID] = []
+
+        def enqueue(*, attempt_id: uuid.UUID, delay: float = 0.0) -> bool:
+            ids.append(attempt_id)
+            return True
+
+        monkeypatch.setattr(services, "enqueue_attempt", enqueue)
+        return ids
+
+    def test_it_publishes_an_attempt_the_broker_never_got(
+        self, team: Team, owner: User, published: list[uuid.UUID]
+    ) -> None:
+        old = attempt_of(team, owner)
+        Attempt.objects.filter(pk=old.pk).update(created_at=timezone.now() - LONG_AGO)
+        fresh = attempt_of(team, owner)
+        counts = services.sweep()
+        assert published == [old.id] and fresh.id not in published
+        assert counts["republish"] == 1
+
+    def test_it_publishes_a_lost_get_and_interrupts_a_lost_post(
+        self, team: Team, owner: User, published: list[uuid.UUID]
+    ) -> None:
+        get, post = lost(team, owner, "GET"), lost(team, owner, "POST")
+        alive = attempt_of(team, owner, status=Attempt.Status.RUNNING, deliveries=1,
+                           started_at=timezone.now(), heartbeat_at=timezone.now())  # fmt: skip
+        counts = services.sweep()
+        assert published == [get.id]
+        assert Attempt.objects.get(pk=post.pk).status == Attempt.Status.INTERRUPTED
+        assert Attempt.objects.get(pk=alive.pk).status == Attempt.Status.RUNNING
+        assert counts["republish"] == 1 and counts["interrupt"] == 1
+
+    def test_it_settles_each_lost_attempt_once_when_two_sweeps_meet(
+        self, team: Team, owner: User, published: list[uuid.UUID]
+    ) -> None:
+        post = lost(team, owner, "POST")
+        first, second = services.sweep(), services.sweep()
+        assert first["interrupt"] + second["interrupt"] == 1
+        assert Attempt.objects.get(pk=post.pk).status == Attempt.Status.INTERRUPTED
+
+    def test_it_leaves_done_cancelled_and_scheduled_attempts_alone(
+        self, team: Team, owner: User, published: list[uuid.UUID]
+    ) -> None:
+        then = timezone.now() - LONG_AGO
+        for status in (Attempt.Status.DONE, Attempt.Status.CANCELLED):
+            attempt = attempt_of(team, owner, status=status)
+            Attempt.objects.filter(pk=attempt.pk).update(created_at=then)
+        later = attempt_of(team, owner, not_before=timezone.now() + timedelta(minutes=1))
+        Attempt.objects.filter(pk=later.pk).update(created_at=then)
+        services.sweep()
+        assert published == []
