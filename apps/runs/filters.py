@@ -7,6 +7,8 @@ page position (`before`) is separate: it is a keyset cursor, see `Cursor`.
 
 import base64
 import binascii
+import functools
+import re
 import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -15,6 +17,7 @@ from django import forms
 from django.http import QueryDict
 from django.utils import timezone
 
+from apps.diagnosis.catalog import catalog
 from apps.runs.forms import METHODS
 
 STATUS_CLASSES = {
@@ -31,6 +34,15 @@ RANGES = {
     "30d": ("Last 30 days", timedelta(days=30)),
 }
 MAX_TEXT = 200
+# The search runs on trigram indexes on PostgreSQL, which need three characters to help.
+MIN_TEXT = 3
+# The query-string parameters that are filters (the page position and live-update state are
+# not): links that keep "the current filters" carry exactly these.
+FILTER_PARAMS = (
+    "q", "class", "status", "diagnosis", "method", "host", "member", "range", "since", "until",
+)  # fmt: skip
+DIAGNOSIS_CODE = re.compile(r"^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$")
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 
 @dataclass(frozen=True)
@@ -55,9 +67,29 @@ class LogFilters:
 class LogFilterForm(forms.Form):
     """The filters as query-string parameters. Short names keep shared links readable."""
 
-    q = forms.CharField(required=False, max_length=MAX_TEXT, label="Search URL and diagnosis")
-    status = forms.IntegerField(required=False, min_value=100, max_value=599, label="Status")
-    diagnosis = forms.CharField(required=False, max_length=80, label="Diagnosis")
+    q = forms.CharField(
+        required=False,
+        max_length=MAX_TEXT,
+        label="Search URL and diagnosis",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "e.g. ohlcv or rate limit"}),
+    )
+    status = forms.IntegerField(
+        required=False,
+        min_value=100,
+        max_value=599,
+        label="Status",
+        # A text box: a number box would hide a mistyped value instead of showing it.
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "e.g. 429"}),
+    )
+    diagnosis = forms.CharField(
+        required=False,
+        max_length=80,
+        label="Diagnosis",
+        help_text="A code, or its start: kaiko.401 also finds kaiko.401.no_key.",
+        widget=forms.TextInput(
+            attrs={"list": "diagnosis-codes", "placeholder": "e.g. kaiko.401", "spellcheck": "off"}
+        ),
+    )
     method = forms.ChoiceField(
         required=False, choices=[("", "Any method"), *((m, m) for m in METHODS)], label="Method"
     )
@@ -68,8 +100,16 @@ class LogFilterForm(forms.Form):
         choices=[("", "Any time"), *((key, label) for key, (label, _) in RANGES.items())],
         label="Time",
     )
-    since = forms.DateTimeField(required=False, label="From (UTC)")
-    until = forms.DateTimeField(required=False, label="To (UTC)")
+    since = forms.DateTimeField(
+        required=False,
+        label="From (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
+    )
+    until = forms.DateTimeField(
+        required=False,
+        label="To (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
+    )
 
     def __init__(self, data: QueryDict, *, members: list[str] | None = None) -> None:
         if data.get("method"):
@@ -82,9 +122,31 @@ class LogFilterForm(forms.Form):
         )
         self.order_fields(["q", "class"])
         self.members = members
+        if members is not None:
+            # A select of the team's members; a name from the URL that is not one of them
+            # stays selected, so the field shows what was asked next to its message.
+            asked = (self.data.get("member") or "").strip()
+            names = [*members, asked] if asked and asked not in members else members
+            self.fields["member"].widget = forms.Select(
+                choices=[("", "Anyone"), *((name, name) for name in names)]
+            )
+
+    def clean_q(self) -> str:
+        text = self.cleaned_data["q"].strip()
+        if text and len(text) < MIN_TEXT:
+            raise forms.ValidationError(f"Search for at least {MIN_TEXT} characters.")
+        return text
 
     def clean_host(self) -> str:
         return self.cleaned_data["host"].strip().lower()
+
+    def clean_diagnosis(self) -> str:
+        code = self.cleaned_data["diagnosis"].strip().lower()
+        if code and not DIAGNOSIS_CODE.match(code):
+            raise forms.ValidationError(
+                "A diagnosis code is words joined by dots, e.g. kaiko.401 or network.dns."
+            )
+        return code
 
     def clean_member(self) -> str:
         member = self.cleaned_data["member"].strip()
@@ -121,6 +183,25 @@ class LogFilterForm(forms.Form):
             until=until,
             text=(valid.get("q") or "").strip(),
         )
+
+
+def filter_query(data: QueryDict) -> QueryDict:
+    """Only the filter parameters of a query string (no page position), non-empty ones."""
+    query = QueryDict(mutable=True)
+    for name in FILTER_PARAMS:
+        value = (data.get(name) or "").strip()
+        if value:
+            query[name] = value
+    return query
+
+
+@functools.cache
+def diagnosis_codes() -> list[tuple[str, str]]:
+    """Every diagnosis code the catalog knows, with its title, sorted by code."""
+    known = catalog()
+    codes = {entry.code: entry.title for e in known.all_entries() for entry in e.with_variants()}
+    codes.update((cause.code, cause.title) for cause in known.all_causes())
+    return sorted(codes.items())
 
 
 def parse_filters(

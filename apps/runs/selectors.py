@@ -17,10 +17,6 @@ LOG_PAGE_SIZE = 50
 _CLASS_RANGES = {"2xx": (200, 299), "3xx": (300, 399), "4xx": (400, 499), "5xx": (500, 599)}
 
 
-def runs_for_team(*, team: Team) -> QuerySet[Run]:
-    return Run.objects.filter(team=team).select_related("created_by").order_by("-created_at")
-
-
 def filtered_runs(*, team: Team, filters: LogFilters) -> QuerySet[Run]:
     """The team's runs that match the filters, newest first (ties broken by id).
 
@@ -35,7 +31,11 @@ def filtered_runs(*, team: Team, filters: LogFilters) -> QuerySet[Run]:
     if filters.status is not None:
         runs = runs.filter(response_status=filters.status)
     if filters.diagnosis:
-        runs = runs.filter(diagnosis_code=filters.diagnosis)
+        # A code also finds its finer causes: "kaiko.401" finds "kaiko.401.no_key".
+        runs = runs.filter(
+            Q(diagnosis_code=filters.diagnosis)
+            | Q(diagnosis_code__startswith=f"{filters.diagnosis}.")
+        )
     if filters.method:
         runs = runs.filter(method=filters.method)
     if filters.host:
@@ -85,12 +85,23 @@ def log_page(
 
 
 def newer_runs(*, team: Team, filters: LogFilters, than: Cursor, limit: int) -> list[Run]:
-    """Runs that match the filters and came after the newest row a page shows (live updates)."""
+    """Runs that match the filters and came after the newest row a page shows (live updates),
+    newest first.
+
+    When more than `limit` came, these are the `limit` oldest of them: the next call, from
+    the newest of these, brings the rest, so no run is skipped.
+    """
     runs = filtered_runs(team=team, filters=filters).select_related("created_by")
     newer = runs.filter(created_at__gte=than.created_at).exclude(
         created_at=than.created_at, id__lte=than.id
     )
-    return list(newer[:limit])
+    return list(reversed(newer.order_by("created_at", "id")[:limit]))
+
+
+def runs_of_team_by_id(*, team: Team, ids: list[uuid.UUID]) -> list[Run]:
+    """The team's runs among these ids (any other id is ignored), newest first."""
+    runs = Run.objects.filter(team=team, id__in=ids).select_related("created_by")
+    return list(runs.order_by("-created_at", "-id"))
 
 
 def get_run_for_user(*, user: AbstractBaseUser, run_id: uuid.UUID) -> Run:

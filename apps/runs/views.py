@@ -4,24 +4,37 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    QueryDict,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.text import slugify
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
-from apps.accounts.selectors import current_team
+from apps.accounts.models import Team
+from apps.accounts.selectors import current_team, members_of
 from apps.diagnosis.catalog import get_playbook
 from apps.diagnosis.rules import Diagnosis
-from apps.runs import selectors, services
+from apps.runs import exports, selectors, services
 from apps.runs.compare import compare_attempts
+from apps.runs.filters import Cursor, LogFilterForm, diagnosis_codes, filter_query, parse_filters
 from apps.runs.forms import ReauthenticateForm, RunForm, initial_from_run
 from apps.runs.models import Attempt, Run
 from apps.runs.presentation import body_view, content_type_of
 from apps.runs.presets import PRESETS_BY_SLUG, preset_groups
+from apps.runs.trends import filter_summary, range_links, team_trends, trend_charts
+from apps.sharing.selectors import shared_run_ids
 
-RECENT_RUNS = 50
 # After this long in one state, the page says that the run may be waiting on a worker.
 STALE_AFTER = timedelta(seconds=20)
 TOO_MANY = "Too many requests submitted in a short time: wait a minute, then send again."
@@ -33,11 +46,124 @@ def _submission_limit(group: str, request: HttpRequest) -> str:
     return settings.RATELIMIT_SUBMIT
 
 
+# The team log (the home page).
+LIVE_EVERY_SECONDS = 5
+# Rows of a page that the live fragment keeps up to date while they are not done.
+LIVE_PENDING_MAX = 100
+PENDING = frozenset({Run.Status.QUEUED, Run.Status.RUNNING, Run.Status.WAITING})
+HTMX_STOP_POLLING = 286
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """The team's request log: filters in the query string, keyset pages, live updates.
+
+    An htmx request is the live fragment of the first page (see `_log_live`).
+    """
     team = current_team(request)
-    runs = selectors.runs_for_team(team=team)[:RECENT_RUNS] if team else []
-    return render(request, "runs/home.html", {"team": team, "runs": runs})
+    if request.htmx:
+        return _log_live(request, team)
+    query = filter_query(request.GET)
+    before = request.GET.get("before", "")
+    clean = _with(query, before=before) if before else query
+    if dict(clean.lists()) != dict(request.GET.lists()):
+        # The filter form sends every field, most of them empty: a link worth sharing
+        # carries only the filters that are set.
+        return redirect(f"{request.path}?{clean.urlencode()}" if clean else request.path)
+    members = _member_names(team)
+    form, filters = parse_filters(request.GET, members=members)
+    cursor = Cursor.decode(before)
+    page = selectors.log_page(team=team, filters=filters, cursor=cursor) if team else None
+    runs = page.runs if page else []
+    context: dict[str, object] = {
+        "team": team,
+        "form": form,
+        "query": query,
+        "runs": runs,
+        "first_page": cursor is None,
+        "active_filters": _active_filters(form, query),
+        "diagnosis_codes": diagnosis_codes(),
+        "older_query": _with(query, before=page.next_cursor.encode())
+        if page and page.next_cursor
+        else None,
+    }
+    if team is not None:
+        context["shared"] = shared_run_ids(team=team, run_ids=[run.id for run in runs])
+    if team is not None and cursor is None:
+        top = Cursor(created_at=runs[0].created_at, id=runs[0].id) if runs else _now_cursor()
+        context.update(_live_context(team, query, top, runs))
+    return render(request, "runs/home.html", context)
+
+
+def _log_live(request: HttpRequest, team: Team | None) -> HttpResponse:
+    """Runs newer than the page's newest row (`after`), and the page's unfinished rows
+    (`pending`) as they are now; the poller comes back with the state moved on.
+
+    A poller of another team (the user switched in another tab) or of none stops.
+    """
+    if team is None:
+        return HttpResponse(status=HTMX_STOP_POLLING)
+    if request.GET.get("team") != str(team.id):
+        return render(request, "runs/home.html#switched", status=HTMX_STOP_POLLING)
+    _form, filters = parse_filters(request.GET, members=_member_names(team))
+    query = filter_query(request.GET)
+    after = Cursor.decode(request.GET.get("after")) or _now_cursor()
+    new_runs = selectors.newer_runs(
+        team=team, filters=filters, than=after, limit=selectors.LOG_PAGE_SIZE
+    )
+    ids: list[uuid.UUID] = []
+    for value in request.GET.get("pending", "").split(",")[:LIVE_PENDING_MAX]:
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    refreshed = selectors.runs_of_team_by_id(team=team, ids=ids) if ids else []
+    top = Cursor(created_at=new_runs[0].created_at, id=new_runs[0].id) if new_runs else after
+    context = {
+        "team": team,
+        "query": query,
+        "new_runs": new_runs,
+        "refreshed": refreshed,
+        "shared": shared_run_ids(team=team, run_ids=[run.id for run in [*new_runs, *refreshed]]),
+        **_live_context(team, query, top, [*new_runs, *refreshed]),
+    }
+    return render(request, "runs/home.html#live", context)
+
+
+def _live_context(team: Team, query: QueryDict, top: Cursor, shown: list[Run]) -> dict[str, object]:
+    pending = [str(run.id) for run in shown if run.status in PENDING][:LIVE_PENDING_MAX]
+    state = {"team": str(team.id), "after": top.encode()}
+    if pending:
+        state["pending"] = ",".join(pending)
+    return {"live_query": _with(query, **state), "live_every": LIVE_EVERY_SECONDS}
+
+
+def _member_names(team: Team | None) -> list[str]:
+    if team is None:
+        return []
+    return [membership.user.get_username() for membership in members_of(team=team)]
+
+
+def _now_cursor() -> Cursor:
+    """A position before every run made from now on: where an empty page's live view starts."""
+    return Cursor(created_at=timezone.now(), id=uuid.UUID(int=0))
+
+
+def _with(query: QueryDict, **changes: str) -> QueryDict:
+    changed = query.copy()
+    for name, value in changes.items():
+        changed[name] = value
+    return changed
+
+
+def _active_filters(form: LogFilterForm, query: QueryDict) -> list[tuple[str, str, QueryDict]]:
+    """(label, value, the query without it) of each filter the URL sets, for removable chips."""
+    active = []
+    for name, value in query.items():
+        rest = query.copy()
+        del rest[name]
+        active.append((str(form.fields[name].label), value, rest))
+    return active
 
 
 @login_required
@@ -105,7 +231,17 @@ def _run_context(run: Run) -> dict[str, object]:
         "latest": latest,
         "pending": pending,
         "stale": _is_stale(run, pending),
+        "poll_ms": _poll_interval_ms(run, attempts),
+        # Stored but not yet handed to the broker (it was unreachable): the sweeper will.
+        "unpublished": any(
+            attempt.status == Attempt.Status.QUEUED and attempt.published_at is None
+            for attempt in pending
+        ),
     }
+    if run.status == Run.Status.INTERRUPTED:
+        context["interrupted"] = next(
+            (a for a in reversed(attempts) if a.status == Attempt.Status.INTERRUPTED), None
+        )
     if latest is not None:
         diagnosis = Diagnosis.from_dict(latest.diagnosis)
         context["diagnosis"] = diagnosis
@@ -117,6 +253,18 @@ def _run_context(run: Run) -> dict[str, object]:
     if run.is_finished:
         context["earlier"] = selectors.earlier_runs_of_same_request(run=run).first()
     return context
+
+
+# How often the run page asks for its result: quickly just after the latest attempt was
+# made (a fast upstream answers within a few hundred ms), then less and less often.
+POLL_STEPS_MS = ((5, 150), (30, 500))
+POLL_SLOWEST_MS = 1000
+
+
+def _poll_interval_ms(run: Run, attempts: list[Attempt]) -> int:
+    newest = max((attempt.created_at for attempt in attempts), default=run.created_at)
+    age = (timezone.now() - newest).total_seconds()
+    return next((every for within, every in POLL_STEPS_MS if age < within), POLL_SLOWEST_MS)
 
 
 def _is_stale(run: Run, pending: list[Attempt]) -> bool:
@@ -206,5 +354,78 @@ def compare(request: HttpRequest, run_id: uuid.UUID, other_id: uuid.UUID) -> Htt
             "other": other,
             "comparison": compare_attempts(left, right) if left and right else None,
             "candidates": selectors.earlier_runs_of_same_request(run=run),
+        },
+    )
+
+
+# Exports of the team log ------------------------------------------------------------------
+
+EXPORT_FORMATS = {
+    "csv": ("text/csv; charset=utf-8", exports.csv_chunks),
+    "har": ("application/json", exports.har_chunks),
+}
+
+
+@login_required
+def export_csv(request: HttpRequest) -> HttpResponseBase:
+    return _export(request, extension="csv")
+
+
+@login_required
+def export_har(request: HttpRequest) -> HttpResponseBase:
+    return _export(request, extension="har")
+
+
+def _export(request: HttpRequest, *, extension: str) -> HttpResponseBase:
+    """The current team's runs that match the log's filters, as a file sent while it is
+    written. A filter the log would only warn about is refused here: the file must be what
+    the link says."""
+    team = current_team(request)
+    if team is None:
+        raise Http404("No team")
+    form, filters = parse_filters(request.GET, members=_member_names(team))
+    if form.errors:
+        problems = [
+            f"Invalid filter “{name}”: {' '.join(errors)}" for name, errors in form.errors.items()
+        ]
+        return HttpResponseBadRequest(
+            "\n".join(problems) + "\n", content_type="text/plain; charset=utf-8"
+        )
+    content_type, chunks = EXPORT_FORMATS[extension]
+    runs = selectors.filtered_runs(team=team, filters=filters)
+    response = StreamingHttpResponse(
+        chunks(runs, base_url=request.build_absolute_uri("/")), content_type=content_type
+    )
+    filename = f"{slugify(team.name) or 'team'}-runs-{timezone.now():%Y-%m-%d}.{extension}"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# Trends over the log's filtered runs.
+
+
+@login_required
+def trends(request: HttpRequest) -> HttpResponse:
+    """Counts, top diagnoses, error rate and durations of the runs the log's filters select,
+    drawn as SVG on the server: the page needs no JavaScript."""
+    team = current_team(request)
+    if team is None:
+        return render(request, "runs/trends.html", {"team": None})
+    form, filters = parse_filters(request.GET, members=_member_names(team))
+    query = filter_query(request.GET)
+    found = team_trends(team=team, filters=filters, now=timezone.now())
+    return render(
+        request,
+        "runs/trends.html",
+        {
+            "team": team,
+            "form": form,
+            "query": query,
+            "filters": filters,
+            "summary": filter_summary(filters),
+            "range_links": range_links(query),
+            "trends": found,
+            "charts": trend_charts(found),
         },
     )

@@ -1,0 +1,358 @@
+"""The team log as files: CSV for spreadsheets, HAR 1.2 for HTTP tools.
+
+`csv_chunks` and `har_chunks` take a filtered queryset of runs (`selectors.filtered_runs`,
+newest first) and yield text. They read it in keyset batches, each a short query of its
+own, so memory stays flat however many runs match and no cursor or transaction stays open
+while the file is sent. Nothing is decrypted: every value comes from the stored, already
+redacted columns, and is redacted again by name on the way out.
+"""
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlsplit
+
+from django.db.models import QuerySet
+from django.urls import reverse
+
+from apps.egress.redaction import (
+    is_secret_header,
+    is_secret_param,
+    redact_body,
+    redact_url,
+    split_secret_pairs,
+)
+from apps.runs.filters import Cursor
+from apps.runs.models import Attempt, Run
+from apps.runs.selectors import older_than
+
+BATCH_SIZE = 1000
+# HAR entries carry response bodies (each up to EGRESS_MAX_BODY_BYTES, 1 MiB by default),
+# so few per batch: 50 bodies at the cap keep the peak near 50 MB.
+HAR_BATCH_SIZE = 50
+# Entries are sent in pieces of about this many characters, not one write per entry.
+HAR_FLUSH_CHARS = 64 * 1024
+HAR_VERSION = "1.2"
+CREATOR = {"name": "API diagnostics dashboard", "version": "0.1.0"}
+
+CSV_COLUMNS = (
+    "created_at",
+    "member",
+    "method",
+    "url",
+    "host",
+    "status",
+    "outcome",
+    "failure_kind",
+    "diagnosis_code",
+    "diagnosis_title",
+    "severity",
+    "duration_ms",
+    "attempts",
+    "run_url",
+)
+# Headers whose value is a URL, whose query may name a secret.
+URL_HEADERS = frozenset({"location", "content-location", "referer"})
+# A cell starting with one of these is a formula to a spreadsheet app.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+_CSV_RUN_FIELDS = (
+    "id",
+    "created_at",
+    "created_by__username",
+    "method",
+    "url",
+    "host",
+    "response_status",
+    "outcome",
+    "failure_kind",
+    "diagnosis_code",
+    "diagnosis_title",
+    "severity",
+    "duration_ms",
+    "attempt_count",
+)
+_HAR_RUN_FIELDS = (
+    "id",
+    "created_at",
+    "created_by__username",
+    "method",
+    "url",
+    "request_headers",
+    "request_body",
+    "diagnosis_code",
+    "diagnosis_title",
+    "severity",
+)
+
+
+# Reading ----------------------------------------------------------------------------------
+
+
+def run_batches(runs: QuerySet[Run], *, size: int = BATCH_SIZE) -> Iterator[list[Run]]:
+    """The runs, in their (created_at, id) descending order, `size` at a time: each batch is
+    one query that starts after the last row of the one before."""
+    batch = list(runs[:size])
+    while batch:
+        yield batch
+        if len(batch) < size:
+            return
+        last = batch[-1]
+        batch = list(older_than(runs, Cursor(created_at=last.created_at, id=last.id))[:size])
+
+
+def latest_finished_attempts(runs: list[Run]) -> dict[uuid.UUID, Attempt]:
+    """The latest finished attempt of each of the runs that has one, read with two queries:
+    the numbers of the finished attempts (small rows), then the chosen attempts themselves."""
+    latest: dict[uuid.UUID, tuple[int, uuid.UUID]] = {}
+    finished = Attempt.objects.filter(
+        run_id__in=[run.pk for run in runs], status=Attempt.Status.DONE
+    ).values_list("run_id", "number", "pk")
+    for run_id, number, pk in finished:
+        if run_id not in latest or number > latest[run_id][0]:
+            latest[run_id] = (number, pk)
+    # The diagnosis JSON is large; the run's summary columns say what the export needs.
+    attempts = Attempt.objects.filter(pk__in=[pk for _, pk in latest.values()]).defer("diagnosis")
+    return {attempt.run_id: attempt for attempt in attempts}
+
+
+class RunUrl:
+    """The absolute URL of a run's page, without a URL lookup per row."""
+
+    _placeholder = str(uuid.UUID(int=0))
+
+    def __init__(self, base_url: str) -> None:
+        path = reverse("runs:detail", args=[self._placeholder])
+        self._head, _, self._tail = (base_url.rstrip("/") + path).partition(self._placeholder)
+
+    def __call__(self, run_id: uuid.UUID) -> str:
+        return f"{self._head}{run_id}{self._tail}"
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# CSV --------------------------------------------------------------------------------------
+
+
+def csv_cell(value: object) -> object:
+    """A value as a spreadsheet app will not run: text that starts like a formula gets a
+    leading apostrophe. Numbers are written as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_row(run: Run, *, run_url: str) -> list[object]:
+    member = run.created_by.username if run.created_by_id and run.created_by else ""
+    values: list[object] = [
+        iso_utc(run.created_at),
+        member,
+        run.method,
+        redact_url(run.url),
+        run.host,
+        run.response_status if run.response_status is not None else "",
+        run.outcome,
+        run.failure_kind,
+        run.diagnosis_code,
+        run.diagnosis_title,
+        run.severity,
+        run.duration_ms if run.duration_ms is not None else "",
+        run.attempt_count,
+        run_url,
+    ]
+    return [csv_cell(value) for value in values]
+
+
+def csv_chunks(
+    runs: QuerySet[Run], *, base_url: str, batch_size: int = BATCH_SIZE
+) -> Iterator[str]:
+    """The runs as CSV: a header row, then one row per run, one chunk per batch."""
+    run_url = RunUrl(base_url)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    yield buffer.getvalue()
+    rows = runs.select_related("created_by").only(*_CSV_RUN_FIELDS)
+    for batch in run_batches(rows, size=batch_size):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows(csv_row(run, run_url=run_url(run.id)) for run in batch)
+        yield buffer.getvalue()
+
+
+# HAR --------------------------------------------------------------------------------------
+
+
+def _header_value(pairs: list[list[str]], name: str) -> str:
+    lowered = name.lower()
+    return next((value for key, value in pairs if key.lower() == lowered), "")
+
+
+def _har_pairs(pairs: list[list[str]] | list[tuple[str, str]], *, secret_header: bool) -> list:
+    """Name/value objects with secret values redacted by name; URLs in headers by their
+    query parameters' names."""
+    is_secret = is_secret_header if secret_header else is_secret_param
+    shown, _ = split_secret_pairs(
+        ((str(name), str(value)) for name, value in pairs), is_secret=is_secret
+    )
+    return [
+        {
+            "name": name,
+            "value": redact_url(value) if secret_header and name.lower() in URL_HEADERS else value,
+        }
+        for name, value in shown
+    ]
+
+
+def har_request(run: Run, attempt: Attempt) -> dict[str, object]:
+    url = redact_url(attempt.sent_url or run.url)
+    headers = attempt.sent_headers or run.request_headers
+    try:
+        query = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    except ValueError:
+        query = []
+    request: dict[str, object] = {
+        "method": run.method,
+        "url": url,
+        "httpVersion": attempt.response_http_version or "HTTP/1.1",
+        "cookies": [],
+        "headers": _har_pairs(headers, secret_header=True),
+        "queryString": _har_pairs(query, secret_header=False),
+        "headersSize": -1,
+        "bodySize": 0,
+    }
+    if run.request_body:
+        mime_type = _header_value(headers, "Content-Type")
+        text, _ = redact_body(run.request_body, mime_type)
+        request["postData"] = {"mimeType": mime_type, "text": text}
+        # The size sent (secrets and all) when known, else that of the text shown.
+        sent = _header_value(headers, "Content-Length")
+        request["bodySize"] = int(sent) if sent.isdigit() else len(text.encode())
+    return request
+
+
+def har_response(attempt: Attempt) -> dict[str, object]:
+    if attempt.outcome != Run.Outcome.RESPONSE:
+        # No HTTP response: status 0 and the reason in `_error`, as browsers write it.
+        message = attempt.failure_message or attempt.failure_kind or "No response"
+        return {
+            "status": 0,
+            "statusText": "",
+            "httpVersion": "",
+            "cookies": [],
+            "headers": [],
+            "content": {"size": 0, "mimeType": "x-unknown"},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": -1,
+            "comment": message,
+            "_error": message,
+            "_failure": {"kind": attempt.failure_kind, "detail": attempt.failure_detail},
+        }
+    headers = attempt.response_headers
+    mime_type = _header_value(headers, "Content-Type")
+    text, _ = redact_body(attempt.response_body, mime_type)
+    size = attempt.response_body_bytes
+    if size is None:
+        size = len(attempt.response_body.encode())
+    content: dict[str, object] = {"size": size, "mimeType": mime_type, "text": text}
+    if attempt.response_body_truncated:
+        content["comment"] = f"Only the first {size} bytes of the body were kept."
+        content["_truncated"] = True
+    compressed = bool(_header_value(headers, "Content-Encoding"))
+    return {
+        "status": attempt.response_status or 0,
+        "statusText": attempt.response_reason,
+        "httpVersion": attempt.response_http_version or "HTTP/1.1",
+        "cookies": [],
+        "headers": _har_pairs(headers, secret_header=True),
+        "content": content,
+        "redirectURL": redact_url(_header_value(headers, "Location")),
+        "headersSize": -1,
+        # The size on the wire is not known for a compressed body (it is kept decoded).
+        "bodySize": -1 if compressed else size,
+    }
+
+
+def har_timings(attempt: Attempt) -> dict[str, object]:
+    """Only the whole exchange is timed; it is given as `wait` so the sum stays `time`."""
+    total = attempt.duration_ms or 0.0
+    return {
+        "blocked": -1,
+        "dns": -1,
+        "connect": -1,
+        "ssl": -1,
+        "send": 0,
+        "wait": total,
+        "receive": 0,
+        "comment": "Only the total time of the exchange is measured; it is shown as wait.",
+    }
+
+
+def har_entry(run: Run, attempt: Attempt, *, run_url: str) -> dict[str, object]:
+    # The run's summary columns describe its latest finished attempt, the one exported.
+    code = attempt.diagnosis_code or run.diagnosis_code
+    title = run.diagnosis_title
+    started = attempt.started_at or attempt.created_at or run.created_at
+    entry: dict[str, object] = {
+        "startedDateTime": iso_utc(started),
+        "time": attempt.duration_ms or 0.0,
+        "request": har_request(run, attempt),
+        "response": har_response(attempt),
+        "cache": {},
+        "timings": har_timings(attempt),
+        "comment": title,
+        "_diagnosis": {
+            "code": code,
+            "title": title,
+            "severity": run.severity,
+        },
+        "_run": run_url,
+        "_attempt": attempt.number,
+        "_member": run.created_by.username if run.created_by_id and run.created_by else "",
+    }
+    if attempt.redirects:
+        entry["_redirects"] = [
+            {"status": status, "location": redact_url(location)}
+            for status, location in attempt.redirects
+        ]
+    return entry
+
+
+def har_chunks(
+    runs: QuerySet[Run], *, base_url: str, batch_size: int = HAR_BATCH_SIZE
+) -> Iterator[str]:
+    """The runs as one HAR 1.2 document, an entry per run from its latest finished attempt
+    (runs not finished yet have none), newest first as in the log."""
+    run_url = RunUrl(base_url)
+    yield (
+        '{"log": {"version": '
+        + json.dumps(HAR_VERSION)
+        + ', "creator": '
+        + json.dumps(CREATOR)
+        + ', "pages": [], "entries": ['
+    )
+    separator = ""
+    pending: list[str] = []
+    pending_chars = 0
+    rows = runs.select_related("created_by").only(*_HAR_RUN_FIELDS)
+    for batch in run_batches(rows, size=batch_size):
+        attempts = latest_finished_attempts(batch)
+        for run in batch:
+            attempt = attempts.get(run.pk)
+            if attempt is None:
+                continue
+            entry = har_entry(run, attempt, run_url=run_url(run.id))
+            text = separator + json.dumps(entry, ensure_ascii=False)
+            separator = ","
+            pending.append(text)
+            pending_chars += len(text)
+            if pending_chars >= HAR_FLUSH_CHARS:
+                yield "".join(pending)
+                pending, pending_chars = [], 0
+    yield "".join(pending) + "]}}"

@@ -1,0 +1,33 @@
+"""Template helpers of the team log: links that add a filter, the path part of a URL."""
+
+from urllib.parse import urlsplit
+
+from django import template
+from django.http import QueryDict
+from django.urls import reverse
+
+register = template.Library()
+
+
+@register.simple_tag
+def log_url(query: QueryDict, name: str, value: object) -> str:
+    """The log's first page with the current filters and `name` set to `value`."""
+    changed = query.copy()
+    changed[name] = str(value)
+    return f"{reverse('home')}?{changed.urlencode()}"
+
+
+@register.filter
+def short_path(url: str, limit: int = 60) -> str:
+    """The path and query of a URL ("/v2/data?x=1"), cut in the middle when longer than
+    `limit`: both its start and its end (the endpoint, the query) stay readable."""
+    try:
+        parts = urlsplit(url)
+        path = parts.path or "/"
+        path = f"{path}?{parts.query}" if parts.query else path
+    except ValueError:
+        path = url
+    if len(path) <= limit:
+        return path
+    head = (limit - 1) * 2 // 5
+    return f"{path[:head]}…{path[-(limit - 1 - head) :]}"

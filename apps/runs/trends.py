@@ -1,0 +1,472 @@
+"""Trends over the team log's filtered runs: counted by the database, drawn as SVG.
+
+Every figure is an aggregate over `filtered_runs(...)` within one time window
+(`trend_window`): the filters' own range, or the last DEFAULT_SPAN when they give none.
+Only percentiles on a database without a percentile function read values into Python,
+and then a bounded number per host.
+"""
+
+import math
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from django.db import connections
+from django.db.models import Aggregate, Count, FloatField, Max, Q, QuerySet
+from django.db.models.functions import TruncDay, TruncHour
+from django.http import QueryDict
+
+from apps.accounts.models import Team
+from apps.runs import charts
+from apps.runs.filters import RANGES, STATUS_CLASSES, LogFilters
+from apps.runs.models import Run
+from apps.runs.selectors import filtered_runs
+
+DEFAULT_SPAN = timedelta(days=7)  # when the filters give no start
+HOURLY_UP_TO = timedelta(days=2)  # longer windows are counted per day
+MAX_BUCKETS = 200
+TOP_DIAGNOSES = 10
+TOP_HOSTS = 10
+# Durations read per host when the database computes no percentiles (SQLite): the latest.
+DURATION_SAMPLE = 5000
+
+Unit = Literal["hour", "day"]
+_STEP: dict[Unit, timedelta] = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+_TRUNC = {"hour": TruncHour, "day": TruncDay}
+
+_RESPONSE = Q(outcome=Run.Outcome.RESPONSE)
+CLASS_CONDITIONS: dict[str, Q] = {
+    "2xx": _RESPONSE & Q(response_status__gte=200, response_status__lte=299),
+    "3xx": _RESPONSE & Q(response_status__gte=300, response_status__lte=399),
+    "4xx": _RESPONSE & Q(response_status__gte=400, response_status__lte=499),
+    "5xx": _RESPONSE & Q(response_status__gte=500, response_status__lte=599),
+    "network": Q(outcome=Run.Outcome.FAILURE),
+    "pending": Q(outcome=Run.Outcome.PENDING),
+}
+CLASS_LABELS = {**STATUS_CLASSES, "pending": "Pending (no result yet)"}
+CLASS_SHORT_LABELS = {"network": "No response", "pending": "Pending"}
+FINISHED = ~Q(outcome=Run.Outcome.PENDING)
+ERRORS = CLASS_CONDITIONS["4xx"] | CLASS_CONDITIONS["5xx"] | CLASS_CONDITIONS["network"]
+
+
+@dataclass(frozen=True)
+class TrendWindow:
+    """The time the trends cover: [since, until), counted per hour or per day (UTC)."""
+
+    since: datetime
+    until: datetime
+    unit: Unit
+    start_given: bool  # False: the filters gave no start, DEFAULT_SPAN was used
+    end_given: bool  # False: up to now
+    shortened: bool  # the filters' range held more than MAX_BUCKETS days: the latest kept
+
+    @property
+    def description(self) -> str:
+        """The window in words, for the page."""
+        since, until = _stamp(self.since), _stamp(self.until)
+        if not self.start_given and not self.end_given:
+            words = f"No time range chosen: the last {_days(DEFAULT_SPAN)}"
+        elif not self.start_given:
+            words = f"No start chosen: the {_days(DEFAULT_SPAN)} before {until}"
+        elif not self.end_given:
+            words = f"From {since} to now"
+        else:
+            words = f"From {since} to {until}"
+        return f"{words}, per {self.unit} (UTC)."
+
+    def buckets(self) -> list[datetime]:
+        """The start of every bucket from the one holding `since` to the one before `until`."""
+        step = _STEP[self.unit]
+        start = truncate(self.since, self.unit)
+        starts = []
+        while start < self.until and len(starts) < MAX_BUCKETS:
+            starts.append(start)
+            start += step
+        return starts
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _days(span: timedelta) -> str:
+    return f"{span.days} days" if span.days != 1 else "day"
+
+
+def truncate(moment: datetime, unit: Unit) -> datetime:
+    moment = moment.astimezone(UTC)
+    if unit == "day":
+        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def trend_window(*, filters: LogFilters, now: datetime) -> TrendWindow:
+    """The filters' time range, the last DEFAULT_SPAN without one, at most MAX_BUCKETS
+    buckets long (a longer range keeps its latest days)."""
+    until = filters.until or now
+    since = filters.since or until - DEFAULT_SPAN
+    longest = _STEP["day"] * (MAX_BUCKETS - 1)
+    shortened = until - since > longest
+    if shortened:
+        since = until - longest
+    unit: Unit = "hour" if until - since <= HOURLY_UP_TO else "day"
+    return TrendWindow(
+        since=since,
+        until=until,
+        unit=unit,
+        start_given=filters.since is not None,
+        end_given=filters.until is not None,
+        shortened=shortened,
+    )
+
+
+def _runs(*, team: Team, filters: LogFilters) -> QuerySet[Run]:
+    """The filtered runs without their ordering, which would otherwise join each GROUP BY."""
+    return filtered_runs(team=team, filters=filters).order_by()
+
+
+# Counts by status class.
+
+
+@dataclass(frozen=True)
+class ClassCount:
+    key: str  # a key of CLASS_LABELS
+    label: str
+    short_label: str
+    count: int
+
+
+def status_class_counts(*, team: Team, filters: LogFilters) -> list[ClassCount]:
+    """How many runs fall in each status class, pending runs included, in one query."""
+    counts = _runs(team=team, filters=filters).aggregate(
+        **{
+            f"class_{key}": Count("id", filter=condition)
+            for key, condition in CLASS_CONDITIONS.items()
+        }
+    )
+    return [
+        ClassCount(
+            key=key,
+            label=CLASS_LABELS[key],
+            short_label=CLASS_SHORT_LABELS.get(key, key),
+            count=counts[f"class_{key}"],
+        )
+        for key in CLASS_CONDITIONS
+    ]
+
+
+# Top diagnoses.
+
+
+@dataclass(frozen=True)
+class DiagnosisCount:
+    code: str
+    title: str
+    count: int
+
+
+def top_diagnoses(
+    *, team: Team, filters: LogFilters, limit: int = TOP_DIAGNOSES
+) -> list[DiagnosisCount]:
+    """The most frequent diagnoses of runs with a result, most frequent first."""
+    rows = (
+        _runs(team=team, filters=filters)
+        .filter(FINISHED)
+        .exclude(diagnosis_code="")
+        .values("diagnosis_code")
+        .annotate(count=Count("id"), title=Max("diagnosis_title"))
+        .order_by("-count", "diagnosis_code")[:limit]
+    )
+    return [
+        DiagnosisCount(code=row["diagnosis_code"], title=row["title"], count=row["count"])
+        for row in rows
+    ]
+
+
+# Error rate over time.
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: datetime
+    runs: int
+    finished: int  # runs with a result
+    errors: int  # 4xx, 5xx or no response
+
+    @property
+    def rate(self) -> float:
+        """The share of runs with a result that ended in an error; 0 with none."""
+        return self.errors / self.finished if self.finished else 0.0
+
+    @property
+    def rate_text(self) -> str:
+        return charts.format_percent(self.rate)
+
+
+def error_rate_buckets(*, team: Team, filters: LogFilters, window: TrendWindow) -> list[Bucket]:
+    """Runs, results and errors per bucket of the window; buckets without runs count zero.
+
+    The filters' time range is replaced by the window's.
+    """
+    within = replace(filters, since=window.since, until=window.until)
+    rows = (
+        _runs(team=team, filters=within)
+        .annotate(bucket=_TRUNC[window.unit]("created_at", tzinfo=UTC))
+        .values("bucket")
+        .annotate(
+            runs=Count("id"),
+            finished=Count("id", filter=FINISHED),
+            errors=Count("id", filter=ERRORS),
+        )
+        .order_by("bucket")
+    )
+    found = {row["bucket"].astimezone(UTC): row for row in rows}
+    buckets = []
+    for start in window.buckets():
+        row = found.get(start, {"runs": 0, "finished": 0, "errors": 0})
+        buckets.append(
+            Bucket(start=start, runs=row["runs"], finished=row["finished"], errors=row["errors"])
+        )
+    return buckets
+
+
+# Duration percentiles by host.
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's continuous percentile: the value at `fraction` of the ordered values,
+    interpolated linearly between the two nearest (as `percentile` below)."""
+
+    function = "PERCENTILE_CONT"
+    name = "PercentileCont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
+    arity = 1
+    output_field = FloatField()
+
+    def __init__(self, expression: str, fraction: float, **extra: object) -> None:
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"a percentile is a fraction from 0 to 1, not {fraction!r}")
+        self.fraction = float(fraction)
+        super().__init__(expression, **extra)
+
+    def as_sql(self, compiler, connection, **extra_context):  # type: ignore[no-untyped-def]
+        sql, params = super().as_sql(compiler, connection, fraction="%s", **extra_context)
+        return sql, (self.fraction, *params)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value at `fraction` of the sorted values, interpolated linearly between the two
+    nearest, as PostgreSQL's percentile_cont. `values` must not be empty."""
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    lower = math.floor(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+@dataclass(frozen=True)
+class HostDurations:
+    host: str
+    runs: int  # runs with a duration
+    p50: float  # ms
+    p95: float  # ms
+    measured: int  # durations the percentiles come from: `runs`, or the latest DURATION_SAMPLE
+
+    @property
+    def sampled(self) -> bool:
+        return self.measured < self.runs
+
+
+def durations_by_host(
+    *, team: Team, filters: LogFilters, limit: int = TOP_HOSTS
+) -> list[HostDurations]:
+    """p50 and p95 of the duration for the hosts with the most timed runs, busiest first.
+
+    PostgreSQL computes the percentiles (percentile_cont); other databases get them from
+    at most DURATION_SAMPLE of the latest durations of each host.
+    """
+    timed = _runs(team=team, filters=filters).exclude(duration_ms=None)
+    top = list(timed.values("host").annotate(runs=Count("id")).order_by("-runs", "host")[:limit])
+    if not top:
+        return []
+    hosts = [row["host"] for row in top]
+    if connections[timed.db].vendor == "postgresql":
+        found = _percentiles_in_database(timed, hosts)
+    else:
+        found = _percentiles_in_python(timed, hosts)
+    return [HostDurations(host=row["host"], runs=row["runs"], **found[row["host"]]) for row in top]
+
+
+def _percentiles_in_database(timed: QuerySet[Run], hosts: list[str]) -> dict[str, dict]:
+    rows = (
+        timed.filter(host__in=hosts)
+        .values("host")
+        .annotate(
+            measured=Count("id"),
+            p50=PercentileCont("duration_ms", 0.5),
+            p95=PercentileCont("duration_ms", 0.95),
+        )
+    )
+    return {
+        row["host"]: {"p50": row["p50"], "p95": row["p95"], "measured": row["measured"]}
+        for row in rows
+    }
+
+
+def _percentiles_in_python(timed: QuerySet[Run], hosts: list[str]) -> dict[str, dict]:
+    found = {}
+    for host in hosts:
+        latest = timed.filter(host=host).order_by("-created_at", "-id")
+        durations = list(latest.values_list("duration_ms", flat=True)[:DURATION_SAMPLE])
+        found[host] = {
+            "p50": percentile(durations, 0.5),
+            "p95": percentile(durations, 0.95),
+            "measured": len(durations),
+        }
+    return found
+
+
+# Everything the page shows.
+
+
+@dataclass(frozen=True)
+class Trends:
+    window: TrendWindow
+    classes: list[ClassCount]
+    diagnoses: list[DiagnosisCount]
+    buckets: list[Bucket]
+    hosts: list[HostDurations]
+
+    @property
+    def total(self) -> int:
+        return sum(each.count for each in self.classes)
+
+    @property
+    def errors(self) -> int:
+        return sum(bucket.errors for bucket in self.buckets)
+
+    @property
+    def finished(self) -> int:
+        return sum(bucket.finished for bucket in self.buckets)
+
+    @property
+    def rate_text(self) -> str:
+        return charts.format_percent(self.errors / self.finished if self.finished else 0.0)
+
+    @property
+    def any_sampled(self) -> bool:
+        return any(host.sampled for host in self.hosts)
+
+
+def team_trends(*, team: Team, filters: LogFilters, now: datetime) -> Trends:
+    """All the trends of the team's runs that match the filters, within `trend_window`."""
+    window = trend_window(filters=filters, now=now)
+    within = replace(filters, since=window.since, until=window.until)
+    return Trends(
+        window=window,
+        classes=status_class_counts(team=team, filters=within),
+        diagnoses=top_diagnoses(team=team, filters=within),
+        buckets=error_rate_buckets(team=team, filters=within, window=window),
+        hosts=durations_by_host(team=team, filters=within),
+    )
+
+
+@dataclass(frozen=True)
+class TrendCharts:
+    classes: charts.BarChart
+    diagnoses: charts.BarChart
+    error_rate: charts.RateChart
+    durations: charts.BarChart
+
+
+def bucket_label(start: datetime, unit: Unit) -> str:
+    return start.strftime("%Y-%m-%d %H:%M" if unit == "hour" else "%Y-%m-%d")
+
+
+def _bucket_tick(start: datetime, unit: Unit) -> str:
+    return start.strftime("%m-%d %H:%M" if unit == "hour" else "%Y-%m-%d")
+
+
+def _diagnosis_label(diagnosis: DiagnosisCount, titles: Counter[str]) -> str:
+    """The title, with the code when another diagnosis shown has the same title."""
+    if not diagnosis.title:
+        return diagnosis.code
+    return (
+        f"{diagnosis.title} ({diagnosis.code})" if titles[diagnosis.title] > 1 else diagnosis.title
+    )
+
+
+def trend_charts(trends: Trends) -> TrendCharts:
+    """The SVG geometry of each chart."""
+    unit = trends.window.unit
+    count = [charts.Series("Runs", "bar-count")]
+    titles = Counter(each.title for each in trends.diagnoses)
+    return TrendCharts(
+        classes=charts.bar_chart(
+            [
+                charts.BarInput(each.short_label, (each.count,), css_class=f"bar-{each.key}")
+                for each in trends.classes
+            ],
+            series=count,
+            label_width=110,
+        ),
+        diagnoses=charts.bar_chart(
+            [
+                charts.BarInput(_diagnosis_label(each, titles), (each.count,))
+                for each in trends.diagnoses
+            ],
+            series=count,
+            label_width=260,
+        ),
+        error_rate=charts.rate_chart(
+            [
+                charts.TimePoint(
+                    tick_label=_bucket_tick(bucket.start, unit),
+                    title=(
+                        f"{bucket_label(bucket.start, unit)} UTC: {bucket.errors} of "
+                        f"{bucket.finished} runs with a result failed "
+                        f"({charts.format_percent(bucket.rate)})"
+                    ),
+                    rate=bucket.rate,
+                )
+                for bucket in trends.buckets
+            ]
+        ),
+        durations=charts.bar_chart(
+            [
+                charts.BarInput(each.host or "(no host)", (each.p50, each.p95))
+                for each in trends.hosts
+            ],
+            series=[charts.Series("p50", "bar-p50"), charts.Series("p95", "bar-p95")],
+            value_format=charts.format_ms,
+            integer=False,
+            label_width=200,
+        ),
+    )
+
+
+def filter_summary(filters: LogFilters) -> list[tuple[str, str]]:
+    """The filters other than time, as (name, value) pairs to show."""
+    parts = [
+        ("Result", STATUS_CLASSES.get(filters.status_class, "")),
+        ("Status", str(filters.status) if filters.status is not None else ""),
+        ("Diagnosis", filters.diagnosis),
+        ("Method", filters.method),
+        ("Host", filters.host),
+        ("Member", filters.member),
+        ("Search", filters.text),
+    ]
+    return [(name, value) for name, value in parts if value]
+
+
+def range_links(query: QueryDict) -> list[tuple[str, QueryDict, bool]]:
+    """The same filters over each preset time range: (label, query, whether it is this one)."""
+    links = []
+    for key, (label, _span) in RANGES.items():
+        changed = query.copy()
+        for name in ("since", "until"):
+            changed.pop(name, None)
+        changed["range"] = key
+        links.append((label, changed, query.get("range") == key))
+    return links
