@@ -8,13 +8,15 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help run test lint check-chromium demo-password worker web clean
+.PHONY: help run test chaos lint check-chromium demo-password worker web clean bench-log
 
 help:
 	@echo "make run            set up and start the dashboard (web, Celery worker, TLS sandbox) on $(HOST):$(PORT)"
 	@echo "make test           set up what the tests need and run them all"
+	@echo "make chaos          real faults (kill -9, Redis and PostgreSQL stopped, load) on their own services"
 	@echo "make lint           ruff"
 	@echo "make demo-password  give the demo user a new password"
+	@echo "make bench-log      the team log with a million runs on PostgreSQL (BENCH_ARGS=...)"
 
 $(PY):
 	@python=$$(scripts/find-python) || exit 1; \
@@ -57,9 +59,22 @@ lint: $(VENV)/.installed-dev
 
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass.
 test: $(VENV)/.installed-dev check-chromium lint
-	@CHROMIUM=$(CHROMIUM) $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	@CHROMIUM=$(CHROMIUM) $(PY) -m pytest -m "not chaos" $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; \
 	exit $$status
+
+# Real faults: each test starts its own PostgreSQL cluster and Redis on free ports (needs
+# initdb and redis-server), a web server, workers and beat, and stops them all at the end.
+chaos: $(VENV)/.installed-dev
+	@$(PY) -m pytest -m chaos tests/chaos $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "error: pytest collected no chaos tests"; exit 1; fi; \
+	exit $$status
+
+# The team log at scale: against $(DATABASE_URL), else a "bench" database on the local
+# PostgreSQL (created when missing). The first run generates the million runs (minutes).
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
+bench-log: $(VENV)/.installed-run
+	DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" $(PY) bench/log_scale.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var artifacts staticfiles .pytest_cache .ruff_cache

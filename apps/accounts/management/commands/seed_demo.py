@@ -1,7 +1,10 @@
-"""The demo's people and teams, created if missing (runs are seeded separately).
+"""The demo's people and teams, created if missing, and example runs for a team that has none.
 
-- "Demo team": demo (owner), ana and ben (members).
-- "Second team": ana (owner), demo and chloe (members).
+- "Demo team": demo (owner), ana and ben (members); about 400 runs over the last two weeks.
+- "Second team": ana (owner), demo and chloe (members); about 60 runs.
+
+The runs are synthetic (apps/runs/synthetic.py): finished, with their attempts and the
+diagnoses the real rules give, against the local sandbox and Kaiko's hosts. Nothing is sent.
 
 Only the demo user can sign in: its password is printed once, when it is created or reset.
 The other users get an unusable password (they exist so that teams have several people);
@@ -15,6 +18,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from apps.accounts.models import Membership, Team
+from apps.runs.models import Run
+from apps.runs.synthetic import generate_runs
 
 DEMO_USERNAME = "demo"
 DEMO_TEAM = "Demo team"
@@ -28,17 +33,23 @@ PEOPLE: dict[str, dict[str, str]] = {
     "ben": {DEMO_TEAM: MEMBER},
     "chloe": {SECOND_TEAM: MEMBER},
 }
+# Example runs of a team that has none yet: (how many, seed).
+EXAMPLE_RUNS = {DEMO_TEAM: (400, 1), SECOND_TEAM: (60, 2)}
+EXAMPLE_DAYS = 14
 
 
 class Command(BaseCommand):
     help = (
-        "Create the demo teams and users if missing, and print how to sign in as 'demo'. "
+        "Create the demo teams and users if missing, example runs for a team without any, "
+        "and print how to sign in as 'demo'. "
         "Only 'demo' gets a password (printed once); the other users cannot sign in."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--url", default="http://127.0.0.1:8000/", help="Shown with the sign-in."
+            "--url",
+            default="http://127.0.0.1:8000/",
+            help="Shown with the sign-in; the example runs of the sandbox start with it.",
         )
         parser.add_argument(
             "--reset-password", action="store_true", help="Give the demo user a new password."
@@ -67,7 +78,29 @@ class Command(BaseCommand):
                 Membership.objects.get_or_create(
                     user=user, team=teams[team_name], defaults={"role": role}
                 )
-        url = options["url"]
+        url = str(options["url"])
+        for team_name, (count, seed) in EXAMPLE_RUNS.items():
+            team = teams[team_name]
+            if Run.objects.filter(team=team).exists():
+                continue
+            members = [
+                membership.user
+                for membership in Membership.objects.for_team(team)
+                .select_related("user")
+                .order_by("created_at", "id")
+            ]
+            generate_runs(
+                team=team,
+                count=count,
+                members=members,
+                days=EXAMPLE_DAYS,
+                seed=seed,
+                with_attempts=True,
+                sandbox_base=url.rstrip("/") + "/sandbox",
+            )
+            self.stdout.write(
+                f"  {team_name}: {count} example runs over the last {EXAMPLE_DAYS} days.\n"
+            )
         if password:
             self.stdout.write(
                 self.style.SUCCESS(
