@@ -344,9 +344,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Bearer tokens in link paths (share, invite, password reset) never reach a log line.
+    "filters": {"redact_token_paths": {"()": "dashboard.logs.RedactTokenPaths"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_token_paths"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.server": {"level": "WARNING", "handlers": ["console"], "propagate": False}
+    },
 }
 
 # Celery. The Run row is the source of truth: there is no result backend.
