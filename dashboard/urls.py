@@ -49,3 +49,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health_views.healthz, name="healthz"),
 ]
+
+handler500 = "apps.health.views.server_error"

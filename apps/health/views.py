@@ -1,4 +1,8 @@
-from django.http import HttpRequest, JsonResponse
+import sys
+
+from django import db
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -27,3 +31,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
         },
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+# Pages for errors the request did not cause. They are rendered without the request's
+# context processors (those read the database, which may be the thing that is down).
+DATABASE_DOWN_RETRY_AFTER = 10
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 handler. A database that cannot be reached answers 503, with a page
+    that says so and asks to try again shortly: the request did nothing wrong."""
+    _type, exception, _traceback = sys.exc_info()
+    if isinstance(exception, (db.OperationalError, db.InterfaceError)):
+        page = loader.render_to_string("health/unavailable.html")
+        response = HttpResponse(page, status=503)
+        response["Retry-After"] = str(DATABASE_DOWN_RETRY_AFTER)
+        return response
+    return HttpResponseServerError(loader.render_to_string("health/server_error.html"))
