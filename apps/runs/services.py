@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -30,6 +30,7 @@ from apps.egress.redaction import (
     is_secret_param,
     redact_body,
     redact_text,
+    redact_url,
     split_secret_pairs,
 )
 from apps.egress.types import Exchange, Failure, FailureKind, OutboundRequest
@@ -93,7 +94,7 @@ def submit_run(
             created_by=user,
             source=source,
             method=request.method,
-            url=_redact_url(request.url),
+            url=redact_url(request.url),
             host=_host_of(request.url),
             query=[list(pair) for pair in shown_params],
             request_headers=[list(pair) for pair in shown_headers],
@@ -197,20 +198,6 @@ def _host_of(url: str) -> str:
         return (urlsplit(url).hostname or "")[:255]
     except ValueError:
         return ""
-
-
-def _redact_url(url: str) -> str:
-    """The URL with the values of secret-looking query parameters replaced."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if not any(is_secret_param(name) for name, _ in pairs):
-        return url
-    query = urlencode(
-        [(name, REDACTED if is_secret_param(name) else value) for name, value in pairs], safe="[]"
-    )
-    return urlunsplit(parts._replace(query=query))
 
 
 # Executing (on a worker) ------------------------------------------------------------------
@@ -567,10 +554,10 @@ def store_result(
             [name, REDACTED if is_secret_header(name) else clean(value)] for name, value in pairs
         ]
 
-    attempt.sent_url = clean(_redact_url(exchange.url))
+    attempt.sent_url = clean(redact_url(exchange.url))
     attempt.sent_headers = clean_pairs(exchange.request_headers)
     attempt.redirects = [
-        [status, clean(_redact_url(location))] for status, location in exchange.redirects
+        [status, clean(redact_url(location))] for status, location in exchange.redirects
     ]
     attempt.duration_ms = round(exchange.elapsed_ms, 1)
     if exchange.response is not None:
