@@ -14,7 +14,7 @@ from django.urls import reverse
 from apps.runs import secrets
 from apps.runs.models import Attempt, Run
 from tests.conftest import ARTIFACTS
-from tests.system.test_run_pipeline import submit, wait_until_done
+from tests.support.leaks import submit_run_with_secrets
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
@@ -50,15 +50,7 @@ def test_it_keeps_secrets_out_of_everything_but_their_encrypted_column(
     log_start = worker_log.stat().st_size
     client = Client()
     client.force_login(owner)
-    run_id = submit(
-        client,
-        f"{live_server.url}/sandbox/echo?api_key={SECRETS['query']}&page=1",  # type: ignore[attr-defined]
-        method="POST",
-        headers=f"Content-Type: application/json\nAuthorization: Bearer {SECRETS['header']}",
-        body=json.dumps({"password": SECRETS["body"], "page": 1}),
-        api_key=SECRETS["api_key"],
-    )
-    run = wait_until_done(run_id)
+    run = submit_run_with_secrets(client, live_server.url, SECRETS)  # type: ignore[attr-defined]
     attempt = run.attempts.get()
 
     # The upstream really received every secret (it echoed them back, then we redacted).
@@ -70,14 +62,14 @@ def test_it_keeps_secrets_out_of_everything_but_their_encrypted_column(
     assert set(SECRETS.values()) <= set(kept.values())  # the token without "Bearer" too
 
     places = {
-        "run row": str(Run.objects.filter(pk=run_id).values().get() | {"secrets_encrypted": ""}),
+        "run row": str(Run.objects.filter(pk=run.id).values().get() | {"secrets_encrypted": ""}),
         "attempt row": str(Attempt.objects.filter(pk=attempt.pk).values().get()),
         "log lines": caplog.text,
         "celery messages": "\n".join(published),
         "worker log": worker_log.read_bytes()[log_start:].decode(errors="replace"),
-        "run page": client.get(reverse("runs:detail", args=[run_id])).content.decode(),
+        "run page": client.get(reverse("runs:detail", args=[run.id])).content.decode(),
         "home page": client.get(reverse("home")).content.decode(),
-        "edit form": client.get(reverse("runs:new"), {"from": run_id}).content.decode(),
+        "edit form": client.get(reverse("runs:new"), {"from": str(run.id)}).content.decode(),
     }
     assert published, "no Celery message was captured"
     for place, text in places.items():

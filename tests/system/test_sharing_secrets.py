@@ -4,7 +4,6 @@ its meta tags, its cURL command, the logs (this process's and the worker's) or t
 """
 
 import base64
-import json
 import re
 
 import pytest
@@ -15,7 +14,7 @@ from django.urls import reverse
 from apps.runs import secrets
 from apps.sharing.models import ShareLink
 from tests.conftest import ARTIFACTS
-from tests.system.test_run_pipeline import submit, wait_until_done
+from tests.support.leaks import submit_run_with_secrets
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
@@ -44,22 +43,14 @@ def test_a_shared_run_shows_no_secret_anywhere(
     log_start = worker_log.stat().st_size
     client = Client()
     client.force_login(owner)
-    run_id = submit(
-        client,
-        f"{live_server.url}/sandbox/echo?api_key={SECRETS['query']}&page=1",  # type: ignore[attr-defined]
-        method="POST",
-        headers=f"Content-Type: application/json\nAuthorization: Bearer {SECRETS['header']}",
-        body=json.dumps({"password": SECRETS["body"], "page": 1}),
-        api_key=SECRETS["api_key"],
-    )
-    run = wait_until_done(run_id)
+    run = submit_run_with_secrets(client, live_server.url, SECRETS)  # type: ignore[attr-defined]
     attempt = run.attempts.get()
     assert attempt.response_status == 200
     # The upstream really received every secret: the run holds them all, encrypted.
     assert set(SECRETS.values()) <= set(secrets.decrypt(run.secrets_encrypted).values())
 
     created = client.post(
-        reverse("sharing:create", args=[run_id]), {"visibility": "public", "lifetime": "1d"}
+        reverse("sharing:create", args=[run.id]), {"visibility": "public", "lifetime": "1d"}
     )
     assert created.status_code == 200
     token = LINK.search(created.content.decode()).group(1)  # type: ignore[union-attr]
