@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help run test chaos lint check-chromium demo-password worker web clean bench-log
+.PHONY: help run test chaos lint check-chromium demo-password worker web clean bench-log bench
 
 help:
 	@echo "make run            set up and start the dashboard (web, Celery worker, TLS sandbox) on $(HOST):$(PORT)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint           ruff"
 	@echo "make demo-password  give the demo user a new password"
 	@echo "make bench-log      the team log with a million runs on PostgreSQL (BENCH_ARGS=...)"
+	@echo "make bench          every benchmark beside its anchor, on its own services; writes bench/RESULTS.md"
 
 $(PY):
 	@python=$$(scripts/find-python) || exit 1; \
@@ -75,6 +76,16 @@ chaos: $(VENV)/.installed-dev
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
 bench-log: $(VENV)/.installed-run
 	DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" $(PY) bench/log_scale.py $(BENCH_ARGS)
+
+# Every benchmark beside its anchor (throughput vs a raw Python loop and newman, latency,
+# the browser, the team log, worker memory under 1 GiB bodies), each on its own PostgreSQL
+# and Redis; the table goes to bench/RESULTS.md. newman is installed from bench/package-lock.json.
+bench/node_modules/.bin/newman: bench/package.json bench/package-lock.json
+	npm ci --prefix bench --no-audit --no-fund
+	@touch $@
+
+bench: $(VENV)/.installed-dev check-chromium bench/node_modules/.bin/newman
+	@CHROMIUM=$(CHROMIUM) $(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var artifacts staticfiles .pytest_cache .ruff_cache

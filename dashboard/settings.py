@@ -139,7 +139,10 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=envint("DB_CONN_MAX_AGE", "0"),
+        # Connections are kept between requests and tasks (a new PostgreSQL connection costs
+        # a few ms each time); one that broke is noticed and replaced before it is used.
+        conn_max_age=envint("DB_CONN_MAX_AGE", "600"),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -9,6 +9,12 @@ only when the request asks, by our own loop, each hop checked like the first. No
 taken from the environment (proxies, .netrc). Every failure comes back as data
 (`Failure`, with a machine-readable `detail`), never as an exception.
 
+Connections are kept between requests of a process (`transport.PinnedPools`) for methods
+that are safe to send again (RFC 9110 §9.2.2), only for the same pinned address and TLS
+settings: if a kept connection turns out closed by the server before any byte of the
+answer, the request goes once more on a new connection, as browsers do. Other methods
+always get a connection of their own.
+
 Certificates are verified against `CA_BUNDLE` (certifi's), plus the certificates of an
 optional extra bundle (`extra_ca_bundle`: in development, the TLS sandbox's CA), read when
 the file changes and trusted alongside, never instead.
@@ -47,7 +53,7 @@ from apps.egress.policy import (
     system_resolver,
 )
 from apps.egress.redaction import is_secret_header
-from apps.egress.transport import PinnedAdapter, ReadGuard, ResponseCut
+from apps.egress.transport import PinnedAdapter, PinnedPools, ReadGuard, ResponseCut
 from apps.egress.types import Exchange, Failure, FailureKind, OutboundRequest, Response
 
 USER_AGENT = "api-diagnostics-dashboard/0.1 (+requests)"
@@ -62,6 +68,10 @@ FORBIDDEN_REQUEST_HEADERS = frozenset(
 )
 # Credentials that never follow a redirect to another origin (on top of is_secret_header).
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+# Methods sent over a kept connection (and sent again when it was closed under them).
+REUSABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+# The connections this process keeps, per pinned address and TLS settings.
+POOLS = PinnedPools()
 # Headers that describe a body, dropped with it when a redirect turns the method into GET.
 BODY_HEADERS = frozenset(
     {"content-type", "content-length", "content-encoding", "content-language", "content-location"}
@@ -402,23 +412,20 @@ def _send_hop(
             max_head_lines=limits.max_response_headers,
             max_body_wire_bytes=limits.compressed_cap + limits.max_body_bytes,
         )
-        adapter = PinnedAdapter(
-            scheme=target.scheme,
-            address=address,
-            port=target.port,
-            hostname=target.host,
-            guard=guard,
-            ca_cert_data=extra_ca,
-        )
+        keep = hop.method in REUSABLE_METHODS
+        adapter = _adapter(target, address, guard, extra_ca, keep=keep)
+        complete = False
         try:
             try:
-                raw = adapter.send(
-                    prepared,
-                    stream=True,
-                    timeout=(min(limits.connect_timeout, remaining), remaining),
-                    verify=CA_BUNDLE,
-                    proxies={},
-                )
+                try:
+                    raw = _send_prepared(adapter, prepared, limits, remaining)
+                except requests.RequestException as exc:
+                    if not (adapter.reused and guard.head_bytes == 0 and _is_dropped(exc)):
+                        raise
+                    # The kept connection was closed by the server meanwhile: a new one.
+                    adapter.close()
+                    adapter = _adapter(target, address, guard, extra_ca, keep=False)
+                    raw = _send_prepared(adapter, prepared, limits, deadline - time.monotonic())
             except requests.RequestException as exc:
                 if _is_connect_failure(exc) and index + 1 < len(addresses):
                     continue  # the next checked address, as getaddrinfo callers do
@@ -427,6 +434,7 @@ def _send_hop(
                 return outcome(_cut_failure(cut, host=target.host, limits=limits, timeout=timeout))
             try:
                 response = _read_response(raw, hop.method, limits=limits, deadline=deadline)
+                complete = not response.cut
             except ResponseCut as cut:
                 return outcome(_cut_failure(cut, host=target.host, limits=limits, timeout=timeout))
             except requests.RequestException as exc:
@@ -453,11 +461,57 @@ def _send_hop(
                     )
                 )
             finally:
-                raw.close()
+                if complete and adapter.kept:
+                    raw.raw.release_conn()  # read to its end: kept for the next request
+                else:
+                    raw.close()
             return _HopOutcome(url=url, headers=sent_headers, response=response)
         finally:
             adapter.close()
     raise AssertionError("policy.check returns at least one address")  # pragma: no cover
+
+
+def _adapter(
+    target: Target, address: str, guard: ReadGuard, extra_ca: str | None, *, keep: bool
+) -> PinnedAdapter:
+    """An adapter pinned to `address`: over a kept connection when `keep`."""
+    pool = None
+    if keep:
+        key = PinnedPools.key(
+            scheme=target.scheme, address=address, port=target.port, hostname=target.host,
+            ca_bundle=CA_BUNDLE, ca_cert_data=extra_ca,
+        )  # fmt: skip
+        pool = POOLS.get(key, extra_ca)
+    return PinnedAdapter(
+        scheme=target.scheme,
+        address=address,
+        port=target.port,
+        hostname=target.host,
+        guard=guard,
+        ca_cert_data=extra_ca,
+        ca_bundle=CA_BUNDLE,
+        pool=pool,
+    )
+
+
+def _send_prepared(
+    adapter: PinnedAdapter, prepared: requests.PreparedRequest, limits: Limits, remaining: float
+) -> requests.Response:
+    return adapter.send(
+        prepared,
+        stream=True,
+        timeout=(min(limits.connect_timeout, remaining), remaining),
+        verify=CA_BUNDLE,
+        proxies={},
+    )
+
+
+def _is_dropped(exc: requests.RequestException) -> bool:
+    """The connection was closed or reset before any answer: a kept one the server let go."""
+    return any(
+        isinstance(c, http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError)
+        for c in _causes(exc)
+    )
 
 
 def _is_connect_failure(exc: requests.RequestException) -> bool:

@@ -9,19 +9,29 @@ certificate against it (urllib3 leaves `check_hostname` on when only `server_hos
 given). Extra trusted CA certificates (`ca_cert_data`, PEM) are loaded into the same
 context as the CA bundle requests passes: trusted alongside it.
 
+Reuse: the pools are kept per process and thread (`PinnedPools`), keyed by everything the
+connection was made and checked for (scheme, checked address, port, host name, trusted
+certificates): a kept connection is only ever used again for the same pinned address and
+TLS settings, after the policy has checked that address again for the new request. Each
+pool holds one connection; a response read to its end gives the connection back, any
+other outcome closes it.
+
 Guarding: the socket's file is wrapped so that every read first sets the socket timeout to
 what is left of the exchange's deadline, the response head (status line and headers) is
 read a buffer at a time and cut at its byte and line caps, and the bytes of the body as
 they come off the wire (chunk framing and trailers included) are capped too.
 """
 
-import functools
+import hashlib
 import http.client
 import io
+import os
 import socket
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -191,9 +201,18 @@ class _GuardedHTTPResponse(http.client.HTTPResponse):
 
 
 class _GuardedConnectionMixin:
-    def __init__(self, *args: Any, guard: ReadGuard, **kwargs: Any) -> None:
+    """A connection whose responses are read under the guard of the request in flight."""
+
+    guard: ReadGuard | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.response_class = functools.partial(_GuardedHTTPResponse, guard=guard)
+        self.response_class = self._guarded_response
+
+    def _guarded_response(self, sock: socket.socket, *args: Any, **kwargs: Any) -> Any:
+        if self.guard is None:
+            raise RuntimeError("a pinned connection was used without a read guard")
+        return _GuardedHTTPResponse(sock, *args, guard=self.guard, **kwargs)
 
 
 class _GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
@@ -204,12 +223,90 @@ class _GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
     pass
 
 
-class _PinnedHTTPPool(HTTPConnectionPool):
+class _PinnedPoolMixin:
+    """Hands its connection out with the guard of the request in flight, and notes whether
+    that connection was already open (kept from an earlier request)."""
+
+    guard: ReadGuard | None = None
+    reused: bool = False
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        conn.guard = self.guard
+        self.reused = getattr(conn, "sock", None) is not None
+        return conn
+
+
+class _PinnedHTTPPool(_PinnedPoolMixin, HTTPConnectionPool):
     ConnectionCls = _GuardedHTTPConnection
 
 
-class _PinnedHTTPSPool(HTTPSConnectionPool):
+class _PinnedHTTPSPool(_PinnedPoolMixin, HTTPSConnectionPool):
     ConnectionCls = _GuardedHTTPSConnection
+
+
+class PinKey(NamedTuple):
+    """What a kept connection was made for; it is used again only for the very same."""
+
+    scheme: str
+    address: str
+    port: int
+    hostname: str
+    ca_bundle: str
+    extra_ca_digest: str
+
+
+def new_pool(key: PinKey, ca_cert_data: str | None = None) -> HTTPConnectionPool:
+    """A one-connection pool to the pinned address of `key` (see the module's docstring)."""
+    if key.scheme == "https":
+        return _PinnedHTTPSPool(
+            host=key.address,
+            port=key.port,
+            maxsize=1,
+            retries=0,
+            server_hostname=key.hostname,
+            **({"ca_cert_data": ca_cert_data} if ca_cert_data else {}),
+        )
+    return _PinnedHTTPPool(host=key.address, port=key.port, maxsize=1, retries=0)
+
+
+class PinnedPools:
+    """The pools kept by this process, per thread: at most `size` each, least recently used
+    closed first. A child process made by fork starts with none of its parent's."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._local = threading.local()
+
+    def _pools(self) -> "OrderedDict[PinKey, HTTPConnectionPool]":
+        pools = getattr(self._local, "pools", None)
+        if pools is None or getattr(self._local, "pid", None) != os.getpid():
+            pools = self._local.pools = OrderedDict()
+            self._local.pid = os.getpid()
+        return pools
+
+    @staticmethod
+    def key(
+        *, scheme: str, address: str, port: int, hostname: str, ca_bundle: str,
+        ca_cert_data: str | None,
+    ) -> PinKey:  # fmt: skip
+        digest = hashlib.sha256(ca_cert_data.encode()).hexdigest() if ca_cert_data else ""
+        return PinKey(scheme, address, port, hostname.lower(), ca_bundle, digest)
+
+    def get(self, key: PinKey, ca_cert_data: str | None = None) -> HTTPConnectionPool:
+        pools = self._pools()
+        pool = pools.get(key)
+        if pool is None:
+            pool = pools[key] = new_pool(key, ca_cert_data)
+            while len(pools) > self.size:
+                pools.popitem(last=False)[1].close()
+        pools.move_to_end(key)
+        return pool
+
+    def clear(self) -> None:
+        pools = self._pools()
+        while pools:
+            pools.popitem()[1].close()
 
 
 class PinnedAdapter(HTTPAdapter):
@@ -218,6 +315,8 @@ class PinnedAdapter(HTTPAdapter):
     `hostname` is the name from the URL: for https it is the SNI name and the name the
     certificate must be valid for. The request must carry its own `Host` header.
     `ca_cert_data`: PEM certificates trusted on top of the bundle given as `verify`.
+    `pool`: a kept pool made for exactly these (see `PinnedPools`), left open by `close`;
+    without one, the adapter makes its own and closes it.
     """
 
     def __init__(
@@ -229,21 +328,24 @@ class PinnedAdapter(HTTPAdapter):
         hostname: str,
         guard: ReadGuard,
         ca_cert_data: str | None = None,
+        ca_bundle: str = "",
+        pool: HTTPConnectionPool | None = None,
     ) -> None:
         super().__init__(max_retries=0, pool_connections=1, pool_maxsize=1)
-        self.pool: HTTPConnectionPool
-        if scheme == "https":
-            self.pool = _PinnedHTTPSPool(
-                host=address,
-                port=port,
-                maxsize=1,
-                retries=0,
-                server_hostname=hostname,
-                guard=guard,
-                **({"ca_cert_data": ca_cert_data} if ca_cert_data else {}),
-            )
-        else:
-            self.pool = _PinnedHTTPPool(host=address, port=port, maxsize=1, retries=0, guard=guard)
+        self.kept = pool is not None
+        if pool is None:
+            key = PinnedPools.key(
+                scheme=scheme, address=address, port=port, hostname=hostname,
+                ca_bundle=ca_bundle, ca_cert_data=ca_cert_data,
+            )  # fmt: skip
+            pool = new_pool(key, ca_cert_data)
+        pool.guard = guard  # type: ignore[attr-defined]
+        self.pool: HTTPConnectionPool = pool
+
+    @property
+    def reused(self) -> bool:
+        """The last request went over a connection kept from an earlier one."""
+        return bool(getattr(self.pool, "reused", False))
 
     def get_connection_with_tls_context(
         self,
@@ -255,5 +357,6 @@ class PinnedAdapter(HTTPAdapter):
         return self.pool
 
     def close(self) -> None:
-        self.pool.close()
+        if not self.kept:
+            self.pool.close()
         super().close()

@@ -1,0 +1,255 @@
+"""Every benchmark, one table: each figure beside its anchor and target (`make bench`).
+
+    .venv/bin/python bench/run_all.py [--runs 2000] [--log-runs 500000]
+
+Runs `pipeline.py` (throughput against the raw loop and newman, latency, the browser),
+`hostile_memory.py` (worker memory under 1 GiB bodies) and `log_scale.py` (the team log
+with --log-runs runs, on a PostgreSQL cluster of its own), each in a process of its own and
+each on services of its own. Prints the table and writes it to `bench/RESULTS.md` with the
+machine, the versions and the date (the section between this script's markers; the rest of
+the file, e.g. the before/after notes, is kept).
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.services import private_postgres  # noqa: E402
+
+RESULTS = ROOT / "bench" / "RESULTS.md"
+NEWMAN = ROOT / "bench" / "node_modules" / ".bin" / "newman"
+START = "<!-- bench:run_all -->"
+END = "<!-- /bench:run_all -->"
+# A million runs take longer to generate than the whole budget of `make bench` on a small
+# machine; `--log-runs 1000000` (or `make bench-log`) measures the full million.
+DEFAULT_LOG_RUNS = 500_000
+
+
+def run_json(script: str, *args: str) -> dict | None:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+        path = Path(out.name)
+    print(f"\n== {script} {' '.join(args)}", flush=True)
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, str(ROOT / "bench" / script), *args, "--json", str(path)], cwd=ROOT
+    )
+    text = path.read_text() if path.exists() else ""
+    path.unlink(missing_ok=True)
+    if done.returncode != 0 or not text:
+        print(f"{script} failed (exit status {done.returncode})", flush=True)
+        return None
+    return json.loads(text)
+
+
+def log_scale(runs: int) -> tuple[dict | None, str]:
+    """The team log benchmark on a private cluster: (figures, its own Markdown section)."""
+    print(f"\n== log_scale.py --runs {runs}", flush=True)
+    with (
+        private_postgres("bench", prefix="bench-log-pg-") as postgres,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        section = Path(folder) / "log.md"
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, str(ROOT / "bench" / "log_scale.py"), "--runs", str(runs),
+             "--write", str(section)],
+            cwd=ROOT, env={**os.environ, "DATABASE_URL": postgres.url, "VAR_DIR": folder},
+        )  # fmt: skip
+        text = section.read_text() if section.exists() else ""
+    if done.returncode != 0 or not text:
+        return None, ""
+    pages = [
+        (cells[0], float(cells[2]))
+        for cells in _rows(text)
+        if len(cells) == 5 and re.fullmatch(r"[\d.]+", cells[2])
+    ]
+    exports = [
+        (cells[0], cells[3], float(cells[5].split()[0]))
+        for cells in _rows(text)
+        if len(cells) == 6 and re.match(r"[\d.]+ \(at start", cells[5])
+    ]
+    figures = {
+        "runs": runs,
+        "pages": pages,
+        "page_p95_max": max((p95 for _, p95 in pages), default=None),
+        "exports": exports,
+        "export_peak_rss_max": max((rss for _, _, rss in exports), default=None),
+    }
+    return figures, text.split("\n", 1)[1] if text.startswith("# ") else text
+
+
+def _rows(markdown: str) -> list[list[str]]:
+    return [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in markdown.splitlines()
+        if line.startswith("|") and "---" not in line
+    ]
+
+
+def machine() -> dict[str, str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    ram_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    return {"cpu": cpu, "cores": str(os.cpu_count()), "ram": f"{ram_kb / 1024 / 1024:.1f} GiB"}
+
+
+def versions(pipeline: dict | None) -> dict[str, str]:
+    import celery
+    import django
+
+    found = {
+        "Python": platform.python_version(),
+        "Django": django.get_version(),
+        "Celery": celery.__version__,
+    }
+    if pipeline:
+        found["PostgreSQL"] = pipeline["versions"]["postgresql"].split()[0]
+        found["Redis"] = pipeline["versions"]["redis"]
+    if NEWMAN.exists():
+        out = subprocess.run([str(NEWMAN), "--version"], capture_output=True, text=True)  # noqa: S603
+        found["newman"] = out.stdout.strip()
+        node = subprocess.run(["node", "--version"], capture_output=True, text=True)
+        found["node"] = node.stdout.strip()
+    return found
+
+
+def table(pipeline: dict | None, hostile: dict | None, log: dict | None) -> list[str]:
+    """Rows of (what, figure, anchor, target, met)."""
+    rows: list[tuple[str, str, str, str, str]] = []
+
+    def row(what: str, figure: str, anchor: str, target: str, met: bool | None) -> None:
+        rows.append((what, figure, anchor, target, "—" if met is None else "yes" if met else "NO"))
+
+    if pipeline:
+        p, raw, nm = pipeline["pipeline"], pipeline["raw"], pipeline.get("newman")
+        n = pipeline["runs"]
+        row(f"pipeline runs/s (N={n}, 2 worker processes)", f"{p['runs_per_s']:.1f}",
+            f"raw loop {raw['runs_per_s']:.0f}/s", "≥ 0.25x raw loop",
+            p["runs_per_s"] >= 0.25 * raw["runs_per_s"])  # fmt: skip
+        row("  ratio to the raw loop", f"{p['runs_per_s'] / raw['runs_per_s']:.3f}x", "1x",
+            "≥ 0.25x", p["runs_per_s"] >= 0.25 * raw["runs_per_s"])  # fmt: skip
+        if nm:
+            ratio = p["runs_per_s"] / nm["runs_per_s"]
+            row("  ratio to newman", f"{ratio:.2f}x",
+                f"newman {nm['runs_per_s']:.0f}/s ({nm['wall_runs_per_s']:.0f}/s with start-up)",
+                "≥ 3x", ratio >= 3)  # fmt: skip
+        else:
+            row("  ratio to newman", "not measured", "newman not installed", "≥ 3x", None)
+        row("  submissions alone (no worker) runs/s", f"{p['submit_runs_per_s']:.1f}", "", "",
+            None)  # fmt: skip
+        row("  queue drained by the workers runs/s", f"{p['drain_runs_per_s']:.1f}", "", "",
+            None)  # fmt: skip
+        lat = pipeline["latency"]
+        row("latency submit → stored, p50 / p95 ms",
+            f"{lat['p50_ms']:.1f} / {lat['p95_ms']:.1f}",
+            f"upstream round trip {lat['upstream_ms']:.2f} ms", "", None)  # fmt: skip
+        row("  overhead p50 / p95 ms", f"{lat['overhead_p50_ms']:.1f} / "
+            f"{lat['overhead_p95_ms']:.1f}", "", "p50 ≤ 20 ms",
+            lat["overhead_p50_ms"] <= 20)  # fmt: skip
+        browser = pipeline.get("browser")
+        if browser:
+            row("submit → visible in Chromium, p50 / p95 ms",
+                f"{browser['p50_ms']:.0f} / {browser['p95_ms']:.0f}", "", "p50 ≤ 500 ms",
+                browser["p50_ms"] <= 500)  # fmt: skip
+    else:
+        row("pipeline, latency, browser", "failed", "", "", False)
+    if log:
+        row(f"team log pages p95 ms (max of {len(log['pages'])}, {log['runs']:,} runs)",
+            f"{log['page_p95_max']:.1f}" if log["page_p95_max"] is not None else "?", "",
+            "< 100 ms", (log["page_p95_max"] or 1e9) < 100)  # fmt: skip
+        for kind, rows_per_s, rss in log["exports"]:
+            row(f"  {kind} export rows/s, peak RSS MB", f"{rows_per_s}, {rss:.0f}", "",
+                "< 150 MB", rss < 150)  # fmt: skip
+    else:
+        row("team log at scale", "failed", "", "", False)
+    if hostile:
+        row(f"worker peak RSS MB, {hostile['large']['runs']} runs of 1 GiB at once",
+            f"{hostile['peak_rss_mb_max']:.0f}",
+            f"{hostile['worker_processes']} processes; at once: "
+            f"{hostile['large']['at_once']} (plain), {hostile['bomb']['at_once']} (gzip)",
+            "< 300 MB", hostile["peak_rss_mb_max"] < 300)  # fmt: skip
+    else:
+        row("worker memory under 1 GiB bodies", "failed", "", "", False)
+    lines = ["| figure | value | anchor | target | met |", "| --- | ---: | --- | --- | :---: |"]
+    lines += [f"| {' | '.join(cells)} |" for cells in rows]
+    return lines
+
+
+def write(section: str) -> None:
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
+    if START in text and END in text:
+        before, rest = text.split(START, 1)
+        text = before + section + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    RESULTS.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=2000, help="N of the throughput figures")
+    parser.add_argument("--skip-log", action="store_true", help="leave the team log out")
+    parser.add_argument("--log-runs", type=int, default=DEFAULT_LOG_RUNS,
+                        help="runs in the team of the log benchmark")  # fmt: skip
+    args = parser.parse_args()
+    started = datetime.now(UTC)
+    pipeline = run_json("pipeline.py", "--runs", str(args.runs))
+    hostile = run_json("hostile_memory.py")
+    log, log_section = (None, "") if args.skip_log else log_scale(args.log_runs)
+    box = machine()
+    found = versions(pipeline)
+    lines = table(pipeline, hostile, log)
+    minutes = (datetime.now(UTC) - started).total_seconds() / 60
+    section = "\n".join(
+        [
+            START,
+            "## Latest `make bench`",
+            "",
+            f"{started:%Y-%m-%d %H:%M} UTC, {minutes:.1f} min. Machine: {box['cpu']}, "
+            f"{box['cores']} cores, {box['ram']} RAM. "
+            + ", ".join(f"{name} {version}" for name, version in found.items())
+            + ".",
+            "",
+            *lines,
+            "",
+            "### The team log in detail",
+            "",
+            log_section.replace("<!-- bench:log_scale -->", "")
+            .replace("<!-- /bench:log_scale -->", "")
+            .strip()
+            or "(failed)",
+            "",
+            "Raw figures (JSON):",
+            "",
+            "```json",
+            json.dumps({"pipeline": pipeline, "hostile": hostile}, indent=1, default=str),
+            "```",
+            END,
+        ]
+    )
+    print()
+    print("\n".join(lines))
+    write(section)
+    print(f"\nWritten to {RESULTS.relative_to(ROOT)}.")
+
+
+if __name__ == "__main__":
+    main()
