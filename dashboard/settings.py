@@ -357,9 +357,7 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.server": {"level": "WARNING", "handlers": ["console"], "propagate": False}
-    },
+    "loggers": {"django.server": {"level": "WARNING", "handlers": ["console"], "propagate": False}},
 }
 
 # Celery. The Run row is the source of truth: there is no result backend.
