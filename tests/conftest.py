@@ -34,6 +34,13 @@ PASSWORD = "correct-horse-battery"
 TEST_QUEUE = f"test-{uuid.uuid4().hex[:12]}"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: object) -> None:
+    """Passwords hashed with a fast hasher in tests: the real one (PBKDF2) costs about 0.3 s
+    a password by design, and most tests make several users. Sign-in still checks them."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def team(db: None) -> Team:
     return Team.objects.create(name="Alpha")
