@@ -3,7 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from apps.accounts.models import Team
+from apps.accounts.models import Team, TeamScopedQuerySet
 
 # RFC 9110 §9.2.2: methods whose repetition has the same effect as one request.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
@@ -68,6 +68,9 @@ class Run(models.Model):
     severity = models.CharField(max_length=10, blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    # Reads of a team's runs go through `Run.objects.for_team(team)`, which refuses no team.
+    objects = TeamScopedQuerySet.as_manager()
 
     class Meta:
         # The team log reads (team, created_at, id) newest first, in keyset pages; a filter on

@@ -22,7 +22,7 @@ def filtered_runs(*, team: Team, filters: LogFilters) -> QuerySet[Run]:
 
     The order is the keyset the log pages through, so it must stay (created_at, id).
     """
-    runs = Run.objects.filter(team=team)
+    runs = Run.objects.for_team(team)
     if filters.status_class == "network":
         runs = runs.filter(outcome=Run.Outcome.FAILURE)
     elif filters.status_class in _CLASS_RANGES:
@@ -100,7 +100,7 @@ def newer_runs(*, team: Team, filters: LogFilters, than: Cursor, limit: int) -> 
 
 def runs_of_team_by_id(*, team: Team, ids: list[uuid.UUID]) -> list[Run]:
     """The team's runs among these ids (any other id is ignored), newest first."""
-    runs = Run.objects.filter(team=team, id__in=ids).select_related("created_by")
+    runs = Run.objects.for_team(team).filter(id__in=ids).select_related("created_by")
     return list(runs.order_by("-created_at", "-id"))
 
 

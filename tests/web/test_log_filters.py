@@ -275,3 +275,12 @@ def test_a_search_shorter_than_three_characters_is_refused_at_its_field(owner_cl
     assert "Search for at least 3 characters." in page
     # The search is left out, so the team's runs are still listed.
     assert "/v1/ab" in page
+
+
+def test_the_log_cannot_be_read_without_naming_a_saved_team(db: None) -> None:
+    from apps.runs.filters import LogFilters
+    from apps.runs.selectors import filtered_runs
+
+    for no_team in (None, Team(name="never saved")):
+        with pytest.raises(TypeError):
+            filtered_runs(team=no_team, filters=LogFilters())  # type: ignore[arg-type]

@@ -81,7 +81,7 @@ class Command(BaseCommand):
         url = str(options["url"])
         for team_name, (count, seed) in EXAMPLE_RUNS.items():
             team = teams[team_name]
-            if Run.objects.filter(team=team).exists():
+            if Run.objects.for_team(team).exists():
                 continue
             members = [
                 membership.user
