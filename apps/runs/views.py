@@ -91,7 +91,7 @@ def home(request: HttpRequest) -> HttpResponse:
         context["shared"] = shared_run_ids(team=team, run_ids=[run.id for run in runs])
     if team is not None and cursor is None:
         top = Cursor(created_at=runs[0].created_at, id=runs[0].id) if runs else _now_cursor()
-        context.update(_live_context(team, query, top, runs))
+        context.update(_live_context(team, query, top, runs, empty=not runs))
     return render(request, "runs/home.html", context)
 
 
@@ -108,6 +108,7 @@ def _log_live(request: HttpRequest, team: Team | None) -> HttpResponse:
     _form, filters = parse_filters(request.GET, members=_member_names(team))
     query = filter_query(request.GET)
     after = Cursor.decode(request.GET.get("after")) or _now_cursor()
+    was_empty = request.GET.get("empty") == "1"
     new_runs = selectors.newer_runs(
         team=team, filters=filters, than=after, limit=selectors.LOG_PAGE_SIZE
     )
@@ -125,14 +126,22 @@ def _log_live(request: HttpRequest, team: Team | None) -> HttpResponse:
         "new_runs": new_runs,
         "refreshed": refreshed,
         "shared": shared_run_ids(team=team, run_ids=[run.id for run in [*new_runs, *refreshed]]),
-        **_live_context(team, query, top, [*new_runs, *refreshed]),
+        # The page's "no runs" row is there only while the page has shown no run.
+        "remove_empty": was_empty and bool(new_runs),
+        **_live_context(
+            team, query, top, [*new_runs, *refreshed], empty=was_empty and not new_runs
+        ),
     }
     return render(request, "runs/home.html#live", context)
 
 
-def _live_context(team: Team, query: QueryDict, top: Cursor, shown: list[Run]) -> dict[str, object]:
+def _live_context(
+    team: Team, query: QueryDict, top: Cursor, shown: list[Run], *, empty: bool
+) -> dict[str, object]:
     pending = [str(run.id) for run in shown if run.status in PENDING][:LIVE_PENDING_MAX]
     state = {"team": str(team.id), "after": top.encode()}
+    if empty:
+        state["empty"] = "1"
     if pending:
         state["pending"] = ",".join(pending)
     return {"live_query": _with(query, **state), "live_every": LIVE_EVERY_SECONDS}

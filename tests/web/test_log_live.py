@@ -72,7 +72,7 @@ def test_it_brings_each_new_run_once_at_the_top(
     body, url = poll(owner_client, url)
     inserted = body.split('hx-swap-oob="afterbegin:#log-rows">', 1)[1].split("</tbody>", 1)[0]
     assert ROW.findall(inserted) == [str(second.id), str(first.id)]  # newest first
-    assert 'id="log-empty" hx-swap-oob="delete"' in body
+    assert 'id="log-empty"' not in body  # the page showed a run: it has no "no runs" row
 
     body, url = poll(owner_client, url)
     assert 'hx-swap-oob="afterbegin:#log-rows"' not in body  # nothing new: nothing repeated
@@ -154,3 +154,21 @@ def test_it_stops_when_the_current_team_changed_in_another_tab(
     assert response.status_code == 286
     assert "The current team changed" in response.content.decode()
     assert "bravo.example" not in response.content.decode()
+
+
+def test_it_removes_the_no_runs_row_once_when_the_first_run_arrives(
+    team: Team, owner: User, owner_client: Client
+) -> None:
+    make_run(team, owner, url="https://a.example/other")  # the team has runs, none match
+    page = owner_client.get(reverse("home"), {"q": "wanted"}).content.decode()
+    assert 'id="log-empty"' in page
+    url = poller_url(page)
+    body, url = poll(owner_client, url)
+    assert 'id="log-empty"' not in body  # nothing new yet: the row stays
+
+    later(make_run(team, owner, url="https://a.example/wanted"), 1)
+    body, url = poll(owner_client, url)
+    assert 'id="log-empty" hx-swap-oob="delete"' in body
+    assert "empty" not in parse_qs(urlsplit(url).query)
+    body, url = poll(owner_client, url)
+    assert 'id="log-empty"' not in body  # removed once: never again
