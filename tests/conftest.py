@@ -8,7 +8,6 @@ it trusts the CA of `sandbox_tls`, the TLS sandbox (`manage.py sandbox_tls`) on 
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from django.test import Client
 
 from apps.accounts.models import Membership, Team
 from dashboard.celery import app as celery_app
+from tests.support.services import stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
@@ -161,12 +161,7 @@ def celery_worker(
             raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()}")
         time.sleep(0.2)
     yield process
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    stop_group(process)
 
 
 @dataclass(frozen=True)
@@ -205,9 +200,4 @@ def sandbox_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxTLS
     settings.SANDBOX_TLS_PORTS = ports
     yield SandboxTLS(ca_bundle=folder / "ca.pem", ports=ports)
     settings.SANDBOX_TLS_PORTS = previous
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    stop_group(process, timeout=10)

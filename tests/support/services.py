@@ -32,6 +32,24 @@ class ServiceMissing(Exception):
     """A program the private services need is not installed; the message says which."""
 
 
+def wait_or_kill(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """Wait for a process (the leader of its own group) to end; past `timeout`, kill -9 the
+    whole group."""
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """SIGTERM a process and its children (its group) so they finish what they are doing,
+    then `wait_or_kill`."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+    wait_or_kill(process, timeout)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -279,25 +297,14 @@ class Stack:
 
     def stop(self, name: str) -> None:
         """SIGTERM the process and its children; they finish what they are doing."""
-        process = self.processes.pop(name)
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(self.processes.pop(name))
 
     def stop_all(self) -> None:
         for process in self.processes.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
         for process in self.processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            wait_or_kill(process)
         self.processes.clear()
 
 
