@@ -130,3 +130,16 @@ class BoundedDecoder:
             if not upstream:
                 return b""
             self._give(index, upstream)
+
+
+def decode_body(body: bytes, content_type: str | None) -> str:
+    """The body as text, in its declared charset, else UTF-8; undecodable bytes replaced."""
+    charset = "utf-8"
+    for part in (content_type or "").split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            charset = value.strip("\"' ")
+    try:
+        return body.decode(charset, errors="replace").replace("\x00", "\ufffd")
+    except LookupError:
+        return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 
 from apps.accounts.models import Team
 from apps.egress.types import Exchange, Response
-from apps.runs import secrets, services
+from apps.runs import execution, secrets
 from apps.runs.models import Attempt, Run
 from tests.support.factories import add_attempt, make_run
 from tests.support.servers import closed_port
@@ -24,8 +24,8 @@ def queued_attempt(team: Team, user: User, **fields: object) -> Attempt:
 
 def test_it_claims_an_attempt_once(team: Team, owner: User) -> None:
     attempt = queued_attempt(team, owner)
-    assert services.claim_attempt(attempt_id=attempt.id)
-    assert not services.claim_attempt(attempt_id=attempt.id)
+    assert execution.claim_attempt(attempt_id=attempt.id)
+    assert not execution.claim_attempt(attempt_id=attempt.id)
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.RUNNING and attempt.deliveries == 1
     assert attempt.run.status == Run.Status.RUNNING
@@ -33,10 +33,10 @@ def test_it_claims_an_attempt_once(team: Team, owner: User) -> None:
 
 def test_it_ignores_a_second_delivery_of_a_finished_attempt(team: Team, owner: User) -> None:
     attempt = queued_attempt(team, owner)
-    services.execute_attempt(attempt_id=attempt.id)
+    execution.execute_attempt(attempt_id=attempt.id)
     attempt.refresh_from_db()
     finished_at = attempt.finished_at
-    services.execute_attempt(attempt_id=attempt.id)
+    execution.execute_attempt(attempt_id=attempt.id)
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.DONE and attempt.finished_at == finished_at
     assert attempt.run.status == Run.Status.DONE
@@ -46,7 +46,7 @@ def test_it_ignores_a_second_delivery_of_a_finished_attempt(team: Team, owner: U
 def test_it_skips_a_cancelled_attempt(team: Team, owner: User) -> None:
     attempt = queued_attempt(team, owner)
     Attempt.objects.filter(pk=attempt.pk).update(status=Attempt.Status.CANCELLED)
-    services.execute_attempt(attempt_id=attempt.id)
+    execution.execute_attempt(attempt_id=attempt.id)
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.CANCELLED and attempt.deliveries == 0
 
@@ -55,7 +55,7 @@ def test_it_stores_an_explained_failure_when_the_worker_itself_fails(
     team: Team, owner: User
 ) -> None:
     attempt = queued_attempt(team, owner, secrets_encrypted=b"not a fernet token")
-    services.execute_attempt(attempt_id=attempt.id)
+    execution.execute_attempt(attempt_id=attempt.id)
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.DONE
     assert attempt.outcome == Run.Outcome.FAILURE
@@ -84,7 +84,7 @@ def test_it_removes_echoed_secrets_from_the_stored_response(team: Team, owner: U
         failure=None,
         elapsed_ms=5,
     )
-    services.store_result(attempt=attempt, exchange=exchange, secret_values=["k-secret-1"])
+    execution.store_result(attempt=attempt, exchange=exchange, secret_values=["k-secret-1"])
     for model, pk in ((Attempt, attempt.pk), (Run, attempt.run_id)):
         row = model.objects.filter(pk=pk).values().get()
         for column, value in row.items():

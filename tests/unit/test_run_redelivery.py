@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Team
 from apps.egress.types import Exchange, Failure, FailureKind
-from apps.runs import services
+from apps.runs import execution, services, sweeper
 from apps.runs.models import Attempt, Run
 from tests.support.factories import add_attempt, make_run
 from tests.support.servers import closed_port
@@ -41,8 +41,8 @@ def lost(team: Team, user: User, method: str, deliveries: int = 1) -> Attempt:
 
 def test_it_ignores_a_duplicate_delivery_while_the_first_is_alive(team: Team, owner: User) -> None:
     attempt = attempt_of(team, owner)
-    assert services.claim_attempt(attempt_id=attempt.id, worker="w1") == 1
-    assert services.claim_attempt(attempt_id=attempt.id, worker="w2") is None
+    assert execution.claim_attempt(attempt_id=attempt.id, worker="w1") == 1
+    assert execution.claim_attempt(attempt_id=attempt.id, worker="w2") is None
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.RUNNING
     assert attempt.deliveries == 1 and attempt.worker == "w1"
@@ -50,7 +50,7 @@ def test_it_ignores_a_duplicate_delivery_while_the_first_is_alive(team: Team, ow
 
 def test_it_executes_again_a_lost_get_and_stores_it_once(team: Team, owner: User) -> None:
     attempt = lost(team, owner, "GET")
-    services.execute_attempt(attempt_id=attempt.id, worker="w2")
+    execution.execute_attempt(attempt_id=attempt.id, worker="w2")
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.DONE and attempt.deliveries == 2
     assert attempt.worker == "w2" and attempt.failure_kind == "connection_refused"
@@ -64,9 +64,9 @@ def test_it_marks_a_lost_post_interrupted_and_never_sends_it_again(
     def no_sending(*args: object, **kwargs: object) -> None:
         raise AssertionError("a lost POST was sent again")
 
-    monkeypatch.setattr(services, "send", no_sending)
+    monkeypatch.setattr(execution, "send", no_sending)
     attempt = lost(team, owner, "POST")
-    services.execute_attempt(attempt_id=attempt.id, worker="w2")
+    execution.execute_attempt(attempt_id=attempt.id, worker="w2")
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.INTERRUPTED and attempt.deliveries == 1
     assert "may or may not have reached the server" in attempt.failure_message
@@ -75,7 +75,7 @@ def test_it_marks_a_lost_post_interrupted_and_never_sends_it_again(
 
 def test_it_gives_up_after_the_delivery_cap(team: Team, owner: User) -> None:
     attempt = lost(team, owner, "GET", deliveries=5)
-    services.execute_attempt(attempt_id=attempt.id)
+    execution.execute_attempt(attempt_id=attempt.id)
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.DONE and attempt.deliveries == 5
     assert attempt.failure_kind == "other" and "5 times" in attempt.failure_message
@@ -85,12 +85,12 @@ def test_it_gives_up_after_the_delivery_cap(team: Team, owner: User) -> None:
 def test_it_discards_the_late_result_of_an_execution_taken_over(team: Team, owner: User) -> None:
     attempt = lost(team, owner, "GET")
     first = Attempt.objects.select_related("run").get(pk=attempt.pk)  # delivery 1's copy
-    assert services.claim_attempt(attempt_id=attempt.id, worker="w2") == 2
+    assert execution.claim_attempt(attempt_id=attempt.id, worker="w2") == 2
     exchange = Exchange(
         method="GET", url=first.run.url, request_headers=[], response=None,
         failure=Failure(kind=FailureKind.READ_TIMEOUT, message="late"), elapsed_ms=1.0,
     )  # fmt: skip
-    assert not services.store_result(attempt=first, exchange=exchange, secret_values=[])
+    assert not execution.store_result(attempt=first, exchange=exchange, secret_values=[])
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.RUNNING and attempt.failure_message == ""
 
@@ -101,9 +101,9 @@ def test_it_stores_a_run_past_its_soft_time_limit_as_timed_out(
     def too_long(*args: object, **kwargs: object) -> None:
         raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(services, "send", too_long)
+    monkeypatch.setattr(execution, "send", too_long)
     attempt = attempt_of(team, owner)
-    services.execute_attempt(attempt_id=attempt.id)
+    execution.execute_attempt(attempt_id=attempt.id)
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.DONE
     assert attempt.failure_kind == "read_timeout"
@@ -113,7 +113,7 @@ def test_it_stores_a_run_past_its_soft_time_limit_as_timed_out(
 
 def test_it_sends_an_interrupted_run_again_only_when_asked(team: Team, owner: User) -> None:
     attempt = lost(team, owner, "POST")
-    services.claim_attempt(attempt_id=attempt.id)
+    execution.claim_attempt(attempt_id=attempt.id)
     run = Run.objects.get(pk=attempt.run_id)
     assert run.status == Run.Status.INTERRUPTED
     again = services.retry_now(run=run)
@@ -145,7 +145,7 @@ class TestSweep:
             ids.append(attempt_id)
             return True
 
-        monkeypatch.setattr(services, "enqueue_attempt", enqueue)
+        monkeypatch.setattr(sweeper, "enqueue_attempt", enqueue)
         return ids
 
     def test_it_publishes_an_attempt_the_broker_never_got(
@@ -154,7 +154,7 @@ class TestSweep:
         old = attempt_of(team, owner)
         Attempt.objects.filter(pk=old.pk).update(created_at=timezone.now() - LONG_AGO)
         fresh = attempt_of(team, owner)
-        counts = services.sweep()
+        counts = sweeper.sweep()
         assert published == [old.id] and fresh.id not in published
         assert counts["republish"] == 1
 
@@ -164,7 +164,7 @@ class TestSweep:
         get, post = lost(team, owner, "GET"), lost(team, owner, "POST")
         alive = attempt_of(team, owner, status=Attempt.Status.RUNNING, deliveries=1,
                            started_at=timezone.now(), heartbeat_at=timezone.now())  # fmt: skip
-        counts = services.sweep()
+        counts = sweeper.sweep()
         assert published == [get.id]
         assert Attempt.objects.get(pk=post.pk).status == Attempt.Status.INTERRUPTED
         assert Attempt.objects.get(pk=alive.pk).status == Attempt.Status.RUNNING
@@ -174,7 +174,7 @@ class TestSweep:
         self, team: Team, owner: User, published: list[uuid.UUID]
     ) -> None:
         post = lost(team, owner, "POST")
-        first, second = services.sweep(), services.sweep()
+        first, second = sweeper.sweep(), sweeper.sweep()
         assert first["interrupt"] + second["interrupt"] == 1
         assert Attempt.objects.get(pk=post.pk).status == Attempt.Status.INTERRUPTED
 
@@ -187,5 +187,5 @@ class TestSweep:
             Attempt.objects.filter(pk=attempt.pk).update(created_at=then)
         later = attempt_of(team, owner, not_before=timezone.now() + timedelta(minutes=1))
         Attempt.objects.filter(pk=later.pk).update(created_at=then)
-        services.sweep()
+        sweeper.sweep()
         assert published == []

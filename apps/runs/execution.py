@@ -1,0 +1,474 @@
+"""What a worker does with an attempt: claim it, note a heartbeat while its request is in
+flight, send it, diagnose and store the result (redacted), then retry or settle the run.
+A delivery that finds its attempt's worker gone interrupts it or gives up on it."""
+
+import contextlib
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import DatabaseError, connection, connections, transaction
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseUnavailable
+from django.db.models import F
+from django.utils import timezone
+
+from apps.diagnosis.catalog import get_profile, profile_for_url
+from apps.diagnosis.rules import Diagnosis, DiagnosisContext, diagnose
+from apps.egress.client import Limits, send
+from apps.egress.decoding import decode_body
+from apps.egress.policy import AddressPolicy
+from apps.egress.redaction import REDACTED, is_secret_header, redact_text, redact_url
+from apps.egress.types import Exchange, Failure, FailureKind, OutboundRequest
+from apps.runs import recovery, secrets
+from apps.runs.models import IDEMPOTENT_METHODS, Attempt, Run
+from apps.runs.services import _add_attempt, _decide, _settle
+
+logger = logging.getLogger(__name__)
+
+API_KEY_HEADER = "X-Api-Key"
+# 429s from the same host within this window tell a sustained overload from a burst.
+RATE_LIMIT_HISTORY = timedelta(minutes=10)
+
+
+INTERRUPTED_MESSAGE = (
+    "The worker stopped while this {method} was in flight; it may or may not have reached "
+    "the server. It was not sent again automatically: check the server's side, then use "
+    "Send again if a repeat is harmless."
+)
+GIVEN_UP_MESSAGE = (
+    "This run was handed to a worker {deliveries} times and the worker stopped each time, so "
+    "it is not tried again. The request itself may be what stops the worker; check it, then "
+    "send it again."
+)
+
+
+def recovery_limits() -> recovery.Limits:
+    return recovery.Limits(
+        stale_after=timedelta(seconds=settings.RUN_STALE_AFTER),
+        hard_limit=timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 10),
+        max_deliveries=settings.RUN_MAX_DELIVERIES,
+        queued_after=timedelta(seconds=settings.SWEEP_QUEUED_AFTER),
+        republish_after=timedelta(seconds=settings.SWEEP_REPUBLISH_AFTER),
+    )
+
+
+def _state_of(attempt: Attempt) -> recovery.AttemptState:
+    return recovery.AttemptState(
+        status=attempt.status,
+        idempotent=attempt.run.method in IDEMPOTENT_METHODS,
+        deliveries=attempt.deliveries,
+        created_at=attempt.created_at,
+        not_before=attempt.not_before,
+        published_at=attempt.published_at,
+        started_at=attempt.started_at,
+        heartbeat_at=attempt.heartbeat_at,
+    )
+
+
+def claim_attempt(*, attempt_id: uuid.UUID, worker: str = "") -> int | None:
+    """Take the attempt for this delivery; its delivery number, or None when this delivery
+    must not send the request (see `apps.runs.recovery`).
+
+    A queued attempt is claimed, a running one whose execution is gone is taken over
+    (idempotent) or stored as interrupted (not idempotent), each with a conditional update
+    on the values read, so that of two deliveries racing, one wins.
+    """
+    claimed = _claim(attempt_id=attempt_id, worker=worker)
+    return None if claimed is None else claimed.deliveries
+
+
+def _claim(*, attempt_id: uuid.UUID, worker: str) -> Attempt | None:
+    """`claim_attempt`, giving the claimed attempt (and its run) as now stored."""
+    attempt = Attempt.objects.select_related("run").filter(pk=attempt_id).first()
+    if attempt is None:
+        logger.warning("attempt %s does not exist; delivery ignored", attempt_id)
+        return None
+    now = timezone.now()
+    action = recovery.on_delivery(_state_of(attempt), now=now, limits=recovery_limits())
+    if action in {recovery.Action.EXECUTE, recovery.Action.TAKE_OVER}:
+        with transaction.atomic():
+            taken = Attempt.objects.filter(
+                pk=attempt_id,
+                status=attempt.status,
+                deliveries=attempt.deliveries,
+                heartbeat_at=attempt.heartbeat_at,
+            ).update(
+                status=Attempt.Status.RUNNING,
+                started_at=now,
+                heartbeat_at=now,
+                worker=worker[:200],
+                deliveries=F("deliveries") + 1,
+            )
+            if taken:
+                Run.objects.filter(pk=attempt.run_id).update(status=Run.Status.RUNNING)
+        if not taken:
+            logger.info("attempt %s was taken by another delivery", attempt_id)
+            return None
+        if action == recovery.Action.TAKE_OVER:
+            logger.warning(
+                "attempt %s: its worker (%s) stopped; %s is idempotent, sent again (delivery %s)",
+                attempt_id,
+                attempt.worker or "unknown",
+                attempt.run.method,
+                attempt.deliveries + 1,
+            )
+        attempt.status = Attempt.Status.RUNNING
+        attempt.run.status = Run.Status.RUNNING
+        attempt.started_at = attempt.heartbeat_at = now
+        attempt.worker = worker[:200]
+        attempt.deliveries += 1
+        return attempt
+    if action == recovery.Action.INTERRUPT:
+        interrupt_attempt(attempt=attempt)
+    elif action == recovery.Action.GIVE_UP:
+        give_up_attempt(attempt=attempt)
+    else:
+        logger.info("attempt %s is %s; delivery ignored", attempt_id, attempt.status)
+    return None
+
+
+def interrupt_attempt(*, attempt: Attempt) -> bool:
+    """Store a running attempt whose worker stopped as interrupted, explained; never re-sent."""
+    message = INTERRUPTED_MESSAGE.format(method=attempt.run.method)
+    with transaction.atomic():
+        done = Attempt.objects.filter(
+            pk=attempt.pk, status=Attempt.Status.RUNNING, deliveries=attempt.deliveries
+        ).update(
+            status=Attempt.Status.INTERRUPTED,
+            finished_at=timezone.now(),
+            failure_message=message,
+        )
+        if done:
+            _settle(Run.objects.select_for_update().get(pk=attempt.run_id))
+    if done:
+        logger.warning(
+            "attempt %s of run %s interrupted: its worker (%s) stopped during a %s",
+            attempt.number,
+            attempt.run_id,
+            attempt.worker or "unknown",
+            attempt.run.method,
+        )
+    return bool(done)
+
+
+def give_up_attempt(*, attempt: Attempt) -> bool:
+    """Settle an attempt delivered too many times as failed, explained."""
+    run = attempt.run
+    exchange = Exchange(
+        method=run.method,
+        url=run.url,
+        request_headers=[],
+        response=None,
+        failure=Failure(
+            kind=FailureKind.OTHER,
+            message=GIVEN_UP_MESSAGE.format(deliveries=attempt.deliveries),
+        ),
+        elapsed_ms=0.0,
+    )
+    return store_result(attempt=attempt, exchange=exchange, secret_values=[], may_retry=False)
+
+
+def execute_attempt(*, attempt_id: uuid.UUID, worker: str = "") -> None:
+    """Claim the attempt, send the run's request, diagnose the outcome, store it.
+
+    The claim and the save are retried while the database is unreachable (for
+    DB_RETRY_SECONDS); if it stays away, the attempt is left running and the sweeper
+    settles it once its heartbeat is stale.
+    """
+    attempt = _retrying("claiming", lambda: _claim(attempt_id=attempt_id, worker=worker))
+    if attempt is None:
+        return
+    delivery = attempt.deliveries  # the guard of the save: nobody took it over since
+    run = attempt.run
+    with _heartbeat(attempt_id=attempt_id, delivery=delivery):
+        try:
+            run_secrets = secrets.decrypt(run.secrets_encrypted)
+            outbound = _outbound_request(run, run_secrets)
+            exchange = _send(attempt, outbound)
+            _retrying(
+                "saving",
+                lambda: store_result(
+                    attempt=attempt, exchange=exchange, secret_values=run_secrets.values()
+                ),
+            )
+        except DatabaseError:
+            logger.exception("attempt %s left running: the database stayed away", attempt_id)
+            raise
+        except Exception as exc:
+            # Whatever went wrong, the attempt must not stay "running" with nothing said.
+            logger.exception("attempt %s failed inside the worker", attempt_id)
+            failure = Failure(
+                kind=FailureKind.OTHER,
+                message=f"The worker could not complete this run ({type(exc).__name__}). "
+                "It was not retried; submit it again once the cause is fixed.",
+            )
+            exchange = Exchange(
+                method=run.method,
+                url=run.url,
+                request_headers=[],
+                response=None,
+                failure=failure,
+                elapsed_ms=0.0,
+            )
+
+            def store_failure() -> bool:
+                fresh = Attempt.objects.select_related("run").get(pk=attempt_id)
+                fresh.deliveries = delivery
+                return store_result(
+                    attempt=fresh, exchange=exchange, secret_values=[], may_retry=False
+                )
+
+            _retrying("saving", store_failure)
+
+
+def _retrying[T](what: str, action: Callable[[], T]) -> T:
+    """Run a database action again while the database is unreachable, for a bounded time.
+
+    The broken connection is closed before each new try (Django opens a new one). Each
+    action is one transaction, so a failed try leaves nothing half-written.
+    """
+    deadline = time.monotonic() + settings.DB_RETRY_SECONDS
+    pause = 0.5
+    while True:
+        try:
+            return action()
+        except (DatabaseUnavailable, DatabaseInterfaceError) as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            logger.warning(
+                "database unavailable while %s (%s); trying again in %.1f s",
+                what,
+                type(exc).__name__,
+                pause,
+            )
+            with contextlib.suppress(DatabaseError):
+                connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
+@contextlib.contextmanager
+def _heartbeat(*, attempt_id: uuid.UUID, delivery: int) -> Iterator[None]:
+    """While the request is in flight, note every RUN_HEARTBEAT_INTERVAL that this delivery
+    is alive: a running attempt without a recent heartbeat has lost its worker."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.RUN_HEARTBEAT_INTERVAL):
+                try:
+                    Attempt.objects.filter(
+                        pk=attempt_id, status=Attempt.Status.RUNNING, deliveries=delivery
+                    ).update(heartbeat_at=timezone.now())
+                except DatabaseError as exc:
+                    logger.warning("heartbeat of attempt %s missed (%s)", attempt_id, exc)
+                    with contextlib.suppress(DatabaseError):
+                        connection.close()
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{attempt_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _send(attempt: Attempt, outbound: OutboundRequest) -> Exchange:
+    policy = AddressPolicy.from_allowlist(settings.EGRESS_ALLOWLIST)
+    limits = Limits(
+        max_body_bytes=settings.EGRESS_MAX_BODY_BYTES,
+        connect_timeout=settings.EGRESS_CONNECT_TIMEOUT,
+    )
+    try:
+        # The extra CA file is read at run time (again when it changes): in development the
+        # TLS sandbox makes it after the worker has started.
+        return send(
+            outbound,
+            policy=policy,
+            limits=limits,
+            extra_ca_bundle=settings.EGRESS_EXTRA_CA_BUNDLE or None,
+        )
+    except SoftTimeLimitExceeded:
+        started = attempt.started_at or timezone.now()
+        return Exchange(
+            method=outbound.method,
+            url=outbound.url,
+            request_headers=outbound.headers,
+            response=None,
+            failure=Failure(
+                kind=FailureKind.READ_TIMEOUT,
+                message=(
+                    "The run took longer than the worker's time limit "
+                    f"({settings.CELERY_TASK_SOFT_TIME_LIMIT} s) and was stopped."
+                ),
+            ),
+            elapsed_ms=(timezone.now() - started).total_seconds() * 1000,
+        )
+
+
+def _outbound_request(run: Run, run_secrets: secrets.RunSecrets) -> OutboundRequest:
+    secret_headers = {name.lower(): value for name, value in run_secrets.headers}
+    headers = [
+        (name, secret_headers.get(name.lower(), value) if value == REDACTED else value)
+        for name, value in run.request_headers
+    ]
+    if run_secrets.api_key:
+        headers.append((API_KEY_HEADER, run_secrets.api_key))
+    secret_params = dict(run_secrets.params)
+    params = [
+        (name, secret_params.get(name, value) if value == REDACTED else value)
+        for name, value in run.query
+    ]
+    return OutboundRequest(
+        method=run.method,
+        url=run.url,
+        params=params,
+        headers=headers,
+        body=(run_secrets.body or run.request_body).encode(),
+        timeout=run.timeout_seconds,
+        follow_redirects=run.follow_redirects,
+    )
+
+
+def _diagnosis_context(run: Run, exchange: Exchange) -> DiagnosisContext:
+    """What the diagnosis needs besides the exchange: the host's recent 429s, for a 429."""
+    if exchange.response is None or exchange.response.status != 429:
+        return DiagnosisContext(window_seconds=int(RATE_LIMIT_HISTORY.total_seconds()))
+    since = timezone.now() - RATE_LIMIT_HISTORY
+    recent = Attempt.objects.filter(
+        run__team_id=run.team_id,
+        run__host=run.host,
+        response_status=429,
+        finished_at__gte=since,
+    ).count()
+    return DiagnosisContext(
+        recent_rate_limited=recent, window_seconds=int(RATE_LIMIT_HISTORY.total_seconds())
+    )
+
+
+# What storing a result writes to its attempt.
+RESULT_FIELDS = (
+    "sent_url", "sent_headers", "redirects", "duration_ms", "outcome", "response_status",
+    "response_reason", "response_http_version", "response_headers", "response_body",
+    "response_body_truncated", "response_body_bytes", "failure_kind", "failure_detail",
+    "failure_message", "diagnosis_code", "diagnosis", "status", "finished_at",
+)  # fmt: skip
+
+
+def store_result(
+    *, attempt: Attempt, exchange: Exchange, secret_values: list[str], may_retry: bool = True
+) -> bool:
+    """Save what came back (redacted) with its diagnosis; then retry or finish the run.
+
+    Stored only if the attempt is still this delivery's (same `deliveries`, not finished):
+    an execution that was given up for lost and taken over stores nothing. False then.
+    """
+    run = attempt.run
+    try:
+        profile = get_profile(run.profile)
+    except KeyError:
+        profile = profile_for_url(run.url)
+    diagnosis = diagnose(exchange, profile, context=_diagnosis_context(run, exchange))
+
+    def clean(text: str) -> str:
+        return redact_text(text, secret_values)
+
+    def clean_pairs(pairs: list[tuple[str, str]]) -> list[list[str]]:
+        return [
+            [name, REDACTED if is_secret_header(name) else clean(value)] for name, value in pairs
+        ]
+
+    attempt.sent_url = clean(redact_url(exchange.url))
+    attempt.sent_headers = clean_pairs(exchange.request_headers)
+    attempt.redirects = [
+        [status, clean(redact_url(location))] for status, location in exchange.redirects
+    ]
+    attempt.duration_ms = round(exchange.elapsed_ms, 1)
+    if exchange.response is not None:
+        response = exchange.response
+        attempt.outcome = Run.Outcome.RESPONSE
+        attempt.response_status = response.status
+        attempt.response_reason = clean(response.reason)[:200]
+        attempt.response_http_version = response.http_version
+        attempt.response_headers = clean_pairs(response.headers)
+        attempt.response_body = clean(decode_body(response.body, response.header("Content-Type")))
+        attempt.response_body_truncated = response.truncated
+        attempt.response_body_bytes = len(response.body)
+    else:
+        assert exchange.failure is not None
+        attempt.outcome = Run.Outcome.FAILURE
+        attempt.failure_kind = exchange.failure.kind.value
+        attempt.failure_detail = exchange.failure.detail
+        attempt.failure_message = clean(exchange.failure.message)
+    attempt.diagnosis_code = diagnosis.code
+    attempt.diagnosis = diagnosis.to_dict()
+    attempt.status = Attempt.Status.DONE
+    attempt.finished_at = timezone.now()
+    with transaction.atomic():
+        still_ours = Attempt.objects.filter(
+            pk=attempt.pk,
+            deliveries=attempt.deliveries,
+            status__in=[Attempt.Status.QUEUED, Attempt.Status.RUNNING],
+        ).update(**{name: getattr(attempt, name) for name in RESULT_FIELDS})
+        if not still_ours:
+            logger.warning(
+                "attempt %s: result of delivery %s discarded, the attempt was settled elsewhere",
+                attempt.pk,
+                attempt.deliveries,
+            )
+            return False
+        run = Run.objects.select_for_update().get(pk=run.pk)
+        summary = _summarise(run, attempt, diagnosis)
+        decision = None
+        if (
+            may_retry
+            and run.retry_policy
+            and not run.attempts.filter(status=Attempt.Status.QUEUED).exists()
+        ):
+            decision = _decide(run, diagnosis, attempts_made=attempt.number)
+        if decision is not None and decision.retry:
+            run.save(update_fields=summary)
+            _add_attempt(
+                run,
+                reason=Attempt.Reason.BACKOFF,
+                delay=decision.delay,
+                wait_reason=decision.reason,
+            )
+        else:
+            if decision is not None and diagnosis.severity != "ok":
+                attempt.wait_reason = decision.reason
+                attempt.save(update_fields=["wait_reason"])
+            _settle(run, also_save=summary)
+    logger.info(
+        "attempt %s of run %s done: %s in %.0f ms",
+        attempt.number,
+        run.id,
+        attempt.response_status or attempt.failure_kind,
+        exchange.elapsed_ms,
+    )
+    return True
+
+
+def _summarise(run: Run, attempt: Attempt, diagnosis: Diagnosis) -> list[str]:
+    """Copy the attempt's outcome onto the run; the names of the fields set, to save."""
+    run.outcome = attempt.outcome
+    run.response_status = attempt.response_status
+    run.failure_kind = attempt.failure_kind
+    run.diagnosis_code = diagnosis.code
+    run.diagnosis_title = diagnosis.title[:200]
+    run.severity = diagnosis.severity
+    run.duration_ms = attempt.duration_ms
+    run.finished_at = attempt.finished_at
+    return [
+        "outcome", "response_status", "failure_kind", "diagnosis_code",
+        "diagnosis_title", "severity", "duration_ms", "finished_at",
+    ]  # fmt: skip
