@@ -4,7 +4,7 @@
     (or `make bench-log`)
 
 With fewer than --runs runs in "Bench team" it first generates the missing ones (with their
-attempts) through apps/runs/synthetic.py, plus a few in another team. Then it asks for the
+attempts) through apps/demo/synthetic.py, plus a few in another team. Then it asks for the
 log's pages through Django's test client, in this process, so the time measured is the
 server's: URL routing, middleware, the view, its queries and the template. Each page is
 asked for --repeat times after a warm-up; the table gives p50 and p95 and the number of
@@ -107,8 +107,8 @@ def ensure_team(name: str, usernames: tuple[str, ...]):
 def ensure_runs(team, count: int, usernames: tuple[str, ...], *, seed: int) -> None:
     from django.contrib.auth.models import User
 
+    from apps.demo.synthetic import generate_runs
     from apps.runs.models import Attempt, Run
-    from apps.runs.synthetic import generate_runs
 
     have = Run.objects.filter(team=team).count()
     if have >= count:

@@ -1,4 +1,4 @@
-"""apps/runs/synthetic.py: runs that look real, scoped to their team, repeatable."""
+"""apps/demo/synthetic.py: runs that look real, scoped to their team, repeatable."""
 
 import json
 from collections import Counter
@@ -10,9 +10,9 @@ from django.db import connection
 from django.test import Client
 
 from apps.accounts.models import Team
+from apps.demo.synthetic import SCENARIOS, generate_runs, run_kinds
 from apps.diagnosis.catalog import catalog
 from apps.runs.models import Attempt, Run
-from apps.runs.synthetic import SCENARIOS, generate_runs, run_kinds
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # a Monday
 KEY = "5f0c2d7e9a4b41c6b8e3d2a1f0e9c8b7"  # the made-up key the kinds are diagnosed with

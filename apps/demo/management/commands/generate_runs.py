@@ -1,6 +1,6 @@
 """`manage.py generate_runs --team "Bench team" --count 1000000`: synthetic runs for a team.
 
-For benchmarks and demos: see apps/runs/synthetic.py. Never touches the network.
+For benchmarks and demos: see apps/demo/synthetic.py. Never touches the network.
 """
 
 import uuid
@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.models import Membership, Team
-from apps.runs.synthetic import BATCH_SIZE, WRITERS, generate_runs
+from apps.demo.synthetic import BATCH_SIZE, WRITERS, generate_runs
 
 
 def find_team(name_or_id: str) -> Team:

@@ -3,7 +3,7 @@
 - "Demo team": demo (owner), ana and ben (members); about 400 runs over the last two weeks.
 - "Second team": ana (owner), demo and chloe (members); about 60 runs.
 
-The runs are synthetic (apps/runs/synthetic.py): finished, with their attempts and the
+The runs are synthetic (apps/demo/synthetic.py): finished, with their attempts and the
 diagnoses the real rules give, against the local sandbox and Kaiko's hosts. Nothing is sent.
 
 Only the demo user can sign in: its password is printed once, when it is created or reset.
@@ -18,8 +18,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from apps.accounts.models import Membership, Team
+from apps.demo.synthetic import generate_runs
 from apps.runs.models import Run
-from apps.runs.synthetic import generate_runs
 
 DEMO_USERNAME = "demo"
 DEMO_TEAM = "Demo team"
