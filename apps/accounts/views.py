@@ -7,7 +7,9 @@ the page says who can do it. Invite links answer the same 404 whether the token 
 expired, used or revoked.
 """
 
+import functools
 import uuid
+from collections.abc import Callable
 
 from axes.utils import reset as axes_reset
 from django.conf import settings
@@ -45,8 +47,20 @@ def _get_membership(request: HttpRequest, team_id: uuid.UUID) -> Membership:
     return selectors.get_membership_for_user(user=request.user, team_id=team_id)
 
 
-def _owners_only(request: HttpRequest, membership: Membership) -> HttpResponse:
-    return render(request, "accounts/owners_only.html", {"team": membership.team}, status=403)
+def _owners_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """An owner's action on the team of the URL's `team_id`: the view is given the owner's
+    membership instead; a member who is not an owner gets the 403 page that says who can do
+    it, anyone else the 404 of `_get_membership`."""
+
+    @functools.wraps(view)
+    def check(request: HttpRequest, team_id: uuid.UUID, **ids: object) -> HttpResponse:
+        membership = _get_membership(request, team_id)
+        if not membership.is_owner:
+            context = {"team": membership.team}
+            return render(request, "accounts/owners_only.html", context, status=403)
+        return view(request, membership, **ids)
+
+    return check
 
 
 def _first_error(form: Form) -> str:
@@ -124,10 +138,9 @@ def team_detail(request: HttpRequest, team_id: uuid.UUID) -> HttpResponse:
 @never_cache
 @login_required
 @require_POST
-def create_invite(request: HttpRequest, team_id: uuid.UUID) -> HttpResponse:
-    membership = _get_membership(request, team_id)
-    if not membership.is_owner:
-        return _owners_only(request, membership)
+@_owners_only
+def create_invite(request: HttpRequest, membership: Membership) -> HttpResponse:
+    team_id = membership.team_id
     form = InviteForm(request.POST)
     if not form.is_valid():
         messages.error(request, _first_error(form))
@@ -151,10 +164,11 @@ def create_invite(request: HttpRequest, team_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def revoke_invite(request: HttpRequest, team_id: uuid.UUID, invite_id: uuid.UUID) -> HttpResponse:
-    membership = _get_membership(request, team_id)
-    if not membership.is_owner:
-        return _owners_only(request, membership)
+@_owners_only
+def revoke_invite(
+    request: HttpRequest, membership: Membership, invite_id: uuid.UUID
+) -> HttpResponse:
+    team_id = membership.team_id
     invite = selectors.get_pending_invite_of_team(team=membership.team, invite_id=invite_id)
     services.revoke_invite(invite=invite)
     messages.success(request, "Invite revoked: its link no longer works.")
@@ -163,10 +177,9 @@ def revoke_invite(request: HttpRequest, team_id: uuid.UUID, invite_id: uuid.UUID
 
 @login_required
 @require_POST
-def remove_member(request: HttpRequest, team_id: uuid.UUID, membership_id: int) -> HttpResponse:
-    membership = _get_membership(request, team_id)
-    if not membership.is_owner:
-        return _owners_only(request, membership)
+@_owners_only
+def remove_member(request: HttpRequest, membership: Membership, membership_id: int) -> HttpResponse:
+    team_id = membership.team_id
     target = selectors.get_member_of_team(team=membership.team, membership_id=membership_id)
     try:
         services.remove_membership(membership=target)
@@ -182,10 +195,9 @@ def remove_member(request: HttpRequest, team_id: uuid.UUID, membership_id: int) 
 
 @login_required
 @require_POST
-def change_role(request: HttpRequest, team_id: uuid.UUID, membership_id: int) -> HttpResponse:
-    membership = _get_membership(request, team_id)
-    if not membership.is_owner:
-        return _owners_only(request, membership)
+@_owners_only
+def change_role(request: HttpRequest, membership: Membership, membership_id: int) -> HttpResponse:
+    team_id = membership.team_id
     target = selectors.get_member_of_team(team=membership.team, membership_id=membership_id)
     form = RoleForm(request.POST)
     if not form.is_valid():

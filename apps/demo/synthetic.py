@@ -30,13 +30,13 @@ from django.utils import timezone
 from apps.accounts.models import Team
 from apps.diagnosis.catalog import profile_for_url
 from apps.diagnosis.rules import Diagnosis, DiagnosisContext, diagnose
+from apps.egress.client import USER_AGENT
 from apps.egress.redaction import REDACTED
 from apps.egress.types import Exchange, Failure, FailureKind, Response
 from apps.runs.models import Attempt, Run
 
 DEFAULT_SANDBOX_BASE = "http://127.0.0.1:8000/sandbox"
 BATCH_SIZE = 5000
-USER_AGENT = "api-diagnostics-dashboard/0.1 (+requests)"
 TIMEOUT_SECONDS = 10.0
 WRITERS = ("auto", "copy", "insert")
 

@@ -38,7 +38,7 @@ from apps.diagnosis.model import (
 )
 from apps.diagnosis.waiting import retry_after_seconds
 from apps.egress.redaction import redact_text
-from apps.egress.types import Exchange, FailureKind
+from apps.egress.types import IDEMPOTENT_METHODS, Exchange, FailureKind
 
 __all__ = [
     "EVIDENCE_SOURCES",
@@ -64,8 +64,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# RFC 9110 §9.2.2: requests that can be repeated without changing the outcome.
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 IDEMPOTENCY_REFERENCE = "RFC 9110 §9.2.2"
 
 

@@ -54,7 +54,14 @@ from apps.egress.policy import (
 )
 from apps.egress.redaction import is_secret_header
 from apps.egress.transport import PinnedAdapter, PinnedPools, ReadGuard, ResponseCut
-from apps.egress.types import Exchange, Failure, FailureKind, OutboundRequest, Response
+from apps.egress.types import (
+    IDEMPOTENT_METHODS,
+    Exchange,
+    Failure,
+    FailureKind,
+    OutboundRequest,
+    Response,
+)
 
 USER_AGENT = "api-diagnostics-dashboard/0.1 (+requests)"
 CHUNK_BYTES = 64 * 1024
@@ -68,8 +75,6 @@ FORBIDDEN_REQUEST_HEADERS = frozenset(
 )
 # Credentials that never follow a redirect to another origin (on top of is_secret_header).
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
-# Methods sent over a kept connection (and sent again when it was closed under them).
-REUSABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 # The connections this process keeps, per pinned address and TLS settings.
 POOLS = PinnedPools()
 # Headers that describe a body, dropped with it when a redirect turns the method into GET.
@@ -412,7 +417,8 @@ def _send_hop(
             max_head_lines=limits.max_response_headers,
             max_body_wire_bytes=limits.compressed_cap + limits.max_body_bytes,
         )
-        keep = hop.method in REUSABLE_METHODS
+        # Idempotent methods go over a kept connection (and again when it closed under them).
+        keep = hop.method in IDEMPOTENT_METHODS
         adapter = _adapter(target, address, guard, extra_ca, keep=keep)
         complete = False
         try:

@@ -3,6 +3,9 @@
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# RFC 9110 §9.2.2: methods whose repetition has the same effect as one request.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+
 
 class FailureKind(StrEnum):
     """Why no HTTP response was received. Values are stored on runs; never rename one."""

@@ -3,7 +3,7 @@
 import random
 from dataclasses import dataclass
 
-from apps.runs.models import IDEMPOTENT_METHODS
+from apps.egress.types import IDEMPOTENT_METHODS
 
 
 @dataclass(frozen=True)

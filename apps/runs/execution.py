@@ -24,9 +24,9 @@ from apps.egress.client import Limits, send
 from apps.egress.decoding import decode_body
 from apps.egress.policy import AddressPolicy
 from apps.egress.redaction import REDACTED, is_secret_header, redact_text, redact_url
-from apps.egress.types import Exchange, Failure, FailureKind, OutboundRequest
+from apps.egress.types import IDEMPOTENT_METHODS, Exchange, Failure, FailureKind, OutboundRequest
 from apps.runs import recovery, secrets
-from apps.runs.models import IDEMPOTENT_METHODS, Attempt, Run
+from apps.runs.models import Attempt, Run
 from apps.runs.services import _add_attempt, _decide, _settle
 
 logger = logging.getLogger(__name__)

@@ -4,9 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.accounts.models import Team, TeamScopedQuerySet
-
-# RFC 9110 §9.2.2: methods whose repetition has the same effect as one request.
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+from apps.egress.types import IDEMPOTENT_METHODS
 
 
 class Run(models.Model):
