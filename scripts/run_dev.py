@@ -19,6 +19,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dashboard.processes import beat_command, worker_command  # noqa: E402
+
 GRACE_SECONDS = 10
 OPTIONAL = frozenset({"sandbox-tls"})  # may exit without stopping the others
 PORTS_TAKEN_EXIT = 3  # sandbox_tls's exit status when one of its ports is in use
@@ -63,7 +67,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", default="8000")
-    parser.add_argument("--concurrency", default="2", help="worker processes")
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
     args = parser.parse_args()
 
     python = sys.executable
@@ -71,28 +75,10 @@ def main() -> int:
         # First, so that its certificates exist by the time the worker needs them.
         "sandbox-tls": start("sandbox-tls", [python, "manage.py", "sandbox_tls"]),
         "web": start("web", [python, "manage.py", "runserver", f"{args.host}:{args.port}"]),
-        "worker": start(
-            "worker",
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "dashboard",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                args.concurrency,
-                "--without-gossip",
-                "--without-mingle",
-            ],
-        ),
+        "worker": start("worker", worker_command(concurrency=args.concurrency)),
         # Every SWEEP_INTERVAL, the sweeper publishes again what the broker lost and settles
         # runs whose worker stopped (its schedule file is under VAR_DIR).
-        "beat": start(
-            "beat", [python, "-m", "celery", "-A", "dashboard", "beat", "--loglevel", "INFO"]
-        ),
+        "beat": start("beat", beat_command()),
     }
     stopping = False
 

@@ -24,6 +24,7 @@ from django.test import Client
 
 from apps.accounts.models import Membership, Team
 from dashboard.celery import app as celery_app
+from dashboard.processes import worker_command
 from tests.support.services import stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,25 +127,12 @@ def celery_worker(
         "EGRESS_EXTRA_CA_BUNDLE": str(sandbox_tls.ca_bundle),
         "PYTHONUNBUFFERED": "1",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "dashboard",
-        "worker",
-        "--loglevel",
-        "INFO",
-        "--concurrency",
-        "1",
-        "--queues",
-        TEST_QUEUE,
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "--hostname",
-        f"{TEST_QUEUE}@%h",
-    ]
+    command = worker_command(
+        concurrency=1,
+        queues=TEST_QUEUE,
+        hostname=f"{TEST_QUEUE}@%h",
+        extra=["--without-heartbeat"],
+    )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command,

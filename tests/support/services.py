@@ -25,6 +25,8 @@ from pathlib import Path
 import psycopg
 import requests
 
+from dashboard.processes import beat_command, worker_command
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -276,18 +278,16 @@ class Stack:
     def start_worker(
         self, name: str, concurrency: int = 1, extra: tuple[str, ...] = ()
     ) -> subprocess.Popen[bytes]:
-        process = self._start(name, [sys.executable, "-m", "celery", "-A", "dashboard", "worker",
-                                     "--loglevel", "INFO", "--concurrency", str(concurrency),
-                                     "--queues", self.queue, "--hostname",
-                                     f"{name}@{self.queue}", "--without-gossip",
-                                     "--without-mingle", *extra])  # fmt: skip
+        command = worker_command(
+            concurrency=concurrency, queues=self.queue, hostname=f"{name}@{self.queue}", extra=extra
+        )
+        process = self._start(name, command)
         wait_until(lambda: " ready." in self.log(name), f"worker {name} ready", timeout=60)
         return process
 
     def start_beat(self) -> None:
         schedule = Path(self.env["VAR_DIR"]) / f"beat-{self.name}"
-        self._start("beat", [sys.executable, "-m", "celery", "-A", "dashboard", "beat",
-                             "--loglevel", "INFO", "--schedule", str(schedule)])  # fmt: skip
+        self._start("beat", beat_command(schedule=str(schedule)))
 
     def kill(self, name: str) -> None:
         """kill -9 the process and its children (a worker's pool processes)."""
