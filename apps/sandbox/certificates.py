@@ -38,6 +38,8 @@ BACKDATE = DAY  # how far before "now" validity starts, against clock skew
 SANDBOX_CA = "sandbox"
 UNTRUSTED_CA = "untrusted"
 SELF = "self"
+# What the sandbox CA may sign for: the names and networks of the cases.
+SANDBOX_SUBTREES = ("localhost", WRONG_HOST, "127.0.0.0/8", "::1/128")
 
 
 @dataclass(frozen=True)
@@ -156,17 +158,20 @@ def _key_usage(*, ca: bool) -> x509.KeyUsage:
     )
 
 
+def _subtree(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_network(name))
+    except ValueError:
+        return x509.DNSName(name)
+
+
 def make_ca(
-    common_name: str, now: datetime.datetime
+    common_name: str, now: datetime.datetime, *, subtrees: tuple[str, ...] = SANDBOX_SUBTREES
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    """A CA that may sign only for the sandbox's names (RFC 5280 name constraints)."""
+    """A CA that may sign only for `subtrees`, host names and networks (RFC 5280 name
+    constraints): the sandbox's unless told otherwise."""
     key = ec.generate_private_key(ec.SECP256R1())
-    permitted = [
-        x509.DNSName("localhost"),
-        x509.DNSName(WRONG_HOST),
-        x509.IPAddress(ipaddress.ip_network("127.0.0.0/8")),
-        x509.IPAddress(ipaddress.ip_network("::1/128")),
-    ]
+    permitted = [_subtree(name) for name in subtrees]
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name))
@@ -193,12 +198,24 @@ def make_leaf(
     now: datetime.datetime,
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     """The server certificate of `case`, signed by `issuer` (by itself when None)."""
+    return make_server_certificate(case.hostnames, issuer, now, expired=case.expired)
+
+
+def make_server_certificate(
+    hostnames: tuple[str, ...],
+    issuer: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None,
+    now: datetime.datetime,
+    *,
+    expired: bool = False,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A server certificate for `hostnames`, signed by `issuer` (by itself when None),
+    valid from now on, or expired since EXPIRED_SINCE."""
     key = ec.generate_private_key(ec.SECP256R1())
-    if case.expired:
+    if expired:
         start, end = now - EXPIRED_SINCE - LEAF_LIFETIME, now - EXPIRED_SINCE
     else:
         start, end = now - BACKDATE, now + LEAF_LIFETIME
-    subject = _name(case.hostnames[0])
+    subject = _name(hostnames[0])
     signer_key, issuer_name = (issuer[0], issuer[1].subject) if issuer else (key, subject)
     cert = (
         x509.CertificateBuilder()
@@ -211,7 +228,7 @@ def make_leaf(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(ca=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(_general_names(case.hostnames)), critical=False)
+        .add_extension(x509.SubjectAlternativeName(_general_names(hostnames)), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_key.public_key()),

@@ -1,5 +1,6 @@
 """The egress client against real local servers: caps, timeouts, failures as data."""
 
+import datetime
 import ipaddress
 import json
 import socket
@@ -13,9 +14,10 @@ from apps.egress import client
 from apps.egress.client import Limits, send
 from apps.egress.policy import AddressPolicy
 from apps.egress.types import FailureKind, OutboundRequest
+from apps.sandbox.certificates import make_ca, make_server_certificate
 from tests.support.egress import assert_failed
 from tests.support.servers import closed_port, hostile_server
-from tests.support.tls import make_ca, make_leaf, tls_serving, write_pem
+from tests.support.tls import tls_serving, write_pem
 
 LOOPBACK = AddressPolicy.from_allowlist(["127.0.0.1", "::1"])
 STRICT = AddressPolicy()
@@ -293,9 +295,11 @@ def test_it_refuses_requests_over_their_caps_before_connecting(
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """PEM files (certificate + key) for pinned.test in every state, and the test CA."""
     folder = tmp_path_factory.mktemp("tls")
-    issuer, ca = make_ca()
-    stranger, _ = make_ca("Someone Else's CA")
-    files = {"ca": write_pem(folder, "ca", ca)}
+    now = datetime.datetime.now(datetime.UTC)
+    names = ("pinned.test", "other.test")
+    issuer = make_ca("Egress Test CA", now, subtrees=names)
+    stranger = make_ca("Someone Else's CA", now, subtrees=names)
+    files = {"ca": write_pem(folder, "ca", issuer[1])}
     for name, hostname, signer, expired in [
         ("good", "pinned.test", issuer, False),
         ("other_host", "other.test", issuer, False),
@@ -303,7 +307,7 @@ def certificates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ("self_signed", "pinned.test", None, False),
         ("unknown_ca", "pinned.test", stranger, False),
     ]:
-        key, cert = make_leaf(hostname, signer, expired=expired)
+        key, cert = make_server_certificate((hostname,), signer, now, expired=expired)
         files[name] = write_pem(folder, name, cert, key)
     return files
 

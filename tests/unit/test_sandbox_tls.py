@@ -23,11 +23,18 @@ from apps.egress.policy import AddressPolicy
 from apps.egress.types import FailureKind, OutboundRequest
 from apps.runs.presets import PRESETS_BY_SLUG
 from apps.sandbox import certificates
-from apps.sandbox.certificates import CASES, CASES_BY_NAME, ensure_certificates, problems
+from apps.sandbox.certificates import (
+    CASES,
+    CASES_BY_NAME,
+    ensure_certificates,
+    make_ca,
+    make_server_certificate,
+    problems,
+)
 from apps.sandbox.management.commands.sandbox_tls import PORTS_TAKEN_EXIT
 from apps.sandbox.tls import PortTaken, TLSSandbox
 from tests.support.egress import assert_failed
-from tests.support.tls import make_ca, make_leaf, tls_serving, write_pem
+from tests.support.tls import tls_serving, write_pem
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime.datetime(2025, 6, 1, 12, 0, tzinfo=datetime.UTC)
@@ -189,9 +196,10 @@ def test_it_trusts_the_sandbox_ca_only_when_asked(serving: TLSSandbox) -> None:
 def test_it_keeps_trusting_the_usual_cas_too(
     made: certificates.SandboxCertificates, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    issuer, ca = make_ca("Stands for certifi")
-    monkeypatch.setattr(client, "CA_BUNDLE", str(write_pem(tmp_path, "usual", ca)))
-    key, leaf = make_leaf("pinned.test", issuer)
+    now = datetime.datetime.now(datetime.UTC)
+    issuer = make_ca("Stands for certifi", now, subtrees=("pinned.test",))
+    monkeypatch.setattr(client, "CA_BUNDLE", str(write_pem(tmp_path, "usual", issuer[1])))
+    key, leaf = make_server_certificate(("pinned.test",), issuer, now)
     with tls_serving(write_pem(tmp_path, "leaf", leaf, key)) as served:
         exchange = send(
             OutboundRequest(method="GET", url=f"https://pinned.test:{served.port}/ok", timeout=5),
