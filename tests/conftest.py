@@ -25,6 +25,7 @@ from django.test import Client
 from apps.accounts.models import Membership, Team
 from dashboard.celery import app as celery_app
 from dashboard.processes import worker_command
+from tests.support.clients import client_for
 from tests.support.services import stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,9 +76,7 @@ def stranger(other_team: Team) -> User:
 
 @pytest.fixture
 def owner_client(owner: User) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
+    return client_for(owner)
 
 
 def database_url() -> str:

@@ -8,13 +8,13 @@ import json
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from django.urls import reverse
 
 from apps.accounts.models import Team
 from apps.egress.redaction import secret_forms
 from apps.runs import services
 from apps.runs.forms import RunRequest
+from tests.support.clients import client_for
 from tests.system.test_run_pipeline import wait_until_done
 from tests.unit.test_exports import har_problems
 
@@ -47,8 +47,7 @@ def test_it_keeps_the_key_out_of_the_csv_and_har_exports(
     assert attempt.response_status == 200
     assert attempt.response_body.count("[redacted]") >= 4, attempt.response_body
 
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     csv_text = b"".join(client.get(reverse("runs:export_csv")).streaming_content).decode()
     har_text = b"".join(client.get(reverse("runs:export_har")).streaming_content).decode()
 

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 
 from apps.runs.presets import PRESETS
+from tests.support.clients import client_for
 from tests.system.test_run_pipeline import submit, wait_until_done
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
@@ -45,8 +45,7 @@ def expected_outcome(slug: str, label: str) -> int | str:
 def test_it_gives_what_the_preset_promises(
     preset: object, celery_worker: object, live_server: object, owner: User
 ) -> None:
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     initial = preset.initial(f"{live_server.url}/sandbox")  # type: ignore[attr-defined]
     fields = {
         "method": initial["method"],

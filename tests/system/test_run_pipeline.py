@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.runs.models import Attempt, Run
+from tests.support.clients import client_for
 from tests.support.servers import closed_port
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
@@ -52,9 +53,7 @@ def wait_until_done(run_id: uuid.UUID, timeout: float = 30) -> Run:
 
 @pytest.fixture
 def signed_in(owner: User) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
+    return client_for(owner)
 
 
 def test_it_runs_a_request_without_a_key_and_explains_the_401(

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import pytest
 from celery.signals import before_task_publish
 from django.contrib.auth.models import User
-from django.test import Client
 from django.urls import reverse
 
 from apps.runs import secrets
 from apps.runs.models import Attempt, Run
 from tests.conftest import ARTIFACTS
+from tests.support.clients import client_for
 from tests.support.leaks import submit_run_with_secrets
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
@@ -48,8 +48,7 @@ def test_it_keeps_secrets_out_of_everything_but_their_encrypted_column(
     caplog.set_level("DEBUG")
     worker_log = ARTIFACTS / "test-worker.log"
     log_start = worker_log.stat().st_size
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     run = submit_run_with_secrets(client, live_server.url, SECRETS)  # type: ignore[attr-defined]
     attempt = run.attempts.get()
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 from apps.runs import secrets
 from apps.sharing.models import ShareLink
 from tests.conftest import ARTIFACTS
+from tests.support.clients import client_for
 from tests.support.leaks import submit_run_with_secrets
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
@@ -41,8 +42,7 @@ def test_a_shared_run_shows_no_secret_anywhere(
     caplog.set_level("DEBUG")
     worker_log = ARTIFACTS / "test-worker.log"
     log_start = worker_log.stat().st_size
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     run = submit_run_with_secrets(client, live_server.url, SECRETS)  # type: ignore[attr-defined]
     attempt = run.attempts.get()
     assert attempt.response_status == 200

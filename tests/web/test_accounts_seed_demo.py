@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.test import Client
 from django.utils import timezone
 
 from apps.accounts.models import Membership, Team
 from apps.runs.models import Attempt, Run
+from tests.support.clients import client_for
 
 pytestmark = pytest.mark.django_db
 SIGN_IN = re.compile(r"Sign in at (\S+) as user 'demo' with password '([^']+)'")
@@ -101,8 +101,7 @@ def test_a_team_that_has_runs_gets_no_examples() -> None:
 
 def test_the_seeded_run_pages_and_log_render() -> None:
     seed()
-    client = Client()
-    client.force_login(User.objects.get(username="demo"))
+    client = client_for(User.objects.get(username="demo"))
     assert client.get("/").status_code == 200
     demo = Run.objects.filter(team__name="Demo team")
     samples = [

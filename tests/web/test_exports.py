@@ -19,18 +19,13 @@ from apps.runs.filters import LogFilters
 from apps.runs.models import Attempt, Run
 from apps.runs.selectors import filtered_runs
 from tests.conftest import PASSWORD
+from tests.support.clients import client_for
 from tests.support.factories import add_attempt, finished_run, make_run
 from tests.unit.test_exports import har_problems
 
 pytestmark = pytest.mark.django_db
 
 EXPORTS = ["runs:export_csv", "runs:export_har"]
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def body(response: StreamingHttpResponse) -> str:

@@ -13,6 +13,7 @@ from apps.health import selectors, services
 from apps.health.models import WorkerHeartbeat
 from apps.runs.models import Attempt, Run
 from dashboard.celery import app as celery_app
+from tests.support.clients import client_for
 from tests.support.factories import add_attempt, make_run
 from tests.support.servers import closed_port
 
@@ -71,8 +72,7 @@ def test_it_forgets_a_worker_that_stops() -> None:
 
 
 def test_it_warns_in_the_header_when_no_worker_is_running(owner: User) -> None:
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     assert 'data-testid="no-worker"' in client.get(reverse("home")).content.decode()
     a_worker_is_running()
     assert 'data-testid="no-worker"' not in client.get(reverse("home")).content.decode()
@@ -82,8 +82,7 @@ def test_it_warns_in_the_header_when_no_worker_is_running(owner: User) -> None:
 def test_it_says_on_a_queued_run_that_no_worker_is_running(team: Team, owner: User) -> None:
     run = make_run(team, owner)
     add_attempt(run, published_at=timezone.now())
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     page = client.get(reverse("runs:detail", args=[run.id])).content.decode()
     assert 'data-testid="no-worker-run"' in page
     assert 'data-testid="unpublished"' not in page
@@ -95,8 +94,7 @@ def test_it_says_on_a_queued_run_that_no_worker_is_running(team: Team, owner: Us
 def test_it_says_when_the_broker_could_not_take_a_run(team: Team, owner: User) -> None:
     run = make_run(team, owner)
     add_attempt(run)  # never published
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     page = client.get(reverse("runs:detail", args=[run.id])).content.decode()
     assert 'data-testid="unpublished"' in page and "without submitting it again" in page
 
@@ -108,8 +106,7 @@ def test_it_shows_an_interrupted_run_with_send_again(team: Team, owner: User) ->
         status=Attempt.Status.INTERRUPTED,
         failure_message="The worker stopped while this POST was in flight.",
     )
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     page = client.get(reverse("runs:detail", args=[run.id])).content.decode()
     assert 'data-testid="interrupted"' in page and "while this POST was in flight" in page
     assert "Send again" in page and reverse("runs:retry", args=[run.id]) in page

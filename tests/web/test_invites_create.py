@@ -11,15 +11,10 @@ from django.utils import timezone
 
 from apps.accounts import services
 from apps.accounts.models import Invite, Team, hash_invite_token
+from tests.support.clients import client_for
 
 pytestmark = pytest.mark.django_db
 LINK = re.compile(r"http://testserver/invites/([A-Za-z0-9_-]{43})/")
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def create(client: Client, team: Team, lifetime: str = "7") -> object:

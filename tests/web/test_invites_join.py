@@ -15,6 +15,7 @@ from apps.accounts import services
 from apps.accounts.models import Invite, Membership, Team
 from apps.accounts.selectors import SESSION_KEY
 from tests.conftest import PASSWORD
+from tests.support.clients import client_for
 
 pytestmark = pytest.mark.django_db
 WEEK = timedelta(days=7)
@@ -28,12 +29,6 @@ def _clear_cache() -> None:
 @pytest.fixture
 def invite_and_token(team: Team, owner: User) -> tuple[Invite, str]:
     return services.create_invite(team=team, created_by=owner, lifetime=WEEK)
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def join_url(token: str) -> str:

@@ -12,17 +12,11 @@ from django.urls import reverse
 from apps.accounts.models import Team
 from apps.runs.filters import Cursor
 from apps.runs.models import Run
+from tests.support.clients import client_for
 from tests.support.factories import make_run
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
-
-
-def client_for(user: User | None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def fragment_query(team: Team, *, after: Run | None = None, pending: list[Run] = ()) -> dict:

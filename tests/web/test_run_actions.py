@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.accounts.models import Team
 from apps.runs import secrets
 from apps.runs.models import Attempt, Run
+from tests.support.clients import client_for
 from tests.support.factories import add_attempt, finished_run, make_run
 
 pytestmark = pytest.mark.django_db
@@ -22,13 +23,6 @@ RATE_LIMITED = {
     "profile": "kaiko", "profile_name": "Kaiko market-data API", "retryable": True,
     "retry_after_seconds": 2, "playbooks": ["back-off"],
 }  # fmt: skip
-
-
-def client_for(user: User | None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def rate_limited_run(team: Team, user: User, method: str = "GET") -> Run:

@@ -10,6 +10,7 @@ from django.urls import reverse
 from apps.accounts.models import Team
 from apps.runs import secrets
 from apps.runs.models import Attempt, Run
+from tests.support.clients import client_for
 from tests.support.factories import add_attempt, finished_run, make_run
 
 pytestmark = pytest.mark.django_db
@@ -24,13 +25,6 @@ VALID = {
     "timeout": "10",
     "profile": "",
 }
-
-
-def client_for(user: User | None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize("name", ["home", "runs:new"])

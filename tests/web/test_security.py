@@ -19,6 +19,7 @@ from apps.accounts.models import Team
 from apps.runs import secrets
 from apps.runs.models import Run
 from tests.conftest import PASSWORD
+from tests.support.clients import client_for
 from tests.support.factories import finished_run
 
 pytestmark = pytest.mark.django_db
@@ -34,8 +35,7 @@ def test_it_sends_a_csp_with_a_fresh_nonce_that_the_htmx_script_carries(
     team: Team, owner: User
 ) -> None:
     run = finished_run(team, owner)
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     nonces = set()
     for url in [
         reverse("home"), reverse("runs:new"), reverse("runs:detail", args=[run.id]),
@@ -64,8 +64,7 @@ def test_it_refuses_a_post_without_a_csrf_token(owner: User) -> None:
 def test_it_rate_limits_submissions_and_keeps_the_form(
     owner: User, django_capture_on_commit_callbacks: object
 ) -> None:
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     data = {"method": "GET", "url": "https://api.example/x", "timeout": "5", "api_key": "k-12345"}
     statuses = [client.post(reverse("runs:new"), data).status_code for _ in range(3)]
     assert statuses == [302, 302, 429]

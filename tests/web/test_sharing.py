@@ -19,6 +19,7 @@ from apps.runs.models import Run
 from apps.sharing import selectors, services
 from apps.sharing.forms import NEVER_ONLY_FOR_TEAM
 from apps.sharing.models import ShareLink
+from tests.support.clients import client_for
 from tests.support.factories import finished_run
 
 pytestmark = pytest.mark.django_db
@@ -30,13 +31,6 @@ LINK = re.compile(r'id="share-url"[^>]*value="(http[^"]+/s/([A-Za-z0-9_-]+))"')
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
     cache.clear()  # rate-limit counters
-
-
-def client_for(user: User | None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -6,14 +6,9 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.accounts.models import Membership, Team
+from tests.support.clients import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_it_sends_anonymous_users_to_sign_in() -> None:

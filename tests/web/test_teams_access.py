@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from apps.accounts import services
 from apps.accounts.models import Invite, Membership, Team
+from tests.support.clients import client_for
 
 pytestmark = pytest.mark.django_db
 WEEK = timedelta(days=7)
@@ -83,10 +84,7 @@ def test_it_answers_each_kind_of_user(
     stranger: User,
     invite: Invite,
 ) -> None:
-    client = Client()
-    user = {"owner": owner, "teammate": teammate, "stranger": stranger}.get(who)
-    if user is not None:
-        client.force_login(user)
+    client = client_for({"owner": owner, "teammate": teammate, "stranger": stranger}.get(who))
     response = _request(client, case, team, teammate, invite)
     if who == "anonymous":
         assert response.status_code == 302
@@ -103,8 +101,7 @@ def test_it_changes_nothing_for_outsiders_and_teammates_without_the_right(
     for user in (stranger, teammate):
         if case.name == "accounts:leave_team" and user == teammate:
             continue  # a teammate may leave
-        client = Client()
-        client.force_login(user)
+        client = client_for(user)
         _request(client, case, team, teammate, invite)
     assert sorted(Membership.objects.values_list("team_id", "user_id", "role")) == before
     invite.refresh_from_db()
@@ -118,8 +115,7 @@ def test_it_answers_404_for_another_teams_member_or_invite_under_ones_own_team(
     """An owner cannot reach another team's rows by putting their ids under their own team."""
     their_invite, _ = services.create_invite(team=other_team, created_by=stranger, lifetime=WEEK)
     their_membership = Membership.objects.get(team=other_team, user=stranger)
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     revoke = reverse("accounts:revoke_invite", args=[team.id, their_invite.id])
     remove = reverse("accounts:remove_member", args=[team.id, their_membership.pk])
     role = reverse("accounts:change_role", args=[team.id, their_membership.pk])
@@ -132,8 +128,7 @@ def test_it_answers_404_for_another_teams_member_or_invite_under_ones_own_team(
 
 
 def test_it_answers_404_for_a_team_that_does_not_exist(owner: User) -> None:
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     assert client.get(reverse("accounts:team", args=[uuid.uuid4()])).status_code == 404
 
 
@@ -148,8 +143,7 @@ def test_it_sends_anonymous_users_from_an_invite_link_to_sign_in_and_back(
 
 
 def test_it_refuses_get_on_the_post_only_urls(team: Team, owner: User) -> None:
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     for name in ("accounts:leave_team", "accounts:create_invite"):
         assert client.get(reverse(name, args=[team.id])).status_code == 405
     assert client.get(reverse("accounts:switch_team")).status_code == 405

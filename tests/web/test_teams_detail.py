@@ -2,20 +2,14 @@
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from django.urls import reverse
 
 from apps.accounts import services
 from apps.accounts.forms import INVITE_LIFETIMES
 from apps.accounts.models import Membership, Team
+from tests.support.clients import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_it_lists_the_members_with_their_roles(team: Team, owner: User, teammate: User) -> None:

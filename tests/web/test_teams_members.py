@@ -7,15 +7,10 @@ from django.urls import reverse
 
 from apps.accounts.models import Membership, Team
 from apps.runs.models import Run
+from tests.support.clients import client_for
 from tests.support.factories import make_run
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def membership(user: User, team: Team) -> Membership:

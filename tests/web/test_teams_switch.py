@@ -11,6 +11,7 @@ from django.urls import reverse
 from apps.accounts.models import Membership, Team
 from apps.accounts.selectors import SESSION_KEY
 from apps.runs.models import Run
+from tests.support.clients import client_for
 from tests.support.factories import make_run
 
 pytestmark = pytest.mark.django_db
@@ -21,12 +22,6 @@ def both(team: Team, other_team: Team, owner: User) -> User:
     """alice: owner of Alpha (joined first), member of Bravo."""
     Membership.objects.create(user=owner, team=other_team)
     return owner
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def switch(client: Client, team: Team, next_url: str = "/") -> object:

@@ -15,6 +15,7 @@ from django.utils.html import strip_tags
 from apps.accounts.models import Team
 from apps.runs import trends
 from apps.runs.models import Run
+from tests.support.clients import client_for
 from tests.support.factories import make_run
 
 pytestmark = pytest.mark.django_db
@@ -78,13 +79,6 @@ def known_runs(team: Team, owner: User, teammate: User) -> None:
 def other_team_runs(other_team: Team, stranger: User) -> None:
     for minute in range(5):
         answered(other_team, stranger, at(7, minute), 500, "kaiko.500", "Secret", 999, "z.example")
-
-
-def client_for(user: User | None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def get(user: User | None, query: str = "") -> object:
