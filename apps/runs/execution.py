@@ -31,7 +31,6 @@ from apps.runs.services import _add_attempt, _decide, _settle
 
 logger = logging.getLogger(__name__)
 
-API_KEY_HEADER = "X-Api-Key"
 # 429s from the same host within this window tell a sustained overload from a burst.
 RATE_LIMIT_HISTORY = timedelta(minutes=10)
 
@@ -322,7 +321,7 @@ def _outbound_request(run: Run, run_secrets: secrets.RunSecrets) -> OutboundRequ
         for name, value in run.request_headers
     ]
     if run_secrets.api_key:
-        headers.append((API_KEY_HEADER, run_secrets.api_key))
+        headers.append((secrets.API_KEY_HEADER, run_secrets.api_key))
     secret_params = dict(run_secrets.params)
     params = [
         (name, secret_params.get(name, value) if value == REDACTED else value)

@@ -11,6 +11,9 @@ from functools import cache
 from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
 
+# The header a run's API key is sent in.
+API_KEY_HEADER = "X-Api-Key"
+
 
 @dataclass(frozen=True)
 class RunSecrets:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from apps.egress.redaction import REDACTED
+from apps.runs.secrets import API_KEY_HEADER
 
 API_KEY_VARIABLE = "API_KEY"
-API_KEY_HEADER = "X-Api-Key"
 # Header and parameter names that all mean "the API key".
 _API_KEY_NAMES = frozenset({"x-api-key", "api-key", "api_key", "apikey", "x_api_key"})
 # What a query value may keep unescaped (RFC 3986 query characters, minus the separators).
