@@ -16,7 +16,7 @@ from apps.runs import services
 from apps.runs.forms import RunRequest
 from tests.support.clients import client_for
 from tests.system.test_run_pipeline import wait_until_done
-from tests.unit.test_exports import har_problems
+from tests.unit.test_runs_exports import har_problems
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
