@@ -1,10 +1,17 @@
 """Runs and attempts in given states, written straight to the database."""
 
+from datetime import timedelta
+
 from django.contrib.auth.models import User
 from django.utils import timezone
 
 from apps.accounts.models import Team
 from apps.runs.models import Attempt, Run
+from tests.support.servers import closed_port
+
+# Long enough ago for any attempt to count as lost (past RUN_STALE_AFTER and the sweeper's
+# delays).
+LONG_AGO = timedelta(minutes=10)
 
 
 def make_run(team: Team, user: User, **fields: object) -> Run:
@@ -57,3 +64,22 @@ def finished_run(team: Team, user: User, *, run: dict | None = None, **attempt: 
     )
     created.refresh_from_db()
     return created
+
+
+def queued_attempt(team: Team, user: User, method: str = "GET", **fields: object) -> Attempt:
+    """An attempt of a queued run to a closed port of 127.0.0.1 (sending it fails at once)."""
+    url = f"http://127.0.0.1:{closed_port()}/"
+    run = make_run(team, user, method=method, url=url, host="127.0.0.1", timeout_seconds=2,
+                   profile="http", status=Run.Status.QUEUED)  # fmt: skip
+    return add_attempt(run, **fields)
+
+
+def lost_attempt(team: Team, user: User, method: str, deliveries: int = 1) -> Attempt:
+    """An attempt whose worker was killed while it was running, long ago."""
+    then = timezone.now() - LONG_AGO
+    attempt = queued_attempt(
+        team, user, method, status=Attempt.Status.RUNNING, deliveries=deliveries,
+        started_at=then, heartbeat_at=then, published_at=then, worker="w1@host pid 1",
+    )  # fmt: skip
+    Run.objects.filter(pk=attempt.run_id).update(status=Run.Status.RUNNING)
+    return attempt

@@ -1,46 +1,21 @@
-"""Deliveries, redeliveries and the sweeper, in-process against the database (the system
-and chaos tests do the same with real workers and real faults)."""
-
-import uuid
-from datetime import timedelta
+"""Deliveries and redeliveries, in-process against the database (the system and chaos
+tests do the same with real workers and real faults)."""
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth.models import User
-from django.utils import timezone
 
 from apps.accounts.models import Team
 from apps.egress.types import Exchange, Failure, FailureKind
-from apps.runs import execution, services, sweeper
+from apps.runs import execution, services
 from apps.runs.models import Attempt, Run
-from tests.support.factories import add_attempt, make_run
-from tests.support.servers import closed_port
+from tests.support.factories import lost_attempt, queued_attempt
 
 pytestmark = pytest.mark.django_db
 
-LONG_AGO = timedelta(minutes=10)
-
-
-def attempt_of(team: Team, user: User, method: str = "GET", **fields: object) -> Attempt:
-    url = f"http://127.0.0.1:{closed_port()}/"
-    run = make_run(team, user, method=method, url=url, host="127.0.0.1", timeout_seconds=2,
-                   profile="http", status=Run.Status.QUEUED)  # fmt: skip
-    return add_attempt(run, **fields)
-
-
-def lost(team: Team, user: User, method: str, deliveries: int = 1) -> Attempt:
-    """An attempt whose worker was killed while it was running, long ago."""
-    then = timezone.now() - LONG_AGO
-    attempt = attempt_of(
-        team, user, method, status=Attempt.Status.RUNNING, deliveries=deliveries,
-        started_at=then, heartbeat_at=then, published_at=then, worker="w1@host pid 1",
-    )  # fmt: skip
-    Run.objects.filter(pk=attempt.run_id).update(status=Run.Status.RUNNING)
-    return attempt
-
 
 def test_it_ignores_a_duplicate_delivery_while_the_first_is_alive(team: Team, owner: User) -> None:
-    attempt = attempt_of(team, owner)
+    attempt = queued_attempt(team, owner)
     assert execution.claim_attempt(attempt_id=attempt.id, worker="w1") == 1
     assert execution.claim_attempt(attempt_id=attempt.id, worker="w2") is None
     attempt.refresh_from_db()
@@ -49,7 +24,7 @@ def test_it_ignores_a_duplicate_delivery_while_the_first_is_alive(team: Team, ow
 
 
 def test_it_executes_again_a_lost_get_and_stores_it_once(team: Team, owner: User) -> None:
-    attempt = lost(team, owner, "GET")
+    attempt = lost_attempt(team, owner, "GET")
     execution.execute_attempt(attempt_id=attempt.id, worker="w2")
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.DONE and attempt.deliveries == 2
@@ -65,7 +40,7 @@ def test_it_marks_a_lost_post_interrupted_and_never_sends_it_again(
         raise AssertionError("a lost POST was sent again")
 
     monkeypatch.setattr(execution, "send", no_sending)
-    attempt = lost(team, owner, "POST")
+    attempt = lost_attempt(team, owner, "POST")
     execution.execute_attempt(attempt_id=attempt.id, worker="w2")
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.INTERRUPTED and attempt.deliveries == 1
@@ -74,7 +49,7 @@ def test_it_marks_a_lost_post_interrupted_and_never_sends_it_again(
 
 
 def test_it_gives_up_after_the_delivery_cap(team: Team, owner: User) -> None:
-    attempt = lost(team, owner, "GET", deliveries=5)
+    attempt = lost_attempt(team, owner, "GET", deliveries=5)
     execution.execute_attempt(attempt_id=attempt.id)
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.DONE and attempt.deliveries == 5
@@ -83,7 +58,7 @@ def test_it_gives_up_after_the_delivery_cap(team: Team, owner: User) -> None:
 
 
 def test_it_discards_the_late_result_of_an_execution_taken_over(team: Team, owner: User) -> None:
-    attempt = lost(team, owner, "GET")
+    attempt = lost_attempt(team, owner, "GET")
     first = Attempt.objects.select_related("run").get(pk=attempt.pk)  # delivery 1's copy
     assert execution.claim_attempt(attempt_id=attempt.id, worker="w2") == 2
     exchange = Exchange(
@@ -102,7 +77,7 @@ def test_it_stores_a_run_past_its_soft_time_limit_as_timed_out(
         raise SoftTimeLimitExceeded()
 
     monkeypatch.setattr(execution, "send", too_long)
-    attempt = attempt_of(team, owner)
+    attempt = queued_attempt(team, owner)
     execution.execute_attempt(attempt_id=attempt.id)
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.DONE
@@ -112,7 +87,7 @@ def test_it_stores_a_run_past_its_soft_time_limit_as_timed_out(
 
 
 def test_it_sends_an_interrupted_run_again_only_when_asked(team: Team, owner: User) -> None:
-    attempt = lost(team, owner, "POST")
+    attempt = lost_attempt(team, owner, "POST")
     execution.claim_attempt(attempt_id=attempt.id)
     run = Run.objects.get(pk=attempt.run_id)
     assert run.status == Run.Status.INTERRUPTED
@@ -130,62 +105,7 @@ def test_it_leaves_a_published_attempt_alone_when_the_broker_is_down(
         raise ConnectionRefusedError(111, "Connection refused")
 
     monkeypatch.setattr(tasks.execute_attempt_task, "apply_async", down)
-    attempt = attempt_of(team, owner)
+    attempt = queued_attempt(team, owner)
     assert not services.enqueue_attempt(attempt_id=attempt.id)
     attempt.refresh_from_db()
     assert attempt.published_at is None and attempt.status == Attempt.Status.QUEUED
-
-
-class TestSweep:
-    @pytest.fixture
-    def published(self, monkeypatch: pytest.MonkeyPatch) -> list[uuid.UUID]:
-        ids: list[uuid.UUID] = []
-
-        def enqueue(*, attempt_id: uuid.UUID, delay: float = 0.0) -> bool:
-            ids.append(attempt_id)
-            return True
-
-        monkeypatch.setattr(sweeper, "enqueue_attempt", enqueue)
-        return ids
-
-    def test_it_publishes_an_attempt_the_broker_never_got(
-        self, team: Team, owner: User, published: list[uuid.UUID]
-    ) -> None:
-        old = attempt_of(team, owner)
-        Attempt.objects.filter(pk=old.pk).update(created_at=timezone.now() - LONG_AGO)
-        fresh = attempt_of(team, owner)
-        counts = sweeper.sweep()
-        assert published == [old.id] and fresh.id not in published
-        assert counts["republish"] == 1
-
-    def test_it_publishes_a_lost_get_and_interrupts_a_lost_post(
-        self, team: Team, owner: User, published: list[uuid.UUID]
-    ) -> None:
-        get, post = lost(team, owner, "GET"), lost(team, owner, "POST")
-        alive = attempt_of(team, owner, status=Attempt.Status.RUNNING, deliveries=1,
-                           started_at=timezone.now(), heartbeat_at=timezone.now())  # fmt: skip
-        counts = sweeper.sweep()
-        assert published == [get.id]
-        assert Attempt.objects.get(pk=post.pk).status == Attempt.Status.INTERRUPTED
-        assert Attempt.objects.get(pk=alive.pk).status == Attempt.Status.RUNNING
-        assert counts["republish"] == 1 and counts["interrupt"] == 1
-
-    def test_it_settles_each_lost_attempt_once_when_two_sweeps_meet(
-        self, team: Team, owner: User, published: list[uuid.UUID]
-    ) -> None:
-        post = lost(team, owner, "POST")
-        first, second = sweeper.sweep(), sweeper.sweep()
-        assert first["interrupt"] + second["interrupt"] == 1
-        assert Attempt.objects.get(pk=post.pk).status == Attempt.Status.INTERRUPTED
-
-    def test_it_leaves_done_cancelled_and_scheduled_attempts_alone(
-        self, team: Team, owner: User, published: list[uuid.UUID]
-    ) -> None:
-        then = timezone.now() - LONG_AGO
-        for status in (Attempt.Status.DONE, Attempt.Status.CANCELLED):
-            attempt = attempt_of(team, owner, status=status)
-            Attempt.objects.filter(pk=attempt.pk).update(created_at=then)
-        later = attempt_of(team, owner, not_before=timezone.now() + timedelta(minutes=1))
-        Attempt.objects.filter(pk=later.pk).update(created_at=then)
-        sweeper.sweep()
-        assert published == []
