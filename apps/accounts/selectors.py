@@ -8,7 +8,7 @@ user sees their teams' data or nothing: never everything.
 import re
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -23,7 +23,7 @@ _CACHE_ATTR = "_accounts_memberships"
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,100}")
 
 
-def memberships_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[Membership]:
+def memberships_for_user(*, user: User | AnonymousUser) -> list[Membership]:
     """The user's memberships with their teams, oldest first."""
     if not user.is_authenticated:
         return []
@@ -71,9 +71,7 @@ def current_team(request: HttpRequest) -> Team | None:
     return membership.team if membership else None
 
 
-def get_membership_for_user(
-    *, user: AbstractBaseUser | AnonymousUser, team_id: uuid.UUID
-) -> Membership:
+def get_membership_for_user(*, user: User | AnonymousUser, team_id: uuid.UUID) -> Membership:
     """The user's membership of the team; Http404 when there is none, as if no such team."""
     if not user.is_authenticated:
         raise Http404("No such team")
@@ -84,7 +82,7 @@ def get_membership_for_user(
     return found
 
 
-def is_member(*, user: AbstractBaseUser | AnonymousUser, team_id: object) -> bool:
+def is_member(*, user: User | AnonymousUser, team_id: uuid.UUID) -> bool:
     if not user.is_authenticated:
         return False
     return Membership.objects.filter(user=user, team_id=team_id).exists()

@@ -1,9 +1,10 @@
 """Writes of teams, memberships and invites, and the choice of the current team."""
 
 import secrets
+import uuid
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -24,16 +25,14 @@ def set_current_team(*, request: HttpRequest, membership: Membership) -> None:
     request.session[SESSION_KEY] = str(membership.team_id)
 
 
-def create_team(*, name: str, owner: AbstractBaseUser) -> Membership:
+def create_team(*, name: str, owner: User) -> Membership:
     """A new team, with its creator as its owner."""
     with transaction.atomic():
         team = Team.objects.create(name=name)
         return Membership.objects.create(team=team, user=owner, role=Membership.Role.OWNER)
 
 
-def create_invite(
-    *, team: Team, created_by: AbstractBaseUser, lifetime: timedelta
-) -> tuple[Invite, str]:
+def create_invite(*, team: Team, created_by: User, lifetime: timedelta) -> tuple[Invite, str]:
     """A new invite and its token. The token is not stored (its hash is): show it now."""
     token = secrets.token_urlsafe(32)
     invite = Invite.objects.create(
@@ -51,7 +50,7 @@ def revoke_invite(*, invite: Invite) -> None:
     )
 
 
-def accept_invite(*, invite: Invite, user: AbstractBaseUser) -> tuple[Membership, bool]:
+def accept_invite(*, invite: Invite, user: User) -> tuple[Membership, bool]:
     """Add the user to the invite's team as a member, using the invite up.
 
     Returns the membership and whether it is new. A user who is already a member keeps the
@@ -78,7 +77,7 @@ def accept_invite(*, invite: Invite, user: AbstractBaseUser) -> tuple[Membership
     return membership, True
 
 
-def _lock_team(team_id: object) -> None:
+def _lock_team(team_id: uuid.UUID) -> None:
     """Serialise changes of one team's memberships (so two owners removing each other at
     once cannot leave the team with none)."""
     Team.objects.select_for_update().filter(pk=team_id).first()

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -29,6 +30,7 @@ from django_ratelimit.decorators import ratelimit
 from apps.accounts import selectors, services
 from apps.accounts.forms import InviteForm, RoleForm, TeamForm
 from apps.accounts.models import Membership
+from dashboard.requests import AuthenticatedHttpRequest
 
 TOO_MANY_INVITES = "Too many invite links opened in a short time: wait a minute, then try again."
 TOO_MANY_RESETS = "Too many password reset requests from your address: try again later."
@@ -70,7 +72,7 @@ def _first_error(form: Form) -> str:
 
 
 @login_required
-def teams(request: HttpRequest) -> HttpResponse:
+def teams(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _teams_page(request, TeamForm())
 
 
@@ -90,7 +92,7 @@ def _teams_page(request: HttpRequest, form: TeamForm) -> HttpResponse:
 
 @login_required
 @require_POST
-def create_team(request: HttpRequest) -> HttpResponse:
+def create_team(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = TeamForm(request.POST)
     if not form.is_valid():
         return _teams_page(request, form)
@@ -102,7 +104,7 @@ def create_team(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def switch_team(request: HttpRequest) -> HttpResponse:
+def switch_team(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         team_id = uuid.UUID(request.POST.get("team", ""))
     except ValueError:
@@ -118,7 +120,7 @@ def switch_team(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def team_detail(request: HttpRequest, team_id: uuid.UUID) -> HttpResponse:
+def team_detail(request: AuthenticatedHttpRequest, team_id: uuid.UUID) -> HttpResponse:
     membership = _get_membership(request, team_id)
     team = membership.team
     members = list(selectors.members_of(team=team))
@@ -139,7 +141,7 @@ def team_detail(request: HttpRequest, team_id: uuid.UUID) -> HttpResponse:
 @login_required
 @require_POST
 @_owners_only
-def create_invite(request: HttpRequest, membership: Membership) -> HttpResponse:
+def create_invite(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
     team_id = membership.team_id
     form = InviteForm(request.POST)
     if not form.is_valid():
@@ -166,7 +168,7 @@ def create_invite(request: HttpRequest, membership: Membership) -> HttpResponse:
 @require_POST
 @_owners_only
 def revoke_invite(
-    request: HttpRequest, membership: Membership, invite_id: uuid.UUID
+    request: AuthenticatedHttpRequest, membership: Membership, invite_id: uuid.UUID
 ) -> HttpResponse:
     team_id = membership.team_id
     invite = selectors.get_pending_invite_of_team(team=membership.team, invite_id=invite_id)
@@ -178,7 +180,9 @@ def revoke_invite(
 @login_required
 @require_POST
 @_owners_only
-def remove_member(request: HttpRequest, membership: Membership, membership_id: int) -> HttpResponse:
+def remove_member(
+    request: AuthenticatedHttpRequest, membership: Membership, membership_id: int
+) -> HttpResponse:
     team_id = membership.team_id
     target = selectors.get_member_of_team(team=membership.team, membership_id=membership_id)
     try:
@@ -196,7 +200,9 @@ def remove_member(request: HttpRequest, membership: Membership, membership_id: i
 @login_required
 @require_POST
 @_owners_only
-def change_role(request: HttpRequest, membership: Membership, membership_id: int) -> HttpResponse:
+def change_role(
+    request: AuthenticatedHttpRequest, membership: Membership, membership_id: int
+) -> HttpResponse:
     team_id = membership.team_id
     target = selectors.get_member_of_team(team=membership.team, membership_id=membership_id)
     form = RoleForm(request.POST)
@@ -216,7 +222,7 @@ def change_role(request: HttpRequest, membership: Membership, membership_id: int
 
 @login_required
 @require_POST
-def leave_team(request: HttpRequest, team_id: uuid.UUID) -> HttpResponse:
+def leave_team(request: AuthenticatedHttpRequest, team_id: uuid.UUID) -> HttpResponse:
     membership = _get_membership(request, team_id)
     try:
         services.remove_membership(membership=membership)
@@ -230,7 +236,7 @@ def leave_team(request: HttpRequest, team_id: uuid.UUID) -> HttpResponse:
 @never_cache
 @login_required
 @ratelimit(key="user", rate=_invite_limit, group="invite", block=False)
-def join_team(request: HttpRequest, token: str) -> HttpResponse:
+def join_team(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     """An invite link: the team it is for and a Join button (POST)."""
     if getattr(request, "limited", False):
         return render(request, "accounts/too_many.html", {"message": TOO_MANY_INVITES}, status=429)
@@ -262,7 +268,7 @@ def join_team(request: HttpRequest, token: str) -> HttpResponse:
 class PasswordResetView(auth_views.PasswordResetView):
     """Django's, with a limit on how many reset emails one address can ask for."""
 
-    def form_valid(self, form: Form) -> HttpResponse:
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
         if getattr(self.request, "limited", False):
             form.add_error(None, TOO_MANY_RESETS)
             return self.render_to_response(self.get_context_data(form=form), status=429)
@@ -273,7 +279,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     """Django's. A new password also lifts a sign-in lockout of the account (django-axes):
     the guesses it counted were against the old password."""
 
-    def form_valid(self, form: Form) -> HttpResponse:
+    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
         response = super().form_valid(form)
-        axes_reset(username=self.user.get_username())
+        axes_reset(username=form.user.get_username())
         return response

@@ -20,9 +20,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
+from functools import partial
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Field, Model
 from django.utils import timezone
@@ -559,7 +561,7 @@ def _defaults(model: type[Model], columns: Sequence[str]) -> tuple[list[str], tu
         json.dumps(f.get_default()) if f.get_internal_type() == "JSONField" else f.get_default()
         for f in extra
     )
-    return [f.column for f in extra], values
+    return [str(f.column) for f in extra], values
 
 
 def _copy(model: type[Model], columns: Sequence[str], rows: list[tuple[object, ...]]) -> None:
@@ -576,6 +578,14 @@ def _copy(model: type[Model], columns: Sequence[str], rows: list[tuple[object, .
                 copy.write_row(row + defaults)
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _prepared(field: Field, value: Any) -> Any:
+    return field.get_db_prep_save(value, connection)
+
+
 def _insert(model: type[Model], columns: Sequence[str], rows: list[tuple[object, ...]]) -> None:
     """A multi-row INSERT per chunk, values prepared by the model's fields for this database.
 
@@ -589,11 +599,8 @@ def _insert(model: type[Model], columns: Sequence[str], rows: list[tuple[object,
         next(f for f in model._meta.concrete_fields if f.column == column) for column in columns
     ]
     json_columns = {i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"}
-    prepare = [
-        (lambda value: value)
-        if i in json_columns
-        else (lambda value, f=f: f.get_db_prep_save(value, connection))
-        for i, f in enumerate(fields)
+    prepare: list[Callable[[Any], Any]] = [
+        _as_is if i in json_columns else partial(_prepared, f) for i, f in enumerate(fields)
     ]
     names = ", ".join(connection.ops.quote_name(column) for column in columns)
     table = connection.ops.quote_name(model._meta.db_table)
@@ -624,7 +631,7 @@ def generate_runs(
     *,
     team: Team,
     count: int,
-    members: Sequence[AbstractBaseUser],
+    members: Sequence[User],
     days: float = 30.0,
     seed: int | None = None,
     with_attempts: bool = False,

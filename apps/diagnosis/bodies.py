@@ -93,8 +93,8 @@ def _json_facts(
                 found.append((path, text))
         return BodyFacts("envelope", f"{api_name} envelope", tuple(found), data)
     message = _message_from_json(data, problem=False)
-    found = (("message", cleaned),) if message and (cleaned := clean(message)) else ()
-    return BodyFacts("json", "JSON", found, data)
+    found = [("message", cleaned)] if message and (cleaned := clean(message)) else []
+    return BodyFacts("json", "JSON", tuple(found), data)
 
 
 def get_path(data: object, dotted: str) -> object:

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from apps.egress.types import FailureKind
@@ -193,8 +193,8 @@ class Envelope:
 
     def fields(self) -> list[tuple[str, str]]:
         """(role, path) of every field set, for people."""
-        roles = ("result", "message", "data", "query", "access_range", "data_range")
-        roles += ("continuation_token", "next_url")
+        roles: tuple[str, ...] = ("result", "message", "data", "query", "access_range")
+        roles += ("data_range", "continuation_token", "next_url")
         return [(role, getattr(self, role)) for role in roles if getattr(self, role)]
 
 
@@ -393,7 +393,7 @@ class _Table:
             self.fail("must be a table")
         self.data: dict[str, Any] = data
 
-    def fail(self, problem: str, key: str | None = None) -> None:
+    def fail(self, problem: str, key: str | None = None) -> NoReturn:
         where = ".".join(part for part in (self.path, key) if part) or "(top level)"
         raise CatalogError(f"{self.file.name}: {where}: {problem}")
 
@@ -573,7 +573,7 @@ def _read_auth(top: _Table) -> AuthRules:
 
 def _read_envelope(top: _Table) -> Envelope:
     table = top.table("envelope")
-    paths = ("result", "message", "data", "query", "access_range", "data_range")
+    paths: tuple[str, ...] = ("result", "message", "data", "query", "access_range", "data_range")
     paths += ("continuation_token", "next_url")
     table.check_keys({*paths, "success", "error"})
     return Envelope(

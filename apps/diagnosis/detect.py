@@ -575,6 +575,7 @@ def _bad_request(facts: Facts, profile: Profile, using: Catalog) -> list[Finding
     sent = [name for name, _ in facts.query if not is_secret_param(name)]
     named = _names_in(message, [*profile.params, *sent]) if message else []
     issues: dict[str, tuple[str, str]] = {}  # name → (value, why)
+    rule: ParamRule | None
     for name, rule in profile.params.items():
         value = facts.param(name)
         if value is not None and (why := check_param(rule, value)):

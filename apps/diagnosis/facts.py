@@ -10,6 +10,7 @@ import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from apps.diagnosis.bodies import BodyFacts, clean, extract_message, read_body
@@ -69,7 +70,7 @@ def read_facts(exchange: Exchange, profile: Profile, *, now: datetime | None = N
     method = str(exchange.method or "").upper()
     url = str(exchange.url or "")
     host, path, query = _split_url(url)
-    common = {
+    common: dict[str, Any] = {
         "method": method,
         "failure_detail": "",
         "url": url,
@@ -103,8 +104,10 @@ def read_facts(exchange: Exchange, profile: Profile, *, now: datetime | None = N
     # A success carries data, not a message; a redirect or an error may explain itself.
     message = None
     if status >= 300:
-        path = profile.envelope.message
-        in_envelope = body.field(path) if body.format == "envelope" and path else None
+        message_path = profile.envelope.message
+        in_envelope = (
+            body.field(message_path) if body.format == "envelope" and message_path else None
+        )
         message = in_envelope or extract_message(response)
     wait = read_wait(response, now=now)
     cut = str(getattr(response, "cut", "") or "")  # which cap cut the body, if one did
@@ -158,7 +161,7 @@ def _redirects(value: object) -> tuple[tuple[int, str], ...]:
 
 def _failure_kind(kind: object) -> str:
     try:
-        return FailureKind(kind).value
+        return FailureKind(str(kind)).value
     except ValueError:
         return FailureKind.OTHER.value
 

@@ -123,7 +123,7 @@ def redact_body(text: str, content_type: str) -> tuple[str, list[str]]:
 
 def _redact_json(value: object, found: list[str]) -> object:
     if isinstance(value, dict):
-        result = {}
+        result: dict[object, object] = {}
         for key, item in value.items():
             if is_secret_param(str(key)) and isinstance(item, str | int | float) and item != "":
                 found.append(str(item))

@@ -30,6 +30,7 @@ import socket
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -204,6 +205,7 @@ class _GuardedConnectionMixin:
     """A connection whose responses are read under the guard of the request in flight."""
 
     guard: ReadGuard | None = None
+    response_class: Any  # http.client's is a class; any callable that makes a response will do
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -259,13 +261,14 @@ class PinKey(NamedTuple):
 def new_pool(key: PinKey, ca_cert_data: str | None = None) -> HTTPConnectionPool:
     """A one-connection pool to the pinned address of `key` (see the module's docstring)."""
     if key.scheme == "https":
+        extra: dict[str, Any] = {"ca_cert_data": ca_cert_data} if ca_cert_data else {}
         return _PinnedHTTPSPool(
             host=key.address,
             port=key.port,
             maxsize=1,
             retries=0,
             server_hostname=key.hostname,
-            **({"ca_cert_data": ca_cert_data} if ca_cert_data else {}),
+            **extra,
         )
     return _PinnedHTTPPool(host=key.address, port=key.port, maxsize=1, retries=0)
 
@@ -351,7 +354,7 @@ class PinnedAdapter(HTTPAdapter):
         self,
         request: requests.PreparedRequest,
         verify: bool | str | None,
-        proxies: dict[str, str] | None = None,
+        proxies: Mapping[str, str] | None = None,
         cert: Any = None,
     ) -> HTTPConnectionPool:
         return self.pool

@@ -49,7 +49,8 @@ def broker_ok(*, timeout: float = 2.0) -> bool:
 
     try:
         with app.connection_for_write(connect_timeout=timeout) as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
+            # kombu takes seconds as a float here; its stubs say int.
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)  # type: ignore[arg-type]
     except Exception:  # each transport has its own errors: any of them means "not reachable"
         return False
     return True

@@ -4,6 +4,7 @@ import contextlib
 import logging
 import os
 import threading
+from datetime import datetime
 
 from celery import bootsteps
 from django.conf import settings
@@ -20,7 +21,7 @@ class HeartbeatStep(bootsteps.StartStopStep):
     inherits its database connection); the row is removed when the worker stops.
     """
 
-    requires = {"celery.worker.components:Pool"}
+    requires = ("celery.worker.components:Pool",)
 
     def __init__(self, parent: object, **kwargs: object) -> None:
         super().__init__(parent, **kwargs)
@@ -41,7 +42,7 @@ class HeartbeatStep(bootsteps.StartStopStep):
         if self.thread is not None:
             self.thread.join(timeout=5)
 
-    def _beat(self, name: str, started_at: object) -> None:
+    def _beat(self, name: str, started_at: datetime) -> None:
         from apps.health import services
 
         try:

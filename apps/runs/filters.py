@@ -112,9 +112,10 @@ class LogFilterForm(forms.Form):
     )
 
     def __init__(self, data: QueryDict, *, members: list[str] | None = None) -> None:
-        if data.get("method"):
+        method = data.get("method")
+        if method:
             data = data.copy()
-            data["method"] = data["method"].strip().upper()
+            data["method"] = method.strip().upper()
         super().__init__(data)
         # "class" is a keyword in Python, so this field is added by name.
         self.fields["class"] = forms.ChoiceField(

@@ -1,7 +1,7 @@
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
@@ -155,10 +155,11 @@ class RunForm(forms.Form):
         initial=True,
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["profile"].choices = _profile_choices()
-        self.fields["timeout"].max_value = settings.EGRESS_MAX_TIMEOUT
+        cast(forms.ChoiceField, self.fields["profile"]).choices = _profile_choices()
+        timeout = cast(forms.FloatField, self.fields["timeout"])
+        timeout.max_value = settings.EGRESS_MAX_TIMEOUT  # type: ignore[assignment]  # stubs: int
         self.fields["timeout"].validators.append(MaxValueValidator(settings.EGRESS_MAX_TIMEOUT))
         self.fields["timeout"].widget.attrs["max"] = settings.EGRESS_MAX_TIMEOUT
 
@@ -189,8 +190,9 @@ class RunForm(forms.Form):
             raise forms.ValidationError("An API key has no spaces or special characters.")
         return key
 
-    def clean(self) -> dict[str, object]:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         headers = cleaned.get("headers") or []
         body = cleaned.get("body") or ""
         content_type = next((v for n, v in headers if n.lower() == "content-type"), "")

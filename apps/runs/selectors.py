@@ -3,7 +3,7 @@
 import uuid
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -104,7 +104,7 @@ def runs_of_team_by_id(*, team: Team, ids: list[uuid.UUID]) -> list[Run]:
     return list(runs.order_by("-created_at", "-id"))
 
 
-def get_run_for_user(*, user: AbstractBaseUser, run_id: uuid.UUID) -> Run:
+def get_run_for_user(*, user: User, run_id: uuid.UUID) -> Run:
     """The run if the user is a member of its team; Http404 otherwise, as if it did not exist."""
     run = (
         Run.objects.filter(pk=run_id, team__membership__user=user)

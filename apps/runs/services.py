@@ -9,7 +9,7 @@ from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
@@ -51,7 +51,7 @@ def default_retry_policy() -> backoff.RetryPolicy:
 def submit_run(
     *,
     team: Team,
-    user: AbstractBaseUser,
+    user: User,
     request: RunRequest,
     source: Run | None = None,
 ) -> Run:
@@ -165,7 +165,8 @@ def enqueue_attempt(*, attempt_id: uuid.UUID, delay: float = 0.0) -> bool:
     # Noted before publishing, so that a worker's claim is always later than it.
     published_at = timezone.now()
     try:
-        execute_attempt_task.apply_async((str(attempt_id),), countdown=delay or None)
+        # Celery's default countdown is None (at once); celery-types only allows a float.
+        execute_attempt_task.apply_async((str(attempt_id),), countdown=delay or None)  # type: ignore[arg-type]
     except Exception as exc:  # each transport has its own errors; none may fail a submission
         logger.warning(
             "attempt %s stays queued: the broker could not be reached (%s)",

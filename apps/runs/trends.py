@@ -10,11 +10,13 @@ import math
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Aggregate, Count, FloatField, Max, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncHour
+from django.db.models.sql.compiler import SQLCompiler
 from django.http import QueryDict
 
 from apps.accounts.models import Team
@@ -79,7 +81,7 @@ class TrendWindow:
         """The start of every bucket from the one holding `since` to the one before `until`."""
         step = _STEP[self.unit]
         start = truncate(self.since, self.unit)
-        starts = []
+        starts: list[datetime] = []
         while start < self.until and len(starts) < MAX_BUCKETS:
             starts.append(start)
             start += step
@@ -244,14 +246,30 @@ class PercentileCont(Aggregate):
     arity = 1
     output_field = FloatField()
 
-    def __init__(self, expression: str, fraction: float, **extra: object) -> None:
+    def __init__(self, expression: str, fraction: float, **extra: Any) -> None:
         if not 0.0 <= fraction <= 1.0:
             raise ValueError(f"a percentile is a fraction from 0 to 1, not {fraction!r}")
         self.fraction = float(fraction)
         super().__init__(expression, **extra)
 
-    def as_sql(self, compiler, connection, **extra_context):  # type: ignore[no-untyped-def]
-        sql, params = super().as_sql(compiler, connection, fraction="%s", **extra_context)
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[Any, ...]]:
+        sql, params = super().as_sql(
+            compiler,
+            connection,
+            function=function,
+            template=template,
+            arg_joiner=arg_joiner,
+            fraction="%s",
+            **extra_context,
+        )
         return sql, (self.fraction, *params)
 
 
@@ -318,7 +336,9 @@ def _percentiles_in_python(timed: QuerySet[Run], hosts: list[str]) -> dict[str, 
     found = {}
     for host in hosts:
         latest = timed.filter(host=host).order_by("-created_at", "-id")
-        durations = list(latest.values_list("duration_ms", flat=True)[:DURATION_SAMPLE])
+        # `timed` has no run without a duration: the check is for the type checker.
+        sample = latest.values_list("duration_ms", flat=True)[:DURATION_SAMPLE]
+        durations = [ms for ms in sample if ms is not None]
         found[host] = {
             "p50": percentile(durations, 0.5),
             "p95": percentile(durations, 0.95),

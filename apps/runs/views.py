@@ -34,6 +34,7 @@ from apps.runs.presentation import body_view, content_type_of
 from apps.runs.presets import PRESETS_BY_SLUG, preset_groups
 from apps.runs.trends import filter_summary, range_links, team_trends, trend_charts
 from apps.sharing.selectors import shared_run_ids
+from dashboard.requests import AuthenticatedHttpRequest
 
 # After this long in one state, the page says that the run may be waiting on a worker.
 STALE_AFTER = timedelta(seconds=20)
@@ -55,7 +56,7 @@ HTMX_STOP_POLLING = 286
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The team's request log: filters in the query string, keyset pages, live updates.
 
     An htmx request is the live fragment of the first page (see `_log_live`).
@@ -171,14 +172,14 @@ def _active_filters(form: LogFilterForm, query: QueryDict) -> list[tuple[str, st
     for name, value in query.items():
         rest = query.copy()
         del rest[name]
-        active.append((str(form.fields[name].label), value, rest))
+        active.append((str(form.fields[name].label), str(value), rest))
     return active
 
 
 @login_required
 @sensitive_post_parameters(*SENSITIVE_FIELDS)
 @ratelimit(key="user", rate=_submission_limit, method="POST", group="submit", block=False)
-def new_run(request: HttpRequest) -> HttpResponse:
+def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
     team = current_team(request)
     sandbox_base = request.build_absolute_uri("/sandbox").rstrip("/")
     source = None
@@ -224,7 +225,7 @@ def new_run(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def run_detail(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+def run_detail(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     run = selectors.get_run_for_user(user=request.user, run_id=run_id)
     template = "runs/run_detail.html#result" if request.htmx else "runs/run_detail.html"
     return render(request, template, _run_context(run))
@@ -304,7 +305,7 @@ def _actions_for(diagnosis: Diagnosis) -> set[str]:
 @login_required
 @require_POST
 @ratelimit(key="user", rate=_submission_limit, method="POST", group="submit", block=False)
-def retry(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+def retry(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     run = selectors.get_run_for_user(user=request.user, run_id=run_id)
     if getattr(request, "limited", False):
         messages.error(request, TOO_MANY)
@@ -321,7 +322,7 @@ def retry(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def cancel_retries(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+def cancel_retries(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     run = selectors.get_run_for_user(user=request.user, run_id=run_id)
     cancelled = services.cancel_pending(run=run)
     messages.info(request, f"Cancelled {cancelled} pending attempt(s).")
@@ -331,7 +332,7 @@ def cancel_retries(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
 @login_required
 @sensitive_post_parameters("api_key")
 @ratelimit(key="user", rate=_submission_limit, method="POST", group="submit", block=False)
-def reauthenticate(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+def reauthenticate(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     """Send the same request again with a new API key, as a new run."""
     run = selectors.get_run_for_user(user=request.user, run_id=run_id)
     form = ReauthenticateForm(request.POST or None)
@@ -350,7 +351,9 @@ def reauthenticate(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
 
 
 @login_required
-def compare(request: HttpRequest, run_id: uuid.UUID, other_id: uuid.UUID) -> HttpResponse:
+def compare(
+    request: AuthenticatedHttpRequest, run_id: uuid.UUID, other_id: uuid.UUID
+) -> HttpResponse:
     run = selectors.get_run_for_user(user=request.user, run_id=run_id)
     other = selectors.get_run_for_user(user=request.user, run_id=other_id)
     left = selectors.latest_finished(selectors.attempts_of(run=other))
@@ -376,12 +379,12 @@ EXPORT_FORMATS = {
 
 
 @login_required
-def export_csv(request: HttpRequest) -> HttpResponseBase:
+def export_csv(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     return _export(request, extension="csv")
 
 
 @login_required
-def export_har(request: HttpRequest) -> HttpResponseBase:
+def export_har(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     return _export(request, extension="har")
 
 
@@ -395,7 +398,8 @@ def _export(request: HttpRequest, *, extension: str) -> HttpResponseBase:
     form, filters = parse_filters(request.GET, members=_member_names(team))
     if form.errors:
         problems = [
-            f"Invalid filter “{name}”: {' '.join(errors)}" for name, errors in form.errors.items()
+            f"Invalid filter “{name}”: {' '.join(map(str, errors))}"
+            for name, errors in form.errors.items()
         ]
         return HttpResponseBadRequest(
             "\n".join(problems) + "\n", content_type="text/plain; charset=utf-8"
@@ -415,7 +419,7 @@ def _export(request: HttpRequest, *, extension: str) -> HttpResponseBase:
 
 
 @login_required
-def trends(request: HttpRequest) -> HttpResponse:
+def trends(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Counts, top diagnoses, error rate and durations of the runs the log's filters select,
     drawn as SVG on the server: the page needs no JavaScript."""
     team = current_team(request)

@@ -115,7 +115,8 @@ class SandboxTLSServer(ThreadingHTTPServer):
     def server_bind(self) -> None:
         # HTTPServer's would look up the host's FQDN (DNS); the name is not needed here.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        host, self.server_port = self.server_address[:2]
+        self.server_name = str(host)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, client = super().get_request()

@@ -154,7 +154,7 @@ class Redactor:
         if isinstance(value, list):
             return [self._json(item, keys) for item in value]
         if isinstance(value, dict):
-            result = {}
+            result: dict[str, object] = {}
             for key, item in value.items():
                 name = self.value(str(key))
                 secret = is_secret_header(name) or is_secret_param(name)

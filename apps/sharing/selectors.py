@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -41,7 +41,7 @@ def _active(queryset: QuerySet[ShareLink]) -> QuerySet[ShareLink]:
     )
 
 
-def get_viewable_link(*, token: str, user: AbstractBaseUser | AnonymousUser) -> ShareLink:
+def get_viewable_link(*, token: str, user: User | AnonymousUser) -> ShareLink:
     """The link the token opens, for this user, with its run and team.
 
     Unknown, malformed, expired and revoked tokens, and team-only links opened by someone

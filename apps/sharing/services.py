@@ -4,7 +4,7 @@ import logging
 import secrets
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import F
 from django.utils import timezone
 
@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 def create_link(
-    *, run: Run, created_by: AbstractBaseUser, visibility: str, lifetime: timedelta | None
+    *, run: Run, created_by: User, visibility: str, lifetime: timedelta | None
 ) -> tuple[ShareLink, str]:
     """A new share link of the run and its token. The token is not stored (its hash is):
     show it now. `lifetime=None` (never expires) is for team-only links; the database

@@ -34,6 +34,7 @@ from apps.sharing.forms import ShareLinkForm
 from apps.sharing.models import ShareLink
 from apps.sharing.panel import SharePanel, share_panel
 from apps.sharing.presentation import shared_run
+from dashboard.requests import AuthenticatedHttpRequest, HtmxHttpRequest
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def _share_view_limit(group: str, request: HttpRequest) -> str:
     return settings.RATELIMIT_SHARE_VIEW
 
 
-def _panel_response(request: HttpRequest, panel: SharePanel, status: int = 200) -> HttpResponse:
+def _panel_response(request: HtmxHttpRequest, panel: SharePanel, status: int = 200) -> HttpResponse:
     """The panel alone for htmx (swapped into the run page), else a page of its own."""
     if request.htmx:
         return render(request, "sharing/_share_panel.html", {"share": panel, "run": panel.run})
@@ -54,7 +55,7 @@ def _panel_response(request: HttpRequest, panel: SharePanel, status: int = 200) 
 @never_cache
 @login_required
 @require_POST
-def create_link(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+def create_link(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     run = run_selectors.get_run_for_user(user=request.user, run_id=run_id)
     form = ShareLinkForm(request.POST)
     if not form.is_valid():
@@ -73,7 +74,9 @@ def create_link(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def revoke_link(request: HttpRequest, run_id: uuid.UUID, link_id: uuid.UUID) -> HttpResponse:
+def revoke_link(
+    request: AuthenticatedHttpRequest, run_id: uuid.UUID, link_id: uuid.UUID
+) -> HttpResponse:
     run = run_selectors.get_run_for_user(user=request.user, run_id=run_id)
     link = selectors.get_link_of_run(run=run, link_id=link_id)
     services.revoke_link(link=link)

@@ -5,7 +5,7 @@ For benchmarks and demos: see apps/demo/synthetic.py. Never touches the network.
 
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.models import Membership, Team
@@ -28,7 +28,7 @@ def find_team(name_or_id: str) -> Team:
     return named[0]
 
 
-def find_members(team: Team, usernames: list[str]) -> list[AbstractBaseUser]:
+def find_members(team: Team, usernames: list[str]) -> list[User]:
     """The team's members with these usernames (all of its members when none are given)."""
     memberships = Membership.objects.for_team(team).select_related("user").order_by("id")
     users = {m.user.get_username(): m.user for m in memberships}

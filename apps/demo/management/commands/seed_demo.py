@@ -14,7 +14,7 @@ The other users get an unusable password (they exist so that teams have several 
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from apps.accounts.models import Membership, Team
@@ -45,7 +45,7 @@ class Command(BaseCommand):
         "Only 'demo' gets a password (printed once); the other users cannot sign in."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--url",
             default="http://127.0.0.1:8000/",
