@@ -14,7 +14,7 @@ help:
 	@echo "make run            set up and start the dashboard (web, Celery worker, TLS sandbox) on $(HOST):$(PORT)"
 	@echo "make test           set up what the tests need and run them all"
 	@echo "make chaos          real faults (kill -9, Redis and PostgreSQL stopped, load) on their own services"
-	@echo "make lint           ruff"
+	@echo "make lint           ruff (lint, format) and mypy (types, with django-stubs)"
 	@echo "make demo-password  give the demo user a new password"
 	@echo "make bench-log      the team log with a million runs on PostgreSQL (BENCH_ARGS=...)"
 	@echo "make bench          every benchmark beside its anchor, on its own services; writes bench/RESULTS.md"
@@ -54,9 +54,11 @@ check-chromium:
 	  fi; \
 	fi
 
+# mypy's settings are in pyproject.toml; its cache is .mypy_cache/ (a warm run takes seconds).
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass.
 test: $(VENV)/.installed-dev check-chromium lint
@@ -88,4 +90,4 @@ bench: $(VENV)/.installed-dev check-chromium bench/node_modules/.bin/newman
 	@CHROMIUM=$(CHROMIUM) $(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var artifacts staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) var artifacts staticfiles .pytest_cache .ruff_cache .mypy_cache

@@ -25,6 +25,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,7 +52,7 @@ def ensure_database(url: str) -> None:
     conf = dj_database_url.parse(url)
     if conf["ENGINE"] != "django.db.backends.postgresql":
         sys.exit(f"error: this benchmark needs PostgreSQL; DATABASE_URL is {url!r}.")
-    params = {
+    params: dict[str, Any] = {
         "host": conf.get("HOST") or "localhost",
         "port": conf.get("PORT") or 5432,
         "user": conf.get("USER") or None,
@@ -225,6 +226,8 @@ def run_export(kind: str) -> dict[str, object]:
     from apps.runs.selectors import filtered_runs
 
     team = Team.objects.filter(name=TEAM).order_by("created_at").first()
+    if team is None:
+        raise SystemExit(f"error: no team {TEAM!r}: generate its runs first")
     generator = getattr(exports, f"{kind}_chunks")
     baseline = peak_rss_mb()
     runs = filtered_runs(team=team, filters=LogFilters())

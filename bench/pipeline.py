@@ -25,6 +25,7 @@ A benchmark, not a test: it prints figures (and writes them as JSON with --json)
 import argparse
 import contextlib
 import json
+import operator
 import os
 import shutil
 import statistics
@@ -35,6 +36,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -209,7 +211,8 @@ def wait_stored(postgres: Postgres, ids: list[uuid.UUID], timeout: float) -> Non
             if row and row[0] == len(ids):
                 return
             if time.monotonic() > deadline:
-                raise SystemExit(f"error: {len(ids) - row[0]} runs not stored in {timeout} s")
+                stored = row[0] if row else 0
+                raise SystemExit(f"error: {len(ids) - stored} runs not stored in {timeout} s")
             time.sleep(0.2)
 
 
@@ -284,7 +287,8 @@ def latency(
             if run_id is None:
                 raise SystemExit(f"error: a submission answered HTTP {status}")
             with arrived:
-                if not arrived.wait_for(lambda key=str(run_id): key in seen, timeout=30):
+                stored = partial(operator.contains, seen, str(run_id))
+                if not arrived.wait_for(stored, timeout=30):
                     raise SystemExit(f"error: run {run_id} not stored within 30 s")
                 after = seen[str(run_id)]
             if index >= 5:  # the first ones warm up each worker process

@@ -87,7 +87,7 @@ def redis_server() -> Iterator[Redis]:
 
 
 @pytest.fixture(scope="session")
-def base_env(postgres: Postgres, redis_server: Redis) -> dict[str, str]:
+def base_env(postgres: Postgres, redis_server: Redis) -> Iterator[dict[str, str]]:
     """The environment of every process: our PostgreSQL and Redis, the database migrated and
     a user who can sign in."""
     LOGS.mkdir(parents=True, exist_ok=True)

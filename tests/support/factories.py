@@ -1,6 +1,7 @@
 """Runs and attempts in given states, written straight to the database."""
 
 from datetime import timedelta
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.utils import timezone
@@ -53,13 +54,13 @@ def finished_run(team: Team, user: User, *, run: dict | None = None, **attempt: 
             "profile_name": "Kaiko market-data API",
         },
     }
-    values = {**defaults, **attempt}
+    values: dict[str, Any] = {**defaults, **attempt}
     created = make_run(team, user, status=Run.Status.DONE, **(run or {}))
     add_attempt(created, **values)
     Run.objects.filter(pk=created.pk).update(
         outcome=values["outcome"],
         response_status=values.get("response_status"),
-        diagnosis_title=values["diagnosis"].get("title", ""),  # type: ignore[union-attr]
+        diagnosis_title=values["diagnosis"].get("title", ""),
         finished_at=values["finished_at"],
     )
     created.refresh_from_db()

@@ -157,8 +157,12 @@ class Redis:
                    "--save", "", "--appendonly", "no", "--dir", str(self.folder)]  # fmt: skip
         with (self.logs / "redis.log").open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        wait_until(lambda: socket.create_connection(("127.0.0.1", self.port), 0.5).close()
-                   or True, "redis up", timeout=10)  # fmt: skip
+
+        def answers() -> bool:
+            socket.create_connection(("127.0.0.1", self.port), 0.5).close()
+            return True
+
+        wait_until(answers, "redis up", timeout=10)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

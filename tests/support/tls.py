@@ -49,7 +49,7 @@ def tls_serving(cert_and_key: Path) -> Iterator[TLSServed]:
     sni: list[str | None] = []
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_and_key)
-    context.sni_callback = lambda sock, name, ctx: sni.append(name)  # type: ignore[assignment]
+    context.sni_callback = lambda sock, name, ctx: sni.append(name)
 
     class TLSServer(QuietServer):
         def get_request(self) -> tuple[ssl.SSLSocket, Any]:

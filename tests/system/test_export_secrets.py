@@ -14,7 +14,7 @@ from apps.accounts.models import Team
 from apps.egress.redaction import secret_forms
 from apps.runs import services
 from apps.runs.forms import RunRequest
-from tests.support.clients import client_for
+from tests.support.clients import client_for, streamed_body
 from tests.system.test_run_pipeline import wait_until_done
 from tests.unit.test_runs_exports import har_problems
 
@@ -48,8 +48,8 @@ def test_it_keeps_the_key_out_of_the_csv_and_har_exports(
     assert attempt.response_body.count("[redacted]") >= 4, attempt.response_body
 
     client = client_for(owner)
-    csv_text = b"".join(client.get(reverse("runs:export_csv")).streaming_content).decode()
-    har_text = b"".join(client.get(reverse("runs:export_har")).streaming_content).decode()
+    csv_text = streamed_body(client.get(reverse("runs:export_csv"))).decode()
+    har_text = streamed_body(client.get(reverse("runs:export_har"))).decode()
 
     rows = list(csv.DictReader(io.StringIO(csv_text)))
     assert [row["status"] for row in rows] == ["200"]

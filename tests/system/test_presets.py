@@ -15,11 +15,13 @@ pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
 SANDBOX_PRESETS = [preset for preset in PRESETS if preset.sandbox]
 # What a label without a status code promises.
-EXPECTED = {"sandbox-slow": "read_timeout", "sandbox-redirects": 200, "sandbox-echo": 200,
-            "sandbox-rate-limit-date": 429, "sandbox-rate-limit-legacy": 429,
-            "sandbox-gzip-padding": "response_too_large", "sandbox-layers": "response_too_large",
-            "sandbox-tls-expired": "tls", "sandbox-tls-wrong-host": "tls",
-            "sandbox-tls-self-signed": "tls", "sandbox-tls-untrusted": "tls"}  # fmt: skip
+EXPECTED: dict[str, int | str] = {
+    "sandbox-slow": "read_timeout", "sandbox-redirects": 200, "sandbox-echo": 200,
+    "sandbox-rate-limit-date": 429, "sandbox-rate-limit-legacy": 429,
+    "sandbox-gzip-padding": "response_too_large", "sandbox-layers": "response_too_large",
+    "sandbox-tls-expired": "tls", "sandbox-tls-wrong-host": "tls",
+    "sandbox-tls-self-signed": "tls", "sandbox-tls-untrusted": "tls",
+}  # fmt: skip
 # The failure detail, which the diagnosis code ends with.
 EXPECTED_DETAIL = {
     "sandbox-gzip-padding": "compressed_body",

@@ -141,6 +141,7 @@ def test_it_retries_a_429_after_retry_after_and_ends_done_on_the_200(
     assert [a.response_status for a in attempts] == [429, 200]
     assert [a.reason for a in attempts] == [Attempt.Reason.FIRST, Attempt.Reason.BACKOFF]
     assert "Retry-After" in attempts[1].wait_reason
+    assert attempts[1].started_at is not None and attempts[0].finished_at is not None
     waited = (attempts[1].started_at - attempts[0].finished_at).total_seconds()
     assert waited >= 0.9  # Retry-After: 1 was honoured
     assert run.response_status == 200 and run.attempt_count == 2

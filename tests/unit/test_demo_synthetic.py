@@ -105,6 +105,7 @@ def test_with_attempts_each_run_has_a_finished_attempt_that_matches_it(
         assert attempt.status == Attempt.Status.DONE and run.attempt_count == 1
         assert attempt.diagnosis["code"] == run.diagnosis_code == attempt.diagnosis_code
         assert attempt.response_status == run.response_status
+        assert attempt.started_at is not None and attempt.finished_at is not None
         assert attempt.started_at < attempt.finished_at == run.finished_at
         if attempt.outcome == Run.Outcome.RESPONSE:
             names = [name for name, _ in attempt.response_headers]
@@ -133,7 +134,7 @@ def test_the_scenario_weights_favour_success() -> None:
 def test_generated_run_pages_render(team: Team, owner: User, owner_client: Client) -> None:
     generate_runs(team=team, count=400, members=[owner], seed=2, now=NOW, with_attempts=True)
     runs = Run.objects.filter(team=team)
-    picked = {}
+    picked: dict[tuple[str, int | None], Run] = {}
     for run in runs:
         picked.setdefault((run.outcome, run.response_status), run)
     assert len(picked) >= 8

@@ -570,7 +570,7 @@ def _instantiate(cls: type[requests.RequestException], cause: BaseException | No
 
 def _causes() -> list[BaseException | None]:
     expired = ssl.SSLCertVerificationError(1, "certificate verify failed")
-    expired.verify_message = "certificate has expired"  # type: ignore[attr-defined]
+    expired.verify_message = "certificate has expired"
     return [
         None,
         expired,
@@ -609,7 +609,7 @@ def test_it_diagnoses_every_exception_requests_can_raise(
     host = "us.market-api.kaiko.io"
     # classify answers (kind, message); describe, where the client has it, the whole Failure.
     kind, message = classify(exc, host=host)  # type: ignore[arg-type]
-    failure = describe(exc, host=host) if describe else Failure(kind, message)  # type: ignore[arg-type]
+    failure = describe(exc, host=host) if describe else Failure(kind, message)
     assert failure.kind == kind
     sent = Exchange(method, KAIKO, [("X-Api-Key", KEY)], None, failure, 12.0)
     diagnosis = diagnose(sent, get_profile(profile_slug))

@@ -6,6 +6,7 @@ import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -29,7 +30,7 @@ def server() -> Iterator[str]:
         yield base
 
 
-def get(url: str, **kwargs: object) -> OutboundRequest:
+def get(url: str, **kwargs: Any) -> OutboundRequest:
     return OutboundRequest(method="GET", url=url, **kwargs)
 
 

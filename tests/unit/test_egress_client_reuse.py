@@ -11,7 +11,7 @@ from apps.egress import client
 from apps.egress.client import send
 from apps.egress.policy import AddressPolicy
 from apps.egress.types import OutboundRequest
-from tests.support.servers import Served, serving
+from tests.support.servers import Seen, Served, serving
 
 LOOPBACK = AddressPolicy.from_allowlist(["127.0.0.1", "::1", "localhost"])
 
@@ -27,7 +27,7 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
-        self.server.seen.append(self.path)  # type: ignore[attr-defined]
+        self.server.seen.append(Seen(self.command, self.path, dict(self.headers), b""))  # type: ignore[attr-defined]
         body = b'{"ok": true}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -68,7 +68,7 @@ def test_it_sends_the_next_get_to_the_same_address_over_the_kept_connection(
     for path in ("/a", "/b", "/c"):
         assert ok(send(OutboundRequest(method="GET", url=keep_alive.base + path), policy=LOOPBACK))
     assert keep_alive.connections == 1
-    assert keep_alive.seen == ["/a", "/b", "/c"]
+    assert [seen.path for seen in keep_alive.seen] == ["/a", "/b", "/c"]
 
 
 def test_it_gives_a_post_a_connection_of_its_own(keep_alive: Served) -> None:
@@ -94,7 +94,7 @@ def test_it_checks_the_policy_again_before_using_a_kept_connection(keep_alive: S
     again = OutboundRequest(method="GET", url=f"{keep_alive.base}/b")
     refused = send(again, policy=AddressPolicy())
     assert refused.failure is not None and refused.response is None
-    assert keep_alive.seen == ["/a"]
+    assert [seen.path for seen in keep_alive.seen] == ["/a"]
 
 
 def test_it_sends_again_on_a_new_connection_when_the_kept_one_was_closed(
@@ -107,5 +107,5 @@ def test_it_sends_again_on_a_new_connection_when_the_kept_one_was_closed(
         first = send(OutboundRequest(method="GET", url=f"{served.base}/a"), policy=LOOPBACK)
         second = send(OutboundRequest(method="GET", url=f"{served.base}/b"), policy=LOOPBACK)
         assert ok(first) and ok(second), second.failure
-        assert served.seen == ["/a", "/b"]
+        assert [seen.path for seen in served.seen] == ["/a", "/b"]
         assert served.connections == 2

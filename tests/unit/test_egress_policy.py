@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from apps.egress.policy import (
     AddressPolicy,
+    Resolver,
     TargetRefused,
     is_public,
     own_addresses,
@@ -241,12 +242,17 @@ def test_it_refuses_resolved_ipv6_disguises(answer: str) -> None:
     assert refused.value.kind == FailureKind.BLOCKED
 
 
+def answering(addresses: list[str]) -> Resolver:
+    """A resolver that answers `addresses` for any name."""
+    return lambda host, port: addresses
+
+
 def test_it_refuses_the_workers_own_public_address() -> None:
     own = ipaddress.ip_address("93.184.215.14")
     policy = AddressPolicy(worker_addresses=frozenset({own}))
     for answer in ["93.184.215.14", "::ffff:93.184.215.14"]:
         with pytest.raises(TargetRefused) as refused:
-            policy.check(parse_target("https://me.example/"), lambda host, port, a=answer: [a])
+            policy.check(parse_target("https://me.example/"), answering([answer]))
         assert refused.value.detail == "own_address"
 
 
@@ -258,7 +264,7 @@ def test_it_reports_a_resolver_that_answers_nothing_or_garbage() -> None:
     target = parse_target("https://x.example/")
     for answer, detail in [([], "no_address"), (["not-an-ip"], "resolution_failed")]:
         with pytest.raises(TargetRefused) as refused:
-            AddressPolicy().check(target, lambda host, port, a=answer: a)
+            AddressPolicy().check(target, answering(answer))
         assert (refused.value.kind, refused.value.detail) == (FailureKind.DNS, detail)
 
 

@@ -1,18 +1,19 @@
 """The retry schedule: Retry-After first, else exponential backoff with full jitter."""
 
 import random
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.runs.backoff import RetryPolicy, backoff_delay, decide
+from apps.runs.backoff import Decision, RetryPolicy, backoff_delay, decide
 
 POLICY = RetryPolicy(base=1, cap=30, max_attempts=5, max_wait=120)
 
 
-def decision(**overrides: object):
-    arguments = {
+def decision(**overrides: Any) -> Decision:
+    arguments: dict[str, Any] = {
         "method": "GET",
         "retryable": True,
         "retry_after_seconds": None,

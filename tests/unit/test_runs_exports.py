@@ -285,7 +285,7 @@ def test_it_quotes_through_the_csv_module_and_reads_back_the_same_text() -> None
 def test_it_redacts_a_secret_query_parameter_in_the_csv_url() -> None:
     run = a_run(url="https://h.example/v2?api_key=LEAKED-123&page=2")
     row = exports.csv_row(run, run_url=RUN_URL)
-    url = row[exports.CSV_COLUMNS.index("url")]
+    url = str(row[exports.CSV_COLUMNS.index("url")])
     assert "LEAKED-123" not in url
     assert url == "https://h.example/v2?api_key=[redacted]&page=2"
 

@@ -1,6 +1,7 @@
 """The trends' time window, percentiles and chart labels: pure, no database."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db.models import Count
@@ -15,6 +16,7 @@ from apps.runs.trends import (
     DiagnosisCount,
     PercentileCont,
     Trends,
+    TrendWindow,
     percentile,
     trend_charts,
     trend_window,
@@ -27,7 +29,7 @@ NOW = datetime(2025, 3, 10, 14, 35, tzinfo=UTC)
 # The time window.
 
 
-def window(**filters: object):  # type: ignore[no-untyped-def]
+def window(**filters: Any) -> TrendWindow:
     return trend_window(filters=LogFilters(**filters), now=NOW)
 
 

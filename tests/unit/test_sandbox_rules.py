@@ -1037,7 +1037,7 @@ def test_it_generates_aligned_buckets(
 
 @pytest.mark.parametrize("sort", ["asc", "desc"])
 def test_it_pages_through_buckets_without_gaps_or_repeats(sort: str) -> None:
-    query = replace(DAY_QUERY, sort=sort, page_size=5)
+    query: MarketQuery | None = replace(DAY_QUERY, sort=sort, page_size=5)
     seen: list[int] = []
     pages = 0
     while query is not None:

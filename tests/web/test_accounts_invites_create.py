@@ -11,13 +11,13 @@ from django.utils import timezone
 
 from apps.accounts import services
 from apps.accounts.models import Invite, Team, hash_invite_token
-from tests.support.clients import client_for
+from tests.support.clients import ClientResponse, client_for
 
 pytestmark = pytest.mark.django_db
 LINK = re.compile(r"http://testserver/invites/([A-Za-z0-9_-]{43})/")
 
 
-def create(client: Client, team: Team, lifetime: str = "7") -> object:
+def create(client: Client, team: Team, lifetime: str = "7") -> ClientResponse:
     return client.post(reverse("accounts:create_invite", args=[team.id]), {"lifetime": lifetime})
 
 

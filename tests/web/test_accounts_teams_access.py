@@ -11,13 +11,12 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
 from apps.accounts import services
 from apps.accounts.models import Invite, Membership, Team
-from tests.support.clients import client_for
+from tests.support.clients import ClientResponse, client_for
 
 pytestmark = pytest.mark.django_db
 WEEK = timedelta(days=7)
@@ -51,9 +50,9 @@ def invite(team: Team, owner: User) -> Invite:
 
 def _request(
     client: Client, case: Case, team: Team, teammate: User, invite: Invite
-) -> HttpResponse:
+) -> ClientResponse:
     membership = Membership.objects.get(team=team, user=teammate)
-    args = {
+    routes: dict[str, list[object]] = {
         "accounts:team": [team.id],
         "accounts:leave_team": [team.id],
         "accounts:create_invite": [team.id],
@@ -61,7 +60,8 @@ def _request(
         "accounts:remove_member": [team.id, membership.pk],
         "accounts:change_role": [team.id, membership.pk],
         "accounts:switch_team": [],
-    }[case.name]
+    }
+    args = routes[case.name]
     data = {
         "accounts:create_invite": {"lifetime": "7"},
         "accounts:change_role": {"role": "owner"},

@@ -11,7 +11,7 @@ from django.urls import reverse
 from apps.accounts.models import Membership, Team
 from apps.accounts.selectors import SESSION_KEY
 from apps.runs.models import Run
-from tests.support.clients import client_for
+from tests.support.clients import ClientResponse, client_for
 from tests.support.factories import make_run
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ def both(team: Team, other_team: Team, owner: User) -> User:
     return owner
 
 
-def switch(client: Client, team: Team, next_url: str = "/") -> object:
+def switch(client: Client, team: Team, next_url: str = "/") -> ClientResponse:
     return client.post(reverse("accounts:switch_team"), {"team": str(team.id), "next": next_url})
 
 

@@ -87,8 +87,8 @@ def test_it_says_on_a_queued_run_that_no_worker_is_running(team: Team, owner: Us
     assert 'data-testid="no-worker-run"' in page
     assert 'data-testid="unpublished"' not in page
     a_worker_is_running()
-    page = client.get(reverse("runs:detail", args=[run.id]), HTTP_HX_REQUEST="true")
-    assert 'data-testid="no-worker-run"' not in page.content.decode()
+    fragment = client.get(reverse("runs:detail", args=[run.id]), HTTP_HX_REQUEST="true")
+    assert 'data-testid="no-worker-run"' not in fragment.content.decode()
 
 
 def test_it_says_when_the_broker_could_not_take_a_run(team: Team, owner: User) -> None:

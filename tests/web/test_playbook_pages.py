@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.diagnosis import catalog
+from apps.diagnosis.catalog import CatalogEntry, CauseEntry
 
 PLAYBOOK_SLUGS = [playbook.slug for playbook in catalog.playbooks()]
 
@@ -73,7 +74,8 @@ def test_it_renders_every_playbook_page(client: Client, slug: str) -> None:
     entries = catalog.entries_leading_to(slug)
     causes = catalog.causes_leading_to(slug)
     assert entries or causes
-    for entry in [*entries, *causes]:
+    leading: list[CatalogEntry | CauseEntry] = [*entries, *causes]
+    for entry in leading:
         assert f'href="/help/#{entry.code}"' in page
         assert f"<code>{entry.code}</code>" in page
     if playbook.action:

@@ -2,6 +2,7 @@
 anonymous. The log shows the current team's runs only; nothing of another team leaks,
 whatever the query string says."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
 
 
-def fragment_query(team: Team, *, after: Run | None = None, pending: list[Run] = ()) -> dict:
+def fragment_query(team: Team, *, after: Run | None = None, pending: Sequence[Run] = ()) -> dict:
     """What the page's poller sends: its team, the newest row shown, the unfinished rows."""
     query = {"team": str(team.id), "pending": ",".join(str(run.id) for run in pending)}
     if after is not None:

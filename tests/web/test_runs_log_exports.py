@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseBase, StreamingHttpResponse
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +19,7 @@ from apps.runs.filters import LogFilters
 from apps.runs.models import Attempt, Run
 from apps.runs.selectors import filtered_runs
 from tests.conftest import PASSWORD
-from tests.support.clients import client_for
+from tests.support.clients import client_for, streamed_body
 from tests.support.factories import add_attempt, finished_run, make_run
 from tests.unit.test_runs_exports import har_problems
 
@@ -28,16 +28,16 @@ pytestmark = pytest.mark.django_db
 EXPORTS = ["runs:export_csv", "runs:export_har"]
 
 
-def body(response: StreamingHttpResponse) -> str:
+def body(response: HttpResponseBase) -> str:
     assert response.streaming
-    return b"".join(response.streaming_content).decode()  # type: ignore[arg-type]
+    return streamed_body(response).decode()
 
 
-def csv_rows(response: StreamingHttpResponse) -> list[dict[str, str]]:
+def csv_rows(response: HttpResponseBase) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(body(response))))
 
 
-def har_entries(response: StreamingHttpResponse) -> list[dict]:
+def har_entries(response: HttpResponseBase) -> list[dict]:
     document = json.loads(body(response))
     assert har_problems(document) == []
     return document["log"]["entries"]

@@ -130,7 +130,7 @@ def test_it_prefills_edit_and_rerun_without_showing_secrets(team: Team, owner: U
             "has_api_key": True,
         },
     )
-    page = client_for(owner).get(reverse("runs:new"), {"from": run.id}).content.decode()
+    page = client_for(owner).get(reverse("runs:new"), {"from": str(run.id)}).content.decode()
     assert run.url in page and "interval=1h" in page
     assert "Authorization: [redacted]" in page
     assert "key-abc-1" not in page and "tok-9" not in page
@@ -219,10 +219,10 @@ def test_it_answers_404_to_other_teams_for_compare_and_rerun(
     client = client_for(owner)
     assert client.get(reverse("runs:compare", args=[mine.id, theirs.id])).status_code == 404
     assert client.get(reverse("runs:compare", args=[theirs.id, mine.id])).status_code == 404
-    assert client.get(reverse("runs:new"), {"from": theirs.id}).status_code == 404
+    assert client.get(reverse("runs:new"), {"from": str(theirs.id)}).status_code == 404
     data = {"source": str(theirs.id), "method": "GET", "url": "https://a.example/", "timeout": "5"}
     assert client.post(reverse("runs:new"), data).status_code == 404
-    assert client.get(reverse("runs:new"), {"from": uuid.uuid4()}).status_code == 404
+    assert client.get(reverse("runs:new"), {"from": str(uuid.uuid4())}).status_code == 404
 
 
 @pytest.mark.parametrize("name", ["runs:retry", "runs:cancel_retries"])

@@ -15,7 +15,7 @@ from django.utils.html import strip_tags
 from apps.accounts.models import Team
 from apps.runs import trends
 from apps.runs.models import Run
-from tests.support.clients import client_for
+from tests.support.clients import ClientResponse, client_for
 from tests.support.factories import make_run
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +81,7 @@ def other_team_runs(other_team: Team, stranger: User) -> None:
         answered(other_team, stranger, at(7, minute), 500, "kaiko.500", "Secret", 999, "z.example")
 
 
-def get(user: User | None, query: str = "") -> object:
+def get(user: User | None, query: str = "") -> ClientResponse:
     return client_for(user).get(f"{reverse('runs:trends')}?{query}")
 
 

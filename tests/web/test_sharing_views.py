@@ -19,7 +19,7 @@ from apps.runs.models import Run
 from apps.sharing import selectors, services
 from apps.sharing.forms import NEVER_ONLY_FOR_TEAM
 from apps.sharing.models import ShareLink
-from tests.support.clients import client_for
+from tests.support.clients import ClientResponse, client_for
 from tests.support.factories import finished_run
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +97,7 @@ def share_url(token: str) -> str:
     return reverse("sharing:shared", args=[token])
 
 
-def create(client: Client, run: Run, **data: str) -> object:
+def create(client: Client, run: Run, **data: str) -> ClientResponse:
     return client.post(
         reverse("sharing:create", args=[run.id]), {"visibility": "public", "lifetime": "7d", **data}
     )
@@ -134,6 +134,7 @@ def test_it_creates_a_link_with_each_visibility_and_expiry(
     if delta is None:
         assert link.expires_at is None
     else:
+        assert link.expires_at is not None
         assert before + delta <= link.expires_at <= timezone.now() + delta
     # Only the hash is stored.
     assert link.token_hash == hash_link_token(token) != token
