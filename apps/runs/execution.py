@@ -27,6 +27,8 @@ from apps.egress.redaction import REDACTED, is_secret_header, redact_text, redac
 from apps.egress.types import IDEMPOTENT_METHODS, Exchange, Failure, FailureKind, OutboundRequest
 from apps.runs import recovery, secrets
 from apps.runs.models import Attempt, Run
+
+# Adding an attempt, deciding a retry and settling a run are shared with the user's actions.
 from apps.runs.services import _add_attempt, _decide, _settle
 
 logger = logging.getLogger(__name__)
