@@ -163,7 +163,7 @@ def test_a_key_sent_in_the_query_instead_of_its_header(kaiko: Spec) -> None:
     assert cause.code == "openapi.auth.other_way"
     assert cause.likelihood == "likely"
     assert "the `X-Api-Key` header" in cause.title
-    assert [(e.source, e.name, e.value) for e in cause.evidence][0] == (
+    assert next((e.source, e.name, e.value) for e in cause.evidence) == (
         "param",
         "api_key",
         "[redacted]",
