@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "apps.sandbox",
     "apps.health",
     "apps.sharing",
+    "apps.library",
 ]
 
 MIDDLEWARE = [

@@ -34,6 +34,7 @@ from apps.egress.redaction import (
     split_secret_pairs,
 )
 from apps.egress.types import Exchange, Failure, FailureKind, OutboundRequest
+from apps.library.selectors import spec_covering
 from apps.runs import backoff, recovery, secrets
 from apps.runs.forms import RunRequest
 from apps.runs.models import IDEMPOTENT_METHODS, Attempt, Run
@@ -528,6 +529,7 @@ RESULT_FIELDS = (
     "response_reason", "response_http_version", "response_headers", "response_body",
     "response_body_truncated", "response_body_bytes", "failure_kind", "failure_detail",
     "failure_message", "diagnosis_code", "diagnosis", "status", "finished_at",
+    "spec_version",
 )  # fmt: skip
 
 
@@ -544,7 +546,14 @@ def store_result(
         profile = get_profile(run.profile)
     except KeyError:
         profile = profile_for_url(run.url)
-    diagnosis = diagnose(exchange, profile, context=_diagnosis_context(run, exchange))
+    covering = spec_covering(team_id=run.team_id, url=exchange.url)  # a team's OpenAPI profile
+    diagnosis = diagnose(
+        exchange,
+        profile,
+        context=_diagnosis_context(run, exchange),
+        spec=covering.spec if covering else None,
+    )
+    attempt.spec_version = covering.version if covering else None
 
     def clean(text: str) -> str:
         return redact_text(text, secret_values)
