@@ -120,6 +120,8 @@ class Spec:
     document: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
     # Set by whoever stores the spec: how a diagnosis names it ("Petstore, version 3").
     label: str = ""
+    # Built once per spec and reused: schema validators by pointer (see checks._validator).
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def hosts(self) -> tuple[str, ...]:
