@@ -37,7 +37,10 @@ def test_it_reads_servers_schemes_operations_and_responses() -> None:
     spec = build_spec(load_document(fixture("kaiko-like.yaml")))
     # Server variables are expanded to every value of their enum.
     assert spec.hosts == ("us.market-api.example.com", "eu.market-api.example.com")
-    assert {s.base_path for s in spec.servers} == {"/v2"}
+    assert [s.url for s in spec.servers] == [
+        "https://us.market-api.example.com/v2",
+        "https://eu.market-api.example.com/v2",
+    ]  # the same URL twice (written, and from a variable) is one server
     scheme = spec.schemes["ApiKey"]
     assert (scheme.type, scheme.location, scheme.param_name) == ("apiKey", "header", "X-Api-Key")
     trades = spec.operations[0]

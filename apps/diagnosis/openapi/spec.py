@@ -210,7 +210,8 @@ def _servers(raw: object) -> list[Server]:
                     base_path=parts.path.rstrip("/"),
                 )
             )
-    return servers or [Server(url="/", scheme="", host="", port=None, base_path="")]
+    unique = list({server.url: server for server in servers}.values())
+    return unique or [Server(url="/", scheme="", host="", port=None, base_path="")]
 
 
 def _server_urls(url: str, variables: object) -> list[str]:
