@@ -288,3 +288,18 @@ def test_diagnose_with_a_spec_on_a_network_failure(kaiko: Spec) -> None:
     diagnosis = diagnose(ex, get_profile("http"), spec=kaiko)
     assert diagnosis.causes[0].code == "openapi.auth.missing"
     assert diagnosis.failure_kind == "dns"
+
+
+def test_the_server_with_the_longest_base_path_is_used(petstore: Spec) -> None:
+    doc = json.loads(json.dumps(petstore.document))
+    doc["servers"] = [
+        {"url": "http://petstore.swagger.io/v1/admin"},
+        {"url": "http://petstore.swagger.io"},
+        {"url": "http://petstore.swagger.io/v1"},
+    ]
+    spec = build_spec(load_document(json.dumps(doc)))
+    ex = exchange(f"{PET}/pets?limit=500", headers=[("api_key", KEY)])
+    assert codes(spec, ex) == ["openapi.param.invalid"]
+    unknown = find_spec_causes(exchange("http://petstore.swagger.io/v2/pets"), spec).causes[0]
+    assert unknown.code == "openapi.path.unknown"
+    assert "`/v1/pets`" in unknown.explanation and "`/pets`" in unknown.explanation

@@ -166,22 +166,21 @@ def _server_for(spec: Spec, url: str) -> Server | None:
     except ValueError:
         return None
     path = parts.path or "/"
-    best: Server | None = None
-    for server in spec.servers:
-        if server.host and server.host != host:
-            continue
-        if server.host and server.port is not None and port is not None and server.port != port:
-            continue
-        if not server.host and not spec.hosts:
-            continue  # a spec with relative servers only covers no host by itself
-        under = (
-            not server.base_path
-            or path == server.base_path
-            or path.startswith(server.base_path + "/")
-        )
-        if best is None or (under and len(server.base_path) > len(best.base_path)):
-            best = server if under or best is None else best
-    return best
+    on_host = [
+        server
+        for server in spec.servers
+        if server.host == host and (server.port is None or port is None or server.port == port)
+    ]
+    under = [
+        server
+        for server in on_host
+        if not server.base_path
+        or path == server.base_path
+        or path.startswith(server.base_path + "/")
+    ]
+    if under:  # the server whose base path is the longest prefix of the request's path
+        return max(under, key=lambda server: len(server.base_path))
+    return on_host[0] if on_host else None
 
 
 def _request(exchange: Exchange, server: Server) -> _Request:
@@ -287,32 +286,39 @@ def _match_templates(spec: Spec, path: str) -> list[tuple[str, dict[str, str]]]:
     return [(template, values) for _, template, values in matches]
 
 
-def _nearest(spec: Spec, path: str) -> list[str]:
-    asked = [s for s in path.split("/") if s]
+def _similarity(asked: list[str], parts: list[str]) -> float:
+    total = 0.0
+    for mine, theirs in zip(asked, parts, strict=False):
+        if mine == theirs:
+            total += 1.0
+        elif _PARAM.search(theirs):
+            total += 0.7
+        else:
+            total += difflib.SequenceMatcher(None, mine.lower(), theirs.lower()).ratio()
+    return total / max(len(asked), len(parts), 1)
 
-    def score(template: str) -> float:
-        parts = [s for s in template.split("/") if s]
-        total = 0.0
-        for mine, theirs in zip(asked, parts, strict=False):
-            if mine == theirs:
-                total += 1.0
-            elif _PARAM.search(theirs):
-                total += 0.7
-            else:
-                total += difflib.SequenceMatcher(None, mine.lower(), theirs.lower()).ratio()
-        return total / max(len(asked), len(parts), 1)
 
-    ranked = sorted(spec.paths(), key=lambda t: (-score(t), t))
-    return [t for t in ranked if score(t) >= 0.4][:MAX_NEAREST]
+def _nearest(spec: Spec, server: Server, full_path: str) -> list[str]:
+    """The documented paths (with their servers' base paths) nearest to the one asked for,
+    its segments compared from the start and from the end."""
+    asked = [s for s in full_path.split("/") if s]
+    bases = dict.fromkeys(s.base_path for s in spec.servers if s.host == server.host) or {
+        server.base_path: None
+    }
+    candidates = list(dict.fromkeys(base + t for base in bases for t in spec.paths()))
+
+    def score(candidate: str) -> float:
+        parts = [s for s in candidate.split("/") if s]
+        return max(_similarity(asked, parts), _similarity(asked[::-1], parts[::-1]))
+
+    scored = sorted(((score(c), c) for c in candidates), key=lambda pair: (-pair[0], pair[1]))
+    return [candidate for value, candidate in scored if value >= 0.4][:MAX_NEAREST]
 
 
 def _unknown_path(spec: Spec, server: Server, request: _Request) -> Cause:
-    nearest = _nearest(spec, request.path)
-    shown = [f"`{server.base_path}{t}`" for t in nearest]
-    explanation = f"{spec.title} documents no path `{request.path}`"
-    if server.base_path:
-        explanation += f" under `{server.base_path}`"
-    explanation += "."
+    nearest = _nearest(spec, server, request.full_path)
+    shown = [f"`{path}`" for path in nearest]
+    explanation = f"{spec.title} documents no path `{request.full_path}`."
     if shown:
         explanation += " The nearest documented " + (
             f"paths are {', '.join(shown)}." if len(shown) > 1 else f"path is {shown[0]}."
