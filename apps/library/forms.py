@@ -19,6 +19,7 @@ class SpecUploadForm(forms.Form):
     text = forms.CharField(
         label="Or paste it",
         required=False,
+        help_text=f"Up to {MAX_MB} MB here too; a larger document is refused, as a file as well.",
         strip=False,
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false", "class": "mono"}),
     )

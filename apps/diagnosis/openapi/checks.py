@@ -36,6 +36,7 @@ from apps.egress.types import Exchange
 logger = logging.getLogger(__name__)
 
 MAX_BODY_ERRORS = 3
+MAX_MEANING_CHARS = 600  # of the operation's description of a response, quoted
 MAX_NEAREST = 3
 MAX_VALUE_CHARS = 80
 MAX_PATTERN_INPUT = 2000  # longer values are not matched against a spec's pattern
@@ -107,15 +108,16 @@ def apply_spec(diagnosis: Diagnosis, exchange: Exchange, spec: Spec) -> Diagnosi
     if top is not None:
         changes["code"] = top.code
         changes["title"] = top.title
+        if diagnosis.severity in ("ok", "info"):  # a 2xx the spec does not allow as it is
+            changes["severity"] = "warning"
     if findings.response is not None and findings.response.description:
         op = findings.operation
-        changes["api_meaning"] = findings.response.description
+        changes["api_meaning"] = _capped(findings.response.description, MAX_MEANING_CHARS)
         changes["api_name"] = spec.title
         changes["api_docs_url"] = None
         if op is not None and findings.response.key != str(diagnosis.status):
             changes["api_meaning"] = (
-                f"{findings.response.description} (documented as `{findings.response.key}` "
-                f"of {op.label})"
+                f"{changes['api_meaning']} (documented as `{findings.response.key}` of {op.label})"
             )
     return replace(diagnosis, **changes)
 
@@ -243,6 +245,11 @@ def _scrubbed(cause: Cause, secrets: list[str]) -> Cause:
 def _shown(value: str) -> str:
     value = value.replace("\n", " ").replace("\r", " ")
     return value if len(value) <= MAX_VALUE_CHARS else value[: MAX_VALUE_CHARS - 1] + "…"
+
+
+def _capped(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _quoted(description: str) -> str:
