@@ -285,8 +285,14 @@ def test_diagnose_with_a_spec_on_a_network_failure(kaiko: Spec) -> None:
         failure=Failure(kind=FailureKind.DNS, message="no such host"),
         elapsed_ms=1.0,
     )
+    plain = diagnose(ex, get_profile("http"))
     diagnosis = diagnose(ex, get_profile("http"), spec=kaiko)
-    assert diagnosis.causes[0].code == "openapi.auth.missing"
+    # No answer: the missing key is possible, after the likely causes of the failure.
+    spec_cause = next(c for c in diagnosis.causes if c.code == "openapi.auth.missing")
+    assert spec_cause.likelihood == "possible"
+    assert diagnosis.code == plain.code and diagnosis.title == plain.title
+    likely = [c.likelihood == "likely" for c in diagnosis.causes]
+    assert likely == sorted(likely, reverse=True)
     assert diagnosis.failure_kind == "dns"
 
 

@@ -99,7 +99,8 @@ def apply_spec(diagnosis: Diagnosis, exchange: Exchange, spec: Spec) -> Diagnosi
     likely = [c for c in causes if c.likelihood == LIKELY]
     top = likely[0] if likely else None
     changes: dict[str, Any] = {
-        "causes": [*causes, *diagnosis.causes],
+        # Most likely first; within each likelihood, the spec's findings first.
+        "causes": sorted([*causes, *diagnosis.causes], key=lambda c: c.likelihood != LIKELY),
         "profile_name": spec.label or spec.title,
         "playbooks": list(
             dict.fromkeys([s for c in likely for s in c.playbooks] + diagnosis.playbooks)
@@ -117,7 +118,7 @@ def apply_spec(diagnosis: Diagnosis, exchange: Exchange, spec: Spec) -> Diagnosi
         changes["api_docs_url"] = None
         if op is not None and findings.response.key != str(diagnosis.status):
             changes["api_meaning"] = (
-                f"{changes['api_meaning']} (documented as `{findings.response.key}` of {op.label})"
+                f"{changes['api_meaning']} (documented as “{findings.response.key}” of {op.label})"
             )
     return replace(diagnosis, **changes)
 
@@ -131,7 +132,8 @@ def find_spec_causes(exchange: Exchange, spec: Spec) -> SpecFindings:
     secrets = _secrets(request, spec)
     templates = _match_templates(spec, request.path)
     if not templates:
-        return SpecFindings(covered=True, causes=[_unknown_path(spec, server, request)])
+        unknown = _scrubbed(_unknown_path(spec, server, request), secrets)
+        return SpecFindings(covered=True, causes=[unknown])
     template, path_values = templates[0]
     operation = next(
         (op for op in spec.operations if op.path == template and op.method == request.method),
@@ -139,9 +141,8 @@ def find_spec_causes(exchange: Exchange, spec: Spec) -> SpecFindings:
     )
     if operation is None:
         allowed = [op.method for op in spec.operations if op.path == template]
-        return SpecFindings(
-            covered=True, causes=[_method_not_allowed(request, server, template, allowed)]
-        )
+        wrong = _scrubbed(_method_not_allowed(request, server, template, allowed), secrets)
+        return SpecFindings(covered=True, causes=[wrong])
     causes: list[Cause] = []
     causes.extend(_auth_causes(spec, operation, request, exchange))
     causes.extend(_param_causes(spec, operation, request, path_values))
@@ -153,7 +154,9 @@ def find_spec_causes(exchange: Exchange, spec: Spec) -> SpecFindings:
             causes.append(_undocumented_status(operation, response.status))
         else:
             causes.extend(_body_causes(spec, operation, response_doc, response))
-    causes = [_scrubbed(cause, secrets) for cause in causes]
+    causes = sorted(
+        (_scrubbed(cause, secrets) for cause in causes), key=lambda c: c.likelihood != LIKELY
+    )
     return SpecFindings(covered=True, operation=operation, response=response_doc, causes=causes)
 
 
@@ -427,7 +430,8 @@ def _auth_causes(
         return []
     expected = " or ".join(dict.fromkeys(s.describe() for s in wanted))
     status = exchange.response.status if exchange.response is not None else None
-    likelihood = LIKELY if status is None or status in (401, 403) or status >= 400 else POSSIBLE
+    # A refusal may come from it; a success or a failure without an answer may not.
+    likelihood = LIKELY if status is not None and status >= 400 else POSSIBLE
     described = next((s.description for s in wanted if s.description), "")
     sent = _where_sent(request, spec, wanted)
     expected_line = Evidence(
