@@ -3,6 +3,7 @@
 import uuid
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import Http404
@@ -39,7 +40,7 @@ class CoveringSpec:
     spec: Spec
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=16)  # a 2 MB document is some 20 MB of objects: keep a few
 def _spec_of(version_id: uuid.UUID, label: str) -> Spec | None:
     """The typed spec of a stored version (versions never change: cached by id)."""
     version = SpecVersion.objects.filter(pk=version_id).only("document").first()
@@ -51,7 +52,13 @@ def _spec_of(version_id: uuid.UUID, label: str) -> Spec | None:
 
 def spec_covering(*, team_id: uuid.UUID, url: str) -> CoveringSpec | None:
     """The latest version of the team's profile whose servers cover the URL, if any."""
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return None
     for profile in SpecProfile.objects.filter(team_id=team_id).order_by("-updated_at"):
+        if host not in profile.hosts:
+            continue
         version = profile.versions.order_by("-number").only("id", "number", "title").first()
         if version is None:
             continue

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
+from django_ratelimit.decorators import ratelimit
 
 from apps.accounts.selectors import current_team
 from apps.diagnosis.openapi import build_spec
@@ -15,9 +16,20 @@ from apps.library import selectors, services
 from apps.library.forms import SpecUploadForm
 from apps.library.models import SpecProfile
 
+# Checking a large document takes seconds of the web process: uploads are rate limited.
+UPLOADS_PER_USER = "10/m"
+TOO_MANY = "Too many documents uploaded in a short time: wait a minute, then upload again."
+
 
 def _bound_form(request: HttpRequest) -> SpecUploadForm:
     return SpecUploadForm(request.POST, request.FILES)
+
+
+def _too_many(request: HttpRequest) -> SpecUploadForm | None:
+    """When the user uploaded too often: the form as it was, unchecked, saying so."""
+    if not getattr(request, "limited", False):
+        return None
+    return SpecUploadForm(initial={"text": request.POST.get("text", "")})
 
 
 def _taken_error(form: SpecUploadForm, taken: dict[str, str]) -> None:
@@ -31,11 +43,15 @@ def _taken_error(form: SpecUploadForm, taken: dict[str, str]) -> None:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@ratelimit(key="user", rate=UPLOADS_PER_USER, method="POST", group="spec-upload", block=False)
 def profiles(request: HttpRequest) -> HttpResponse:
     """The team's profiles, and the upload of a new one."""
     team = current_team(request)
     form = SpecUploadForm()
-    if request.method == "POST" and team is not None:
+    limited = _too_many(request) if request.method == "POST" else None
+    if limited is not None:
+        form = limited
+    elif request.method == "POST" and team is not None:
         form = _bound_form(request)
         if form.is_valid():
             checked = form.checked
@@ -50,11 +66,12 @@ def profiles(request: HttpRequest) -> HttpResponse:
                     f"{', '.join(version.profile.hosts)} are diagnosed against it.",
                 )
                 return redirect("library:profile", profile_id=version.profile_id)
-    status = 400 if form.is_bound and form.errors else 200
+    status = 429 if limited else 400 if form.is_bound and form.errors else 200
     context = {
         "team": team,
         "profiles": selectors.profiles_of(team=team) if team else [],
         "form": form,
+        "too_many": TOO_MANY if limited else "",
     }
     return render(request, "library/profiles.html", context, status=status)
 
@@ -82,9 +99,14 @@ def profile_detail(request: HttpRequest, profile_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
+@ratelimit(key="user", rate=UPLOADS_PER_USER, method="POST", group="spec-upload", block=False)
 def replace_profile(request: HttpRequest, profile_id: uuid.UUID) -> HttpResponse:
     """A new version of the profile from a new document."""
     profile = selectors.get_profile_for_user(user=request.user, profile_id=profile_id)
+    limited = _too_many(request)
+    if limited is not None:
+        context = {**_profile_context(profile, limited), "too_many": TOO_MANY}
+        return render(request, "library/profile_detail.html", context, status=429)
     form = _bound_form(request)
     if form.is_valid():
         checked = form.checked

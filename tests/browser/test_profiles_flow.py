@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import screenshot
@@ -13,6 +14,11 @@ from tests.browser.test_submit_flow import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openapi"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    cache.clear()  # upload rate-limit counters
 
 
 def no_sideways_scroll(page: Page) -> None:

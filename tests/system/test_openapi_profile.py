@@ -5,6 +5,7 @@ the run page shows the spec's findings first."""
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -16,6 +17,11 @@ pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
 OHLCV = "/data/trades.v1/exchanges/{exchange}/{instrument_class}/{instrument}/aggregations/ohlcv"
 KEY = "sandbox-demo-key"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    cache.clear()  # upload rate-limit counters
 
 
 def spec_for(base: str, open_type: str) -> str:

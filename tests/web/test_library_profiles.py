@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -20,6 +21,11 @@ PETSTORE_30 = (FIXTURES / "petstore-3.0.yaml").read_text()
 PETSTORE_31 = (FIXTURES / "petstore-3.1.json").read_text()
 KAIKO_LIKE = (FIXTURES / "kaiko-like.yaml").read_text()
 LIST = reverse("library:profiles")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    cache.clear()  # upload rate-limit counters
 
 
 def client_for(user: User | None) -> Client:
@@ -224,3 +230,15 @@ def test_stored_document_is_json_data(owner: User, profile: SpecProfile) -> None
         json.loads(json.dumps(version.document))["paths"]["/pets"]["get"]["operationId"]
         == "listPets"
     )
+
+
+def test_uploads_are_rate_limited_and_keep_what_was_pasted(owner: User, team: Team) -> None:
+    client = client_for(owner)
+    for _ in range(10):
+        assert client.post(LIST, {"text": "{not json"}).status_code == 400
+    response = client.post(LIST, {"text": PETSTORE_31})
+    page = response.content.decode()
+    assert response.status_code == 429
+    assert "Too many documents uploaded in a short time" in page
+    assert "Swagger Petstore" in page  # the pasted text is still in the form
+    assert not SpecProfile.objects.filter(team=team).exists()
