@@ -187,3 +187,47 @@ def test_it_refuses_bytes_that_are_not_utf8() -> None:
     with pytest.raises(SpecError) as raised:
         load_document(b"openapi: 3.0.0\n\xff\xfe")
     assert "not UTF-8" in raised.value.message
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d, url: d["components"]["schemas"]["Pets"].update(
+            {"$id": f"{url}/ids/pets.json", "items": {"$ref": "pet.json"}}
+        ),
+        lambda d, url: d["components"]["schemas"]["Pet"].update({"$schema": f"{url}/meta.json"}),
+        lambda d, url: d["components"]["schemas"]["Pet"]["properties"].update(
+            {"x": {"$dynamicRef": f"{url}/dyn.json"}}
+        ),
+        lambda d, url: d.update({"jsonSchemaDialect": f"{url}/dialect.json"}),
+    ],
+    ids=["$id and a relative $ref", "$schema", "$dynamicRef", "jsonSchemaDialect"],
+)
+def test_a_document_never_makes_the_checker_fetch_a_url(change: object) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"type": "object"}')
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        data = json.loads(fixture("petstore-3.1.json"))
+        change(data, f"http://127.0.0.1:{server.server_port}")  # type: ignore[operator]
+        with pytest.raises(SpecError) as raised:
+            load_document(json.dumps(data))
+        assert raised.value.message
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert hits == []

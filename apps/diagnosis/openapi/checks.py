@@ -827,7 +827,8 @@ def _body_causes(spec: Spec, operation: Operation, doc: ResponseDoc, response: A
         ]
     try:
         errors = list(islice(_validator(spec, pointer).iter_errors(instance), 50))
-    except RecursionError:
+    except Exception:  # a schema this validator cannot follow (e.g. a `$id` elsewhere)
+        logger.info("OpenAPI: the schema at %s of %s could not be used", pointer, spec.title)
         return []
     if not errors:
         return []

@@ -29,6 +29,8 @@ SUPPORTED_VERSIONS = re.compile(r"3\.[01]\.\d+")
 # Keywords whose subschemas apply to the same instance: a cycle through them never ends.
 _SAME_INSTANCE = ("allOf", "anyOf", "oneOf")
 _SAME_INSTANCE_ONE = ("not", "if", "then", "else")
+# JSON Schema's other references (3.1): never followed outside the document either.
+_OTHER_REFERENCES = ("$dynamicRef", "$recursiveRef")
 
 
 class SpecError(Exception):
@@ -208,22 +210,31 @@ def _unquote(part: str) -> str:
     return unquote(part)
 
 
-def _refs(data: object, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, tuple]]:
-    stack: list[tuple[object, tuple[str | int, ...]]] = [(data, path)]
+def _refs(data: object, *, keyword: str = "$ref") -> Iterator[tuple[str, tuple]]:
+    stack: list[tuple[object, tuple[str | int, ...]]] = [(data, ())]
     while stack:
         node, where = stack.pop()
         if isinstance(node, dict):
-            ref = node.get("$ref")
+            ref = node.get(keyword)
             if ref is not None:
-                yield ref, (*where, "$ref")
+                yield ref, (*where, keyword)
             for key, value in node.items():
-                if key != "$ref" and isinstance(value, dict | list):
+                if key != keyword and isinstance(value, dict | list):
                     stack.append((value, (*where, key)))
         elif isinstance(node, list):
             stack.extend((value, (*where, i)) for i, value in enumerate(node))
 
 
 def _check_references(data: dict[str, Any], text: str) -> None:
+    for keyword in _OTHER_REFERENCES:
+        for ref, where in _refs(data, keyword=keyword):
+            if not isinstance(ref, str) or not ref.startswith("#"):
+                raise _located(
+                    f"The `{keyword}` {_shown(ref)} points outside this document: only "
+                    "references within the document are accepted.",
+                    text,
+                    where,
+                )
     targets: set[str] = set()
     for ref, where in _refs(data):
         if not isinstance(ref, str):
@@ -303,6 +314,11 @@ def _check_openapi_rules(data: dict[str, Any], version: str, text: str) -> None:
         error = next(iter(cls(SchemaPath.from_dict(data)).iter_errors()), None)
     except RecursionError:
         raise SpecError(f"The document is nested more than {MAX_DEPTH} levels deep.") from None
+    except Exception as failure:  # the validator could not follow something in it
+        reason = " ".join(str(failure).split())[:200] or type(failure).__name__
+        raise SpecError(
+            f"The document could not be checked as OpenAPI {version}: {reason}"
+        ) from None
     if error is None:
         return
     message = str(getattr(error, "message", "") or error).strip().splitlines()[0]
