@@ -123,9 +123,12 @@ def replace_profile(request: HttpRequest, profile_id: uuid.UUID) -> HttpResponse
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def delete_profile(request: HttpRequest, profile_id: uuid.UUID) -> HttpResponse:
+    """A page that asks first (GET), then the deletion (POST)."""
     profile = selectors.get_profile_for_user(user=request.user, profile_id=profile_id)
+    if request.method == "GET":
+        return render(request, "library/delete.html", {"profile": profile})
     name = profile.name
     services.delete_profile(profile=profile)
     messages.success(request, f"Profile “{name}” deleted. Runs it explained keep their diagnosis.")

@@ -67,5 +67,7 @@ def test_it_uploads_sees_replaces_and_deletes_a_profile(
     expect(page.get_by_text("Version 2 of “Kaiko-like market data” is in use.")).to_be_visible()
     expect(page.get_by_test_id("versions").locator("li")).to_have_count(2)
 
-    page.get_by_role("button", name="Delete “Kaiko-like market data”").click()
+    page.get_by_role("link", name="Delete “Kaiko-like market data”…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delete “Kaiko-like market data”?")
+    page.get_by_role("button", name="Delete the profile").click()
     expect(page.get_by_text("No profiles yet.")).to_be_visible()

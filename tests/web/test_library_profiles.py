@@ -164,7 +164,12 @@ def test_replace_with_a_bad_document_keeps_the_current_version(
 
 
 def test_delete(teammate: User, team: Team, profile: SpecProfile) -> None:
-    response = client_for(teammate).post(reverse("library:delete", args=[profile.id]))
+    client = client_for(teammate)
+    asked = client.get(reverse("library:delete", args=[profile.id]))
+    assert asked.status_code == 200
+    assert "Delete “Swagger Petstore”?" in asked.content.decode()
+    assert SpecProfile.objects.filter(pk=profile.pk).exists()  # asking deletes nothing
+    response = client.post(reverse("library:delete", args=[profile.id]))
     assert response.status_code == 302
     assert not SpecProfile.objects.filter(pk=profile.pk).exists()
     assert (
@@ -197,6 +202,8 @@ def test_access(
     assert got_replace.status_code == replace
     if who == "anonymous":
         assert got_replace["Location"].startswith(reverse("login"))
+    asked = client.get(reverse("library:delete", args=[profile.id]))
+    assert asked.status_code == (detail if who != "anonymous" else 302)
     got_delete = client.post(reverse("library:delete", args=[profile.id]))
     assert got_delete.status_code == delete
     assert SpecProfile.objects.filter(pk=profile.pk).exists() == (
