@@ -1,5 +1,6 @@
 """Reads of the library: a team's OpenAPI profiles, and the spec that covers a run's URL."""
 
+import logging
 import uuid
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -11,6 +12,8 @@ from django.http import Http404
 from apps.accounts.models import Team
 from apps.diagnosis.openapi import Spec, build_spec, covers
 from apps.library.models import SpecProfile, SpecVersion
+
+logger = logging.getLogger(__name__)
 
 
 def profiles_of(*, team: Team) -> list[SpecProfile]:
@@ -62,7 +65,11 @@ def spec_covering(*, team_id: uuid.UUID, url: str) -> CoveringSpec | None:
         version = profile.versions.order_by("-number").only("id", "number", "title").first()
         if version is None:
             continue
-        spec = _spec_of(version.pk, version.label)
+        try:
+            spec = _spec_of(version.pk, version.label)
+        except Exception:  # a stored document that no longer reads must not break a run
+            logger.exception("OpenAPI profile version %s cannot be read", version.pk)
+            continue
         if spec is not None and covers(spec, url):
             return CoveringSpec(version=version, spec=spec)
     return None

@@ -250,6 +250,12 @@ def test_a_body_echoing_the_key_never_shows_it(petstore: Spec) -> None:
         ("ab", {"type": "string", "minLength": 3}, "is shorter than 3 characters"),
         ("2024-13-01", {"type": "string", "format": "date"}, "is not a date"),
         ("not-a-uuid", {"type": "string", "format": "uuid"}, "is not a UUID"),
+        ("10.0.0.300", {"type": "string", "format": "ipv4"}, "is not an IPv4 address"),
+        ("10.0.0.3", {"type": "string", "format": "ipv6"}, "is not an IPv6 address"),
+        ("::1", {"type": "string", "format": "ipv6"}, None),
+        ("someone@", {"type": "string", "format": "email"}, "is not an email address"),
+        ("/relative", {"type": "string", "format": "uri"}, "is not an absolute URI"),
+        ("2024-01-01T00:00:00Z", {"type": "string", "format": "date-time"}, None),
         ("x", {"type": "string", "pattern": "(unclosed"}, None),  # a pattern Python cannot read
     ],
 )

@@ -249,3 +249,17 @@ def test_uploads_are_rate_limited_and_keep_what_was_pasted(owner: User, team: Te
     assert "Too many documents uploaded in a short time" in page
     assert "Swagger Petstore" in page  # the pasted text is still in the form
     assert not SpecProfile.objects.filter(team=team).exists()
+
+
+def test_a_stored_document_that_no_longer_reads_covers_nothing(
+    team: Team, profile: SpecProfile
+) -> None:
+    version = profile.latest
+    broken = {
+        "servers": [{"url": "http://petstore.swagger.io/v1"}],
+        "paths": {"/x": {"$ref": "#/no"}},
+    }
+    SpecVersion.objects.filter(pk=version.pk).update(document=broken)
+    assert (
+        selectors.spec_covering(team_id=team.id, url="http://petstore.swagger.io/v1/pets") is None
+    )

@@ -8,6 +8,7 @@ parameters and the values of the spec's own auth schemes are replaced).
 """
 
 import difflib
+import ipaddress
 import json
 import logging
 import re
@@ -46,6 +47,7 @@ MAX_VALIDATED_BODY = 512 * 1024
 IGNORED_HEADER_PARAMS = frozenset({"accept", "content-type", "authorization"})  # OAS 3 §4.8.12
 _PARAM = re.compile(r"\{([^{}/]+)\}")
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
 
 
@@ -623,7 +625,26 @@ def _string_problem(value: str, schema: Mapping[str, Any]) -> str | None:
             return "is not a date (e.g. `2024-01-01`)"
     elif fmt == "uuid" and not _UUID.fullmatch(value):
         return "is not a UUID"
+    elif fmt in ("ipv4", "ipv6"):
+        try:
+            address = ipaddress.ip_address(value)
+        except ValueError:
+            return f"is not an {fmt.upper().replace('V', 'v')} address"
+        if address.version != int(fmt[-1]):
+            return f"is not an {fmt.upper().replace('V', 'v')} address"
+    elif fmt == "email" and not _EMAIL.fullmatch(value):
+        return "is not an email address"
+    elif fmt in ("uri", "url") and not _has_scheme(value):
+        return "is not an absolute URI (e.g. `https://example.com/`)"
     return None
+
+
+def _has_scheme(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return bool(parts.scheme and (parts.netloc or parts.path))
 
 
 def _param_causes(
