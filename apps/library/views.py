@@ -66,12 +66,12 @@ def profiles(request: HttpRequest) -> HttpResponse:
                     f"{', '.join(version.profile.hosts)} are diagnosed against it.",
                 )
                 return redirect("library:profile", profile_id=version.profile_id)
-    status = 429 if limited else 400 if form.is_bound and form.errors else 200
+    status = 429 if limited is not None else 400 if form.is_bound and form.errors else 200
     context = {
         "team": team,
         "profiles": selectors.profiles_of(team=team) if team else [],
         "form": form,
-        "too_many": TOO_MANY if limited else "",
+        "too_many": TOO_MANY if limited is not None else "",
     }
     return render(request, "library/profiles.html", context, status=status)
 
