@@ -104,6 +104,8 @@ def test_a_run_that_breaks_the_spec_is_diagnosed_against_it(
     )
     page = signed_in.get(reverse("runs:detail", args=[broken])).content.decode()
     assert "Local market data (OpenAPI profile, version 1)" in page
+    profile_url = reverse("library:profile", args=[profile.id])
+    assert f'<a href="{profile_url}">Local market data</a>, version 1' in page
     assert "The credential was sent another way than the spec says" in page
     assert "must be at least 1" in page and "Results per page, from 1 to 100000." in page
     assert KEY not in page
