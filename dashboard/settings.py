@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "apps.health",
     "apps.sharing",
     "apps.demo",
+    "apps.library",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ urlpatterns = [
     path("runs/", include("apps.runs.urls")),
     path("help/", include("apps.diagnosis.urls")),
     path("sandbox/", include("apps.sandbox.urls")),
+    path("profiles/", include("apps.library.urls")),
     path("", include("apps.accounts.urls")),
     path("", include("apps.sharing.urls")),  # /s/<token>, and /runs/<id>/share/...
     # Sign-in, sign-out and passwords: Django's views (names as Django expects them).

@@ -36,6 +36,7 @@ from apps.diagnosis.model import (
     DiagnosisContext,
     Evidence,
 )
+from apps.diagnosis.openapi import Spec, apply_spec
 from apps.diagnosis.waiting import retry_after_seconds
 from apps.egress.redaction import redact_text
 from apps.egress.types import IDEMPOTENT_METHODS, Exchange, FailureKind
@@ -73,17 +74,19 @@ def diagnose(
     *,
     context: DiagnosisContext | None = None,
     using: Catalog | None = None,
+    spec: Spec | None = None,
 ) -> Diagnosis:
     """The diagnosis of one exchange under one API profile. Never raises.
 
     context: what the caller knows beyond the exchange (recent 429s of the same team and
-    host); using: another catalog than the project's (tests).
+    host); using: another catalog than the project's (tests); spec: a team's OpenAPI
+    profile covering the exchange's host, whose findings come first.
     """
     try:
-        return _diagnose(exchange, profile, using or catalog(), context or DiagnosisContext())
+        diagnosis = _diagnose(exchange, profile, using or catalog(), context or DiagnosisContext())
     except Exception:  # a diagnosis must never break a run: say so, and log it
         logger.exception("diagnosis failed for %s %s", exchange.method, _safe_url(exchange))
-        return Diagnosis(
+        diagnosis = Diagnosis(
             code="diagnosis.unavailable",
             severity="info",
             title="No diagnosis available",
@@ -93,6 +96,10 @@ def diagnose(
             status=exchange.response.status if exchange.response else None,
             explanation="The dashboard could not diagnose this outcome; see the exchange itself.",
         )
+    # OpenAPI profile hook (apps.diagnosis.openapi): the spec's findings first.
+    if spec is not None:
+        diagnosis = apply_spec(diagnosis, exchange, spec)
+    return diagnosis
 
 
 def _diagnose(

@@ -25,6 +25,7 @@ from apps.egress.decoding import decode_body
 from apps.egress.policy import AddressPolicy
 from apps.egress.redaction import REDACTED, is_secret_header, redact_text, redact_url
 from apps.egress.types import IDEMPOTENT_METHODS, Exchange, Failure, FailureKind, OutboundRequest
+from apps.library.selectors import spec_covering
 from apps.runs import recovery, secrets
 from apps.runs.models import Attempt, Run
 
@@ -362,6 +363,7 @@ RESULT_FIELDS = (
     "response_reason", "response_http_version", "response_headers", "response_body",
     "response_body_truncated", "response_body_bytes", "failure_kind", "failure_detail",
     "failure_message", "diagnosis_code", "diagnosis", "status", "finished_at",
+    "spec_version",
 )  # fmt: skip
 
 
@@ -378,7 +380,14 @@ def store_result(
         profile = get_profile(run.profile)
     except KeyError:
         profile = profile_for_url(run.url)
-    diagnosis = diagnose(exchange, profile, context=_diagnosis_context(run, exchange))
+    covering = spec_covering(team_id=run.team_id, url=exchange.url)  # a team's OpenAPI profile
+    diagnosis = diagnose(
+        exchange,
+        profile,
+        context=_diagnosis_context(run, exchange),
+        spec=covering.spec if covering else None,
+    )
+    attempt.spec_version = covering.version if covering else None
 
     def clean(text: str) -> str:
         return redact_text(text, secret_values)

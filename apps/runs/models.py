@@ -156,6 +156,10 @@ class Attempt(models.Model):
     duration_ms = models.FloatField(null=True, blank=True)
     diagnosis_code = models.CharField(max_length=80, blank=True)
     diagnosis = models.JSONField(default=dict)
+    # The team's OpenAPI profile version the diagnosis was made against, if one covered it.
+    spec_version = models.ForeignKey(
+        "library.SpecVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["number"]
