@@ -36,6 +36,7 @@ from apps.diagnosis.model import (
     DiagnosisContext,
     Evidence,
 )
+from apps.diagnosis.timing import with_timing
 from apps.diagnosis.waiting import retry_after_seconds
 from apps.egress.redaction import redact_text
 from apps.egress.types import Exchange, FailureKind
@@ -149,6 +150,7 @@ def _diagnose(
         quota=dict(wait.quota),
         retry_hint=retry_hint(entry, facts, retryable=retryable),
     )
+    diagnosis = with_timing(diagnosis, exchange)  # phase timings and TLS facts (timing.py)
     return _scrub(diagnosis, facts.secrets)
 
 

@@ -52,6 +52,8 @@ class Run(models.Model):
     request_body = models.TextField(blank=True)
     timeout_seconds = models.FloatField()
     follow_redirects = models.BooleanField(default=False)
+    # Send a W3C traceparent with each attempt (a new one each time).
+    send_traceparent = models.BooleanField(default=False)
     profile = models.CharField(max_length=40)
     has_api_key = models.BooleanField(default=False)
     secrets_encrypted = models.BinaryField(blank=True, default=b"", editable=False)
@@ -158,6 +160,9 @@ class Attempt(models.Model):
     duration_ms = models.FloatField(null=True, blank=True)
     diagnosis_code = models.CharField(max_length=80, blank=True)
     diagnosis = models.JSONField(default=dict)
+    # Every request the attempt sent (each redirect hop, then the last), as
+    # `apps.egress.types.HopFacts.to_dict()`: phase timings, connection and TLS facts.
+    hops = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["number"]
