@@ -329,6 +329,7 @@ def _hop_facts(
             remote_address=address,
             remote_port=port,
             reused=clock.reused,
+            local_port=clock.local_port,
             http_version=response.http_version if response else "",
             bytes_sent=clock.bytes_sent,
             bytes_received=(guard.head_bytes + guard.body_wire_bytes) if guard else 0,

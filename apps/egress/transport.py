@@ -77,6 +77,7 @@ class PhaseClock:
     reused: bool = False
     address: str = ""  # the pinned address being tried
     remote: tuple[str, int] | None = None  # the peer of the connection, once connected
+    local_port: int = 0
     tls: TlsFacts | None = None
     bytes_sent: int = 0
 
@@ -122,6 +123,7 @@ class PhaseClock:
         self.request_start = self.send_end = self.first_byte = None
         self.reused = False
         self.remote = None
+        self.local_port = 0
         self.tls = None
         self.bytes_sent = 0
 
@@ -283,6 +285,7 @@ class _GuardedConnectionMixin:
     guard: ReadGuard | None = None
     # What the connection was made over, kept for the requests that reuse it.
     remote: tuple[str, int] | None = None
+    local_port: int = 0
     tls_facts: TlsFacts | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -302,6 +305,7 @@ class _GuardedConnectionMixin:
         try:
             peer = sock.getpeername()
             self.remote = (str(peer[0]), int(peer[1]))
+            self.local_port = int(sock.getsockname()[1])
         except (OSError, IndexError):
             self.remote = None
         if isinstance(sock, ssl.SSLSocket):
@@ -309,6 +313,7 @@ class _GuardedConnectionMixin:
         if clock is not None:
             clock.tls_end = time.monotonic() if self.tls_facts is not None else None
             clock.remote, clock.tls = self.remote, self.tls_facts
+            clock.local_port = self.local_port
 
     def _new_conn(self) -> socket.socket:
         sock: socket.socket = super()._new_conn()  # type: ignore[misc]
@@ -360,6 +365,7 @@ class _PinnedPoolMixin:
             clock = self.guard.clock
             clock.reused = True
             clock.remote, clock.tls = conn.remote, conn.tls_facts
+            clock.local_port = conn.local_port
         return conn
 
 

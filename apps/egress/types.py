@@ -139,6 +139,11 @@ class Certificate:
     sha256: str  # fingerprint, hex
     self_issued: bool  # subject == issuer
 
+    @property
+    def days_expired(self) -> int:
+        """Whole days since it expired; 0 while it is valid."""
+        return max(0, -self.days_left)
+
     @classmethod
     def from_dict(cls, data: Any) -> "Certificate | None":
         if not isinstance(data, dict):
@@ -210,6 +215,7 @@ class ConnectionFacts:
     remote_address: str  # the pinned address connected to
     remote_port: int
     reused: bool = False
+    local_port: int = 0  # the worker's end: tells one TCP connection from another
     http_version: str = ""  # of the response, "" without one
     bytes_sent: int = 0  # request line, headers and body as written to the socket
     bytes_received: int = 0  # status line, headers and body as read off the wire
@@ -232,6 +238,7 @@ class ConnectionFacts:
             remote_address=str(data["remote_address"]),
             remote_port=count("remote_port"),
             reused=bool(data.get("reused")),
+            local_port=count("local_port"),
             http_version=str(data.get("http_version") or ""),
             bytes_sent=count("bytes_sent"),
             bytes_received=count("bytes_received"),

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.accounts.models import Team, TeamScopedQuerySet
+from apps.runs.phases import AttemptFacts, attempt_facts
 
 # RFC 9110 §9.2.2: methods whose repetition has the same effect as one request.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
@@ -184,3 +185,10 @@ class Attempt(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status in {self.Status.QUEUED, self.Status.RUNNING}
+
+    def facts(self) -> AttemptFacts:
+        """Its hops' timings, connection and TLS facts, the request ids of its response,
+        Server-Timing and the traceparent sent (`.to_dict()` for plain data)."""
+        return attempt_facts(
+            hops=self.hops, response_headers=self.response_headers, sent_headers=self.sent_headers
+        )
