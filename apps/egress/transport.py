@@ -92,7 +92,8 @@ class PhaseClock:
         spans: list[tuple[str, float | None, float | None]] = [
             ("send", send_start, self.send_end),
             ("wait", self.send_end, self.first_byte),
-            ("receive", self.first_byte, end),
+            # A failure after the first byte struck while the rest was being read.
+            ("receive", self.first_byte, None if failed else end),
         ]
         if not self.reused:
             connect = [("connect", self.connect_start, self.tcp_end)]

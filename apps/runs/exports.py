@@ -290,8 +290,8 @@ def har_timings_of(timings: Timings) -> dict[str, object]:
     includes `ssl`, as the spec asks); send, wait and receive, which HAR requires to be
     non-negative, are 0 when they did not happen, and the comment says so."""
     connect = None
-    if timings.connect is not None:
-        connect = timings.connect + (timings.tls or 0.0)
+    if timings.connect is not None or timings.tls is not None:
+        connect = (timings.connect or 0.0) + (timings.tls or 0.0)
     result: dict[str, object] = {
         "blocked": _har_phase(timings.blocked),
         "dns": _har_phase(timings.dns),

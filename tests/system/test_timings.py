@@ -12,6 +12,7 @@ from django.urls import reverse
 from apps.egress.types import HopFacts
 from apps.runs.models import Attempt, Run
 from tests.system.test_run_pipeline import only_attempt, submit, wait_until_done
+from tests.unit.test_timings import VALIDATOR
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
@@ -158,6 +159,7 @@ def test_the_har_export_carries_the_measured_phases(
     run, attempt = run_of(signed_in, f"{live_server.url}{OHLCV}", method="POST")  # type: ignore[attr-defined]
     response = signed_in.get(reverse("runs:export_har"))
     document = json.loads(b"".join(response.streaming_content))  # type: ignore[attr-defined]
+    assert [error.message for error in VALIDATOR.iter_errors(document)] == []
     entry = next(
         e
         for e in document["log"]["entries"]
