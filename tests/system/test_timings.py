@@ -76,7 +76,7 @@ def test_it_puts_the_slow_scenarios_time_in_waiting_for_the_first_byte(
     celery_worker: object, live_server: object, signed_in: Client
 ) -> None:
     url = f"{live_server.url}{OHLCV}"  # type: ignore[attr-defined]
-    run, attempt = run_of(
+    _run, attempt = run_of(
         signed_in, url, headers="Accept: application/json\nX-Sandbox-Scenario: slow=1.2"
     )
     timings = hops_of(attempt)[-1].timings
@@ -91,7 +91,7 @@ def test_it_says_a_timeout_struck_while_waiting_for_the_first_byte(
     celery_worker: object, live_server: object, signed_in: Client
 ) -> None:
     url = f"{live_server.url}{OHLCV}"  # type: ignore[attr-defined]
-    run, attempt = run_of(
+    _run, attempt = run_of(
         signed_in,
         url,
         headers="Accept: application/json\nX-Sandbox-Scenario: slow=3",
