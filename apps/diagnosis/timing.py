@@ -93,31 +93,45 @@ def phase_summary(timings: Timings) -> str:
     return ", ".join(parts)
 
 
+def _connected(timings: Timings) -> str:
+    """How the connection came about: "connected in 13 ms (DNS lookup 1.0 ms, ...)"."""
+    if timings.reused:
+        return "over a connection kept from an earlier request"
+    parts = [
+        f"{PHASE_NAMES[name]} {ms(value)}"
+        for name in ("dns", "connect", "tls")
+        if (value := timings.phase(name)) is not None
+    ]
+    total = sum(timings.phase(name) or 0.0 for name in ("dns", "connect", "tls"))
+    return f"connected in {ms(total)} ({', '.join(parts)})" if parts else "connected"
+
+
 def timeout_evidence(timings: Timings) -> list[Evidence]:
     """Where a timeout struck, and what came before it."""
     if not timings.failed_in:
         return []
     struck = timings.phase(timings.failed_in) or 0.0
-    before = [
-        f"{PHASE_NAMES[name]} in {ms(value)}"
-        for name in ("dns", "connect", "tls", "send")
-        if name != timings.failed_in and (value := timings.phase(name)) is not None
-    ]
     if timings.failed_in == "wait":
         story = (
-            f"{'; '.join(before).capitalize() or 'Connected'}, then no byte for {ms(struck)}: "
-            "the server accepted the request and did not answer."
+            f"{_connected(timings)}, then no byte for {ms(struck)}: the server accepted the "
+            "request and did not answer."
         )
     elif timings.failed_in == "receive":
         story = (
-            f"The answer started after {ms(timings.wait or 0.0)}, then the transfer was still "
-            f"going after {ms(struck)}: a large or slow body."
+            f"{_connected(timings)}; the answer started after {ms(timings.wait or 0.0)}, "
+            f"then the transfer was still going after {ms(struck)}: a large or slow body."
         )
     elif timings.failed_in in ("dns", "connect", "tls"):
-        done = f"{'; '.join(before).capitalize()}, then " if before else ""
+        before = [
+            f"{PHASE_NAMES[name]} {ms(value)}"
+            for name in ("dns", "connect")
+            if name != timings.failed_in and (value := timings.phase(name)) is not None
+        ]
+        done = f"{', '.join(before)}, then " if before else ""
         story = f"{done}the {PHASE_NAMES[timings.failed_in]} did not finish in {ms(struck)}."
     else:
         story = f"The request stopped while {PHASE_NAMES[timings.failed_in]}, after {ms(struck)}."
+    story = story[0].upper() + story[1:]
     return [Evidence(source="timing", name="phase", value=timings.failed_in, note=story)]
 
 
