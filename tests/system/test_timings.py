@@ -2,6 +2,7 @@
 sandbox (live server) and the TLS sandbox; what the run page and the HAR export show."""
 
 import json
+import re
 import uuid
 
 import pytest
@@ -172,3 +173,39 @@ def test_the_har_export_carries_the_measured_phases(
     assert entry["serverIPAddress"] in ("127.0.0.1", "::1")
     assert entry["connection"].isdigit()
     assert entry["response"]["httpVersion"] == "HTTP/1.1"
+
+
+def test_it_sends_a_new_traceparent_with_each_attempt_when_asked(
+    celery_worker: object, live_server: object, signed_in: Client
+) -> None:
+    url = f"{live_server.url}/sandbox/echo"  # type: ignore[attr-defined]
+    run, attempt = run_of(signed_in, url, send_traceparent="on")
+    sent = dict((name.lower(), value) for name, value in attempt.sent_headers)
+    version, trace_id, parent, flags = sent["traceparent"].split("-")
+    assert (version, flags, len(trace_id), len(parent)) == ("00", "01", 32, 16)
+    assert sent["traceparent"] in attempt.response_body  # the sandbox echoes what it got
+    page = signed_in.get(reverse("runs:detail", args=[run.id])).content.decode()
+    assert "Give this to the provider" in page and trace_id in page
+    signed_in.post(reverse("runs:retry", args=[run.id]), {"mode": "now"})
+    deadline_run = wait_until_done(run.id)
+    again = deadline_run.attempts.order_by("-number").first()
+    assert again is not None and again.number == 2
+    resent = dict((name.lower(), value) for name, value in again.sent_headers)
+    assert resent["traceparent"].split("-")[1] != trace_id  # a new trace per attempt
+    _, plain_attempt = run_of(signed_in, url)
+    assert "traceparent" not in {name.lower() for name, _ in plain_attempt.sent_headers}
+
+
+def test_the_new_request_form_ticks_traceparent_as_the_setting_says(
+    signed_in: Client, settings: object
+) -> None:
+    def box() -> str:
+        page = signed_in.get(reverse("runs:new")).content.decode()
+        found = re.search(r'<input[^>]*name="send_traceparent"[^>]*>', page)
+        assert found is not None
+        return found.group(0)
+
+    settings.TRACEPARENT_DEFAULT = True  # type: ignore[attr-defined]
+    assert "checked" in box()
+    settings.TRACEPARENT_DEFAULT = False  # type: ignore[attr-defined]
+    assert "checked" not in box()
