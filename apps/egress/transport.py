@@ -302,17 +302,19 @@ class _GuardedConnectionMixin:
             clock.connect_start = time.monotonic()
             clock.tcp_end = clock.tls_end = None
         super().connect()  # type: ignore[misc]
+        connected = time.monotonic()  # before reading the facts, which is not the handshake
         sock = self.sock  # type: ignore[attr-defined]
         try:
             peer = sock.getpeername()
             self.remote = (str(peer[0]), int(peer[1]))
             self.local_port = int(sock.getsockname()[1])
         except (OSError, IndexError):
-            self.remote = None
+            self.remote, self.local_port = None, 0
+        self.tls_facts = None
         if isinstance(sock, ssl.SSLSocket):
             self.tls_facts = facts_of(sock, verified=True, now=datetime.now(UTC))
         if clock is not None:
-            clock.tls_end = time.monotonic() if self.tls_facts is not None else None
+            clock.tls_end = connected if self.tls_facts is not None else None
             clock.remote, clock.tls = self.remote, self.tls_facts
             clock.local_port = self.local_port
 
