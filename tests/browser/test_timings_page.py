@@ -57,3 +57,21 @@ def test_it_shows_where_the_time_went_and_the_ids_for_support(
         screenshot(shared, "62-shared-timings")
     finally:
         stranger.close()
+
+
+def test_it_shows_the_certificate_an_expired_server_presented(
+    celery_worker: object, live_server: object, sandbox_tls: object, owner: User, page: Page
+) -> None:
+    base = live_server.url  # type: ignore[attr-defined]
+    port = sandbox_tls.ports["expired"]  # type: ignore[attr-defined]
+    sign_in(page, base, owner)
+    page.goto(f"{base}/runs/new/")
+    page.get_by_label("URL").fill(f"https://localhost:{port}/")
+    page.get_by_role("button", name="Send request").click()
+    expect(page.locator("#run-result")).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(page.get_by_test_id("causes")).to_contain_text(re.compile(r"expired on \d{4}-\d\d-\d\d"))
+    tls = page.get_by_test_id("tls-facts")
+    expect(tls).to_contain_text("second handshake")
+    expect(tls.get_by_test_id("certificate").first).to_contain_text("expired")
+    expect(page.get_by_test_id("phase-table")).to_contain_text("stopped in tls")
+    screenshot(page, "63-expired-certificate")
