@@ -70,6 +70,8 @@ def test_it_times_a_fresh_connection_and_a_reused_one_along_a_redirect_chain(
     assert sum(hop.timings.total for hop in hops) <= attempt.duration_ms + 0.1  # type: ignore[operator]
     page = signed_in.get(reverse("runs:detail", args=[run.id])).content.decode()
     assert 'data-testid="waterfall"' in page and "Hop 1 (302)" in page
+    assert 'data-testid="hop-connections"' in page
+    assert f"(local port {later.connection.local_port})" in page
     assert "reused" in page
 
 
