@@ -447,6 +447,8 @@ EGRESS_MAX_BODY_BYTES = envint("EGRESS_MAX_BODY_BYTES", str(1024 * 1024))
 EGRESS_DEFAULT_TIMEOUT = envfloat("EGRESS_DEFAULT_TIMEOUT", "10")
 EGRESS_MAX_TIMEOUT = envfloat("EGRESS_MAX_TIMEOUT", "60")
 EGRESS_CONNECT_TIMEOUT = envfloat("EGRESS_CONNECT_TIMEOUT", "5")
+# Whether the new-request form's "Send a W3C traceparent" box starts ticked.
+TRACEPARENT_DEFAULT = envbool("TRACEPARENT_DEFAULT", "0")
 
 # The TLS sandbox (`manage.py sandbox_tls`, started by `make run`): a sandbox CA and one
 # certificate per TLS failure, each served on its own loopback port from SANDBOX_TLS_PORT on.

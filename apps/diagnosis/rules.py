@@ -37,6 +37,7 @@ from apps.diagnosis.model import (
     Evidence,
 )
 from apps.diagnosis.openapi import Spec, apply_spec
+from apps.diagnosis.timing import with_timing
 from apps.diagnosis.waiting import retry_after_seconds
 from apps.egress.redaction import redact_text
 from apps.egress.types import IDEMPOTENT_METHODS, Exchange, FailureKind
@@ -154,6 +155,7 @@ def _diagnose(
         quota=dict(wait.quota),
         retry_hint=retry_hint(entry, facts, retryable=retryable),
     )
+    diagnosis = with_timing(diagnosis, exchange)  # phase timings and TLS facts (timing.py)
     return _scrub(diagnosis, facts.secrets)
 
 

@@ -23,13 +23,16 @@ the file changes and trusted alongside, never instead.
 import contextlib
 import errno
 import http.client
+import ipaddress
 import os
 import re
+import secrets
 import socket
 import ssl
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import certifi
@@ -37,6 +40,7 @@ import requests
 import urllib3.exceptions
 from urllib3.util.ssl_match_hostname import CertificateError as HostnameMismatch
 
+from apps.egress.certificates import look_without_verifying
 from apps.egress.decoding import (
     DECODABLE,
     BoundedDecoder,
@@ -53,12 +57,14 @@ from apps.egress.policy import (
     system_resolver,
 )
 from apps.egress.redaction import is_secret_header
-from apps.egress.transport import PinnedAdapter, PinnedPools, ReadGuard, ResponseCut
+from apps.egress.transport import PhaseClock, PinnedAdapter, PinnedPools, ReadGuard, ResponseCut
 from apps.egress.types import (
     IDEMPOTENT_METHODS,
+    ConnectionFacts,
     Exchange,
     Failure,
     FailureKind,
+    HopFacts,
     OutboundRequest,
     Response,
 )
@@ -161,6 +167,7 @@ class _HopOutcome:
     headers: list[tuple[str, str]]
     response: Response | None = None
     failure: Failure | None = None
+    facts: HopFacts | None = None
 
 
 def send(
@@ -181,6 +188,8 @@ def send(
     started = time.monotonic()
     deadline = started + request.timeout
     redirects: list[tuple[int, str]] = []
+    hops: list[HopFacts] = []
+    trace_id = secrets.token_hex(16) if request.traceparent else ""
     hop = _Hop(
         method=request.method.upper(),
         url=request.url,
@@ -198,6 +207,7 @@ def send(
             failure=outcome.failure,
             elapsed_ms=(time.monotonic() - started) * 1000,
             redirects=list(redirects),
+            hops=list(hops),
         )
 
     def failed(hop: _Hop, failure: Failure) -> Exchange:
@@ -239,7 +249,7 @@ def send(
                     ),
                 )
         outcome = _send_hop(
-            hop,
+            _traced(hop, trace_id),
             target,
             policy=policy,
             limits=limits,
@@ -250,6 +260,8 @@ def send(
         )
         if outcome.failure is not None and previous is not None:
             outcome = replace(outcome, failure=_redirect_failure(outcome.failure, target))
+        if outcome.facts is not None:
+            hops.append(outcome.facts)
         response = outcome.response
         location = (response.header("Location") or "").strip() if response else ""
         if (
@@ -277,6 +289,73 @@ def send(
             )
         previous = target
         hop = _redirected(hop, response.status, location, outcome.url)
+
+
+def _traced(hop: _Hop, trace_id: str) -> _Hop:
+    """The hop with a W3C traceparent (a new parent id per hop), unless it has one."""
+    if not trace_id or any(name.strip().lower() == "traceparent" for name, _ in hop.headers):
+        return hop
+    parent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
+    return replace(hop, headers=[*hop.headers, ("traceparent", parent)])
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _hop_facts(
+    clock: PhaseClock,
+    *,
+    target: Target,
+    guard: ReadGuard | None,
+    response: Response | None = None,
+    failure: Failure | None = None,
+    timeout: float = 0.0,
+) -> HopFacts:
+    """What one request's clock and guard saw; for a TLS failure, what the server presented
+    (see `look_without_verifying`), the request not being sent over that second look."""
+    clock.end = clock.end or time.monotonic()
+    https = target.scheme == "https"
+    timings = clock.timings(end=clock.end, https=https, failed=failure is not None)
+    connection = None
+    if clock.connect_start is not None or clock.reused:
+        address, port = clock.remote or (clock.address, target.port)
+        connection = ConnectionFacts(
+            remote_address=address,
+            remote_port=port,
+            reused=clock.reused,
+            local_port=clock.local_port,
+            http_version=response.http_version if response else "",
+            bytes_sent=clock.bytes_sent,
+            bytes_received=(guard.head_bytes + guard.body_wire_bytes) if guard else 0,
+            body_wire_bytes=guard.body_wire_bytes if guard else 0,
+            body_decoded_bytes=len(response.body) if response else 0,
+        )
+    tls = clock.tls
+    if (
+        https
+        and tls is None
+        and failure is not None
+        and failure.kind == FailureKind.TLS
+        and clock.address
+    ):
+        tls = look_without_verifying(
+            address=clock.address,
+            port=target.port,
+            hostname=target.host,
+            timeout=timeout,
+            now=datetime.now(UTC),
+        )
+    return HopFacts(
+        timings=timings,
+        connection=connection,
+        tls=tls,
+        status=response.status if response else None,
+    )
 
 
 def _refuse_request(request: OutboundRequest, limits: Limits) -> Failure | None:
@@ -369,14 +448,24 @@ def _send_hop(
     timeout: float,
     extra_ca: str | None = None,
 ) -> _HopOutcome:
+    clock = PhaseClock(started=time.monotonic())
+    if not _is_ip_literal(target.host):
+        clock.dns_start = clock.started
     try:
         addresses = policy.check(target, resolver)
     except TargetRefused as refused:
+        if refused.kind != FailureKind.DNS and clock.dns_start is not None:
+            clock.dns_end = time.monotonic()  # resolved, then refused by the policy
+        failure = Failure(refused.kind, refused.message, refused.detail)
         return _HopOutcome(
             url=target.url,
             headers=list(hop.headers),
-            failure=Failure(refused.kind, refused.message, refused.detail),
+            failure=failure,
+            facts=_hop_facts(clock, target=target, guard=None, failure=failure),
         )
+    if clock.dns_start is not None:
+        clock.dns_end = time.monotonic()
+    guard: ReadGuard | None = None
     try:
         prepared = _prepare(hop, target)
     except requests.RequestException as exc:
@@ -387,7 +476,10 @@ def _send_hop(
     sent_headers = [(str(k), str(v)) for k, v in prepared.headers.items()]
 
     def outcome(failure: Failure) -> _HopOutcome:
-        return _HopOutcome(url=url, headers=sent_headers, failure=failure)
+        clock.end = time.monotonic()
+        look = min(limits.connect_timeout, deadline - clock.end)
+        facts = _hop_facts(clock, target=target, guard=guard, failure=failure, timeout=look)
+        return _HopOutcome(url=url, headers=sent_headers, failure=failure, facts=facts)
 
     head_size = _head_size(prepared)
     if head_size > limits.max_request_header_bytes:
@@ -416,7 +508,10 @@ def _send_hop(
             max_head_bytes=limits.max_response_header_bytes,
             max_head_lines=limits.max_response_headers,
             max_body_wire_bytes=limits.compressed_cap + limits.max_body_bytes,
+            clock=clock,
         )
+        clock.new_connection()
+        clock.address = address
         # Idempotent methods go over a kept connection (and again when it closed under them).
         keep = hop.method in IDEMPOTENT_METHODS
         adapter = _adapter(target, address, guard, extra_ca, keep=keep)
@@ -430,6 +525,7 @@ def _send_hop(
                         raise
                     # The kept connection was closed by the server meanwhile: a new one.
                     adapter.close()
+                    clock.new_connection()
                     adapter = _adapter(target, address, guard, extra_ca, keep=False)
                     raw = _send_prepared(adapter, prepared, limits, deadline - time.monotonic())
             except requests.RequestException as exc:
@@ -471,7 +567,9 @@ def _send_hop(
                     raw.raw.release_conn()  # read to its end: kept for the next request
                 else:
                     raw.close()
-            return _HopOutcome(url=url, headers=sent_headers, response=response)
+            clock.end = time.monotonic()
+            facts = _hop_facts(clock, target=target, guard=guard, response=response)
+            return _HopOutcome(url=url, headers=sent_headers, response=response, facts=facts)
         finally:
             adapter.close()
     raise AssertionError("policy.check returns at least one address")  # pragma: no cover

@@ -20,6 +20,10 @@ Guarding: the socket's file is wrapped so that every read first sets the socket 
 what is left of the exchange's deadline, the response head (status line and headers) is
 read a buffer at a time and cut at its byte and line caps, and the bytes of the body as
 they come off the wire (chunk framing and trailers included) are capped too.
+
+Timing: the guard carries a `PhaseClock` that the connection marks as it goes (connect
+started, TCP connected, TLS done, request written, first byte read) and that counts the
+bytes written; the client turns the marks into `Timings`.
 """
 
 import hashlib
@@ -27,11 +31,13 @@ import http.client
 import io
 import os
 import socket
+import ssl
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import requests
@@ -39,7 +45,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from apps.egress.types import FailureKind
+from apps.egress.certificates import facts_of
+from apps.egress.types import FailureKind, Timings, TlsFacts
 
 READ_BYTES = 64 * 1024
 
@@ -55,6 +62,75 @@ class ResponseCut(Exception):
 
 
 @dataclass
+class PhaseClock:
+    """Marks (time.monotonic() values) of one request as it goes; None: not reached yet."""
+
+    started: float
+    dns_start: float | None = None
+    dns_end: float | None = None
+    connect_start: float | None = None
+    tcp_end: float | None = None
+    tls_end: float | None = None
+    request_start: float | None = None
+    send_end: float | None = None
+    first_byte: float | None = None
+    end: float | None = None
+    reused: bool = False
+    address: str = ""  # the pinned address being tried
+    remote: tuple[str, int] | None = None  # the peer of the connection, once connected
+    local_port: int = 0
+    tls: TlsFacts | None = None
+    bytes_sent: int = 0
+
+    def timings(self, *, end: float, https: bool, failed: bool) -> Timings:
+        """The phases from the marks, up to `end`. A phase started and not finished is the
+        one a failure struck in (`failed`); the phases after it did not happen."""
+        send_start = self.request_start
+        if not self.reused and self.request_start is not None:
+            connected = self.tls_end if https else self.tcp_end
+            if connected is not None:
+                send_start = max(self.request_start, connected)
+        spans: list[tuple[str, float | None, float | None]] = [
+            ("send", send_start, self.send_end),
+            ("wait", self.send_end, self.first_byte),
+            # A failure after the first byte struck while the rest was being read.
+            ("receive", self.first_byte, None if failed else end),
+        ]
+        if not self.reused:
+            connect = [("connect", self.connect_start, self.tcp_end)]
+            if https:
+                connect.append(("tls", self.tcp_end, self.tls_end))
+            spans = [("dns", self.dns_start, self.dns_end), *connect, *spans]
+            if self.dns_start is None:  # an IP address: nothing to resolve
+                spans = spans[1:]
+        phases: dict[str, float | None] = {}
+        failed_in = ""
+        for name, start, stop in spans:
+            if start is None or failed_in:
+                break
+            if stop is None:
+                stop, failed_in = end, name
+            phases[name] = round(max(0.0, stop - start) * 1000, 3)
+        if not failed:
+            failed_in = ""
+        total = round(max(0.0, end - self.started) * 1000, 3)
+        blocked = round(max(0.0, total - sum(v for v in phases.values() if v is not None)), 3)
+        return Timings(
+            total=total, blocked=blocked, **phases, reused=self.reused, failed_in=failed_in
+        )
+
+    def new_connection(self) -> None:
+        """A (new) try on a connection: what an earlier try marked no longer counts."""
+        self.connect_start = self.tcp_end = self.tls_end = None
+        self.request_start = self.send_end = self.first_byte = None
+        self.reused = False
+        self.remote = None
+        self.local_port = 0
+        self.tls = None
+        self.bytes_sent = 0
+
+
+@dataclass
 class ReadGuard:
     """Limits for reading one response, and what has been read so far."""
 
@@ -66,6 +142,7 @@ class ReadGuard:
     head_bytes: int = 0
     head_lines: int = 0
     body_wire_bytes: int = 0
+    clock: PhaseClock = field(default_factory=lambda: PhaseClock(started=time.monotonic()))
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -83,6 +160,8 @@ class ReadGuard:
         return ResponseCut(FailureKind.READ_TIMEOUT, detail)
 
     def count(self, data: bytes) -> None:
+        if data and self.clock.first_byte is None:
+            self.clock.first_byte = time.monotonic()
         if self.in_head:
             self.head_bytes += len(data)
             if self.head_bytes > self.max_head_bytes:
@@ -202,14 +281,65 @@ class _GuardedHTTPResponse(http.client.HTTPResponse):
 
 
 class _GuardedConnectionMixin:
-    """A connection whose responses are read under the guard of the request in flight."""
+    """A connection whose responses are read under the guard of the request in flight, and
+    that marks the guard's clock: connect, TLS, request written, bytes written."""
 
     guard: ReadGuard | None = None
     response_class: Any  # http.client's is a class; any callable that makes a response will do
+    # What the connection was made over, kept for the requests that reuse it.
+    remote: tuple[str, int] | None = None
+    local_port: int = 0
+    tls_facts: TlsFacts | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.response_class = self._guarded_response
+
+    def _clock(self) -> PhaseClock | None:
+        return self.guard.clock if self.guard is not None else None
+
+    def connect(self) -> None:
+        clock = self._clock()
+        if clock is not None:
+            clock.connect_start = time.monotonic()
+            clock.tcp_end = clock.tls_end = None
+        super().connect()  # type: ignore[misc]
+        connected = time.monotonic()  # before reading the facts, which is not the handshake
+        sock = self.sock  # type: ignore[attr-defined]
+        try:
+            peer = sock.getpeername()
+            self.remote = (str(peer[0]), int(peer[1]))
+            self.local_port = int(sock.getsockname()[1])
+        except (OSError, IndexError):
+            self.remote, self.local_port = None, 0
+        self.tls_facts = None
+        if isinstance(sock, ssl.SSLSocket):
+            self.tls_facts = facts_of(sock, verified=True, now=datetime.now(UTC))
+        if clock is not None:
+            clock.tls_end = connected if self.tls_facts is not None else None
+            clock.remote, clock.tls = self.remote, self.tls_facts
+            clock.local_port = self.local_port
+
+    def _new_conn(self) -> socket.socket:
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
+        clock = self._clock()
+        if clock is not None:
+            clock.tcp_end = time.monotonic()
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        clock = self._clock()
+        if clock is not None:
+            clock.request_start = time.monotonic()
+        super().request(*args, **kwargs)  # type: ignore[misc]
+        if clock is not None:
+            clock.send_end = time.monotonic()
+
+    def send(self, data: Any) -> None:
+        clock = self._clock()
+        if clock is not None and isinstance(data, bytes | bytearray | memoryview):
+            clock.bytes_sent += len(data)
+        super().send(data)  # type: ignore[misc]
 
     def _guarded_response(self, sock: socket.socket, *args: Any, **kwargs: Any) -> Any:
         if self.guard is None:
@@ -236,6 +366,11 @@ class _PinnedPoolMixin:
         conn = super()._get_conn(timeout)  # type: ignore[misc]
         conn.guard = self.guard
         self.reused = getattr(conn, "sock", None) is not None
+        if self.reused and self.guard is not None:
+            clock = self.guard.clock
+            clock.reused = True
+            clock.remote, clock.tls = conn.remote, conn.tls_facts
+            clock.local_port = conn.local_port
         return conn
 
 

@@ -338,6 +338,7 @@ def _outbound_request(run: Run, run_secrets: secrets.RunSecrets) -> OutboundRequ
         body=(run_secrets.body or run.request_body).encode(),
         timeout=run.timeout_seconds,
         follow_redirects=run.follow_redirects,
+        traceparent=run.send_traceparent,
     )
 
 
@@ -363,7 +364,7 @@ RESULT_FIELDS = (
     "response_reason", "response_http_version", "response_headers", "response_body",
     "response_body_truncated", "response_body_bytes", "failure_kind", "failure_detail",
     "failure_message", "diagnosis_code", "diagnosis", "status", "finished_at",
-    "spec_version",
+    "spec_version", "hops",
 )  # fmt: skip
 
 
@@ -403,6 +404,7 @@ def store_result(
         [status, clean(redact_url(location))] for status, location in exchange.redirects
     ]
     attempt.duration_ms = round(exchange.elapsed_ms, 1)
+    attempt.hops = [hop.to_dict() for hop in exchange.hops]  # timings, TLS: no secrets
     if exchange.response is not None:
         response = exchange.response
         attempt.outcome = Run.Outcome.RESPONSE

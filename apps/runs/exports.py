@@ -25,8 +25,10 @@ from apps.egress.redaction import (
     redact_url,
     split_secret_pairs,
 )
+from apps.egress.types import HopFacts, Timings
 from apps.runs.filters import Cursor
 from apps.runs.models import Attempt, Run
+from apps.runs.phases import PHASE_LABELS
 from apps.runs.selectors import older_than
 
 BATCH_SIZE = 1000
@@ -279,8 +281,55 @@ def har_response(attempt: Attempt) -> dict[str, object]:
     }
 
 
+def _har_phase(value: float | None) -> float:
+    return -1 if value is None else round(value, 3)
+
+
+def har_timings_of(timings: Timings) -> dict[str, object]:
+    """HAR timings of one request: -1 for a phase that did not happen (HAR's `connect`
+    includes `ssl`, as the spec asks); send, wait and receive, which HAR requires to be
+    non-negative, are 0 when they did not happen, and the comment says so."""
+    connect = None
+    if timings.connect is not None or timings.tls is not None:
+        connect = (timings.connect or 0.0) + (timings.tls or 0.0)
+    result: dict[str, object] = {
+        "blocked": _har_phase(timings.blocked),
+        "dns": _har_phase(timings.dns),
+        "connect": _har_phase(connect),
+        "ssl": _har_phase(timings.tls),
+        "send": _har_phase(timings.send) if timings.send is not None else 0,
+        "wait": _har_phase(timings.wait) if timings.wait is not None else 0,
+        "receive": _har_phase(timings.receive) if timings.receive is not None else 0,
+    }
+    notes = []
+    if timings.reused:
+        notes.append("over a reused connection (no DNS, connect or TLS)")
+    if timings.failed_in:
+        notes.append(f"the request failed in its phase {PHASE_LABELS[timings.failed_in]}")
+    missing = [name for name in ("send", "wait", "receive") if timings.phase(name) is None]
+    if missing:
+        notes.append(f"{', '.join(missing)} did not happen (given as 0)")
+    if notes:
+        text = "; ".join(notes)
+        result["comment"] = text[0].upper() + text[1:] + "."
+    if timings.failed_in:
+        result["_failedIn"] = timings.failed_in
+    return result
+
+
+def har_time(timings: dict[str, object]) -> float:
+    """The entry's `time`: the sum of its timings that happened (`ssl` is within connect)."""
+    phases = ("blocked", "dns", "connect", "send", "wait", "receive")
+    values = [timings[name] for name in phases]
+    return round(sum(v for v in values if isinstance(v, int | float) and v != -1), 3)
+
+
 def har_timings(attempt: Attempt) -> dict[str, object]:
-    """Only the whole exchange is timed; it is given as `wait` so the sum stays `time`."""
+    """The final request's measured phases; for an attempt stored before phases were
+    measured, only its total, given as `wait` so the sum stays `time`."""
+    hop = _final_hop(attempt)
+    if hop is not None:
+        return har_timings_of(hop.timings)
     total = attempt.duration_ms or 0.0
     return {
         "blocked": -1,
@@ -294,18 +343,31 @@ def har_timings(attempt: Attempt) -> dict[str, object]:
     }
 
 
+def _hops(attempt: Attempt) -> list[HopFacts]:
+    stored = attempt.hops if isinstance(attempt.hops, list) else []
+    return [hop for hop in map(HopFacts.from_dict, stored) if hop is not None]
+
+
+def _final_hop(attempt: Attempt) -> HopFacts | None:
+    hops = _hops(attempt)
+    return hops[-1] if hops else None
+
+
 def har_entry(run: Run, attempt: Attempt, *, run_url: str) -> dict[str, object]:
     # The run's summary columns describe its latest finished attempt, the one exported.
     code = attempt.diagnosis_code or run.diagnosis_code
     title = run.diagnosis_title
     started = attempt.started_at or attempt.created_at or run.created_at
+    timings = har_timings(attempt)
+    hops = _hops(attempt)
+    final = hops[-1] if hops else None
     entry: dict[str, object] = {
         "startedDateTime": iso_utc(started),
-        "time": attempt.duration_ms or 0.0,
+        "time": har_time(timings),
         "request": har_request(run, attempt),
         "response": har_response(attempt),
         "cache": {},
-        "timings": har_timings(attempt),
+        "timings": timings,
         "comment": title,
         "_diagnosis": {
             "code": code,
@@ -316,11 +378,30 @@ def har_entry(run: Run, attempt: Attempt, *, run_url: str) -> dict[str, object]:
         "_attempt": attempt.number,
         "_member": run.created_by.username if run.created_by_id and run.created_by else "",
     }
+    if final is not None and final.connection is not None:
+        entry["serverIPAddress"] = final.connection.remote_address
+        if final.connection.local_port:
+            entry["connection"] = str(final.connection.local_port)
+    if final is not None and final.tls is not None and final.tls.leaf is not None:
+        leaf = final.tls.leaf
+        entry["_tls"] = {
+            "protocol": final.tls.protocol,
+            "cipher": final.tls.cipher,
+            "verified": final.tls.verified,
+            "subject": leaf.subject,
+            "issuer": leaf.issuer,
+            "notAfter": leaf.not_after,
+        }
     if attempt.redirects:
         entry["_redirects"] = [
             {"status": status, "location": redact_url(location)}
             for status, location in attempt.redirects
         ]
+        # The hops before the final request, when measured: one per redirect followed.
+        for redirect, hop in zip(entry["_redirects"], hops[:-1], strict=False):
+            redirect["timings"] = har_timings_of(hop.timings)
+            if hop.connection is not None:
+                redirect["serverIPAddress"] = hop.connection.remote_address
     return entry
 
 

@@ -36,6 +36,7 @@ class RunRequest:
     timeout: float
     profile: str  # "" means chosen from the URL
     follow_redirects: bool = False
+    send_traceparent: bool = False  # a W3C traceparent with each attempt
     auto_retry: bool = False  # retry with backoff while the outcome is retryable
     keep_api_key: bool = False  # re-runs: an empty key field keeps the source run's key
 
@@ -144,6 +145,12 @@ class RunForm(forms.Form):
     follow_redirects = forms.BooleanField(
         label="Follow redirects", required=False, help_text="At most 5, each one checked."
     )
+    send_traceparent = forms.BooleanField(
+        label="Send a W3C traceparent",
+        required=False,
+        help_text="A new trace id with each attempt, shown with the result: the provider can "
+        "find the request in its traces.",
+    )
     auto_retry = forms.BooleanField(
         label="Retry automatically with backoff",
         required=False,
@@ -158,6 +165,7 @@ class RunForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["profile"]).choices = _profile_choices()
+        self.fields["send_traceparent"].initial = settings.TRACEPARENT_DEFAULT
         timeout = cast(forms.FloatField, self.fields["timeout"])
         timeout.max_value = settings.EGRESS_MAX_TIMEOUT  # type: ignore[assignment]  # stubs: int
         self.fields["timeout"].validators.append(MaxValueValidator(settings.EGRESS_MAX_TIMEOUT))
@@ -220,6 +228,7 @@ class RunForm(forms.Form):
             timeout=data["timeout"],
             profile=data["profile"],
             follow_redirects=data["follow_redirects"],
+            send_traceparent=data["send_traceparent"],
             auto_retry=data["auto_retry"],
             keep_api_key=data["keep_api_key"],
         )
@@ -241,6 +250,7 @@ def initial_from_run(run: "Run") -> dict[str, object]:
         "timeout": run.timeout_seconds,
         "profile": run.profile,
         "follow_redirects": run.follow_redirects,
+        "send_traceparent": run.send_traceparent,
         "auto_retry": bool(run.retry_policy),
         "keep_api_key": run.has_api_key,
     }
@@ -268,4 +278,5 @@ class ReauthenticateForm(forms.Form):
             timeout=run.timeout_seconds,
             profile=run.profile,
             follow_redirects=run.follow_redirects,
+            send_traceparent=run.send_traceparent,
         )

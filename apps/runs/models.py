@@ -5,6 +5,7 @@ from django.db import models
 
 from apps.accounts.models import Team, TeamScopedQuerySet
 from apps.egress.types import IDEMPOTENT_METHODS
+from apps.runs.phases import AttemptFacts, attempt_facts
 
 
 class Run(models.Model):
@@ -50,6 +51,8 @@ class Run(models.Model):
     request_body = models.TextField(blank=True)
     timeout_seconds = models.FloatField()
     follow_redirects = models.BooleanField(default=False)
+    # Send a W3C traceparent with each attempt (a new one each time).
+    send_traceparent = models.BooleanField(default=False)
     profile = models.CharField(max_length=40)
     has_api_key = models.BooleanField(default=False)
     secrets_encrypted = models.BinaryField(blank=True, default=b"", editable=False)
@@ -160,6 +163,9 @@ class Attempt(models.Model):
     spec_version = models.ForeignKey(
         "library.SpecVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Every request the attempt sent (each redirect hop, then the last), as
+    # `apps.egress.types.HopFacts.to_dict()`: phase timings, connection and TLS facts.
+    hops = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["number"]
@@ -181,3 +187,10 @@ class Attempt(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status in {self.Status.QUEUED, self.Status.RUNNING}
+
+    def facts(self) -> AttemptFacts:
+        """Its hops' timings, connection and TLS facts, the request ids of its response,
+        Server-Timing and the traceparent sent (`.to_dict()` for plain data)."""
+        return attempt_facts(
+            hops=self.hops, response_headers=self.response_headers, sent_headers=self.sent_headers
+        )

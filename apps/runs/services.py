@@ -88,6 +88,7 @@ def submit_run(
             request_body=redact_text(shown_body, run_secrets.values()),
             timeout_seconds=request.timeout,
             follow_redirects=request.follow_redirects,
+            send_traceparent=request.send_traceparent,
             profile=profile,
             has_api_key=bool(request.api_key),
             secrets_encrypted=secrets.encrypt(run_secrets),

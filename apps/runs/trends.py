@@ -8,7 +8,7 @@ and then a bounded number per host.
 
 import math
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -20,9 +20,11 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.http import QueryDict
 
 from apps.accounts.models import Team
+from apps.egress.types import HopFacts
 from apps.runs import charts
 from apps.runs.filters import RANGES, STATUS_CLASSES, LogFilters
-from apps.runs.models import Run
+from apps.runs.models import Attempt, Run
+from apps.runs.phases import PHASE_FILLS, PHASE_LABELS
 from apps.runs.selectors import filtered_runs
 
 DEFAULT_SPAN = timedelta(days=7)  # when the filters give no start
@@ -32,6 +34,10 @@ TOP_DIAGNOSES = 10
 TOP_HOSTS = 10
 # Durations read per host when the database computes no percentiles (SQLite): the latest.
 DURATION_SAMPLE = 5000
+# Attempts whose phases are read per host (phases live in the attempt's JSON): the latest.
+PHASE_SAMPLE = 1000
+# The phases whose percentiles are shown ("blocked" is the client's own bookkeeping).
+TREND_PHASES = ("dns", "connect", "tls", "send", "wait", "receive")
 
 Unit = Literal["hour", "day"]
 _STEP: dict[Unit, timedelta] = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
@@ -347,6 +353,67 @@ def _percentiles_in_python(timed: QuerySet[Run], hosts: list[str]) -> dict[str, 
     return found
 
 
+# Phase percentiles by host.
+
+
+@dataclass(frozen=True)
+class PhaseStat:
+    phase: str
+    label: str
+    p50: float | None  # ms; None when no measured request went through this phase
+    p95: float | None
+    measured: int  # requests that went through it
+
+
+@dataclass(frozen=True)
+class HostPhases:
+    host: str
+    measured: int  # attempts with measured phases the figures come from
+    phases: list[PhaseStat]
+
+    def stat(self, phase: str) -> PhaseStat:
+        return next(each for each in self.phases if each.phase == phase)
+
+
+def phase_stats(samples: list[HopFacts]) -> list[PhaseStat]:
+    """p50 and p95 of each phase over the requests where it happened (a reused connection
+    has no DNS, connect or TLS: it is not counted as zero for them)."""
+    stats = []
+    for name in TREND_PHASES:
+        values = [v for hop in samples if (v := hop.timings.phase(name)) is not None]
+        stats.append(
+            PhaseStat(
+                phase=name,
+                label=PHASE_LABELS[name],
+                p50=percentile(values, 0.5) if values else None,
+                p95=percentile(values, 0.95) if values else None,
+                measured=len(values),
+            )
+        )
+    return stats
+
+
+def phases_by_host(*, team: Team, filters: LogFilters, hosts: list[str]) -> list[HostPhases]:
+    """Per host (in the order given), the percentiles of each phase of the final request
+    of the latest PHASE_SAMPLE finished attempts that have measured phases."""
+    found = []
+    runs = _runs(team=team, filters=filters)
+    for host in hosts:
+        stored = (
+            Attempt.objects.filter(run__in=runs.filter(host=host), status=Attempt.Status.DONE)
+            .order_by("-finished_at", "-id")
+            .values_list("hops", flat=True)[:PHASE_SAMPLE]
+        )
+        finals = []
+        for hops in stored:
+            last = HopFacts.from_dict(hops[-1]) if isinstance(hops, list) and hops else None
+            if last is not None:
+                finals.append(last)
+        if finals:
+            found.append(HostPhases(host=host, measured=len(finals), phases=phase_stats(finals)))
+    return found
+
+
 # Everything the page shows.
 
 
@@ -357,6 +424,7 @@ class Trends:
     diagnoses: list[DiagnosisCount]
     buckets: list[Bucket]
     hosts: list[HostDurations]
+    phases: list[HostPhases] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -383,12 +451,14 @@ def team_trends(*, team: Team, filters: LogFilters, now: datetime) -> Trends:
     """All the trends of the team's runs that match the filters, within `trend_window`."""
     window = trend_window(filters=filters, now=now)
     within = replace(filters, since=window.since, until=window.until)
+    hosts = durations_by_host(team=team, filters=within)
     return Trends(
         window=window,
         classes=status_class_counts(team=team, filters=within),
         diagnoses=top_diagnoses(team=team, filters=within),
         buckets=error_rate_buckets(team=team, filters=within, window=window),
-        hosts=durations_by_host(team=team, filters=within),
+        hosts=hosts,
+        phases=phases_by_host(team=team, filters=within, hosts=[each.host for each in hosts]),
     )
 
 
@@ -398,6 +468,12 @@ class TrendCharts:
     diagnoses: charts.BarChart
     error_rate: charts.RateChart
     durations: charts.BarChart
+    phases: charts.BarChart  # p95 of each phase, a row per host
+
+    @property
+    def phase_legend(self) -> list[tuple[str, str, str]]:
+        """(phase, label, colour) of each bar of a host in `phases`."""
+        return [(name, PHASE_LABELS[name], PHASE_FILLS[name]) for name in TREND_PHASES]
 
 
 def bucket_label(start: datetime, unit: Unit) -> str:
@@ -462,6 +538,22 @@ def trend_charts(trends: Trends) -> TrendCharts:
             value_format=charts.format_ms,
             integer=False,
             label_width=200,
+        ),
+        phases=charts.bar_chart(
+            [
+                charts.BarInput(
+                    each.host or "(no host)",
+                    tuple(each.stat(name).p95 or 0.0 for name in TREND_PHASES),
+                )
+                for each in trends.phases
+            ],
+            series=[
+                charts.Series(PHASE_LABELS[name], f"bar-phase-{name}") for name in TREND_PHASES
+            ],
+            value_format=charts.format_ms,
+            integer=False,
+            label_width=200,
+            bar_height=12,
         ),
     )
 

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlu
 from apps.diagnosis.rules import Diagnosis
 from apps.egress.redaction import REDACTED, is_secret_header, is_secret_param, secret_forms
 from apps.runs.models import Attempt, Run
+from apps.runs.phases import AttemptFacts, attempt_facts
 from apps.runs.presentation import BodyView, body_view, content_type_of
 from apps.sharing.curl import CurlCommand, curl_command
 
@@ -227,6 +228,7 @@ class SharedResult:
     body: BodyView | None
     body_bytes: int | None
     body_truncated: bool
+    facts: AttemptFacts  # timings, connection and TLS facts, request ids: redacted too
 
 
 @dataclass(frozen=True)
@@ -321,6 +323,15 @@ def _result(attempt: Attempt, redactor: Redactor) -> SharedResult:
         body=body,
         body_bytes=attempt.response_body_bytes,
         body_truncated=attempt.response_body_truncated,
+        facts=attempt_facts(
+            hops=redactor.data(attempt.hops, "timings"),
+            response_headers=headers,
+            sent_headers=[
+                (name, redactor.text(str(value), "request headers"))
+                for name, value in attempt.sent_headers
+                if str(name).lower() == "traceparent"
+            ],
+        ),
     )
 
 
