@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from apps.egress.transport import PhaseClock
 from apps.egress.types import PHASES, ConnectionFacts, HopFacts, Timings
 from apps.runs import exports
-from tests.unit.test_exports import an_attempt, as_document, entry_of, har_problems
+from tests.unit.test_runs_exports import an_attempt, as_document, entry_of, har_problems
 
 TOLERANCE_MS = 0.01
 SCHEMA = json.loads(
