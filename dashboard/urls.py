@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from apps.accounts import views as account_views
+from apps.api.api import api
 from apps.health import views as health_views
 from apps.runs import views as run_views
 
@@ -11,6 +12,8 @@ urlpatterns = [
     path("runs/", include("apps.runs.urls")),
     path("help/", include("apps.diagnosis.urls")),
     path("sandbox/", include("apps.sandbox.urls")),
+    path("api/v1/", api.urls),
+    path("tokens/", include("apps.api.urls")),
     path("", include("apps.accounts.urls")),
     path("", include("apps.sharing.urls")),  # /s/<token>, and /runs/<id>/share/...
     # Sign-in, sign-out and passwords: Django's views (names as Django expects them).
