@@ -78,7 +78,21 @@ def flavour_of(command: str) -> str:
     return BASH
 
 
-def split_bash(text: str) -> list[str]:
+_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+_PS_VARIABLE = re.compile(r"\$(?:env:)?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _variables_in(text: str, pattern: re.Pattern[str], found: list[str]) -> None:
+    for match in pattern.finditer(text):
+        name = next(group for group in match.groups() if group)
+        if name not in found:
+            found.append(name)
+
+
+def split_bash(text: str, variables: list[str] | None = None) -> list[str]:
+    """Words by bash's rules; the names of variables the shell would expand (outside single
+    quotes) are added to `variables`: their values are not known here."""
+    found = variables if variables is not None else []
     words: list[str] = []
     current: list[str] = []
     in_word = False
@@ -114,11 +128,13 @@ def split_bash(text: str) -> list[str]:
             in_word = True
         elif ch == '"':
             i += 1
+            start = i
             while True:
                 if i >= n:
                     raise CurlError('A double quote (") is not closed.')
                 c = text[i]
                 if c == '"':
+                    _variables_in(text[start:i], _VARIABLE, found)
                     i += 1
                     break
                 if c == "\\" and i + 1 < n and text[i + 1] in '"\\$`\n':
@@ -133,6 +149,8 @@ def split_bash(text: str) -> list[str]:
             end = text.find("\n", i)
             i = n if end < 0 else end  # a comment
         else:
+            if ch == "$":
+                _variables_in(text[i : i + 200], _VARIABLE, found)
             current.append(ch)
             in_word = True
             i += 1
@@ -259,7 +277,8 @@ def _split_msvcrt(text: str) -> list[str]:
     return words
 
 
-def split_powershell(text: str) -> list[str]:
+def split_powershell(text: str, variables: list[str] | None = None) -> list[str]:
+    found = variables if variables is not None else []
     words: list[str] = []
     current: list[str] = []
     in_word = False
@@ -307,6 +326,8 @@ def split_powershell(text: str) -> list[str]:
                     current.append(_backtick(text[i + 1]))
                     i += 2
                     continue
+                if c == "$":
+                    _variables_in(text[i : i + 200], _PS_VARIABLE, found)
                 if c == '"':
                     if i + 1 < n and text[i + 1] == '"':
                         current.append('"')
@@ -318,6 +339,8 @@ def split_powershell(text: str) -> list[str]:
                 i += 1
             in_word = True
         else:
+            if ch == "$":
+                _variables_in(text[i : i + 200], _PS_VARIABLE, found)
             current.append(ch)
             in_word = True
             i += 1
@@ -330,15 +353,16 @@ def _backtick(ch: str) -> str:
     return {"n": "\n", "r": "\r", "t": "\t", "0": "\x00", "a": "\a", "e": "\x1b"}.get(ch, ch)
 
 
-def split_command(command: str) -> list[str]:
-    """The command's words, by the rules of the shell it was written for."""
+def split_command(command: str, variables: list[str] | None = None) -> list[str]:
+    """The command's words, by the rules of the shell it was written for; the shell
+    variables it refers to are added to `variables`."""
     text = command.replace("\r\n", "\n").strip()
     flavour = flavour_of(text)
     if flavour == CMD:
         return split_cmd(text)
     if flavour == POWERSHELL:
-        return split_powershell(text)
-    return split_bash(text)
+        return split_powershell(text, variables)
+    return split_bash(text, variables)
 
 
 # cURL's options ---------------------------------------------------------------------------
@@ -431,6 +455,8 @@ class _State:
     ignored: list[str] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    variables: list[str] = field(default_factory=list)
+    form: bool = False
 
 
 def _expand(words: list[str]) -> list[tuple[str, str | None, str]]:
@@ -501,7 +527,8 @@ def parse_curl(command: str) -> ParsedCurl:
     """The request a cURL command sends; CurlError when it cannot be read as one."""
     if len(command) > MAX_COMMAND_CHARS:
         raise CurlError(f"The command is longer than {MAX_COMMAND_CHARS:,} characters.")
-    words = split_command(command)
+    variables: list[str] = []
+    words = split_command(command, variables)
     while words and words[0] in {"$", "PS>", ">"}:
         words = words[1:]
     if not words:
@@ -509,7 +536,7 @@ def parse_curl(command: str) -> ParsedCurl:
     program = words[0].rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower()
     if program not in {"curl", "curl.exe"}:
         raise CurlError(f"This is not a cURL command: it starts with {words[0][:40]!r}.")
-    state = _State()
+    state = _State(variables=variables)
     for name, value, written in _expand(words[1:]):
         _apply(state, name, value, written)
     return _request(state)
@@ -559,6 +586,9 @@ def _apply(state: _State, name: str, value: str | None, written: str) -> None:
         state.insecure = True
     elif name == "--compressed":
         pass  # the HTTP client asks for compressed bodies and decodes them itself
+    elif name in {"--form", "--form-string"}:
+        state.form = True  # a multipart POST, which cannot be rebuilt here
+        _note_once(state.unsupported, f"{written} (multipart form)")
     elif name in _OUTPUT_WITH_VALUE or name in _OUTPUT_FLAGS:
         _note_once(state.ignored, written)
     else:
@@ -666,7 +696,7 @@ def _request(state: _State) -> ParsedCurl:
         method = state.method
     elif state.head:
         method = "HEAD"
-    elif body or state.json:
+    elif body or state.json or state.form:
         method = "POST"
     else:
         method = "GET"
@@ -679,8 +709,22 @@ def _request(state: _State) -> ParsedCurl:
     api_key = ""
     keys = [v for n, v in headers if n.lower() == API_KEY_HEADER]
     if keys:
-        api_key = keys[-1]
         headers = [(n, v) for n, v in headers if n.lower() != API_KEY_HEADER]
+        if _VARIABLE.fullmatch(keys[-1]) or _PS_VARIABLE.fullmatch(keys[-1]):
+            named = keys[-1].strip("${}").removeprefix("env:")
+            state.variables = [v for v in state.variables if v != named]
+            state.notes.append(
+                f"X-Api-Key is the shell variable {keys[-1]}, whose value is not known here: "
+                "give the key in the API key field."
+            )
+        else:
+            api_key = keys[-1]
+    if state.variables:
+        state.notes.append(
+            "The command refers to shell variables ("
+            + ", ".join(f"${name}" for name in state.variables)
+            + "): their values are not known here, so they are sent as written."
+        )
     return ParsedCurl(
         method=method,
         url=url,
