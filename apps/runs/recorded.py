@@ -153,12 +153,12 @@ def recorded_from_har_entry(entry: object) -> Recorded:
     `_failure`) is a failure without a response."""
     entry = _object(entry, "har_entry")
     request = _object(entry.get("request"), "har_entry.request")
-    response = _object(entry.get("response"), "har_entry.response")
     method, url = check_request(
         method=str(request.get("method") or ""),
         url=str(request.get("url") or ""),
         where="har_entry.request",
     )
+    response = _object(entry.get("response"), "har_entry.response")
     headers = _pairs(request.get("headers"), "har_entry.request.headers")
     post = request.get("postData")
     body = str(post.get("text") or "") if isinstance(post, Mapping) else ""
