@@ -112,7 +112,13 @@ class DashboardAPI(NinjaAPI):
         schema = super().get_openapi_schema(**kwargs)
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                for code, answer in operation.get("responses", {}).items():
+                # Status codes as strings, as JSON has them: an answer documented in
+                # `openapi_extra` ("200") replaces the generated one (200).
+                answers = operation.get("responses", {})
+                merged = {str(code): answers[code] for code in answers if isinstance(code, int)}
+                merged.update({code: answers[code] for code in answers if isinstance(code, str)})
+                operation["responses"] = merged
+                for code, answer in merged.items():
                     content = answer.get("content", {})
                     if int(code) >= 400 and "application/json" in content:
                         content[PROBLEM_TYPE] = content.pop("application/json")

@@ -26,7 +26,13 @@ pytestmark = pytest.mark.django_db
 def test_the_document_is_openapi_3_1_and_public(db: None) -> None:
     response = Client().get("/api/v1/openapi.json")
     assert response.status_code == 200
-    document = response.json()
+
+    def no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+        keys = [key for key, _ in pairs]
+        assert len(keys) == len(set(keys)), f"duplicate keys in the document: {keys}"
+        return dict(pairs)
+
+    document = json.loads(response.content, object_pairs_hook=no_duplicate_keys)
     assert document["openapi"].startswith("3.1")
     assert document["components"]["securitySchemes"]["TokenAuth"]["scheme"] == "bearer"
     paths = document["paths"]
