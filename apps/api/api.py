@@ -186,7 +186,11 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _location(loc: Iterable[object]) -> str:
     """A pydantic error location as a field path: ("body", "payload", "headers", 0, "name")
     → "headers[0].name"."""
-    parts = [part for part in loc if part not in ("body", "query", "path", "payload")]
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]  # where ninja read it from
+    if parts and parts[0] == "payload":
+        parts = parts[1:]  # the name of the body's parameter
     path = ""
     for part in parts:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
@@ -196,7 +200,10 @@ def _location(loc: Iterable[object]) -> str:
 @api.exception_handler(NinjaValidationError)
 def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     errors = [
-        (_location(error.get("loc", ())), str(error.get("msg", "Not valid")))
+        (
+            _location(error.get("loc", ())),
+            str(error.get("msg", "Not valid")).removeprefix("Value error, "),
+        )
         for error in exc.errors
     ]
     return problem_response(

@@ -4,12 +4,22 @@ or removed, within /api/v1/."""
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
+from pydantic import AfterValidator
 
 from apps.egress.types import FailureKind
 
+
+def _storable(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("NUL characters cannot be stored; remove them.")
+    return value
+
+
+# Text that is stored as given (a recorded exchange): no NUL characters.
+Text = Annotated[str, AfterValidator(_storable)]
 Visibility = Literal["public", "team"]
 Lifetime = Literal["1h", "1d", "7d", "30d", "never"]
 StatusClass = Literal["2xx", "3xx", "4xx", "5xx", "network"]
@@ -33,8 +43,8 @@ class Problem(Schema):
 
 
 class Pair(Schema):
-    name: str = Field(max_length=4000)
-    value: str = Field(max_length=16000)
+    name: Text = Field(max_length=4000)
+    value: Text = Field(max_length=16000)
 
 
 # Runs ------------------------------------------------------------------------------------
@@ -51,7 +61,9 @@ class RunIn(Schema):
     api_key: str = Field(
         "", description="Sent as X-Api-Key; stored encrypted and never returned.", max_length=500
     )
-    timeout: float | None = Field(None, description="Seconds; the server's default when unset.")
+    timeout: float | None = Field(
+        None, description="Seconds; the server's default when unset.", allow_inf_nan=False
+    )
     profile: str = Field("", description="API profile slug; empty: chosen from the URL.")
     follow_redirects: bool = False
     auto_retry: bool = Field(False, description="Retry with backoff while retryable.")
@@ -62,7 +74,9 @@ class CurlIn(Schema):
 
     command: str = Field(max_length=300_000)
     api_key: str = Field("", description="Sent as X-Api-Key, unless the command has one.")
-    timeout: float | None = Field(None, description="Seconds; else -m/--max-time, else default.")
+    timeout: float | None = Field(
+        None, description="Seconds; else -m/--max-time, else default.", allow_inf_nan=False
+    )
     profile: str = ""
     auto_retry: bool = False
 
@@ -246,23 +260,23 @@ class CreatedShareLinkOut(ShareLinkOut):
 
 class RecordedRequest(Schema):
     method: str = Field(max_length=10)
-    url: str = Field(max_length=8000)
+    url: Text = Field(max_length=8000)
     headers: list[Pair] = Field(default_factory=list, max_length=200)
-    body: str = Field("", max_length=1_048_576)
+    body: Text = Field("", max_length=1_048_576)
 
 
 class RecordedResponse(Schema):
     status: int = Field(ge=100, le=599)
-    reason: str = Field("", max_length=200)
+    reason: Text = Field("", max_length=200)
     headers: list[Pair] = Field(default_factory=list, max_length=200)
-    body: str = Field("", max_length=1_048_576)
-    http_version: str = Field("HTTP/1.1", max_length=10)
+    body: Text = Field("", max_length=1_048_576)
+    http_version: Literal["HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/3"] = "HTTP/1.1"
 
 
 class RecordedFailure(Schema):
     kind: FailureKind
-    message: str = Field("", max_length=2000)
-    detail: str = Field("", max_length=40)
+    message: Text = Field("", max_length=2000)
+    detail: Text = Field("", max_length=40)
 
 
 class DiagnoseIn(Schema):
@@ -272,7 +286,7 @@ class DiagnoseIn(Schema):
     request: RecordedRequest | None = None
     response: RecordedResponse | None = None
     failure: RecordedFailure | None = None
-    elapsed_ms: float = Field(0, ge=0)
+    elapsed_ms: float = Field(0, ge=0, le=86_400_000, allow_inf_nan=False)
     har_entry: dict[str, Any] | None = None
     profile: str = Field("", description="API profile slug; empty: chosen from the URL.")
 

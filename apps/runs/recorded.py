@@ -93,8 +93,23 @@ class Recorded:
         )
 
 
+# HTTP versions as HAR files write them (Chromium: "h2", "http/2.0"), as stored.
+HTTP_VERSIONS = {
+    "http/1.0": "HTTP/1.0", "http/1.1": "HTTP/1.1", "http/2": "HTTP/2", "http/2.0": "HTTP/2",
+    "h2": "HTTP/2", "http/3": "HTTP/3", "h3": "HTTP/3",
+}  # fmt: skip
+
+
+def check_text(value: str, where: str) -> str:
+    """Text that can be stored: no NUL characters (PostgreSQL refuses them)."""
+    if "\x00" in value:
+        raise RecordedInvalid(where, "NUL characters cannot be stored; remove them.")
+    return value
+
+
 def check_request(*, method: str, url: str, where: str = "request") -> tuple[str, str]:
     """The method (upper case) and URL of a recorded request; RecordedInvalid if unusable."""
+    check_text(url, f"{where}.url")
     method = method.strip().upper()
     if not _METHOD.match(method):
         raise RecordedInvalid(f"{where}.method", "A method is a word such as GET or POST.")
@@ -115,6 +130,8 @@ def failure_of(kind: str, *, message: str = "", detail: str = "", where: str) ->
     except ValueError:
         names = ", ".join(k.value for k in FailureKind)
         raise RecordedInvalid(f"{where}.kind", f"A failure kind is one of {names}.") from None
+    check_text(message, f"{where}.message")
+    detail = check_text(detail, f"{where}.detail")[:40]
     return Failure(kind=failure_kind, message=message or failure_kind.value, detail=detail)
 
 
@@ -129,10 +146,11 @@ def _pairs(value: object, where: str) -> list[tuple[str, str]]:
     for index, item in enumerate(value):
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
             raise RecordedInvalid(f"{where}[{index}]", "Each header is a {name, value} object.")
-        name = item["name"].strip()
+        name = check_text(item["name"].strip(), f"{where}[{index}].name")
         if name.startswith(":"):  # HTTP/2 pseudo-headers (":authority") are not headers
             continue
-        pairs.append((name, str(item.get("value") or "")))
+        value = check_text(str(item.get("value") or ""), f"{where}[{index}].value")
+        pairs.append((name, value))
     return pairs
 
 
@@ -158,10 +176,11 @@ def recorded_from_har_entry(entry: object) -> Recorded:
         url=str(request.get("url") or ""),
         where="har_entry.request",
     )
-    response = _object(entry.get("response"), "har_entry.response")
     headers = _pairs(request.get("headers"), "har_entry.request.headers")
+    response = _object(entry.get("response"), "har_entry.response")
     post = request.get("postData")
     body = str(post.get("text") or "") if isinstance(post, Mapping) else ""
+    check_text(body, "har_entry.request.postData.text")
     elapsed = _number(entry.get("time"))
     status = response.get("status")
     if isinstance(status, bool) or not isinstance(status, int) or not 0 <= status <= 599:
@@ -189,7 +208,8 @@ def recorded_from_har_entry(entry: object) -> Recorded:
                 ) from None
     if len(text) > MAX_BODY_CHARS:
         text = text[:MAX_BODY_CHARS]
-    version = str(response.get("httpVersion") or "HTTP/1.1")
+    version = HTTP_VERSIONS.get(str(response.get("httpVersion") or "").lower(), "HTTP/1.1")
+    reason = check_text(str(response.get("statusText") or ""), "har_entry.response.statusText")
     return Recorded(
         method=method,
         url=url,
@@ -197,11 +217,11 @@ def recorded_from_har_entry(entry: object) -> Recorded:
         body=body,
         response=Response(
             status=status,
-            reason=str(response.get("statusText") or ""),
+            reason=reason[:200],
             headers=_pairs(response.get("headers"), "har_entry.response.headers"),
             body=text.encode(),
             truncated=False,
-            http_version=version.upper() if version.lower().startswith("http/") else "HTTP/1.1",
+            http_version=version,
         ),
         failure=None,
         elapsed_ms=elapsed,
@@ -210,6 +230,7 @@ def recorded_from_har_entry(entry: object) -> Recorded:
 
 def _har_failure(response: Mapping) -> Failure:
     message = str(response.get("_error") or response.get("comment") or "No response")
+    check_text(message, "har_entry.response._error")
     ours = response.get("_failure")
     if isinstance(ours, Mapping) and ours.get("kind"):
         return failure_of(

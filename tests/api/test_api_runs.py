@@ -468,6 +468,7 @@ def test_a_chromium_failure_entry_is_read(owner_api: ApiClient) -> None:
 
 
 GET = {"method": "GET", "url": KAIKO}
+NUL = "\x00"
 
 
 @pytest.mark.parametrize(
@@ -530,3 +531,41 @@ def test_a_token_notes_when_it_was_last_used(owner_api: ApiClient, owner: User) 
     token.refresh_from_db()
     assert token.last_used_at is not None
     assert timezone.now() - token.last_used_at < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"request": {**GET, "body": "a\x00b"}, "response": {"status": 200}}, "request.body"),
+        (
+            {"request": GET, "response": {"status": 200, "headers": [{"name": "X", "value": NUL}]}},
+            "response.headers[0].value",
+        ),
+        ({"request": GET, "failure": {"kind": "dns", "message": "\x00"}}, "failure.message"),
+        (
+            {"har_entry": {"request": {**GET, "headers": [{"name": "A\x00", "value": "v"}]}}},
+            "har_entry.request.headers[0].name",
+        ),
+        (
+            {"har_entry": {"request": GET, "response": {"status": 0, "_error": "net\x00"}}},
+            "har_entry.response._error",
+        ),
+        ({"request": GET, "response": {"status": 200}, "elapsed_ms": -1}, "elapsed_ms"),
+    ],
+)  # fmt: skip
+def test_what_cannot_be_stored_is_refused_at_its_field(
+    owner_api: ApiClient, payload: dict, field: str
+) -> None:
+    """NUL characters: PostgreSQL refuses them, so they are refused before, with a message."""
+    response = owner_api.post("/api/v1/diagnose", payload)
+    assert response.status_code == 422, response.content
+    assert field in {error["field"] for error in response.json()["errors"]}
+    assert Run.objects.count() == 0
+
+
+def test_har_http_versions_are_read_as_browsers_write_them(owner_api: ApiClient) -> None:
+    entry = {"request": GET, "response": {"status": 200, "httpVersion": "h2" + "x" * 40}}
+    assert owner_api.post("/api/v1/diagnose", {"har_entry": entry}).status_code == 201
+    entry["response"]["httpVersion"] = "h2"
+    body = owner_api.post("/api/v1/diagnose", {"har_entry": entry}).json()
+    assert Run.objects.get(pk=body["id"]).attempts.get().response_http_version == "HTTP/2"
