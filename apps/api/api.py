@@ -305,7 +305,9 @@ WAIT = Query(0, ge=0, le=MAX_WAIT_SECONDS, description="Hold the answer up to N 
 # Who am I -------------------------------------------------------------------------------------
 
 
-@api.get("/me", response={200: MeOut, **ERRORS}, summary="The token's user and team")
+@api.get(
+    "/me", tags=["Account"], response={200: MeOut, **ERRORS}, summary="The token's user and team"
+)
 def me(request: HttpRequest) -> dict[str, Any]:
     token = _token(request)
     return {
@@ -320,7 +322,7 @@ def me(request: HttpRequest) -> dict[str, Any]:
 # Runs -----------------------------------------------------------------------------------------
 
 
-@api.post("/runs", response={201: RunOut, **ERRORS}, summary="Submit a run")
+@api.post("/runs", tags=["Runs"], response={201: RunOut, **ERRORS}, summary="Submit a run")
 def create_run(request: HttpRequest, payload: RunIn, wait: int = WAIT) -> Status[Any]:
     data = {
         "method": payload.method.strip().upper(),
@@ -338,7 +340,9 @@ def create_run(request: HttpRequest, payload: RunIn, wait: int = WAIT) -> Status
     return Status(201, _run_answer(request, run, wait=wait))
 
 
-@api.post("/runs/curl", response={201: RunOut, **ERRORS}, summary="Submit a cURL command")
+@api.post(
+    "/runs/curl", tags=["Runs"], response={201: RunOut, **ERRORS}, summary="Submit a cURL command"
+)
 def create_run_from_curl(request: HttpRequest, payload: CurlIn, wait: int = WAIT) -> Status[Any]:
     """Parses the command on the server (bash, cmd and PowerShell quoting), fills the same
     fields as the form and submits it. Flags that are not used are named in `warnings`."""
@@ -369,7 +373,9 @@ def create_run_from_curl(request: HttpRequest, payload: CurlIn, wait: int = WAIT
     return Status(201, _run_answer(request, run, wait=wait, warnings=parsed.warnings))
 
 
-@api.get("/runs/{uuid:run_id}", response={200: RunOut, **RUN_ERRORS}, summary="A run")
+@api.get(
+    "/runs/{uuid:run_id}", tags=["Runs"], response={200: RunOut, **RUN_ERRORS}, summary="A run"
+)
 def get_run(request: HttpRequest, run_id: uuid.UUID, wait: int = WAIT) -> dict[str, Any]:
     return _run_answer(request, _get_run_for_token(request, run_id), wait=wait)
 
@@ -388,20 +394,32 @@ def _action(request: HttpRequest, run_id: uuid.UUID, action: Any) -> dict[str, A
 ACTION_ERRORS = {**RUN_ERRORS, 409: Problem}
 
 
-@api.post("/runs/{uuid:run_id}/retry", response={200: RunOut, **ACTION_ERRORS},
-          summary="Send the same request again now")  # fmt: skip
+@api.post(
+    "/runs/{uuid:run_id}/retry",
+    tags=["Runs"],
+    response={200: RunOut, **ACTION_ERRORS},
+    summary="Send the same request again now",
+)
 def retry_run(request: HttpRequest, run_id: uuid.UUID) -> dict[str, Any]:
     return _action(request, run_id, services.retry_now)
 
 
-@api.post("/runs/{uuid:run_id}/retry-with-backoff", response={200: RunOut, **ACTION_ERRORS},
-          summary="Retry, waiting as the server asks or backing off")  # fmt: skip
+@api.post(
+    "/runs/{uuid:run_id}/retry-with-backoff",
+    tags=["Runs"],
+    response={200: RunOut, **ACTION_ERRORS},
+    summary="Retry, waiting as the server asks or backing off",
+)
 def retry_run_with_backoff(request: HttpRequest, run_id: uuid.UUID) -> dict[str, Any]:
     return _action(request, run_id, services.retry_with_backoff)
 
 
-@api.post("/runs/{uuid:run_id}/cancel", response={200: RunOut, **RUN_ERRORS},
-          summary="Cancel the attempts that have not started")  # fmt: skip
+@api.post(
+    "/runs/{uuid:run_id}/cancel",
+    tags=["Runs"],
+    response={200: RunOut, **RUN_ERRORS},
+    summary="Cancel the attempts that have not started",
+)
 def cancel_run(request: HttpRequest, run_id: uuid.UUID) -> dict[str, Any]:
     run = _get_run_for_token(request, run_id)
     services.cancel_pending(run=run)
@@ -409,8 +427,12 @@ def cancel_run(request: HttpRequest, run_id: uuid.UUID) -> dict[str, Any]:
     return _run_answer(request, run)
 
 
-@api.post("/runs/{uuid:run_id}/reauthenticate", response={201: RunOut, **RUN_ERRORS},
-          summary="Send the same request with a new API key, as a new run")  # fmt: skip
+@api.post(
+    "/runs/{uuid:run_id}/reauthenticate",
+    tags=["Runs"],
+    response={201: RunOut, **RUN_ERRORS},
+    summary="Send the same request with a new API key, as a new run",
+)
 def reauthenticate_run(
     request: HttpRequest, run_id: uuid.UUID, payload: ReauthenticateIn, wait: int = WAIT
 ) -> Status[Any]:
@@ -456,7 +478,7 @@ FILTER_DOC = {
 }
 
 
-@api.get("/runs", response={200: LogPageOut, **ERRORS}, summary="The team log")
+@api.get("/runs", tags=["Team log"], response={200: LogPageOut, **ERRORS}, summary="The team log")
 def list_runs(
     request: HttpRequest,
     q: str = Query("", description=FILTER_DOC["q"]),
@@ -538,8 +560,13 @@ def _export_doc(extension: str) -> dict[str, Any]:
     }
 
 
-@api.get("/exports/runs.csv", response={200: None, **ERRORS}, openapi_extra=_export_doc("csv"),
-         summary="The team log as CSV")  # fmt: skip
+@api.get(
+    "/exports/runs.csv",
+    tags=["Team log"],
+    response={200: None, **ERRORS},
+    openapi_extra=_export_doc("csv"),
+    summary="The team log as CSV",
+)
 def export_csv(
     request: HttpRequest,
     q: str = "", status_class: str = Query("", alias="class"), status: str = "",
@@ -553,8 +580,13 @@ def export_csv(
     return _export(request, "csv", query)
 
 
-@api.get("/exports/runs.har", response={200: None, **ERRORS}, openapi_extra=_export_doc("har"),
-         summary="The team log as HAR 1.2")  # fmt: skip
+@api.get(
+    "/exports/runs.har",
+    tags=["Team log"],
+    response={200: None, **ERRORS},
+    openapi_extra=_export_doc("har"),
+    summary="The team log as HAR 1.2",
+)
 def export_har(
     request: HttpRequest,
     q: str = "", status_class: str = Query("", alias="class"), status: str = "",
@@ -571,8 +603,12 @@ def export_har(
 # Share links ----------------------------------------------------------------------------------
 
 
-@api.post("/runs/{uuid:run_id}/share-links", response={201: CreatedShareLinkOut, **RUN_ERRORS},
-          summary="Make a share link (its URL is shown once)")  # fmt: skip
+@api.post(
+    "/runs/{uuid:run_id}/share-links",
+    tags=["Share links"],
+    response={201: CreatedShareLinkOut, **RUN_ERRORS},
+    summary="Make a share link (its URL is shown once)",
+)
 def create_share_link(request: HttpRequest, run_id: uuid.UUID, payload: ShareLinkIn) -> Status[Any]:
     run = _get_run_for_token(request, run_id)
     form = ShareLinkForm({"visibility": payload.visibility, "lifetime": payload.lifetime})
@@ -590,8 +626,12 @@ def create_share_link(request: HttpRequest, run_id: uuid.UUID, payload: ShareLin
     return Status(201, answer)
 
 
-@api.get("/runs/{uuid:run_id}/share-links", response={200: list[ShareLinkOut], **RUN_ERRORS},
-         summary="The run's share links")  # fmt: skip
+@api.get(
+    "/runs/{uuid:run_id}/share-links",
+    tags=["Share links"],
+    response={200: list[ShareLinkOut], **RUN_ERRORS},
+    summary="The run's share links",
+)
 def list_share_links(request: HttpRequest, run_id: uuid.UUID) -> list[dict[str, Any]]:
     run = _get_run_for_token(request, run_id)
     now = timezone.now()
@@ -600,8 +640,12 @@ def list_share_links(request: HttpRequest, run_id: uuid.UUID) -> list[dict[str, 
     ]
 
 
-@api.post("/runs/{uuid:run_id}/share-links/{uuid:link_id}/revoke",
-          response={200: ShareLinkOut, **RUN_ERRORS}, summary="Revoke a share link")  # fmt: skip
+@api.post(
+    "/runs/{uuid:run_id}/share-links/{uuid:link_id}/revoke",
+    tags=["Share links"],
+    response={200: ShareLinkOut, **RUN_ERRORS},
+    summary="Revoke a share link",
+)
 def revoke_share_link(
     request: HttpRequest, run_id: uuid.UUID, link_id: uuid.UUID
 ) -> dict[str, Any]:
@@ -659,8 +703,12 @@ def _recorded(payload: DiagnoseIn) -> Recorded:
     )
 
 
-@api.post("/diagnose", response={201: RunOut, **ERRORS},
-          summary="Diagnose an exchange you already have, without sending it")  # fmt: skip
+@api.post(
+    "/diagnose",
+    tags=["Diagnose"],
+    response={201: RunOut, **ERRORS},
+    summary="Diagnose an exchange you already have, without sending it",
+)
 def diagnose_recorded(request: HttpRequest, payload: DiagnoseIn) -> Status[Any]:
     """Stored as a run marked `recorded` (nothing is sent), so that it can be shared."""
     if payload.profile:
