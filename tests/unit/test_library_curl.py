@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apps.library.importers.curl import CurlError, flavour_of, parse_curl
 from apps.sharing.curl import curl_command
@@ -813,6 +815,7 @@ def test_it_tells_the_shell_flavour(command: str, flavour: str) -> None:
         ("curl https://example.com --header", "needs a value"),
         ("curl -H 'NoColon' https://example.com", "not a header"),
         ("curl -H ': value' https://example.com", "no header name"),
+        ("curl -H ';' https://example.com", "not a header"),
         ("curl " + "a" * 300_001, "longer than"),
     ],
 )
@@ -876,3 +879,33 @@ def test_copy_as_curl_parses_back_to_the_same_request(request_: dict) -> None:
         follow_redirects=parsed.follow_redirects,
     )
     assert parse_curl(again.text) == parsed
+
+
+# Whatever is pasted: a request or a CurlError with a message, never another exception.
+
+_PIECES = st.sampled_from(
+    ["curl", "curl.exe", " ", "\\\n", "^\n", "`\n", "'", '"', "$'", "^", "`", "\\", "-H", "-d",
+     "-X", "--json", "-G", "-u", "-b", "-m", "--url", "-sSL", "-F", "@f", "=", ":", "&", "%",
+     "$X", "${Y}", "https://example.com/a?b=1", "x-api-key: k", "\\x41", "\\u00e9", "\n"]
+)  # fmt: skip
+
+
+@given(st.lists(_PIECES, max_size=30).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_any_paste_gives_a_request_or_a_reason(text: str) -> None:
+    try:
+        parsed = parse_curl(text)
+    except CurlError as error:
+        assert str(error)
+    else:
+        assert parsed.url and parsed.method
+        assert all(name for name, _ in parsed.headers)
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=300, deadline=None)
+def test_any_text_after_curl_gives_a_request_or_a_reason(text: str) -> None:
+    try:
+        parse_curl("curl " + text)
+    except CurlError as error:
+        assert str(error)

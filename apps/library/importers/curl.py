@@ -602,7 +602,7 @@ def _header(state: _State, value: str, written: str) -> None:
     name, sep, rest = value.partition(":")
     name = name.strip()
     if not sep:
-        if name.endswith(";"):  # "Name;" sends the header with no value
+        if name.endswith(";") and name[:-1].strip():  # "Name;" sends it with no value
             state.headers.append((name[:-1].strip(), ""))
             return
         raise CurlError(f"{written} {value!r} is not a header: write it as 'Name: value'.")
