@@ -327,6 +327,7 @@ def since_value(text: str) -> str:
 @click.option("--since", help="1h, 30m, 2d, or a UTC date-time (2026-01-31T09:00).")
 @click.option("--until", help="A UTC date-time.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 200))
+@click.option("--before", metavar="CURSOR", help="The next page: the cursor the last one gave.")
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
 @click.pass_obj
 def log(
@@ -341,12 +342,14 @@ def log(
     since: str | None,
     until: str | None,
     limit: int,
+    before: str | None,
     as_json: bool,
 ) -> None:
     """The team log, newest first, as a table."""
     params = {
         "class": status_class, "status": status, "diagnosis": diagnosis, "method": method,
         "host": host, "member": member, "q": search, "until": until, "limit": limit,
+        "before": before,
         "since": since_value(since) if since else None,
     }  # fmt: skip
     client = obj.client()
@@ -373,8 +376,8 @@ def log(
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
     if not page["runs"]:
         click.echo("(no runs match)")
-    elif page.get("next"):
-        click.echo(f"(more: --json gives the next page's cursor; {len(page['runs'])} shown)")
+    elif page.get("next_cursor"):
+        click.echo(f"(more: add --before {page['next_cursor']} for the next page)")
 
 
 def main() -> None:
