@@ -23,6 +23,7 @@ from django.test import Client
 from apps.accounts.models import Team
 from apps.runs.models import Run
 from tests.api.conftest import make_token
+from tests.support.factories import finished_run
 from tests.support.leaks import submit_run_with_secrets
 from tests.support.servers import closed_port
 from tests.system.test_run_pipeline import OHLCV
@@ -142,3 +143,23 @@ def test_no_api_answer_holds_a_secret(
             encoded = base64.b64encode(value.encode()).decode()
             for form in (value, encoded, encoded.rstrip("="), quote(value, safe="")):
                 assert form not in answer.text, f"the {name} secret is in the API's {place}"
+
+
+def test_log_prints_the_filtered_team_log_a_page_at_a_time(
+    live_server: object, owner: User, team: Team, token: str
+) -> None:
+    base = live_server.url  # type: ignore[attr-defined]
+    older = finished_run(team, owner, response_status=502)
+    newer = finished_run(team, owner, response_status=503)
+    finished_run(team, owner, response_status=404)
+    first = apidiag(base, token, "log", "--class", "5xx", "--since", "1h", "--limit", "1")
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0].split()[:4] == ["WHEN", "(UTC)", "WHO", "METHOD"]
+    assert "503" in lines[1] and "404" not in first.stdout
+    cursor = re.search(r"--before (\S+)", first.stdout).group(1)
+    second = apidiag(base, token, "log", "--class", "5xx", "--limit", "1", "--before", cursor)
+    assert "502" in second.stdout and "503" not in second.stdout
+    assert "(more:" not in second.stdout
+    as_json = json.loads(apidiag(base, token, "log", "--class", "5xx", "--json").stdout)
+    assert [row["id"] for row in as_json["runs"]] == [str(newer.id), str(older.id)]
