@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.selectors import current_team, memberships_of_request
 from apps.api import selectors, services
+from apps.api.api import Problematic, problem_response
 from apps.api.forms import TokenForm
 
 
@@ -65,3 +66,14 @@ def revoke(request: HttpRequest, token_id: uuid.UUID) -> HttpResponse:
     if services.revoke_token(token=token):
         messages.success(request, f"Token “{token.name}” revoked: it no longer works.")
     return redirect("api_tokens:list")
+
+
+def api_not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Any other address under /api/: a problem in JSON, like every API answer, not a page."""
+    return problem_response(
+        Problematic(
+            404,
+            "The API has nothing at this address. Its operations are listed in "
+            "/api/v1/openapi.json and at /api/v1/docs.",
+        )
+    )

@@ -166,3 +166,11 @@ def test_the_api_conforms_to_its_document(
     assert calls, "schemathesis generated no request"
     if (method, path) in VALID_BODIES or "{run_id}" in path or method == "GET":
         assert any(code < 400 for code in calls), calls
+
+
+@pytest.mark.parametrize("path", ["/api/", "/api/v1/", "/api/v1/nope", "/api/v1/runs/not-a-uuid"])
+def test_other_api_addresses_answer_a_problem(db: None, path: str) -> None:
+    response = Client().get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert "/api/v1/docs" in response.json()["detail"]
