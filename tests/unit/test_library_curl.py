@@ -593,7 +593,7 @@ CASES = [
         "curl --url https://example.com/a https://example.com/b",
         "GET",
         "https://example.com/a",
-        warnings=["Only the first URL is sent", "https://example.com/b"],
+        warnings=["Only the first URL is sent; 1 more left out."],
     ),
     Case(
         "upload-file-unsupported",
@@ -813,8 +813,8 @@ def test_it_tells_the_shell_flavour(command: str, flavour: str) -> None:
         ("curl -m 0 https://example.com", "above 0"),
         ("curl https://example.com -H", "needs a value"),
         ("curl https://example.com --header", "needs a value"),
-        ("curl -H 'NoColon' https://example.com", "not a header"),
-        ("curl -H ': value' https://example.com", "no header name"),
+        ("curl -H 'NoColon' https://example.com", "The 1st -H is not a header"),
+        ("curl -H 'A: b' --header ': value' https://example.com", "The 2nd --header has no"),
         ("curl -H ';' https://example.com", "not a header"),
         ("curl " + "a" * 300_001, "longer than"),
     ],
@@ -909,3 +909,24 @@ def test_any_text_after_curl_gives_a_request_or_a_reason(text: str) -> None:
         parse_curl("curl " + text)
     except CurlError as error:
         assert str(error)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "curl -H 'Authorization Bearer sk_live_SECRET123' https://example.com",
+        "curl -H ': sk_live_SECRET123' https://example.com",
+        "sk_live_SECRET123 curl https://example.com",
+        "curl -m sk_live_SECRET123 https://example.com",
+    ],
+)
+def test_no_message_repeats_what_was_pasted(command: str) -> None:
+    """A mistyped header may be a credential: messages name the option, never its value."""
+    with pytest.raises(CurlError) as refused:
+        parse_curl(command)
+    assert "SECRET123" not in str(refused.value)
+
+
+def test_warnings_do_not_repeat_extra_urls() -> None:
+    parsed = parse_curl("curl https://a.example/ https://b.example/?api_key=SECRET123")
+    assert "SECRET123" not in " ".join(parsed.warnings)

@@ -457,6 +457,7 @@ class _State:
     notes: list[str] = field(default_factory=list)
     variables: list[str] = field(default_factory=list)
     form: bool = False
+    header_options: int = 0
 
 
 def _expand(words: list[str]) -> list[tuple[str, str | None, str]]:
@@ -535,7 +536,7 @@ def parse_curl(command: str) -> ParsedCurl:
         raise CurlError("Paste a cURL command, starting with curl.")
     program = words[0].rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower()
     if program not in {"curl", "curl.exe"}:
-        raise CurlError(f"This is not a cURL command: it starts with {words[0][:40]!r}.")
+        raise CurlError("This is not a cURL command: it does not start with curl.")
     state = _State(variables=variables)
     for name, value, written in _expand(words[1:]):
         _apply(state, name, value, written)
@@ -575,7 +576,7 @@ def _apply(state: _State, name: str, value: str | None, written: str) -> None:
         try:
             state.timeout = float(value or "")
         except ValueError:
-            raise CurlError(f"{written} takes a number of seconds, not {value!r}.") from None
+            raise CurlError(f"{written} takes a number of seconds.") from None
         if state.timeout <= 0:
             raise CurlError(f"{written} takes a number of seconds above 0.")
     elif name in {"--location", "--location-trusted"}:
@@ -595,7 +596,15 @@ def _apply(state: _State, name: str, value: str | None, written: str) -> None:
         _note_once(state.unsupported, written)
 
 
+def _ordinal(state: _State, written: str) -> str:
+    """Which header option, without its value (which may be a credential): "The 2nd -H"."""
+    number = state.header_options
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(number if number < 20 else number % 10, "th")
+    return f"The {number}{suffix} {written}"
+
+
 def _header(state: _State, value: str, written: str) -> None:
+    state.header_options += 1
     if value.startswith("@"):
         _note_once(state.unsupported, f"{written} {value} (headers from a file)")
         return
@@ -605,9 +614,9 @@ def _header(state: _State, value: str, written: str) -> None:
         if name.endswith(";") and name[:-1].strip():  # "Name;" sends it with no value
             state.headers.append((name[:-1].strip(), ""))
             return
-        raise CurlError(f"{written} {value!r} is not a header: write it as 'Name: value'.")
+        raise CurlError(f"{_ordinal(state, written)} is not a header: write it as 'Name: value'.")
     if not name:
-        raise CurlError(f"{written} {value!r} has no header name.")
+        raise CurlError(f"{_ordinal(state, written)} has no header name.")
     if not rest.strip():  # "Name:" removes a header cURL would send
         state.removed_headers.add(name.lower())
         return
@@ -651,11 +660,7 @@ def _request(state: _State) -> ParsedCurl:
         raise CurlError("The command has no URL.")
     url = state.urls[0].strip()
     if len(state.urls) > 1:
-        state.notes.append(
-            f"Only the first URL is sent; {len(state.urls) - 1} more left out: "
-            + ", ".join(u[:80] for u in state.urls[1:])
-            + "."
-        )
+        state.notes.append(f"Only the first URL is sent; {len(state.urls) - 1} more left out.")
     if "://" not in url:
         url = "http://" + url
         state.notes.append("The URL had no scheme: http:// was assumed, as cURL does.")
