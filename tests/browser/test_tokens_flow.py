@@ -1,15 +1,26 @@
 """As a person would: make an API token on the Tokens page, copy it once, use it against
-the API, revoke it; and read the API's docs page, served from this site under its CSP."""
+the API, revoke it; read the API's docs page, served from this site under its CSP; and
+diagnose a HAR that Chromium itself recorded."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import requests
 from django.contrib.auth.models import User
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
+from apps.accounts.models import Team
+from tests.api.conftest import make_token
 from tests.browser.conftest import screenshot
 from tests.browser.test_submit_flow import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+OHLCV = "/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/aggregations/ohlcv"
 
 
 def test_it_makes_a_token_that_works_once_copied_and_revokes_it(
@@ -68,3 +79,30 @@ def test_the_tokens_page_fits_a_phone(live_server: object, owner: User, page: Pa
     page.goto(f"{base}/tokens/")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page is {width}px wide on a 390px screen"
+
+
+def test_a_har_recorded_by_chromium_is_diagnosed_as_recorded(
+    live_server: object, owner: User, team: Team, browser: Browser, tmp_path: Path
+) -> None:
+    """Chromium itself records the sandbox's 401 (Playwright's record_har); apidiag
+    diagnoses the file without sending anything and finds what the dashboard would."""
+    base = live_server.url  # type: ignore[attr-defined]
+    har = tmp_path / "chromium.har"
+    context = browser.new_context(record_har_path=str(har), record_har_content="embed")
+    page = context.new_page()
+    response = page.goto(f"{base}{OHLCV}?interval=1d")
+    assert response is not None and response.status == 401
+    context.close()  # writes the HAR
+    entries = json.loads(har.read_text())["log"]["entries"]
+    assert any(entry["response"]["status"] == 401 for entry in entries)
+
+    env = {**os.environ, "APIDIAG_URL": base, "APIDIAG_TOKEN": make_token(owner, team)}
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("apidiag")), "diagnose", "--har", str(har), "--json"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr  # a 4xx, the worst of the entries
+    runs = json.loads(done.stdout)
+    codes = {run["request"]["url"].split("?")[0]: run["diagnosis"]["code"] for run in runs}
+    assert codes[f"{base}{OHLCV}"] == "kaiko.401.no_key"
+    assert all(run["recorded"] for run in runs)
