@@ -6,6 +6,7 @@ team's objects answer 404; a token acts for one user in one team. The OpenAPI 3.
 is generated from these functions and the pydantic shapes in `schemas`.
 """
 
+import logging
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -14,6 +15,7 @@ from typing import Any
 
 from cryptography.fernet import InvalidToken
 from django.conf import settings
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
@@ -63,6 +65,8 @@ from apps.sharing import selectors as sharing_selectors
 from apps.sharing import services as sharing_services
 from apps.sharing.forms import ShareLinkForm
 from apps.sharing.selectors import shared_run_ids
+
+logger = logging.getLogger(__name__)
 
 MAX_WAIT_SECONDS = 30
 WAIT_POLL_SECONDS = 0.2
@@ -181,6 +185,24 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return problem_response(Problematic(exc.status_code, str(exc)))
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """Never a traceback (DEBUG or not): a problem, and the error in the log."""
+    if isinstance(exc, OperationalError):
+        logger.warning("API %s %s: the database cannot be reached", request.method, request.path)
+        return problem_response(
+            Problematic(
+                503,
+                "The dashboard's database cannot be reached right now; try again shortly.",
+                headers={"Retry-After": "30"},
+            )
+        )
+    logger.exception("API %s %s failed", request.method, request.path)
+    return problem_response(
+        Problematic(500, "The dashboard could not answer this; the error was logged.")
+    )
 
 
 def _location(loc: Iterable[object]) -> str:

@@ -569,3 +569,20 @@ def test_har_http_versions_are_read_as_browsers_write_them(owner_api: ApiClient)
     entry["response"]["httpVersion"] = "h2"
     body = owner_api.post("/api/v1/diagnose", {"har_entry": entry}).json()
     assert Run.objects.get(pk=body["id"]).attempts.get().response_http_version == "HTTP/2"
+
+
+def test_an_unexpected_error_is_a_problem_without_a_traceback(
+    owner_api: ApiClient, team: Team, owner: User, monkeypatch: pytest.MonkeyPatch, settings: object
+) -> None:
+    settings.DEBUG = True  # type: ignore[attr-defined]
+    run = finished_run(team, owner)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("internal detail KSECRET-api-0001")
+
+    monkeypatch.setattr(api_module.presenters, "run_out", broken)
+    response = owner_api.get(f"/api/v1/runs/{run.id}")
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/problem+json"
+    assert "KSECRET" not in response.content.decode()
+    assert "Traceback" not in response.content.decode()
