@@ -13,6 +13,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
 from apps.accounts.models import Team
 from apps.api import api as api_module
@@ -34,6 +35,9 @@ def test_the_document_is_openapi_3_1_and_public(db: None) -> None:
 
     document = json.loads(response.content, object_pairs_hook=no_duplicate_keys)
     assert document["openapi"].startswith("3.1")
+    # Valid against the OpenAPI 3.1 meta-schema (the one schemathesis ships and uses).
+    problems = [error.message for error in OPENAPI_31_VALIDATOR.iter_errors(document)]
+    assert problems == []
     assert document["components"]["securitySchemes"]["TokenAuth"]["scheme"] == "bearer"
     paths = document["paths"]
     for path in (
