@@ -6,6 +6,7 @@ team's objects answer 404; a token acts for one user in one team. The OpenAPI 3.
 is generated from these functions and the pydantic shapes in `schemas`.
 """
 
+import json
 import logging
 import time
 import uuid
@@ -27,6 +28,7 @@ from django.views.decorators.csp import csp_override
 from ninja import NinjaAPI, Query, Status, Swagger
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
 from apps.accounts.models import Team
 from apps.accounts.selectors import members_of
@@ -110,6 +112,20 @@ def problem_response(problem: Problematic) -> HttpResponse:
     return response
 
 
+class JSONBody(Parser):
+    """JSON bodies as UTF-8 text only: a string with a lone surrogate ("\\ud800", which JSON
+    can escape but no text holds) is refused here, not when the database cannot store it."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        try:
+            json.dumps(data, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            # django-ninja answers 400 "Cannot parse request body" (a problem, see below).
+            raise ValueError("a string in the body is not valid text (a lone surrogate)") from None
+        return data
+
+
 class DashboardAPI(NinjaAPI):
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         """Error answers are documented as application/problem+json, as they are sent."""
@@ -149,9 +165,10 @@ api = DashboardAPI(
     auth=TokenAuth(),
     docs=Swagger(settings={"persistAuthorization": False, "tryItOutEnabled": False}),
     docs_decorator=docs_csp,
+    parser=JSONBody(),
 )
 
-ERRORS: dict[int, type] = {401: Problem, 422: Problem, 429: Problem}
+ERRORS: dict[int, type] = {400: Problem, 401: Problem, 422: Problem, 429: Problem}
 RUN_ERRORS: dict[int, type] = {**ERRORS, 404: Problem}
 
 

@@ -586,3 +586,13 @@ def test_an_unexpected_error_is_a_problem_without_a_traceback(
     assert response["Content-Type"] == "application/problem+json"
     assert "KSECRET" not in response.content.decode()
     assert "Traceback" not in response.content.decode()
+
+
+def test_a_string_that_is_not_text_is_refused(owner_api: ApiClient) -> None:
+    body = '{"url": "https://example.com/\\ud800"}'  # a lone surrogate, escaped in JSON
+    response = owner_api.client.post(
+        "/api/v1/runs", body, content_type="application/json", headers=owner_api.headers
+    )
+    assert response.status_code == 400  # the body cannot be read, as for JSON that is not
+    assert response.json()["detail"].startswith("Cannot parse request body")
+    assert Run.objects.count() == 0
