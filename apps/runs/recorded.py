@@ -10,6 +10,7 @@ dashboard's export write it) into a `Recorded`: pure, no database.
 import base64
 import binascii
 import logging
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -161,7 +162,10 @@ def _object(value: object, where: str) -> Mapping:
 
 
 def _number(value: object, default: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    """A duration in ms; anything else (negative, NaN, endless, not a number) is unknown."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    if not math.isfinite(value) or not 0 <= value <= 86_400_000:
         return default
     return float(value)
 

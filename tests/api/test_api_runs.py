@@ -596,3 +596,18 @@ def test_a_string_that_is_not_text_is_refused(owner_api: ApiClient) -> None:
     assert response.status_code == 400  # the body cannot be read, as for JSON that is not
     assert response.json()["detail"].startswith("Cannot parse request body")
     assert Run.objects.count() == 0
+
+
+@pytest.mark.parametrize("elapsed", ["NaN", "Infinity", "-5", "1e300"])
+def test_a_har_time_that_is_no_duration_is_taken_as_unknown(
+    owner_api: ApiClient, elapsed: str
+) -> None:
+    body = (
+        '{"har_entry": {"request": {"method": "GET", "url": "https://api.example.com/"}, '
+        f'"response": {{"status": 204}}, "time": {elapsed}}}}}'
+    )
+    response = owner_api.client.post(
+        "/api/v1/diagnose", body, content_type="application/json", headers=owner_api.headers
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["result"]["duration_ms"] == 0.0
