@@ -115,7 +115,7 @@ class ResultOut(Schema):
     failure_message: str
     duration_ms: float | None
     headers: list[Pair]
-    body: str
+    body: str = Field(description="Decoded and redacted; a JSON body is pretty-printed.")
     body_bytes: int | None
     body_truncated: bool
     redirects: list[Redirect]
