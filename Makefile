@@ -28,7 +28,8 @@ $(VENV)/.installed-run: requirements.txt | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
+# requirements-dev.txt also installs the apidiag CLI (./cli, editable) for its tests.
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt cli/pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@ $(VENV)/.installed-run
 

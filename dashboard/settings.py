@@ -99,6 +99,8 @@ INSTALLED_APPS = [
     "apps.sharing",
     "apps.demo",
     "apps.library",
+    "ninja",  # django-ninja: the JSON API's OpenAPI document and its docs page's assets
+    "apps.api",
 ]
 
 MIDDLEWARE = [
@@ -339,6 +341,9 @@ RATELIMIT_INVITE = envrate("RATELIMIT_INVITE", "20/m")
 RATELIMIT_PASSWORD_RESET = envrate("RATELIMIT_PASSWORD_RESET", "5/h")
 # Share pages (/s/<token>) opened per client address, whatever the answer.
 RATELIMIT_SHARE_VIEW = envrate("RATELIMIT_SHARE_VIEW", "60/m")
+# JSON API requests per API token, whatever the answer (submissions also count against
+# RATELIMIT_SUBMIT, with the pages').
+RATELIMIT_API = envrate("RATELIMIT_API", "120/m")
 SILENCED_SYSTEM_CHECKS = [
     "django_ratelimit.W001",  # Django's own RedisCache is atomic; only third-party ones are listed
 ]

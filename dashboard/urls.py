@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from apps.accounts import views as account_views
+from apps.api import views as api_views
+from apps.api.api import api
 from apps.health import views as health_views
 from apps.runs import views as run_views
 
@@ -12,6 +14,10 @@ urlpatterns = [
     path("help/", include("apps.diagnosis.urls")),
     path("sandbox/", include("apps.sandbox.urls")),
     path("profiles/", include("apps.library.urls")),
+    path("api/v1/", api_views.api_not_found),  # before django-ninja's own root page
+    path("api/v1/", api.urls),
+    re_path(r"^api/(?P<path>.*)$", api_views.api_not_found),
+    path("tokens/", include("apps.api.urls")),
     path("", include("apps.accounts.urls")),
     path("", include("apps.sharing.urls")),  # /s/<token>, and /runs/<id>/share/...
     # Sign-in, sign-out and passwords: Django's views (names as Django expects them).

@@ -1,0 +1,1 @@
+"""Saved requests, collections, environments and importers. For now: the importers."""

@@ -58,6 +58,9 @@ class Run(models.Model):
     secrets_encrypted = models.BinaryField(blank=True, default=b"", editable=False)
     # Automatic retries with backoff: {} for none, else {"base", "cap", "max_attempts"}.
     retry_policy = models.JSONField(default=dict, blank=True)
+    # Submitted as recorded (the API's diagnose-only path): the caller gave the exchange it
+    # already had; nothing was sent for the first attempt.
+    recorded = models.BooleanField(default=False)
 
     # Summary of the latest finished attempt, for lists and filters.
     attempt_count = models.PositiveIntegerField(default=0)

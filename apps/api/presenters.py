@@ -1,0 +1,187 @@
+"""The API's answers built from stored rows: dicts in the shapes of `schemas`.
+
+A run is shown through the share page's view of it (`apps.sharing.presentation.shared_run`),
+so everything it holds is redacted again by name and by the run's own secret values (and
+their encodings) on the way out, exactly as a share page is: no secret in any field.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.urls import reverse
+
+from apps.diagnosis.catalog import get_playbook
+from apps.diagnosis.rules import Diagnosis
+from apps.egress.redaction import redact_url
+from apps.runs import secrets
+from apps.runs import selectors as run_selectors
+from apps.runs.models import Run
+from apps.sharing.models import ShareLink
+from apps.sharing.presentation import shared_run
+
+Absolute = Callable[[str], str]  # a path to an absolute URL
+
+
+def _pairs(pairs: list[tuple[str, str]] | list[list[str]]) -> list[dict[str, str]]:
+    return [{"name": str(name), "value": str(value)} for name, value in pairs]
+
+
+def diagnosis_out(diagnosis: Diagnosis, absolute: Absolute) -> dict[str, Any]:
+    playbooks = []
+    for slug in diagnosis.playbooks:
+        try:
+            title = get_playbook(slug).title
+        except KeyError:
+            continue
+        url = absolute(reverse("diagnosis:playbook", args=[slug]))
+        playbooks.append({"slug": slug, "title": title, "url": url})
+    return {
+        "code": diagnosis.code,
+        "severity": diagnosis.severity,
+        "title": diagnosis.title,
+        "profile": diagnosis.profile,
+        "api_name": diagnosis.api_name,
+        "status": diagnosis.status,
+        "failure_kind": diagnosis.failure_kind,
+        "failure_detail": diagnosis.failure_detail,
+        "api_meaning": diagnosis.api_meaning,
+        "api_docs_url": diagnosis.api_docs_url,
+        "api_message": diagnosis.api_message,
+        "http_meaning": diagnosis.http_meaning,
+        "http_reference": diagnosis.http_reference,
+        "explanation": diagnosis.explanation,
+        "causes": [
+            {
+                "code": cause.code,
+                "title": cause.title,
+                "explanation": cause.explanation,
+                "likelihood": cause.likelihood,
+                "evidence": [
+                    {"source": e.source, "name": e.name, "value": e.value, "note": e.note}
+                    for e in cause.evidence
+                ],
+                "playbooks": list(cause.playbooks),
+            }
+            for cause in diagnosis.causes
+        ],
+        "playbooks": playbooks,
+        "retryable": diagnosis.retryable,
+        "auto_retry": diagnosis.auto_retry,
+        "retry_reason": diagnosis.retry_reason,
+        "retry_after_seconds": diagnosis.retry_after_seconds,
+        "wait_seconds": diagnosis.wait_seconds,
+        "wait_source": diagnosis.wait_source,
+        "retry_hint": diagnosis.retry_hint,
+    }
+
+
+def run_out(run: Run, absolute: Absolute, *, warnings: list[str] | None = None) -> dict[str, Any]:
+    """The run with its request, latest result, diagnosis and attempts, redacted.
+
+    Raises cryptography's InvalidToken when the run's secrets cannot be decrypted: without
+    them the answer cannot be checked for them, so it is not given.
+    """
+    attempts = run_selectors.attempts_of(run=run)
+    secret_values = secrets.decrypt(run.secrets_encrypted).values()
+    view = shared_run(run=run, attempts=attempts, secret_values=secret_values)
+    result = None
+    if view.result is not None:
+        shown = view.result
+        body = shown.body.head + shown.body.rest if shown.body is not None else ""
+        result = {
+            "attempt": shown.number,
+            "outcome": shown.outcome,
+            "status": shown.response_status,
+            "reason": shown.response_reason,
+            "failure_kind": next(
+                (a.failure_kind for a in attempts if a.number == shown.number), ""
+            ),
+            "failure_message": shown.failure_message,
+            "duration_ms": shown.duration_ms,
+            "headers": _pairs(shown.response_headers),
+            "body": body,
+            "body_bytes": shown.body_bytes,
+            "body_truncated": shown.body_truncated,
+            "redirects": [{"status": s, "location": loc} for s, loc in shown.redirects],
+        }
+    return {
+        "id": run.id,
+        "url": absolute(reverse("runs:detail", args=[run.id])),
+        "status": run.status,
+        "finished": run.is_finished,
+        "recorded": run.recorded,
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+        "created_by": run.created_by.get_username() if run.created_by else None,
+        "request": {
+            "method": run.method,
+            "url": view.url,
+            "host": view.host,
+            "query": _pairs(view.query),
+            "headers": _pairs(view.request_headers),
+            "body": view.request_body,
+            "has_api_key": run.has_api_key,
+            "timeout": run.timeout_seconds,
+            "follow_redirects": run.follow_redirects,
+            "profile": run.profile,
+            "curl": view.curl.text,
+        },
+        "result": result,
+        "diagnosis": diagnosis_out(view.diagnosis, absolute) if view.diagnosis else None,
+        "attempts": [
+            {
+                "number": a.number,
+                "reason": a.reason,
+                "status": a.status,
+                "outcome": a.outcome,
+                "response_status": a.response_status,
+                "title": a.title,
+                "duration_ms": a.duration_ms,
+                "finished_at": a.finished_at,
+                "not_before": a.not_before,
+                "wait_reason": a.wait_reason,
+            }
+            for a in view.attempts
+        ],
+        "redacted": view.redacted,
+        "warnings": list(warnings or []),
+    }
+
+
+def log_run_out(run: Run, absolute: Absolute, *, shared: bool) -> dict[str, Any]:
+    """A row of the team log: the stored summary columns (redacted when written)."""
+    return {
+        "id": run.id,
+        "url": absolute(reverse("runs:detail", args=[run.id])),
+        "api_url": absolute(reverse("api:get_run", args=[run.id])),
+        "created_at": run.created_at,
+        "created_by": run.created_by.get_username() if run.created_by else None,
+        "status": run.status,
+        "method": run.method,
+        "host": run.host,
+        "request_url": redact_url(run.url),
+        "outcome": run.outcome,
+        "response_status": run.response_status,
+        "failure_kind": run.failure_kind,
+        "diagnosis_code": run.diagnosis_code,
+        "diagnosis_title": run.diagnosis_title,
+        "severity": run.severity,
+        "duration_ms": run.duration_ms,
+        "recorded": run.recorded,
+        "shared": shared,
+    }
+
+
+def share_link_out(link: ShareLink, now: datetime) -> dict[str, Any]:
+    return {
+        "id": link.id,
+        "visibility": link.visibility,
+        "state": link.state(now),
+        "created_at": link.created_at,
+        "created_by": link.created_by.get_username() if link.created_by else None,
+        "expires_at": link.expires_at,
+        "revoked_at": link.revoked_at,
+        "view_count": link.view_count,
+        "last_viewed_at": link.last_viewed_at,
+    }

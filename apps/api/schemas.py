@@ -1,0 +1,299 @@
+"""The API's JSON shapes (pydantic, through django-ninja): what the OpenAPI document
+describes and what every answer is checked against. Stable: fields are added, never renamed
+or removed, within /api/v1/."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from ninja import Field, Schema
+from pydantic import AfterValidator
+
+from apps.egress.types import FailureKind
+
+
+def _storable(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("NUL characters cannot be stored; remove them.")
+    return value
+
+
+# Text that is stored as given (a recorded exchange): no NUL characters.
+Text = Annotated[str, AfterValidator(_storable)]
+Visibility = Literal["public", "team"]
+Lifetime = Literal["1h", "1d", "7d", "30d", "never"]
+StatusClass = Literal["2xx", "3xx", "4xx", "5xx", "network"]
+
+
+class FieldError(Schema):
+    field: str = Field(description="Where: a field name, or a dotted path into the body.")
+    message: str
+
+
+class Problem(Schema):
+    """RFC 9457 problem details, sent as application/problem+json."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str = ""
+    errors: list[FieldError] = Field(
+        default_factory=list, description="One entry per field that is not valid."
+    )
+
+
+class Pair(Schema):
+    name: Text = Field(max_length=4000)
+    value: Text = Field(max_length=16000)
+
+
+# Runs ------------------------------------------------------------------------------------
+
+
+class RunIn(Schema):
+    """A request to send, with the same fields and checks as the dashboard's form."""
+
+    method: str = Field("GET", description="GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS.")
+    url: str = Field(max_length=4000, description="http(s) URL; its query string is kept.")
+    params: list[Pair] = Field(default_factory=list, description="Query parameters to add.")
+    headers: list[Pair] = Field(default_factory=list)
+    body: str = ""
+    api_key: str = Field(
+        "", description="Sent as X-Api-Key; stored encrypted and never returned.", max_length=500
+    )
+    timeout: float | None = Field(
+        None, description="Seconds; the server's default when unset.", allow_inf_nan=False
+    )
+    profile: str = Field("", description="API profile slug; empty: chosen from the URL.")
+    follow_redirects: bool = False
+    auto_retry: bool = Field(False, description="Retry with backoff while retryable.")
+
+
+class CurlIn(Schema):
+    """A pasted cURL command (bash, cmd or PowerShell flavour of "Copy as cURL")."""
+
+    command: str = Field(max_length=300_000)
+    api_key: str = Field("", description="Sent as X-Api-Key, unless the command has one.")
+    timeout: float | None = Field(
+        None, description="Seconds; else -m/--max-time, else default.", allow_inf_nan=False
+    )
+    profile: str = ""
+    auto_retry: bool = False
+
+
+class ReauthenticateIn(Schema):
+    api_key: str = Field(max_length=500, description="The new key, sent as X-Api-Key.")
+
+
+class RequestOut(Schema):
+    method: str
+    url: str = Field(description="Redacted: secret query values are [redacted].")
+    host: str
+    query: list[Pair]
+    headers: list[Pair]
+    body: str
+    has_api_key: bool
+    timeout: float
+    follow_redirects: bool
+    profile: str
+    curl: str = Field(description="The request as cURL; secrets are shell variables.")
+
+
+class Redirect(Schema):
+    status: int
+    location: str
+
+
+class ResultOut(Schema):
+    """The latest finished attempt's outcome: a response, or a failure without one."""
+
+    attempt: int
+    outcome: Literal["response", "failure"]
+    status: int | None
+    reason: str
+    failure_kind: str
+    failure_message: str
+    duration_ms: float | None
+    headers: list[Pair]
+    body: str = Field(description="Decoded and redacted; a JSON body is pretty-printed.")
+    body_bytes: int | None
+    body_truncated: bool
+    redirects: list[Redirect]
+
+
+class EvidenceOut(Schema):
+    source: str = Field(description="status, header, body, param, request_header, request, …")
+    name: str
+    value: str
+    note: str
+
+
+class CauseOut(Schema):
+    code: str = Field(description="Stable code, e.g. kaiko.401.no_key.")
+    title: str
+    explanation: str
+    likelihood: Literal["likely", "possible"] | str
+    evidence: list[EvidenceOut]
+    playbooks: list[str]
+
+
+class PlaybookRef(Schema):
+    slug: str
+    title: str
+    url: str
+
+
+class DiagnosisOut(Schema):
+    code: str = Field(description="Stable code of the most likely cause, e.g. kaiko.401.no_key.")
+    severity: Literal["ok", "info", "warning", "error"] | str
+    title: str
+    profile: str
+    api_name: str
+    status: int | None
+    failure_kind: str | None
+    failure_detail: str | None
+    api_meaning: str | None = Field(description="What the API's documentation says.")
+    api_docs_url: str | None
+    api_message: str | None = Field(description="The message in the response body.")
+    http_meaning: str | None
+    http_reference: str | None
+    explanation: str
+    causes: list[CauseOut] = Field(description="Most likely first.")
+    playbooks: list[PlaybookRef] = Field(description="What to do, most useful first.")
+    retryable: bool
+    auto_retry: bool
+    retry_reason: str
+    retry_after_seconds: int | None
+    wait_seconds: int | None = Field(description="How long to wait before trying again.")
+    wait_source: str | None
+    retry_hint: str
+
+
+class AttemptOut(Schema):
+    number: int
+    reason: str
+    status: str
+    outcome: str
+    response_status: int | None
+    title: str
+    duration_ms: float | None
+    finished_at: datetime | None
+    not_before: datetime | None
+    wait_reason: str
+
+
+class RunOut(Schema):
+    id: uuid.UUID
+    url: str = Field(description="The run's page in the dashboard.")
+    status: Literal["queued", "running", "waiting", "done", "interrupted"]
+    finished: bool
+    recorded: bool = Field(description="Submitted as recorded: nothing was sent.")
+    created_at: datetime
+    finished_at: datetime | None
+    created_by: str | None
+    request: RequestOut
+    result: ResultOut | None
+    diagnosis: DiagnosisOut | None
+    attempts: list[AttemptOut]
+    redacted: list[str] = Field(description="What was redacted, by kind and place; no values.")
+    warnings: list[str] = Field(
+        default_factory=list, description="About the input (e.g. cURL flags not used)."
+    )
+
+
+# The log ---------------------------------------------------------------------------------
+
+
+class LogRunOut(Schema):
+    id: uuid.UUID
+    url: str
+    api_url: str
+    created_at: datetime
+    created_by: str | None
+    status: str
+    method: str
+    host: str
+    request_url: str
+    outcome: str
+    response_status: int | None
+    failure_kind: str
+    diagnosis_code: str
+    diagnosis_title: str
+    severity: str
+    duration_ms: float | None
+    recorded: bool
+    shared: bool
+
+
+class LogPageOut(Schema):
+    runs: list[LogRunOut]
+    next_cursor: str | None = Field(description="Pass as `before` for the next page.")
+    next: str | None = Field(description="The next page's URL; null on the last page.")
+
+
+# Share links -----------------------------------------------------------------------------
+
+
+class ShareLinkIn(Schema):
+    visibility: Visibility = "public"
+    lifetime: Lifetime = Field("7d", description="never: for team-only links.")
+
+
+class ShareLinkOut(Schema):
+    id: uuid.UUID
+    visibility: Visibility | str
+    state: Literal["active", "revoked", "expired"] | str
+    created_at: datetime
+    created_by: str | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    view_count: int
+    last_viewed_at: datetime | None
+
+
+class CreatedShareLinkOut(ShareLinkOut):
+    url: str = Field(description="The link: shown in this answer only (only its hash is kept).")
+
+
+# Diagnose only ---------------------------------------------------------------------------
+
+
+class RecordedRequest(Schema):
+    method: str = Field(max_length=10)
+    url: Text = Field(max_length=8000)
+    headers: list[Pair] = Field(default_factory=list, max_length=200)
+    body: Text = Field("", max_length=1_048_576)
+
+
+class RecordedResponse(Schema):
+    status: int = Field(ge=100, le=599)
+    reason: Text = Field("", max_length=200)
+    headers: list[Pair] = Field(default_factory=list, max_length=200)
+    body: Text = Field("", max_length=1_048_576)
+    http_version: Literal["HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/3"] = "HTTP/1.1"
+
+
+class RecordedFailure(Schema):
+    kind: FailureKind
+    message: Text = Field("", max_length=2000)
+    detail: Text = Field("", max_length=40)
+
+
+class DiagnoseIn(Schema):
+    """An exchange the caller already has: `request` with `response` or `failure`, or one
+    HAR 1.2 entry (`har_entry`). Nothing is sent."""
+
+    request: RecordedRequest | None = None
+    response: RecordedResponse | None = None
+    failure: RecordedFailure | None = None
+    elapsed_ms: float = Field(0, ge=0, le=86_400_000, allow_inf_nan=False)
+    har_entry: dict[str, Any] | None = None
+    profile: str = Field("", description="API profile slug; empty: chosen from the URL.")
+
+
+class MeOut(Schema):
+    user: str
+    team: str
+    team_id: uuid.UUID
+    token: str = Field(description="The token's name.")
+    expires_at: datetime

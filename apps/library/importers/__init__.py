@@ -1,0 +1,1 @@
+"""Importers: pure parsers that turn what people paste or upload into requests."""

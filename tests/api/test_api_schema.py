@@ -1,0 +1,180 @@
+"""The OpenAPI 3.1 document, its docs page, and schemathesis against the API (WSGI mode):
+no 5xx, and every answer conforms to the document (status, content type, headers, body)."""
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from django.contrib.auth.models import User
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
+
+from apps.accounts.models import Team
+from apps.api import api as api_module
+from apps.sharing import services as sharing_services
+from tests.api.conftest import make_token
+from tests.support.factories import finished_run
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_document_is_openapi_3_1_and_public(db: None) -> None:
+    response = Client().get("/api/v1/openapi.json")
+    assert response.status_code == 200
+
+    def no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+        keys = [key for key, _ in pairs]
+        assert len(keys) == len(set(keys)), f"duplicate keys in the document: {keys}"
+        return dict(pairs)
+
+    document = json.loads(response.content, object_pairs_hook=no_duplicate_keys)
+    assert document["openapi"].startswith("3.1")
+    # Valid against the OpenAPI 3.1 meta-schema (the one schemathesis ships and uses).
+    problems = [error.message for error in OPENAPI_31_VALIDATOR.iter_errors(document)]
+    assert problems == []
+    assert document["components"]["securitySchemes"]["TokenAuth"]["scheme"] == "bearer"
+    paths = document["paths"]
+    for path in (
+        "/api/v1/runs",
+        "/api/v1/runs/curl",
+        "/api/v1/runs/{run_id}",
+        "/api/v1/runs/{run_id}/retry",
+        "/api/v1/runs/{run_id}/share-links",
+        "/api/v1/exports/runs.har",
+        "/api/v1/diagnose",
+    ):
+        assert path in paths
+    errors = paths["/api/v1/runs"]["post"]["responses"]["422"]["content"]
+    assert list(errors) == ["application/problem+json"]
+    assert "api_key" not in json.dumps(document["components"]["schemas"]["RunOut"])
+
+
+def test_the_docs_page_loads_its_assets_from_this_site(db: None) -> None:
+    response = Client().get("/api/v1/docs")
+    assert response.status_code == 200
+    page = response.content.decode()
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sources and all(source.startswith("/static/") for source in sources), sources
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "cdn" not in policy
+
+
+# schemathesis --------------------------------------------------------------------------------
+
+MAX_EXAMPLES = 12  # per operation: the whole run stays well under a minute
+# "Schema-valid data is accepted" does not hold for this API by design: the document gives
+# the shape of each field, and the same validation as the pages then judges its meaning (a
+# URL the address policy refuses, a member who is not in the team, a filter that names no
+# diagnosis), answering 422 with the field named. Every other check runs.
+EXCLUDED_CHECKS = [schemathesis.checks.positive_data_acceptance]
+KAIKO = "https://us.market-api.kaiko.io/v2/data/trades.v1/exchanges"
+# Bodies that are valid in meaning too, sent for every third case of their operation, so
+# that the success answers of the writes are checked against the document as well.
+VALID_BODIES = {
+    ("POST", "/api/v1/runs"): {"url": KAIKO, "api_key": "k-123456"},
+    ("POST", "/api/v1/runs/curl"): {"command": f"curl -H 'Accept: application/json' {KAIKO}"},
+    ("POST", "/api/v1/diagnose"): {
+        "request": {"method": "GET", "url": KAIKO},
+        "response": {"status": 401, "body": '{"message": "Unauthorized"}'},
+    },
+}
+
+
+@pytest.fixture
+def api_schema(db: None) -> Iterator[schemathesis.BaseSchema]:
+    """The document, loaded through the WSGI application, which the calls then go through.
+
+    As Django's test client does, requests keep the test's database connection (else the
+    end of each request would close it inside the test's transaction).
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def _operations() -> list[tuple[str, str]]:
+    """(method, path) of every operation the document describes, read once at collection."""
+    from apps.api.api import api
+
+    document = api.get_openapi_schema()
+    return [
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method in operations
+    ]
+
+
+RATE_LIMITED = {
+    "code": "kaiko.429", "severity": "warning", "title": "Rate limit reached",
+    "profile": "kaiko", "profile_name": "Kaiko market-data API", "retryable": True,
+    "retry_after_seconds": 2, "playbooks": ["back-off"],
+}  # fmt: skip
+
+
+@pytest.fixture
+def world(team: Team, owner: User, monkeypatch: pytest.MonkeyPatch, settings: object) -> dict:
+    """A team with a finished run and a share link, a token, no rate limit in the way, and
+    `wait` that does not hold the answer (no worker runs here)."""
+    settings.RATELIMIT_API = "100000/m"  # type: ignore[attr-defined]
+    settings.RATELIMIT_SUBMIT = "100000/m"  # type: ignore[attr-defined]
+    monkeypatch.setattr(api_module, "wait_for_run", lambda run, seconds: run)
+    run = finished_run(team, owner, response_status=429, diagnosis=RATE_LIMITED)
+    link, _ = sharing_services.create_link(
+        run=run, created_by=owner, visibility="team", lifetime=None
+    )
+    return {"token": make_token(owner, team), "run": run, "link": link}
+
+
+@pytest.mark.parametrize(("method", "path"), _operations())
+def test_the_api_conforms_to_its_document(
+    api_schema: schemathesis.BaseSchema, world: dict, method: str, path: str
+) -> None:
+    """Generated requests, valid and not, through the WSGI application; schemathesis's
+    checks (no 5xx, documented status, content type, headers and body) on each answer."""
+    operation = api_schema[path][method]
+    headers = {"Authorization": f"Bearer {world['token']}"}
+    calls = []
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    def check(case: schemathesis.Case) -> None:
+        # Every other case names the team's own run and link, so that answers other than
+        # 404 are generated and checked too.
+        if case.path_parameters and len(calls) % 2 == 0:
+            if "run_id" in case.path_parameters:
+                case.path_parameters["run_id"] = str(world["run"].id)
+            if "link_id" in case.path_parameters:
+                case.path_parameters["link_id"] = str(world["link"].id)
+        if (method, path) in VALID_BODIES and len(calls) % 3 == 0:
+            case.body = VALID_BODIES[(method, path)]
+        response = case.call_and_validate(headers=headers, excluded_checks=EXCLUDED_CHECKS)
+        calls.append(response.status_code)
+
+    check()
+    assert calls, "schemathesis generated no request"
+    if (method, path) in VALID_BODIES or "{run_id}" in path or method == "GET":
+        assert any(code < 400 for code in calls), calls
+
+
+@pytest.mark.parametrize("path", ["/api/", "/api/v1/", "/api/v1/nope", "/api/v1/runs/not-a-uuid"])
+def test_other_api_addresses_answer_a_problem(db: None, path: str) -> None:
+    response = Client().get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert "/api/v1/docs" in response.json()["detail"]

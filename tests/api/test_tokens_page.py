@@ -1,0 +1,128 @@
+"""The Tokens page and `manage.py api_token`: a token is shown once, only its hash is kept,
+each user sees and revokes only their own, and a revoked token stops working at once."""
+
+import io
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+
+from apps.accounts.models import Team, hash_link_token
+from apps.api.models import ApiToken
+from tests.api.conftest import ApiClient, make_token
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = re.compile(r"adt_[A-Za-z0-9_-]{40,}")
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_it_asks_to_sign_in(db: None) -> None:
+    response = Client().get(reverse("api_tokens:list"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_it_makes_a_token_shown_once(owner: User, team: Team) -> None:
+    client = signed_in(owner)
+    response = client.post(
+        reverse("api_tokens:list"), {"name": "CI job", "team": str(team.id), "lifetime": "30d"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    value = TOKEN.search(page).group()
+    token = ApiToken.objects.get()
+    assert (token.name, token.user, token.team) == ("CI job", owner, team)
+    assert token.token_hash == hash_link_token(value) and value not in str(token.__dict__)
+    assert "no-store" in response["Cache-Control"]
+    assert ApiClient(value).get("/api/v1/me").json()["user"] == owner.username
+    again = client.get(reverse("api_tokens:list")).content.decode()
+    assert value not in again and token.hint in again and "CI job" in again
+
+
+@pytest.mark.parametrize(
+    ("data", "field_text"),
+    [
+        ({"name": "", "lifetime": "30d"}, "This field is required"),
+        ({"name": "x", "lifetime": "forever"}, "Select a valid choice"),
+    ],
+)
+def test_a_bad_form_says_why_and_makes_nothing(
+    owner: User, team: Team, data: dict, field_text: str
+) -> None:
+    response = signed_in(owner).post(reverse("api_tokens:list"), {**data, "team": str(team.id)})
+    assert response.status_code == 400
+    assert field_text in response.content.decode()
+    assert not ApiToken.objects.exists()
+
+
+def test_a_token_can_only_be_made_for_ones_own_team(
+    owner: User, other_team: Team, stranger: User
+) -> None:
+    response = signed_in(owner).post(
+        reverse("api_tokens:list"), {"name": "x", "team": str(other_team.id), "lifetime": "7d"}
+    )
+    assert response.status_code == 400
+    assert not ApiToken.objects.exists()
+
+
+def test_it_revokes_ones_own_token(owner: User, team: Team) -> None:
+    value = make_token(owner, team)
+    token = ApiToken.objects.get()
+    response = signed_in(owner).post(reverse("api_tokens:revoke", args=[token.id]), follow=True)
+    assert "revoked" in response.content.decode()
+    assert ApiClient(value).get("/api/v1/me").status_code == 401
+
+
+def test_others_tokens_are_not_found(owner: User, teammate: User, team: Team) -> None:
+    value = make_token(teammate, team)
+    token = ApiToken.objects.get()
+    client = signed_in(owner)
+    assert (
+        "test"
+        not in client.get(reverse("api_tokens:list")).content.decode().split("Your tokens")[1]
+    )
+    assert client.post(reverse("api_tokens:revoke", args=[token.id])).status_code == 404
+    assert ApiClient(value).get("/api/v1/me").status_code == 200
+
+
+def test_revoking_needs_a_post(owner: User, team: Team) -> None:
+    make_token(owner, team)
+    token = ApiToken.objects.get()
+    assert signed_in(owner).get(reverse("api_tokens:revoke", args=[token.id])).status_code == 405
+
+
+def test_the_navigation_links_to_the_tokens_page(owner: User) -> None:
+    page = signed_in(owner).get(reverse("home")).content.decode()
+    assert f'href="{reverse("api_tokens:list")}"' in page
+
+
+def test_the_command_prints_a_working_token(owner: User, team: Team) -> None:
+    out = io.StringIO()
+    call_command("api_token", "create", "--user", owner.username, "--team", team.name, stdout=out)
+    value = out.getvalue().strip()
+    assert TOKEN.fullmatch(value)
+    assert ApiClient(value).get("/api/v1/me").json()["team"] == team.name
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--user", "nobody", "--team", "Alpha"], "No user"),
+        (["--user", "alice", "--team", "Bravo"], "not a member"),
+        (["--user", "alice", "--team", "Alpha", "--days", "0"], "--days"),
+    ],
+)
+def test_the_command_refuses_with_a_reason(
+    owner: User, team: Team, other_team: Team, args: list[str], message: str
+) -> None:
+    with pytest.raises(CommandError, match=message):
+        call_command("api_token", "create", *args)
+    assert not ApiToken.objects.exists()
