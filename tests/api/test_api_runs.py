@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.accounts.models import Team
 from apps.api import api as api_module
 from apps.egress.types import Exchange, Response
-from apps.runs import services
+from apps.runs import execution
 from apps.runs.models import Run
 from apps.sharing.models import ShareLink
 from tests.api.conftest import ApiClient
@@ -200,7 +200,7 @@ def run_with_secrets(owner_api: ApiClient) -> Run:
     )
     attempt = run.attempts.get()
     secret_values = list(SECRETS.values())
-    assert services.store_result(attempt=attempt, exchange=exchange, secret_values=secret_values)
+    assert execution.store_result(attempt=attempt, exchange=exchange, secret_values=secret_values)
     return run
 
 
