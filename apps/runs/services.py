@@ -1,12 +1,14 @@
 """Writes to runs: submitting one, executing its attempts on a worker, retrying, re-running."""
 
 import contextlib
+import functools
 import logging
 import random
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -26,12 +28,13 @@ from apps.egress.client import Limits, send
 from apps.egress.policy import AddressPolicy
 from apps.egress.redaction import (
     REDACTED,
+    SecretValues,
     is_secret_header,
     is_secret_param,
     redact_body,
-    redact_text,
+    redact_data,
+    redact_pairs,
     redact_url,
-    split_secret_pairs,
 )
 from apps.egress.types import Exchange, Failure, FailureKind, OutboundRequest
 from apps.runs import backoff, recovery, secrets
@@ -75,17 +78,7 @@ def submit_run(
     """
     request = _restore_secrets(request, source) if source is not None else request
     request = _move_secret_query_to_params(request)
-    shown_headers, secret_headers = split_secret_pairs(request.headers, is_secret=is_secret_header)
-    shown_params, secret_params = split_secret_pairs(request.params, is_secret=is_secret_param)
-    content_type = next((v for n, v in request.headers if n.lower() == "content-type"), "")
-    shown_body, body_values = redact_body(request.body, content_type)
-    run_secrets = secrets.RunSecrets(
-        api_key=request.api_key,
-        headers=secret_headers,
-        params=secret_params,
-        body=request.body if body_values else "",
-        body_values=body_values,
-    )
+    stored, run_secrets = _split_secrets(request)
     profile = request.profile or profile_for_url(request.url).slug
     policy = default_retry_policy().to_dict() if request.auto_retry else {}
     with transaction.atomic():
@@ -94,11 +87,11 @@ def submit_run(
             created_by=user,
             source=source,
             method=request.method,
-            url=redact_url(request.url),
-            host=_host_of(request.url),
-            query=[list(pair) for pair in shown_params],
-            request_headers=[list(pair) for pair in shown_headers],
-            request_body=redact_text(shown_body, run_secrets.values()),
+            url=stored.url,
+            host=stored.host,
+            query=[list(pair) for pair in stored.params],
+            request_headers=[list(pair) for pair in stored.headers],
+            request_body=stored.body,
             timeout_seconds=request.timeout,
             follow_redirects=request.follow_redirects,
             profile=profile,
@@ -112,6 +105,66 @@ def submit_run(
         transaction.on_commit(lambda: enqueue_attempt(attempt_id=attempt.id))
     logger.info("run %s submitted by user %s: %s %s", run.id, user.pk, run.method, run.host)
     return run
+
+
+@dataclass(frozen=True)
+class _StoredRequest:
+    url: str
+    host: str
+    params: list[tuple[str, str]]
+    headers: list[tuple[str, str]]
+    body: str
+
+
+def _split_secrets(request: RunRequest) -> tuple[_StoredRequest, secrets.RunSecrets]:
+    """What is stored of the request in clear, and its secrets (stored encrypted).
+
+    The secrets are what the user marked as such: the key field, secret-named headers,
+    parameters and body keys. Each is then removed by value (in every encoding the policy
+    knows) from everything else: the URL's path and query, the other headers, parameters
+    and the body; a part that held one is kept whole among the secrets, to be sent as typed.
+    """
+    content_type = next((v for n, v in request.headers if n.lower() == "content-type"), "")
+    _, body_values = redact_body(request.body, content_type)
+    marked = secrets.RunSecrets(
+        api_key=request.api_key,
+        headers=[(n, v) for n, v in request.headers if v and is_secret_header(n)],
+        params=[(n, v) for n, v in request.params if v and is_secret_param(n)],
+        body_values=body_values,
+    )
+    values = SecretValues(marked.values())
+
+    def split(
+        pairs: list[tuple[str, str]], is_secret: Callable[[str], bool]
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        shown, kept = [], []
+        for name, value in pairs:
+            if value and (is_secret(name) or values.found_in(value)):
+                shown.append((name, REDACTED))
+                kept.append((name, value))
+            else:
+                shown.append((name, value))
+        return shown, kept
+
+    shown_headers, secret_headers = split(request.headers, is_secret_header)
+    shown_params, secret_params = split(request.params, is_secret_param)
+    shown_body, _ = redact_body(request.body, content_type, values)
+    shown_url = redact_url(request.url, values)
+    stored = _StoredRequest(
+        url=shown_url,
+        host=values.redact(_host_of(request.url)),
+        params=shown_params,
+        headers=shown_headers,
+        body=shown_body,
+    )
+    return stored, secrets.RunSecrets(
+        api_key=request.api_key,
+        headers=secret_headers,
+        params=secret_params,
+        body=request.body if shown_body != request.body else "",
+        body_values=body_values,
+        url=request.url if shown_url != request.url else "",
+    )
 
 
 def _move_secret_query_to_params(request: RunRequest) -> RunRequest:
@@ -143,8 +196,9 @@ def _restore_secrets(request: RunRequest, source: Run) -> RunRequest:
         for name, value in request.params
     ]
     api_key = request.api_key or (kept.api_key if request.keep_api_key else "")
-    # An unchanged body whose secrets were redacted is sent as it was first composed.
+    # An unchanged body or URL whose secrets were redacted is sent as first composed.
     body = kept.body if kept.body and request.body == source.request_body else request.body
+    url = kept.url if kept.url and request.url == source.url else request.url
     return RunRequest(
         **{
             **request.__dict__,
@@ -152,6 +206,7 @@ def _restore_secrets(request: RunRequest, source: Run) -> RunRequest:
             "params": params,
             "api_key": api_key,
             "body": body,
+            "url": url,
         }
     )
 
@@ -497,7 +552,7 @@ def _outbound_request(run: Run, run_secrets: secrets.RunSecrets) -> OutboundRequ
     ]
     return OutboundRequest(
         method=run.method,
-        url=run.url,
+        url=run_secrets.url or run.url,
         params=params,
         headers=headers,
         body=(run_secrets.body or run.request_body).encode(),
@@ -544,20 +599,16 @@ def store_result(
         profile = get_profile(run.profile)
     except KeyError:
         profile = profile_for_url(run.url)
+    # Every stored field is cleaned of the run's secrets, in every encoding (the policy).
+    values = SecretValues(secret_values)
     diagnosis = diagnose(exchange, profile, context=_diagnosis_context(run, exchange))
+    diagnosis = Diagnosis.from_dict(redact_data(diagnosis.to_dict(), values))
+    clean, clean_pairs = values.redact, functools.partial(redact_pairs, secrets=values)
 
-    def clean(text: str) -> str:
-        return redact_text(text, secret_values)
-
-    def clean_pairs(pairs: list[tuple[str, str]]) -> list[list[str]]:
-        return [
-            [name, REDACTED if is_secret_header(name) else clean(value)] for name, value in pairs
-        ]
-
-    attempt.sent_url = clean(redact_url(exchange.url))
+    attempt.sent_url = redact_url(exchange.url, values)
     attempt.sent_headers = clean_pairs(exchange.request_headers)
     attempt.redirects = [
-        [status, clean(redact_url(location))] for status, location in exchange.redirects
+        [status, redact_url(location, values)] for status, location in exchange.redirects
     ]
     attempt.duration_ms = round(exchange.elapsed_ms, 1)
     if exchange.response is not None:
@@ -574,7 +625,7 @@ def store_result(
         assert exchange.failure is not None
         attempt.outcome = Run.Outcome.FAILURE
         attempt.failure_kind = exchange.failure.kind.value
-        attempt.failure_detail = exchange.failure.detail
+        attempt.failure_detail = clean(exchange.failure.detail)
         attempt.failure_message = clean(exchange.failure.message)
     attempt.diagnosis_code = diagnosis.code
     attempt.diagnosis = diagnosis.to_dict()
