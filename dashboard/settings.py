@@ -359,7 +359,12 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING", "handlers": ["console"], "propagate": False}},
+    "loggers": {
+        # Django's own handlers (a console one when DEBUG is on, mail_admins) would write
+        # "Not Found: /s/<token>" without the filter: its loggers use the console above only.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"level": "WARNING", "handlers": ["console"], "propagate": False},
+    },
 }
 
 # Celery. The Run row is the source of truth: there is no result backend.
