@@ -132,6 +132,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.current_team",
                 "apps.health.context_processors.worker_status",
+                "apps.sandbox.context_processors.sandbox",
             ],
         },
     },
@@ -452,6 +453,14 @@ EGRESS_MAX_BODY_BYTES = envint("EGRESS_MAX_BODY_BYTES", str(1024 * 1024))
 EGRESS_DEFAULT_TIMEOUT = envfloat("EGRESS_DEFAULT_TIMEOUT", "10")
 EGRESS_MAX_TIMEOUT = envfloat("EGRESS_MAX_TIMEOUT", "60")
 EGRESS_CONNECT_TIMEOUT = envfloat("EGRESS_CONNECT_TIMEOUT", "5")
+
+# The built-in sandbox under /sandbox/ (a demo upstream, no sign-in for its API): on by
+# default only in development. Off, its URLs answer 404 and its presets are hidden.
+SANDBOX_ENABLED = envbool("SANDBOX_ENABLED", "1" if DEBUG else "0")
+# The largest answer of its oversize endpoints (/sandbox/large?mb=N, bomb, gzip-padding).
+SANDBOX_MAX_MIB = envint("SANDBOX_MAX_MIB", "1024")
+if SANDBOX_MAX_MIB < 1:
+    raise ImproperlyConfigured(f"SANDBOX_MAX_MIB must be 1 or more, not {SANDBOX_MAX_MIB}")
 
 # The TLS sandbox (`manage.py sandbox_tls`, started by `make run`): a sandbox CA and one
 # certificate per TLS failure, each served on its own loopback port from SANDBOX_TLS_PORT on.

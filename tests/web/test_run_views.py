@@ -11,6 +11,7 @@ from django.urls import reverse
 from apps.accounts.models import Team
 from apps.runs import secrets
 from apps.runs.models import Attempt, Run
+from apps.sandbox.state import team_scope
 from tests.support.factories import add_attempt, finished_run, make_run
 
 pytestmark = pytest.mark.django_db
@@ -124,9 +125,23 @@ def test_it_lists_only_the_teams_runs_on_home(
     assert str(theirs.id) not in page
 
 
-def test_it_fills_the_form_from_a_preset(owner: User) -> None:
+def test_it_fills_the_form_from_a_preset(owner: User, team: Team) -> None:
     page = client_for(owner).get(reverse("runs:new"), {"preset": "sandbox-no-key"}).content.decode()
-    assert "http://testserver/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd" in page
+    # The team's own sandbox: its maintenance switch and rate limits are the team's.
+    base = f"http://testserver/sandbox/t/{team_scope(team.id)}"
+    assert f"{base}/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd" in page
+
+
+def test_it_hides_the_sandbox_presets_when_the_sandbox_is_off(
+    owner: User, settings: object
+) -> None:
+    settings.SANDBOX_ENABLED = False  # type: ignore[attr-defined]
+    client = client_for(owner)
+    page = client.get(reverse("runs:new")).content.decode()
+    assert "sandbox-no-key" not in page and "/sandbox" not in page
+    assert "kaiko-" in page  # the real hosts' presets stay
+    page = client.get(reverse("runs:new"), {"preset": "sandbox-no-key"}).content.decode()
+    assert "That preset does not exist" in page and "/sandbox" not in page
 
 
 def test_it_stores_a_valid_submission_with_the_key_encrypted_and_redirects(
