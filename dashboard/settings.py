@@ -340,6 +340,13 @@ RATELIMIT_INVITE = envrate("RATELIMIT_INVITE", "20/m")
 RATELIMIT_PASSWORD_RESET = envrate("RATELIMIT_PASSWORD_RESET", "5/h")
 # Share pages (/s/<token>) opened per client address, whatever the answer.
 RATELIMIT_SHARE_VIEW = envrate("RATELIMIT_SHARE_VIEW", "60/m")
+# Reverse proxies in front of the web server that append to X-Forwarded-For (0: none, and
+# the header is ignored). Rate limits and lockouts count the address they report.
+TRUSTED_PROXIES = envint("TRUSTED_PROXIES", "0")
+if not 0 <= TRUSTED_PROXIES <= 10:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES must be from 0 to 10, not {TRUSTED_PROXIES}")
+RATELIMIT_IP_META_KEY = "dashboard.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "dashboard.client_ip.client_ip"
 SILENCED_SYSTEM_CHECKS = [
     "django_ratelimit.W001",  # Django's own RedisCache is atomic; only third-party ones are listed
 ]
