@@ -105,14 +105,15 @@ HOSTILE = st.one_of(
     ODD_DATES,
 )
 # Names the project's views read, by the kind of value they take; and names they don't.
-DATE_NAMES = ["since", "until", "before", "after"]
-NUMBER_NAMES = ["status", "mb", "n", "timeout", "hops", "empty", "lifetime"]
+DATE_NAMES = ["since", "until", "before", "after", "start_time", "end_time"]
+NUMBER_NAMES = ["status", "mb", "n", "timeout", "hops", "empty", "lifetime", "page_size"]
 ID_NAMES = ["team", "source", "from", "pending", "member"]
 OTHER_NAMES = [
     "q", "class", "diagnosis", "method", "host", "range", "next", "preset", "url", "params",
     "headers", "body", "api_key", "profile", "follow_redirects", "auto_retry", "keep_api_key",
     "mode", "visibility", "state", "name", "role", "email", "username", "password", "token",
-    "new_password1", "new_password2", "old_password",
+    "new_password1", "new_password2", "old_password", "interval", "sort",
+    "continuation_token", "instrument_class", "code",
 ]  # fmt: skip
 
 

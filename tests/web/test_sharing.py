@@ -416,3 +416,25 @@ def test_the_rate_limit_counts_the_address_a_trusted_proxy_reports(run: Run, own
     assert view("198.51.100.7") == 429
     assert view("198.51.100.8") == 200
     assert view("not-an-address") == 200  # unusable: the proxy's own address, counted apart
+
+
+def test_a_run_with_a_deeply_nested_body_is_shared_with_it_as_text(
+    team: Team, owner: User
+) -> None:
+    """Issue 13, row 2: the share page of such a run answered 500 (RecursionError)."""
+    nested = "[" * 1000 + '"KSECRET-nested-0001"' + "]" * 1000
+    deep = finished_run(
+        team,
+        owner,
+        response_status=400,
+        response_body=nested,
+        response_headers=[["Content-Type", "application/json"]],
+    )
+    Run.objects.filter(pk=deep.pk).update(
+        secrets_encrypted=secrets.encrypt(secrets.RunSecrets(api_key="KSECRET-nested-0001"))
+    )
+    _, token = make_link(deep, owner)
+    response = client_for(None).get(share_url(token))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "[[[[" in page and "KSECRET-nested-0001" not in page
