@@ -1,5 +1,6 @@
 """Local upstreams for system tests: one counts the requests it receives, by path (the proof
-of how many times a run's request was really sent; `?slow=N` answers after N seconds); one
+of how many times a run's request was really sent; `?slow=N` answers after N seconds;
+`/nested` answers 400 with JSON nested 1,000 levels deep); one
 echoes a key back in every encoding (the proof that none of them is kept)."""
 
 import base64
@@ -46,9 +47,11 @@ class _Handler(BaseHTTPRequestHandler):
         slow = float(parse_qs(parts.query).get("slow", ["0"])[0])
         if slow:
             time.sleep(slow)
-        body = json.dumps({"path": parts.path, "method": self.command}).encode()
+        status, body = 200, json.dumps({"path": parts.path, "method": self.command}).encode()
+        if parts.path == "/nested":  # a 400 whose JSON nests deeper than any parser takes
+            status, body = 400, b"[" * 1000 + b"]" * 1000
         try:
-            self.send_response(200)
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
