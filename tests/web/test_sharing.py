@@ -418,9 +418,7 @@ def test_the_rate_limit_counts_the_address_a_trusted_proxy_reports(run: Run, own
     assert view("not-an-address") == 200  # unusable: the proxy's own address, counted apart
 
 
-def test_a_run_with_a_deeply_nested_body_is_shared_with_it_as_text(
-    team: Team, owner: User
-) -> None:
+def test_a_run_with_a_deeply_nested_body_is_shared_with_it_as_text(team: Team, owner: User) -> None:
     """Issue 13, row 2: the share page of such a run answered 500 (RecursionError)."""
     nested = "[" * 1000 + '"KSECRET-nested-0001"' + "]" * 1000
     deep = finished_run(
