@@ -110,21 +110,25 @@ _HTML_NAMED = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
 _JSON_SHORT = {'"': '\\\\"', "\\": "\\\\\\\\", "/": "\\\\/", "\n": "\\\\n", "\t": "\\\\t"}
 
 
+def _hex_any_case(number: int, width: int) -> str:
+    """A pattern of the number in hex, in either case (as a character class per letter)."""
+    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{number:0{width}x}")
+
+
 def _char_pattern(char: str) -> str:
     """Every way one character of a secret may be written: itself, URL-encoded (each UTF-8
     byte as %XX), a JSON \\u escape, an HTML character reference."""
     options = [re.escape(char)]
-    data = char.encode()
-    options.append("".join(f"%(?i:{byte:02x})" for byte in data))
+    options.append("".join(f"%{_hex_any_case(byte, 2)}" for byte in char.encode()))
     if char == " ":
         options.append(r"\+")
-    if len(char) == 1 and ord(char) <= 0xFFFF:
-        options.append(rf"\\u(?i:{ord(char):04x})")
+    if ord(char) <= 0xFFFF:
+        options.append(rf"\\u{_hex_any_case(ord(char), 4)}")
     else:  # a JSON surrogate pair
         high, low = _surrogates(char)
-        options.append(rf"\\u(?i:{high:04x})\\u(?i:{low:04x})")
+        options.append(rf"\\u{_hex_any_case(high, 4)}\\u{_hex_any_case(low, 4)}")
     options.append(rf"&#0*{ord(char)};")
-    options.append(rf"&#[xX]0*(?i:{ord(char):x});")
+    options.append(rf"&#[xX]0*{_hex_any_case(ord(char), 1)};")
     if char in _HTML_NAMED:
         options.append(f"&{_HTML_NAMED[char]};")
     if char in _JSON_SHORT:
@@ -227,6 +231,9 @@ class SecretValues:
     def _redact_base64_token(self, match: re.Match[str]) -> str:
         """A base64 token that decodes to bytes holding a secret, at any alignment."""
         token = match.group(0)
+        assert self._patterns is not None
+        if not self._patterns[2].search(token):  # no core of a secret: nothing to decode
+            return token
         stripped = token.rstrip("=")
         for start in range(4):  # the token may start inside an encoded group
             piece = stripped[start:]

@@ -88,7 +88,9 @@ def test_it_leaves_other_text_alone() -> None:
 @settings(max_examples=60, deadline=None)
 @given(
     secret=st.text(
-        alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]),
+        alphabet=st.characters(
+            codec="utf-8", exclude_categories=["Cs", "Cc"], exclude_characters="\x00"
+        ),
         min_size=6,
         max_size=30,
     ),
@@ -101,7 +103,8 @@ def test_it_removes_every_form_of_any_secret_wherever_it_is(
     values = SecretValues([secret])
     for form in secret_forms([secret]):
         cleaned = values.redact(before + form + after)
-        assert form not in cleaned
+        # Markers apart (a secret such as "[redac" is in the marker itself), nothing is left.
+        assert form not in cleaned.replace(REDACTED, "\x00")
 
 
 def test_it_finds_credential_parts() -> None:
