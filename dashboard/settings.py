@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Before CSRF, which reads the post: a form too large for Django is read field by field.
+    "dashboard.middleware.OversizedFormMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -134,6 +136,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.current_team",
                 "apps.health.context_processors.worker_status",
+                "apps.sandbox.context_processors.sandbox",
             ],
         },
     },
@@ -344,6 +347,13 @@ RATELIMIT_SHARE_VIEW = envrate("RATELIMIT_SHARE_VIEW", "60/m")
 # JSON API requests per API token, whatever the answer (submissions also count against
 # RATELIMIT_SUBMIT, with the pages').
 RATELIMIT_API = envrate("RATELIMIT_API", "120/m")
+# Reverse proxies in front of the web server that append to X-Forwarded-For (0: none, and
+# the header is ignored). Rate limits and lockouts count the address they report.
+TRUSTED_PROXIES = envint("TRUSTED_PROXIES", "0")
+if not 0 <= TRUSTED_PROXIES <= 10:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES must be from 0 to 10, not {TRUSTED_PROXIES}")
+RATELIMIT_IP_META_KEY = "dashboard.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "dashboard.client_ip.client_ip"
 SILENCED_SYSTEM_CHECKS = [
     "django_ratelimit.W001",  # Django's own RedisCache is atomic; only third-party ones are listed
 ]
@@ -364,7 +374,12 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING", "handlers": ["console"], "propagate": False}},
+    "loggers": {
+        # Django's own handlers (a console one when DEBUG is on, mail_admins) would write
+        # "Not Found: /s/<token>" without the filter: its loggers use the console above only.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"level": "WARNING", "handlers": ["console"], "propagate": False},
+    },
 }
 
 # Celery. The Run row is the source of truth: there is no result backend.
@@ -454,6 +469,14 @@ EGRESS_MAX_TIMEOUT = envfloat("EGRESS_MAX_TIMEOUT", "60")
 EGRESS_CONNECT_TIMEOUT = envfloat("EGRESS_CONNECT_TIMEOUT", "5")
 # Whether the new-request form's "Send a W3C traceparent" box starts ticked.
 TRACEPARENT_DEFAULT = envbool("TRACEPARENT_DEFAULT", "0")
+
+# The built-in sandbox under /sandbox/ (a demo upstream, no sign-in for its API): on by
+# default only in development. Off, its URLs answer 404 and its presets are hidden.
+SANDBOX_ENABLED = envbool("SANDBOX_ENABLED", "1" if DEBUG else "0")
+# The largest answer of its oversize endpoints (/sandbox/large?mb=N, bomb, gzip-padding).
+SANDBOX_MAX_MIB = envint("SANDBOX_MAX_MIB", "1024")
+if SANDBOX_MAX_MIB < 1:
+    raise ImproperlyConfigured(f"SANDBOX_MAX_MIB must be 1 or more, not {SANDBOX_MAX_MIB}")
 
 # The TLS sandbox (`manage.py sandbox_tls`, started by `make run`): a sandbox CA and one
 # certificate per TLS failure, each served on its own loopback port from SANDBOX_TLS_PORT on.

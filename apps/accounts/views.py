@@ -18,7 +18,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -111,12 +111,21 @@ def switch_team(request: AuthenticatedHttpRequest) -> HttpResponse:
         raise Http404("No such team") from None
     membership = _get_membership(request, team_id)
     services.set_current_team(request=request, membership=membership)
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    return HttpResponseRedirect(_next_path(request, request.POST.get("next", "")))
+
+
+def _next_path(request: HttpRequest, target: str) -> str:
+    """`target` if it is a path on this site, else the home page. Never looked up as a view
+    name (`redirect("evil")` would be), never another host, never a control character."""
+    if (
+        not target.startswith("/")
+        or any(ord(char) < 32 or ord(char) == 127 for char in target)
+        or not url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
-        target = reverse("home")
-    return redirect(target)
+        return reverse("home")
+    return target
 
 
 @login_required

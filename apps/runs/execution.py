@@ -3,6 +3,7 @@ flight, send it, diagnose and store the result (redacted), then retry or settle 
 A delivery that finds its attempt's worker gone interrupts it or gives up on it."""
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -23,7 +24,7 @@ from apps.diagnosis.rules import Diagnosis, DiagnosisContext, diagnose
 from apps.egress.client import Limits, send
 from apps.egress.decoding import decode_body
 from apps.egress.policy import AddressPolicy
-from apps.egress.redaction import REDACTED, is_secret_header, redact_text, redact_url
+from apps.egress.redaction import REDACTED, SecretValues, redact_data, redact_pairs, redact_url
 from apps.egress.types import IDEMPOTENT_METHODS, Exchange, Failure, FailureKind, OutboundRequest
 from apps.library.selectors import spec_covering
 from apps.runs import recovery, secrets
@@ -332,7 +333,7 @@ def _outbound_request(run: Run, run_secrets: secrets.RunSecrets) -> OutboundRequ
     ]
     return OutboundRequest(
         method=run.method,
-        url=run.url,
+        url=run_secrets.url or run.url,
         params=params,
         headers=headers,
         body=(run_secrets.body or run.request_body).encode(),
@@ -389,22 +390,19 @@ def store_result(
         spec=covering.spec if covering else None,
     )
     attempt.spec_version = covering.version if covering else None
+    # Every stored field is cleaned of the run's secrets, in every encoding (the policy).
+    values = SecretValues(secret_values)
+    diagnosis = Diagnosis.from_dict(redact_data(diagnosis.to_dict(), values))
+    clean, clean_pairs = values.redact, functools.partial(redact_pairs, secrets=values)
 
-    def clean(text: str) -> str:
-        return redact_text(text, secret_values)
-
-    def clean_pairs(pairs: list[tuple[str, str]]) -> list[list[str]]:
-        return [
-            [name, REDACTED if is_secret_header(name) else clean(value)] for name, value in pairs
-        ]
-
-    attempt.sent_url = clean(redact_url(exchange.url))
+    attempt.sent_url = redact_url(exchange.url, values)
     attempt.sent_headers = clean_pairs(exchange.request_headers)
     attempt.redirects = [
-        [status, clean(redact_url(location))] for status, location in exchange.redirects
+        [status, redact_url(location, values)] for status, location in exchange.redirects
     ]
     attempt.duration_ms = round(exchange.elapsed_ms, 1)
-    attempt.hops = [hop.to_dict() for hop in exchange.hops]  # timings, TLS: no secrets
+    # Timings, connection and TLS facts: no request data, cleaned all the same.
+    attempt.hops = redact_data([hop.to_dict() for hop in exchange.hops], values)
     if exchange.response is not None:
         response = exchange.response
         attempt.outcome = Run.Outcome.RESPONSE
@@ -419,7 +417,7 @@ def store_result(
         assert exchange.failure is not None
         attempt.outcome = Run.Outcome.FAILURE
         attempt.failure_kind = exchange.failure.kind.value
-        attempt.failure_detail = exchange.failure.detail
+        attempt.failure_detail = clean(exchange.failure.detail)
         attempt.failure_message = clean(exchange.failure.message)
     attempt.diagnosis_code = diagnosis.code
     attempt.diagnosis = diagnosis.to_dict()

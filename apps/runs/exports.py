@@ -10,6 +10,7 @@ redacted columns, and is redacted again by name on the way out.
 import csv
 import io
 import json
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,8 +23,8 @@ from apps.egress.redaction import (
     is_secret_header,
     is_secret_param,
     redact_body,
+    redact_pairs,
     redact_url,
-    split_secret_pairs,
 )
 from apps.egress.types import HopFacts, Timings
 from apps.runs.filters import Cursor
@@ -31,7 +32,11 @@ from apps.runs.models import Attempt, Run
 from apps.runs.phases import PHASE_LABELS
 from apps.runs.selectors import older_than
 
+logger = logging.getLogger(__name__)
+
 BATCH_SIZE = 1000
+# Written at the end of a file whose export failed after its first bytes were sent.
+STOPPED_EARLY = "The export stopped early because of an error: this file is incomplete."
 # HAR entries carry response bodies (each up to EGRESS_MAX_BODY_BYTES, 1 MiB by default),
 # so few per batch: 50 bodies at the cap keep the peak near 50 MB.
 HAR_BATCH_SIZE = 50
@@ -56,8 +61,6 @@ CSV_COLUMNS = (
     "attempts",
     "run_url",
 )
-# Headers whose value is a URL, whose query may name a secret.
-URL_HEADERS = frozenset({"location", "content-location", "referer"})
 # A cell starting with one of these is a formula to a spreadsheet app.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -180,10 +183,18 @@ def csv_chunks(
     writer.writerow(CSV_COLUMNS)
     yield buffer.getvalue()
     rows = runs.select_related("created_by").only(*_CSV_RUN_FIELDS)
-    for batch in run_batches(rows, size=batch_size):
+    try:
+        for batch in run_batches(rows, size=batch_size):
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerows(csv_row(run, run_url=run_url(run.id)) for run in batch)
+            yield buffer.getvalue()
+    except Exception:
+        # Headers are sent already: the file ends with a row that says it is short.
+        logger.exception("CSV export stopped early")
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows(csv_row(run, run_url=run_url(run.id)) for run in batch)
+        writer.writerow([STOPPED_EARLY])
         yield buffer.getvalue()
 
 
@@ -196,18 +207,11 @@ def _header_value(pairs: list[list[str]], name: str) -> str:
 
 
 def _har_pairs(pairs: list[list[str]] | list[tuple[str, str]], *, secret_header: bool) -> list:
-    """Name/value objects with secret values redacted by name; URLs in headers by their
-    query parameters' names."""
+    """Name/value objects with secret values redacted by name (the policy's); URLs in
+    headers by their query parameters' names."""
     is_secret = is_secret_header if secret_header else is_secret_param
-    shown, _ = split_secret_pairs(
-        ((str(name), str(value)) for name, value in pairs), is_secret=is_secret
-    )
     return [
-        {
-            "name": name,
-            "value": redact_url(value) if secret_header and name.lower() in URL_HEADERS else value,
-        }
-        for name, value in shown
+        {"name": name, "value": value} for name, value in redact_pairs(pairs, is_secret=is_secret)
     ]
 
 
@@ -421,19 +425,37 @@ def har_chunks(
     separator = ""
     pending: list[str] = []
     pending_chars = 0
+    skipped = 0
     rows = runs.select_related("created_by").only(*_HAR_RUN_FIELDS)
-    for batch in run_batches(rows, size=batch_size):
-        attempts = latest_finished_attempts(batch)
-        for run in batch:
-            attempt = attempts.get(run.pk)
-            if attempt is None:
-                continue
-            entry = har_entry(run, attempt, run_url=run_url(run.id))
-            text = separator + json.dumps(entry, ensure_ascii=False)
-            separator = ","
-            pending.append(text)
-            pending_chars += len(text)
-            if pending_chars >= HAR_FLUSH_CHARS:
-                yield "".join(pending)
-                pending, pending_chars = [], 0
-    yield "".join(pending) + "]}}"
+    try:
+        for batch in run_batches(rows, size=batch_size):
+            attempts = latest_finished_attempts(batch)
+            for run in batch:
+                attempt = attempts.get(run.pk)
+                if attempt is None:
+                    continue
+                try:
+                    entry = har_entry(run, attempt, run_url=run_url(run.id))
+                    text = separator + json.dumps(entry, ensure_ascii=False)
+                except (ValueError, TypeError, RecursionError):
+                    # Stored data this code cannot write: said in the file, never half a file.
+                    logger.exception("HAR export: run %s left out", run.pk)
+                    skipped += 1
+                    continue
+                separator = ","
+                pending.append(text)
+                pending_chars += len(text)
+                if pending_chars >= HAR_FLUSH_CHARS:
+                    yield "".join(pending)
+                    pending, pending_chars = [], 0
+    except Exception:
+        # Headers are sent already: the document is closed, valid, and says it is short.
+        logger.exception("HAR export stopped early")
+        yield "".join(pending) + "], " + _har_comment(STOPPED_EARLY) + "}}"
+        return
+    comment = f"{skipped} run(s) could not be exported and are left out." if skipped else ""
+    yield "".join(pending) + "]" + (", " + _har_comment(comment) if comment else "") + "}}"
+
+
+def _har_comment(text: str) -> str:
+    return '"comment": ' + json.dumps(text, ensure_ascii=False)

@@ -11,7 +11,7 @@ import functools
 import re
 import uuid
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django import forms
 from django.http import QueryDict
@@ -43,6 +43,29 @@ FILTER_PARAMS = (
 )  # fmt: skip
 DIAGNOSIS_CODE = re.compile(r"^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$")
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+# Dates the log takes: wide enough for any run, far enough from datetime's own limits that
+# arithmetic on them (a window before, a bucket after) never overflows.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def in_bounds(moment: datetime) -> bool:
+    """Whether an aware moment lies within [EARLIEST, LATEST) (False if it cannot even be
+    compared: an offset that takes it past datetime's limits)."""
+    try:
+        return EARLIEST <= moment < LATEST
+    except OverflowError:
+        return False
+
+
+def _bounded_moment(moment: datetime | None) -> datetime | None:
+    if moment is not None and not in_bounds(moment):
+        raise forms.ValidationError(
+            f"Give a date from {EARLIEST.year} to {LATEST.year - 1} (UTC).", code="out_of_range"
+        )
+    return moment
 
 
 @dataclass(frozen=True)
@@ -137,6 +160,12 @@ class LogFilterForm(forms.Form):
         if text and len(text) < MIN_TEXT:
             raise forms.ValidationError(f"Search for at least {MIN_TEXT} characters.")
         return text
+
+    def clean_since(self) -> datetime | None:
+        return _bounded_moment(self.cleaned_data["since"])
+
+    def clean_until(self) -> datetime | None:
+        return _bounded_moment(self.cleaned_data["until"])
 
     def clean_host(self) -> str:
         return self.cleaned_data["host"].strip().lower()
@@ -237,8 +266,8 @@ class Cursor:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
             stamp, _, run_id = raw.partition("|")
             created_at = datetime.fromisoformat(stamp)
-            if timezone.is_naive(created_at):
+            if timezone.is_naive(created_at) or not in_bounds(created_at):
                 return None
             return cls(created_at=created_at, id=uuid.UUID(run_id))
-        except (binascii.Error, UnicodeDecodeError, ValueError):
+        except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
             return None

@@ -1,4 +1,3 @@
-import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -8,6 +7,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 
 from apps.diagnosis.catalog import profiles
+from apps.egress.bounded_json import JsonLimitExceeded, loads_bounded
 from apps.egress.policy import TargetRefused, parse_target
 
 if TYPE_CHECKING:
@@ -45,6 +45,20 @@ def _lines(text: str) -> list[tuple[int, str]]:
     return [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
+def header_value_problem(value: str) -> str:
+    """Why HTTP cannot carry this header value ("" when it can): header values are Latin-1
+    text without control characters (RFC 9110 §5.5)."""
+    for char in value:
+        if (ord(char) < 32 and char != "\t") or ord(char) == 127:
+            return f"contains a control character ({ord(char):#04x}), which HTTP cannot carry"
+        if ord(char) > 255:
+            return (
+                f"contains “{char}”, which HTTP cannot carry in a header (only Latin-1 "
+                "characters can be sent; percent-encode or base64-encode it)"
+            )
+    return ""
+
+
 def parse_header_lines(text: str) -> list[tuple[str, str]]:
     """`Name: value` lines into pairs; a ValidationError names the first bad line."""
     pairs = []
@@ -69,8 +83,9 @@ def parse_header_lines(text: str) -> list[tuple[str, str]]:
                 f"Line {number}: the {name} header is set by the HTTP client and cannot be "
                 "chosen here."
             )
-        if any(ord(ch) < 32 and ch != "\t" for ch in value):
-            raise forms.ValidationError(f"Line {number}: the value contains control characters.")
+        problem = header_value_problem(value)
+        if problem:
+            raise forms.ValidationError(f"Line {number}: the value of {name} {problem}.")
         pairs.append((name, value))
     return pairs
 
@@ -123,6 +138,12 @@ class RunForm(forms.Form):
         required=False,
         strip=False,
         max_length=MAX_BODY_CHARS,
+        error_messages={
+            "max_length": (
+                f"The body is larger than the limit of {MAX_BODY_CHARS // 1024} KiB "
+                f"({MAX_BODY_CHARS:,} characters); it has %(show_value)s characters."
+            )
+        },
         help_text="Checked as JSON when the Content-Type header says JSON.",
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
     )
@@ -206,7 +227,9 @@ class RunForm(forms.Form):
         content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
         if body and "json" in content_type.lower():
             try:
-                json.loads(body)
+                loads_bounded(body)
+            except JsonLimitExceeded as exc:
+                self.add_error("body", f"The body cannot be sent as JSON here: {exc}")
             except ValueError as exc:
                 self.add_error(
                     "body",

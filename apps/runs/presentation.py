@@ -3,6 +3,8 @@
 import json
 from dataclasses import dataclass
 
+from apps.egress.bounded_json import loads_bounded
+
 FOLD_AFTER_LINES = 200
 FOLD_AFTER_CHARS = 20_000
 
@@ -20,7 +22,7 @@ def body_view(text: str, content_type: str) -> BodyView:
     is_json = False
     if text.strip() and ("json" in content_type or text.lstrip()[:1] in "[{"):
         try:
-            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+            text = json.dumps(loads_bounded(text), indent=2, ensure_ascii=False)
             is_json = True
         except ValueError:
             pass

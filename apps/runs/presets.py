@@ -288,8 +288,18 @@ PRESETS = [
 PRESETS_BY_SLUG = {preset.slug: preset for preset in PRESETS}
 
 
+def available_presets() -> list[Preset]:
+    """The presets this server offers: those of the sandbox only while it is enabled."""
+    return [p for p in PRESETS if settings.SANDBOX_ENABLED or not (p.sandbox or p.tls)]
+
+
+def get_preset(slug: str) -> Preset | None:
+    preset = PRESETS_BY_SLUG.get(slug)
+    return preset if preset in available_presets() else None
+
+
 def preset_groups() -> dict[str, list[Preset]]:
     groups: dict[str, list[Preset]] = {}
-    for preset in PRESETS:
+    for preset in available_presets():
         groups.setdefault(preset.group, []).append(preset)
     return groups

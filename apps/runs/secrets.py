@@ -11,27 +11,32 @@ from functools import cache
 from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
 
+from apps.egress.redaction import credential_parts
+
 # The header a run's API key is sent in.
 API_KEY_HEADER = "X-Api-Key"
 
 
 @dataclass(frozen=True)
 class RunSecrets:
+    """What a run sends but never stores in clear. `headers` and `params` hold the pairs
+    stored as "[redacted]": secret names, and any other pair whose value held a secret."""
+
     api_key: str = ""
     headers: list[tuple[str, str]] = field(default_factory=list)
     params: list[tuple[str, str]] = field(default_factory=list)
     body: str = ""  # the whole request body, when it holds secrets (stored redacted)
     body_values: list[str] = field(default_factory=list)  # the secrets found in it
+    url: str = ""  # the URL as typed, when a secret was in it (stored redacted)
 
     def values(self) -> list[str]:
-        """Every secret value, to be removed wherever it shows up (echoed, in errors ...)."""
+        """Every secret value, to be removed wherever it shows up (echoed, in errors ...):
+        the values and their credential parts ("Bearer <token>" → the token too)."""
         found = [self.api_key] if self.api_key else []
         for _, value in self.headers + self.params:
-            found.append(value)
-            scheme, _, credential = value.partition(" ")  # "Bearer <token>", "Basic <b64>"
-            if credential and scheme.isalpha():
-                found.append(credential.strip())
-        return [value for value in found + self.body_values if value]
+            found += credential_parts(value)
+        found += self.body_values
+        return [value for value in dict.fromkeys(found) if value]
 
 
 @cache
@@ -60,4 +65,5 @@ def decrypt(token: bytes | memoryview) -> RunSecrets:
         params=[(name, value) for name, value in data.get("params", [])],
         body=data.get("body", ""),
         body_values=list(data.get("body_values", [])),
+        url=data.get("url", ""),
     )

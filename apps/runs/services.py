@@ -5,6 +5,8 @@ recovers lost and stuck attempts is in `sweeper.py`."""
 import logging
 import random
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -18,12 +20,11 @@ from apps.diagnosis.catalog import profile_for_url
 from apps.diagnosis.rules import Diagnosis
 from apps.egress.redaction import (
     REDACTED,
+    SecretValues,
     is_secret_header,
     is_secret_param,
     redact_body,
-    redact_text,
     redact_url,
-    split_secret_pairs,
 )
 from apps.runs import backoff, secrets
 from apps.runs.forms import RunRequest
@@ -62,17 +63,7 @@ def submit_run(
     """
     request = _restore_secrets(request, source) if source is not None else request
     request = _move_secret_query_to_params(request)
-    shown_headers, secret_headers = split_secret_pairs(request.headers, is_secret=is_secret_header)
-    shown_params, secret_params = split_secret_pairs(request.params, is_secret=is_secret_param)
-    content_type = next((v for n, v in request.headers if n.lower() == "content-type"), "")
-    shown_body, body_values = redact_body(request.body, content_type)
-    run_secrets = secrets.RunSecrets(
-        api_key=request.api_key,
-        headers=secret_headers,
-        params=secret_params,
-        body=request.body if body_values else "",
-        body_values=body_values,
-    )
+    stored, run_secrets = _split_secrets(request)
     profile = request.profile or profile_for_url(request.url).slug
     policy = default_retry_policy().to_dict() if request.auto_retry else {}
     with transaction.atomic():
@@ -81,11 +72,11 @@ def submit_run(
             created_by=user,
             source=source,
             method=request.method,
-            url=redact_url(request.url),
-            host=_host_of(request.url),
-            query=[list(pair) for pair in shown_params],
-            request_headers=[list(pair) for pair in shown_headers],
-            request_body=redact_text(shown_body, run_secrets.values()),
+            url=stored.url,
+            host=stored.host,
+            query=[list(pair) for pair in stored.params],
+            request_headers=[list(pair) for pair in stored.headers],
+            request_body=stored.body,
             timeout_seconds=request.timeout,
             follow_redirects=request.follow_redirects,
             send_traceparent=request.send_traceparent,
@@ -100,6 +91,66 @@ def submit_run(
         transaction.on_commit(lambda: enqueue_attempt(attempt_id=attempt.id))
     logger.info("run %s submitted by user %s: %s %s", run.id, user.pk, run.method, run.host)
     return run
+
+
+@dataclass(frozen=True)
+class _StoredRequest:
+    url: str
+    host: str
+    params: list[tuple[str, str]]
+    headers: list[tuple[str, str]]
+    body: str
+
+
+def _split_secrets(request: RunRequest) -> tuple[_StoredRequest, secrets.RunSecrets]:
+    """What is stored of the request in clear, and its secrets (stored encrypted).
+
+    The secrets are what the user marked as such: the key field, secret-named headers,
+    parameters and body keys. Each is then removed by value (in every encoding the policy
+    knows) from everything else: the URL's path and query, the other headers, parameters
+    and the body; a part that held one is kept whole among the secrets, to be sent as typed.
+    """
+    content_type = next((v for n, v in request.headers if n.lower() == "content-type"), "")
+    _, body_values = redact_body(request.body, content_type)
+    marked = secrets.RunSecrets(
+        api_key=request.api_key,
+        headers=[(n, v) for n, v in request.headers if v and is_secret_header(n)],
+        params=[(n, v) for n, v in request.params if v and is_secret_param(n)],
+        body_values=body_values,
+    )
+    values = SecretValues(marked.values())
+
+    def split(
+        pairs: list[tuple[str, str]], is_secret: Callable[[str], bool]
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        shown, kept = [], []
+        for name, value in pairs:
+            if value and (is_secret(name) or values.found_in(value)):
+                shown.append((name, REDACTED))
+                kept.append((name, value))
+            else:
+                shown.append((name, value))
+        return shown, kept
+
+    shown_headers, secret_headers = split(request.headers, is_secret_header)
+    shown_params, secret_params = split(request.params, is_secret_param)
+    shown_body, _ = redact_body(request.body, content_type, values)
+    shown_url = redact_url(request.url, values)
+    stored = _StoredRequest(
+        url=shown_url,
+        host=values.redact(_host_of(request.url)),
+        params=shown_params,
+        headers=shown_headers,
+        body=shown_body,
+    )
+    return stored, secrets.RunSecrets(
+        api_key=request.api_key,
+        headers=secret_headers,
+        params=secret_params,
+        body=request.body if shown_body != request.body else "",
+        body_values=body_values,
+        url=request.url if shown_url != request.url else "",
+    )
 
 
 def _move_secret_query_to_params(request: RunRequest) -> RunRequest:
@@ -131,8 +182,9 @@ def _restore_secrets(request: RunRequest, source: Run) -> RunRequest:
         for name, value in request.params
     ]
     api_key = request.api_key or (kept.api_key if request.keep_api_key else "")
-    # An unchanged body whose secrets were redacted is sent as it was first composed.
+    # An unchanged body or URL whose secrets were redacted is sent as first composed.
     body = kept.body if kept.body and request.body == source.request_body else request.body
+    url = kept.url if kept.url and request.url == source.url else request.url
     return RunRequest(
         **{
             **request.__dict__,
@@ -140,6 +192,7 @@ def _restore_secrets(request: RunRequest, source: Run) -> RunRequest:
             "params": params,
             "api_key": api_key,
             "body": body,
+            "url": url,
         }
     )
 

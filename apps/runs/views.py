@@ -31,8 +31,9 @@ from apps.runs.filters import Cursor, LogFilterForm, diagnosis_codes, filter_que
 from apps.runs.forms import ReauthenticateForm, RunForm, initial_from_run
 from apps.runs.models import Attempt, Run
 from apps.runs.presentation import body_view, content_type_of
-from apps.runs.presets import PRESETS_BY_SLUG, preset_groups
+from apps.runs.presets import get_preset, preset_groups
 from apps.runs.trends import filter_summary, range_links, team_trends, trend_charts
+from apps.sandbox.views import sandbox_root
 from apps.sharing.selectors import shared_run_ids
 from dashboard.requests import AuthenticatedHttpRequest
 
@@ -181,7 +182,7 @@ def _active_filters(form: LogFilterForm, query: QueryDict) -> list[tuple[str, st
 @ratelimit(key="user", rate=_submission_limit, method="POST", group="submit", block=False)
 def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
     team = current_team(request)
-    sandbox_base = request.build_absolute_uri("/sandbox").rstrip("/")
+    sandbox_base = sandbox_root(request).rstrip("/")
     source = None
     source_id = request.POST.get("source") or request.GET.get("from")
     if source_id:
@@ -207,7 +208,7 @@ def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
     elif source is not None:
         form = RunForm(initial=initial_from_run(source))
     else:
-        preset = PRESETS_BY_SLUG.get(request.GET.get("preset", ""))
+        preset = get_preset(request.GET.get("preset", ""))
         form = RunForm(initial=preset.initial(sandbox_base) if preset else {"method": "GET"})
         if request.GET.get("preset") and preset is None:
             messages.info(request, "That preset does not exist; the form is empty.")

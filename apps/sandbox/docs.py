@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from django.conf import settings
+
 from apps.sandbox import oversize
 from apps.sandbox.certificates import CASES, LOOPBACK_NAMES
 from apps.sandbox.keys import (
@@ -371,7 +373,7 @@ def oversize_recipes(root: str) -> list[Recipe]:
         Recipe(
             "200, cut",
             "Body over the size cap",
-            f"{root}large?mb=N: exactly N MiB of JSON (1 to {oversize.MAX_MIB}, default "
+            f"{root}large?mb=N: exactly N MiB of JSON (1 to {settings.SANDBOX_MAX_MIB}, default "
             f"{oversize.DEFAULT_LARGE_MIB}), streamed. The dashboard keeps the body up to its "
             "cap, stops reading and marks the body truncated; the diagnosis is the 200's.",
             curl(f"{root}large?mb=8", "Accept-Encoding: identity") + " | head -c 300",

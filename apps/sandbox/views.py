@@ -48,6 +48,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
+from apps.accounts.selectors import current_team
 from apps.sandbox import docs as sandbox_docs
 from apps.sandbox import oversize, rules, state
 from apps.sandbox.forms import MaintenanceForm
@@ -64,6 +65,14 @@ logger = logging.getLogger(__name__)
 
 def utc_now() -> datetime:
     return datetime.now(tz=UTC)
+
+
+SCOPE_ATTRIBUTE = "sandbox_scope"
+
+
+def scope_of(request: HttpRequest) -> str:
+    """The team scope the request came in under (``/sandbox/t/<scope>/...``), or ""."""
+    return str(getattr(request, SCOPE_ATTRIBUTE, ""))
 
 
 def _error_response(refusal: rules.Refusal) -> HttpResponse:
@@ -87,7 +96,12 @@ def _start_scenario(request: HttpRequest) -> rules.Scenario:
 
 
 def _check_front(
-    request: HttpRequest, scenario: rules.Scenario, *, plan: KeyPlan | None, now: datetime
+    request: HttpRequest,
+    scenario: rules.Scenario,
+    *,
+    plan: KeyPlan | None,
+    now: datetime,
+    scope: str,
 ) -> None:
     """Step 1, the scenarios in front of the API (the maintenance switch is the caller's)."""
     forced = rules.front_refusal(scenario)
@@ -99,7 +113,7 @@ def _check_front(
         )
         forced = rules.fail_first_refusal(
             scenario.fail_first,
-            state.count_attempt(counter),
+            state.count_attempt(counter, scope=scope),
             now_seconds=now.timestamp(),
             plan=plan,
         )
@@ -157,13 +171,15 @@ def _deliver(
     return streaming
 
 
-def _answer_market_data(request: HttpRequest, region: str, api_path: str) -> HttpResponseBase:
+def _answer_market_data(
+    request: HttpRequest, region: str, api_path: str, scope: str
+) -> HttpResponseBase:
     scenario = _start_scenario(request)
     api_key = request.headers.get(API_KEY_HEADER)
     known_plan = rules.known_plan(api_key)
     now = utc_now()
-    _check_front(request, scenario, plan=known_plan, now=now)
-    if state.maintenance_since() is not None:
+    _check_front(request, scenario, plan=known_plan, now=now, scope=scope)
+    if state.maintenance_since(scope=scope) is not None:
         raise rules.maintenance_refusal()
     route = rules.parse_market_path(region, api_path)
     if route is None:
@@ -174,7 +190,7 @@ def _answer_market_data(request: HttpRequest, region: str, api_path: str) -> Htt
     instrument = rules.find_route_instrument(route)
     query = rules.parse_query(route, _query_params(request))
     rules.check_access_range(plan, query)
-    standing = state.count_request(plan=plan, now_seconds=now.timestamp())
+    standing = state.count_request(plan=plan, now_seconds=now.timestamp(), scope=scope)
     if standing.exceeded:
         raise rules.rate_limit_refusal(
             standing.reset_seconds, now_seconds=now.timestamp(), plan=plan
@@ -202,7 +218,7 @@ def _answer_market_data(request: HttpRequest, region: str, api_path: str) -> Htt
 def market_data(request: HttpRequest, region: str, api_path: str) -> HttpResponseBase:
     """``/sandbox/{us|eu}/...``: the market-data hosts."""
     try:
-        return _answer_market_data(request, region, api_path)
+        return _answer_market_data(request, region, api_path, scope_of(request))
     except rules.Refusal as refusal:
         return _error_response(refusal)
 
@@ -213,7 +229,7 @@ def reference_data(request: HttpRequest, api_path: str) -> HttpResponseBase:
     try:
         scenario = _start_scenario(request)
         now = utc_now()
-        _check_front(request, scenario, plan=None, now=now)
+        _check_front(request, scenario, plan=None, now=now, scope=scope_of(request))
         resource = rules.parse_reference_path(api_path)
         if resource is None:
             raise rules.Refusal(404, rules.MESSAGE_NOT_FOUND)
@@ -296,7 +312,10 @@ def large(request: HttpRequest) -> HttpResponseBase:
     """``/sandbox/large?mb=N``: 200 with exactly N MiB of JSON, streamed. Any method."""
     try:
         mib = _whole_number(
-            request, "mb", default=oversize.DEFAULT_LARGE_MIB, maximum=oversize.MAX_MIB
+            request,
+            "mb",
+            default=min(oversize.DEFAULT_LARGE_MIB, settings.SANDBOX_MAX_MIB),
+            maximum=settings.SANDBOX_MAX_MIB,
         )
     except rules.Refusal as refusal:
         return _error_response(refusal)
@@ -308,7 +327,10 @@ def bomb(request: HttpRequest) -> HttpResponseBase:
     """``/sandbox/bomb?mb=N``: 200, gzip that decodes to N MiB (about 1 KiB a MiB)."""
     try:
         mib = _whole_number(
-            request, "mb", default=oversize.DEFAULT_BOMB_MIB, maximum=oversize.MAX_MIB
+            request,
+            "mb",
+            default=min(oversize.DEFAULT_BOMB_MIB, settings.SANDBOX_MAX_MIB),
+            maximum=settings.SANDBOX_MAX_MIB,
         )
     except rules.Refusal as refusal:
         return _error_response(refusal)
@@ -320,7 +342,10 @@ def gzip_padding(request: HttpRequest) -> HttpResponseBase:
     """``/sandbox/gzip-padding?mb=N``: 200, about N MiB of gzip that decodes to a few bytes."""
     try:
         mib = _whole_number(
-            request, "mb", default=oversize.DEFAULT_PADDING_MIB, maximum=oversize.MAX_MIB
+            request,
+            "mb",
+            default=min(oversize.DEFAULT_PADDING_MIB, settings.SANDBOX_MAX_MIB),
+            maximum=settings.SANDBOX_MAX_MIB,
         )
     except rules.Refusal as refusal:
         return _error_response(refusal)
@@ -361,10 +386,19 @@ def _shown_ca_file() -> str:
         return "$VAR_DIR/sandbox-tls/ca.pem"  # not the server's own path, on a public page
 
 
+def sandbox_root(request: HttpRequest) -> str:
+    """The absolute URL of the sandbox as the current team reaches it (with its own state),
+    ending in a slash; the shared one without a team."""
+    root = request.build_absolute_uri(reverse("sandbox:docs"))
+    team = current_team(request) if request.user.is_authenticated else None
+    return f"{root}t/{state.team_scope(team.id)}/" if team is not None else root
+
+
 @require_safe
 def docs(request: HttpRequest) -> HttpResponse:
-    root = request.build_absolute_uri(reverse("sandbox:docs"))
-    since = state.maintenance_since()
+    team = current_team(request) if request.user.is_authenticated else None
+    root = sandbox_root(request)
+    since = state.maintenance_since(scope=state.team_scope(team.id) if team else "")
     ca_file = _shown_ca_file()
     tls_ports = settings.SANDBOX_TLS_PORTS
     context = {
@@ -409,7 +443,7 @@ def docs(request: HttpRequest) -> HttpResponse:
             "max_redirect_hops": rules.MAX_REDIRECT_HOPS,
             "max_redirect_query_length": rules.MAX_REDIRECT_QUERY_LENGTH,
             "default_plan_key": rules.DEFAULT_PLAN.key,
-            "max_mib": oversize.MAX_MIB,
+            "max_mib": settings.SANDBOX_MAX_MIB,
             "default_large_mib": oversize.DEFAULT_LARGE_MIB,
             "default_bomb_mib": oversize.DEFAULT_BOMB_MIB,
             "default_padding_mib": oversize.DEFAULT_PADDING_MIB,
@@ -425,6 +459,7 @@ def docs(request: HttpRequest) -> HttpResponse:
         },
         "maintenance_on": since is not None,
         "maintenance_since": since,
+        "team": team,
     }
     return render(request, "sandbox/docs.html", context)
 
@@ -432,11 +467,20 @@ def docs(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def maintenance_switch(request: HttpRequest) -> HttpResponse:
+    """The current team's maintenance switch: its sandbox URLs answer 503 while it is on."""
+    team = current_team(request)
     form = MaintenanceForm(request.POST)
-    if form.is_valid():
+    if team is None:
+        messages.error(request, "Join a team first: the switch belongs to a team's sandbox.")
+    elif form.is_valid():
         on = form.cleaned_data["state"] == "on"
-        state.set_maintenance(on=on, now=utc_now())
-        logger.info("sandbox maintenance switched %s by %s", "on" if on else "off", request.user)
+        state.set_maintenance(on=on, now=utc_now(), scope=state.team_scope(team.id))
+        logger.info(
+            "sandbox maintenance of team %s switched %s by user %s",
+            team.id,
+            "on" if on else "off",
+            request.user.pk,
+        )
         if on:
             messages.success(request, "Maintenance is on: market-data endpoints answer 503.")
         else:

@@ -4,20 +4,29 @@ The run's stored columns are redacted already when they are written. The share p
 not rely on that alone: whatever it shows (URL, query, headers, bodies, redirects, failure
 message, the diagnosis and its evidence, the attempts) passes here through redaction by name
 (credential headers, secret-looking query and body keys) and by value (the run's own secret
-values, decrypted in memory by the caller, and their base64, JSON- and URL-escaped forms).
+values, decrypted in memory by the caller, in every encoding the redaction policy of
+`apps.egress.redaction` knows: hex, base64, base32, URL, JSON and HTML escapes, HTTP Basic).
 What was redacted is listed for the page by kind and place, never by value. Pure: no
 database, no logging.
 """
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from apps.diagnosis.rules import Diagnosis
-from apps.egress.redaction import REDACTED, is_secret_header, is_secret_param, secret_forms
+from apps.egress.redaction import (
+    REDACTED,
+    SecretValues,
+    is_secret_header,
+    is_secret_name,
+    is_secret_param,
+    redact_body,
+    redact_url,
+    secret_keys_in_body,
+)
 from apps.runs.models import Attempt, Run
 from apps.runs.phases import AttemptFacts, attempt_facts
 from apps.runs.presentation import BodyView, body_view, content_type_of
@@ -29,29 +38,18 @@ _NAMED_EVIDENCE_SOURCES = frozenset({"header", "request_header", "param"})
 DESCRIPTION_CHARS = 200
 
 
-def value_forms(values: Iterable[str]) -> list[str]:
-    """Each secret value in the forms it may be found in on a page: as it is, base64 (see
-    `secret_forms`), and escaped inside JSON strings or URLs; longest first."""
-    forms = set(secret_forms(values))
-    for form in list(forms):
-        forms.add(json.dumps(form, ensure_ascii=False)[1:-1])
-        forms.add(json.dumps(form)[1:-1])
-        forms.add(quote(form, safe=""))
-        forms.add(quote_plus(form, safe=""))
-    return sorted((form for form in forms if form), key=len, reverse=True)
-
-
 @dataclass
 class Redactor:
-    """Redacts the parts of one page and remembers what it redacted, where."""
+    """Redacts the parts of one page and remembers what it redacted, where. What counts as
+    a secret, by name and by value, is the policy's (`apps.egress.redaction`)."""
 
-    forms: list[str]
+    secrets: SecretValues
     named: list[str] = field(default_factory=list)  # "header Authorization", ...
     counts: dict[str, int] = field(default_factory=dict)  # place → values redacted
 
     @classmethod
     def for_secrets(cls, values: Iterable[str]) -> "Redactor":
-        return cls(forms=value_forms(values))
+        return cls(secrets=SecretValues(values))
 
     def add_named(self, label: str) -> None:
         if label not in self.named:
@@ -64,9 +62,7 @@ class Redactor:
 
     def value(self, text: str) -> str:
         """The text with every form of every secret value replaced (nothing remembered)."""
-        for form in self.forms:
-            text = text.replace(form, REDACTED)
-        return text
+        return self.secrets.redact(text)
 
     def text(self, text: str, place: str) -> str:
         cleaned = self.value(text)
@@ -99,74 +95,27 @@ class Redactor:
         value."""
         try:
             parts = urlsplit(url)
-        except ValueError:
-            return self.text(url, place)
-        if parts.password:
-            host = parts.netloc.rpartition("@")[2]
-            parts = parts._replace(netloc=f"{parts.username or ''}:{REDACTED}@{host}")
-            self.add_named(f"the password in the {place}")
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        if any(is_secret_param(name) and value != REDACTED and value for name, value in pairs):
-            shown = []
-            for name, value in pairs:
-                if is_secret_param(name) and value:
+            if parts.password and parts.password != REDACTED:
+                self.add_named(f"the password in the {place}")
+            for name, value in parse_qsl(parts.query, keep_blank_values=True):
+                if is_secret_param(name) and value and value != REDACTED:
                     self.add_named(f"query parameter {self.value(name)}")
-                    value = REDACTED
-                shown.append((name, value))
-            parts = parts._replace(query=urlencode(shown, safe="[]"))
-        return self.text(urlunsplit(parts), place)
+        except ValueError:
+            pass
+        cleaned = redact_url(url, self.secrets)
+        self._count(url, cleaned, place)
+        return cleaned
 
     def body(self, text: str, content_type: str, place: str) -> str:
         """A body with the values of secret-named keys replaced (JSON and form bodies),
-        then cleaned by value (JSON strings also as decoded, should they be escaped)."""
-        original = text
-        lowered = content_type.lower()
-        if "json" in lowered or text.lstrip()[:1] in ("{", "["):
-            try:
-                data = json.loads(text)
-            except ValueError:
-                pass
-            else:
-                keys: list[str] = []
-                cleaned = self._json(data, keys)
-                if cleaned != data:
-                    text = json.dumps(cleaned, ensure_ascii=False)
-                for key in keys:
-                    self.add_named(f"{place} key {key[:60]}")
-        elif "x-www-form-urlencoded" in lowered:
-            pairs = parse_qsl(text, keep_blank_values=True)
-            if any(is_secret_param(name) and value for name, value in pairs):
-                shown = []
-                for name, value in pairs:
-                    if is_secret_param(name) and value and value != REDACTED:
-                        self.add_named(f"{place} key {self.value(name)[:60]}")
-                        value = REDACTED
-                    shown.append((name, value))
-                text = urlencode(shown, safe="[]")
-        cleaned_text = self.value(text)
-        self._count(original, cleaned_text, place)
-        return cleaned_text
-
-    def _json(self, value: object, keys: list[str]) -> object:
-        """Parsed JSON with secret-named keys' values replaced (their names, cleaned, added
-        to `keys`) and every string cleaned by value."""
-        if isinstance(value, str):
-            return self.value(value)
-        if isinstance(value, list):
-            return [self._json(item, keys) for item in value]
-        if isinstance(value, dict):
-            result: dict[str, object] = {}
-            for key, item in value.items():
-                name = self.value(str(key))
-                secret = is_secret_header(name) or is_secret_param(name)
-                if secret and isinstance(item, str | int | float) and item not in ("", REDACTED):
-                    if name not in keys:
-                        keys.append(name)
-                    result[name] = REDACTED
-                else:
-                    result[name] = self._json(item, keys)
-            return result
-        return value
+        then cleaned by value."""
+        if "json" not in content_type.lower() and text.lstrip()[:1] in ("{", "["):
+            content_type = "application/json"
+        for key in secret_keys_in_body(text, content_type):
+            self.add_named(f"{place} key {self.value(key)[:60]}")
+        cleaned, _ = redact_body(text, content_type, self.secrets)
+        self._count(text, cleaned, place)
+        return cleaned
 
     def data(self, value: Any, place: str) -> Any:
         """Stored JSON (a diagnosis): every string cleaned by value, and evidence about a
@@ -180,7 +129,7 @@ class Redactor:
             if (
                 cleaned.get("source") in _NAMED_EVIDENCE_SOURCES
                 and isinstance(cleaned.get("name"), str)
-                and (is_secret_header(cleaned["name"]) or is_secret_param(cleaned["name"]))
+                and is_secret_name(cleaned["name"])
                 and isinstance(cleaned.get("value"), str)
                 and cleaned["value"]
                 and not cleaned["value"].startswith(REDACTED)

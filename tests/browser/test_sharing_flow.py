@@ -1,12 +1,23 @@
 """As a person would: share a 401 by link, open the link where nobody is signed in, see the
 diagnosis and no key, revoke the link, and see it stop working."""
 
+import json
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
+from apps.accounts.models import Team
+from apps.egress.redaction import secret_forms
+from apps.runs import secrets
+from apps.runs.models import Run
+from apps.sharing import services as sharing_services
 from tests.browser.conftest import screenshot
 from tests.browser.test_submit_flow import sign_in
+from tests.support.factories import finished_run
+from tests.support.leaks import leaked_forms
+from tests.support.upstream import key_encodings
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -77,5 +88,47 @@ def test_it_shares_a_run_by_link_and_revokes_it(
         ).to_be_visible()
         assert KEY not in shared.content()
         screenshot(shared, "42-shared-link-revoked")
+    finally:
+        stranger.close()
+
+
+def test_a_shared_page_shows_no_encoding_of_an_echoed_key(
+    live_server: object, team: Team, owner: User, browser: Browser
+) -> None:
+    """Issue 13, row 7: the key echoed as hex, base32, every byte percent-encoded, JSON
+    escapes, HTML entities or HTTP Basic was shown on the public share page."""
+    key = "KSECRET-browser-0002-echoed"
+    encodings = key_encodings(key)
+    escaped = "".join(f"\\u{ord(char):04x}" for char in key)
+    echo = json.dumps(encodings)[:-1] + f', "json_escapes": "{escaped}"}}'
+    run = finished_run(
+        team,
+        owner,
+        response_status=401,
+        response_body=echo,
+        response_headers=[
+            ["Content-Type", "application/json"],
+            ["X-Echo-Hex", encodings["HEX"]],
+            ["WWW-Authenticate", f'Basic realm="{encodings["basic"]}"'],
+        ],
+    )
+    Run.objects.filter(pk=run.pk).update(
+        secrets_encrypted=secrets.encrypt(secrets.RunSecrets(api_key=key)), has_api_key=True
+    )
+    _, token = sharing_services.create_link(
+        run=run, created_by=owner, visibility="public", lifetime=timedelta(hours=1)
+    )
+    base = live_server.url  # type: ignore[attr-defined]
+    stranger = browser.new_context(viewport={"width": 1200, "height": 900})
+    try:
+        shared = stranger.new_page()
+        response = shared.goto(f"{base}/s/{token}")
+        assert response is not None and response.status == 200
+        expect(shared.get_by_test_id("redaction-note")).to_be_visible()
+        seen = shared.content() + shared.locator("body").inner_text()
+        assert "[redacted]" in seen
+        forms = sorted({*secret_forms([key]), *encodings.values()})
+        assert leaked_forms(seen, forms) == []
+        screenshot(shared, "43-share-page-echoed-key")
     finally:
         stranger.close()

@@ -5,6 +5,8 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
+from apps.accounts.models import Team
+from apps.sandbox.state import team_scope
 from tests.browser.conftest import screenshot
 from tests.conftest import PASSWORD
 
@@ -21,15 +23,17 @@ def sign_in(page: Page, base: str, user: User) -> None:
 
 
 def test_it_explains_a_401_and_leads_to_reauthenticate(
-    celery_worker: object, live_server: object, owner: User, page: Page
+    celery_worker: object, live_server: object, owner: User, team: Team, page: Page
 ) -> None:
     base = live_server.url  # type: ignore[attr-defined]
     sign_in(page, base, owner)
 
     page.get_by_role("link", name="New request").first.click()
     page.get_by_role("link", name="No API key (401)").click()
+    # The team's own sandbox (its maintenance switch and rate limits are the team's).
+    sandbox = f"{base}/sandbox/t/{team_scope(team.id)}"
     expect(page.get_by_label("URL")).to_have_value(
-        f"{base}/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/aggregations/ohlcv"
+        f"{sandbox}/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/aggregations/ohlcv"
     )
     expect(page.get_by_label("API key")).to_have_value("")
     screenshot(page, "01-new-request")

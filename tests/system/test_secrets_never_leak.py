@@ -3,18 +3,29 @@ found nowhere but in its encrypted column: not in any stored column, log line, C
 message, the worker's log, or a page."""
 
 import json
+import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
 from celery.signals import before_task_publish
+from django.apps import apps as django_apps
 from django.contrib.auth.models import User
+from django.test import Client
 from django.urls import reverse
 
+from apps.egress.redaction import secret_forms
 from apps.runs import secrets
 from apps.runs.models import Attempt, Run
 from tests.conftest import ARTIFACTS
 from tests.support.clients import client_for
-from tests.support.leaks import submit_run_with_secrets
+from tests.support.leaks import (
+    leaked_forms,
+    submit_run_with_key_everywhere,
+    submit_run_with_secrets,
+)
+from tests.support.upstream import echoing_upstream, key_encodings
+from tests.system.test_run_pipeline import wait_until_done
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
@@ -74,3 +85,81 @@ def test_it_keeps_secrets_out_of_everything_but_their_encrypted_column(
     for place, text in places.items():
         for name, value in SECRETS.items():
             assert value not in text, f"the {name} secret is in the {place}"
+
+
+KEY = "KZ9-everywhere-7Qx4-ohm"
+
+
+def _rows_of_every_table() -> str:
+    """Every row of every table the project has, the encrypted column left out."""
+    rows = []
+    for model in django_apps.get_models():
+        for row in model.objects.values():
+            row.pop("secrets_encrypted", None)
+            rows.append(f"{model._meta.label}: {row}")
+    return "\n".join(rows)
+
+
+def test_a_key_typed_anywhere_is_found_nowhere_in_any_encoding(
+    celery_worker: object,
+    owner: User,
+    published: list[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 13, rows 6 and 7: the key in the key field, the URL's path and query, a
+    parameter line, a custom header and the body; the upstream echoes it in every encoding
+    (body, JSON escapes, headers, reason phrase). It is in no table, log, Celery message,
+    page, export or share page, in any encoding; an edit and re-run sends it again."""
+    caplog.set_level("DEBUG")
+    worker_log = ARTIFACTS / "test-worker.log"
+    log_start = worker_log.stat().st_size
+    client = Client()
+    client.force_login(owner)
+    with echoing_upstream(KEY) as upstream:
+        first = submit_run_with_key_everywhere(client, upstream.url, KEY)
+        edit = client.get(reverse("runs:new"), {"from": str(first.id)})
+        form = {k: v for k, v in edit.context["form"].initial.items() if v not in (None, False)}
+        response = client.post(reverse("runs:new"), {**form, "source": str(first.id)})
+        assert response.status_code == 302, response.content.decode()[:2000]
+        second = wait_until_done(uuid.UUID(response["Location"].rstrip("/").split("/")[-1]))
+
+    # The upstream got the key in every place, both times (the edit form re-sent it).
+    assert len(upstream.requests) == 2
+    for sent in upstream.requests:
+        head, _, body = sent.partition(b"\r\n\r\n")
+        assert f"/v1/{KEY}/data?q={KEY}&page=1&ref={KEY}".encode() in head
+        assert f"X-Trace: {KEY}".encode() in head and f"X-Api-Key: {KEY}".encode() in head
+        assert KEY.encode() in body
+    attempt = first.attempts.get()
+    assert attempt.response_status == 401
+    assert attempt.response_body.count("[redacted]") >= len(key_encodings(KEY)), (
+        attempt.response_body
+    )
+
+    created = client.post(
+        reverse("sharing:create", args=[first.id]), {"visibility": "public", "lifetime": "1d"}
+    )
+    token = re.search(r'id="share-url"[^>]*value="http[^"]+/s/([A-Za-z0-9_-]+)"', created.text)
+    assert token is not None
+    pages = {
+        "run page": client.get(reverse("runs:detail", args=[first.id])).text,
+        "second run page": client.get(reverse("runs:detail", args=[second.id])).text,
+        "team log": client.get(reverse("home")).text,
+        "compare page": client.get(reverse("runs:compare", args=[second.id, first.id])).text,
+        "edit form": client.get(reverse("runs:new"), {"from": str(second.id)}).text,
+        "share page": Client().get(reverse("sharing:shared", args=[token.group(1)])).text,
+        "CSV": b"".join(client.get(reverse("runs:export_csv")).streaming_content).decode(),
+        "HAR": b"".join(client.get(reverse("runs:export_har")).streaming_content).decode(),
+    }
+    assert "[redacted]" in pages["share page"] and "401" in pages["compare page"]
+    json.loads(pages["HAR"])
+    places = {
+        **pages,
+        "every table": _rows_of_every_table(),
+        "log lines": caplog.text,
+        "celery messages": "\n".join(published),
+        "worker log": worker_log.read_bytes()[log_start:].decode(errors="replace"),
+    }
+    forms = sorted({*secret_forms([KEY]), *key_encodings(KEY).values()})
+    for place, text in places.items():
+        assert leaked_forms(text, forms) == [], f"the key is in the {place}"

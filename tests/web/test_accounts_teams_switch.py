@@ -155,3 +155,17 @@ def test_it_keeps_runs_of_the_other_team_reachable_by_url(
     client = client_for(both)
     assert client.get(reverse("home")).context["team"] != other_team
     assert client.get(reverse("runs:detail", args=[run.id])).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    ["evil", "on", "-1", "%00", "\x00", "/\x00x", "//evil.example/", "https://evil.example/", ""],
+)
+def test_it_goes_home_when_next_is_not_a_path_of_this_site(
+    both: User, other_team: Team, next_url: str
+) -> None:
+    client = client_for(both)
+    response = switch(client, other_team, next_url)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+    assert client.session[SESSION_KEY] == str(other_team.id)

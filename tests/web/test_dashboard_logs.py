@@ -65,3 +65,42 @@ def test_an_unknown_invite_token_is_logged_without_the_token(
     written = console.getvalue()
     assert "/invites/[token]/" in written
     assert token not in written
+
+
+def _handlers_reached(name: str) -> list[logging.Handler]:
+    """Every handler a record logged on `name` reaches (its logger and its parents'),
+    but pytest's own capturing ones."""
+    found: list[logging.Handler] = []
+    logger: logging.Logger | None = logging.getLogger(name)
+    while logger is not None:
+        found += [h for h in logger.handlers if not type(h).__module__.startswith("_pytest")]
+        logger = logger.parent if logger.propagate else None
+    return found
+
+
+@pytest.mark.parametrize("name", ["django.request", "django.security.csrf", "django", "apps"])
+def test_every_handler_of_djangos_loggers_filters_tokens(name: str) -> None:
+    """Issue 13, row 9: with DEBUG on, Django's own console handler wrote the token."""
+    handlers = _handlers_reached(name)
+    assert handlers
+    for handler in handlers:
+        assert any(isinstance(f, RedactTokenPaths) for f in handler.filters), handler
+
+
+@pytest.mark.django_db
+def test_no_handler_writes_a_share_token_with_debug_on(settings: object) -> None:
+    settings.DEBUG = True  # type: ignore[attr-defined]
+    token = secrets.token_urlsafe(32)
+    streams = []
+    for handler in _handlers_reached("django.request"):
+        if isinstance(handler, logging.StreamHandler):
+            stream = io.StringIO()
+            streams.append((handler, handler.setStream(stream), stream))
+    try:
+        assert Client().get(f"/s/{token}").status_code == 404
+    finally:
+        for handler, old, _ in streams:
+            handler.setStream(old)
+    written = "".join(stream.getvalue() for _, _, stream in streams)
+    assert "/s/[token]" in written
+    assert token not in written

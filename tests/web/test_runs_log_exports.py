@@ -264,3 +264,20 @@ def test_it_never_exports_the_encrypted_secrets(team: Team, owner: User) -> None
     client = client_for(owner)
     for name in EXPORTS:
         assert key not in body(client.get(reverse(name)))
+
+
+def test_a_run_with_a_deeply_nested_body_leaves_the_har_valid(team: Team, owner: User) -> None:
+    """Issue 13, row 2: every HAR export holding such a run was cut after 122 bytes."""
+    nested = "[" * 1000 + "]" * 1000
+    finished_run(
+        team,
+        owner,
+        response_status=400,
+        response_body=nested,
+        response_headers=[["Content-Type", "application/json"]],
+        run={"request_body": nested, "request_headers": [["Content-Type", "application/json"]]},
+    )
+    finished_run(team, owner)
+    entries = har_entries(client_for(owner).get(reverse("runs:export_har")))
+    assert len(entries) == 2
+    assert nested in [entry["response"]["content"]["text"] for entry in entries]

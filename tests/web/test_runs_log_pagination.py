@@ -1,6 +1,7 @@
 """Keyset pages of the team log: page size edges, equal timestamps across a page boundary,
 bad cursors, filters kept from page to page. No OFFSET: each page starts after a cursor."""
 
+import base64
 import re
 from datetime import timedelta
 
@@ -166,3 +167,19 @@ def test_it_reads_a_page_without_offset_or_count(
     assert "OFFSET" not in run_queries[0]
     assert "COUNT(" not in run_queries[0]
     assert f"LIMIT {SIZE + 1}" in run_queries[0]
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59", "1900-01-01T00:00:00+00:00"],
+)
+def test_it_takes_a_cursor_at_the_edge_of_time_for_the_first_page(
+    team: Team, owner: User, owner_client: Client, stamp: str
+) -> None:
+    many_runs(team, owner, 2)
+    raw = f"{stamp}|00000000-0000-0000-0000-000000000000".encode()
+    token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    assert Cursor.decode(token) is None
+    response = owner_client.get(reverse("home"), {"before": token})
+    assert response.status_code == 200
+    assert len(response.context["runs"]) == 2

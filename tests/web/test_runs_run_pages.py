@@ -1,6 +1,7 @@
 """The run pages: submit form, run page and its htmx fragment, access for every kind of user."""
 
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import User
@@ -10,6 +11,7 @@ from django.urls import reverse
 from apps.accounts.models import Team
 from apps.runs import secrets
 from apps.runs.models import Attempt, Run
+from apps.sandbox.state import team_scope
 from tests.support.clients import client_for
 from tests.support.factories import add_attempt, finished_run, make_run
 
@@ -117,9 +119,23 @@ def test_it_lists_only_the_teams_runs_on_home(
     assert str(theirs.id) not in page
 
 
-def test_it_fills_the_form_from_a_preset(owner: User) -> None:
+def test_it_fills_the_form_from_a_preset(owner: User, team: Team) -> None:
     page = client_for(owner).get(reverse("runs:new"), {"preset": "sandbox-no-key"}).content.decode()
-    assert "http://testserver/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd" in page
+    # The team's own sandbox: its maintenance switch and rate limits are the team's.
+    base = f"http://testserver/sandbox/t/{team_scope(team.id)}"
+    assert f"{base}/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd" in page
+
+
+def test_it_hides_the_sandbox_presets_when_the_sandbox_is_off(
+    owner: User, settings: object
+) -> None:
+    settings.SANDBOX_ENABLED = False  # type: ignore[attr-defined]
+    client = client_for(owner)
+    page = client.get(reverse("runs:new")).content.decode()
+    assert "sandbox-no-key" not in page and "/sandbox" not in page
+    assert "kaiko-" in page  # the real hosts' presets stay
+    page = client.get(reverse("runs:new"), {"preset": "sandbox-no-key"}).content.decode()
+    assert "That preset does not exist" in page and "/sandbox" not in page
 
 
 def test_it_stores_a_valid_submission_with_the_key_encrypted_and_redirects(
@@ -167,6 +183,23 @@ def test_it_stores_a_valid_submission_with_the_key_encrypted_and_redirects(
         ),
         ({"timeout": "0"}, "timeout", "greater than or equal"),
         ({"timeout": "600"}, "timeout", "less than or equal"),
+        # Issue 13, rows 1 and 8: each was a 500 or a failed run, not a message.
+        (
+            {
+                "method": "POST",
+                "headers": "Content-Type: application/json",
+                "body": "[" * 1000 + "]" * 1000,
+            },
+            "body",
+            "nested more than 64 levels deep",
+        ),
+        ({"headers": "X-A: \U0001f600"}, "headers", "value of X-A contains “\U0001f600”"),
+        ({"headers": "X-A: a\x7fb"}, "headers", "value of X-A contains a control character"),
+        (
+            {"method": "POST", "body": "x" * (256 * 1024 + 1)},
+            "body",
+            "larger than the limit of 256 KiB (262,144 characters)",
+        ),
     ],
 )
 def test_it_explains_bad_input_at_the_field_and_keeps_what_was_typed(
@@ -200,3 +233,34 @@ def test_it_shows_a_run_whose_worker_stopped_with_its_state(team: Team, owner: U
     Attempt.objects.filter(pk=attempt.pk).update(created_at=long_ago)
     page = client_for(owner).get(reverse("runs:detail", args=[queued.id])).content.decode()
     assert "No worker has taken this run yet" in page
+
+
+def test_it_explains_a_body_far_over_the_limit_at_its_field_and_keeps_the_rest(
+    owner: User,
+) -> None:
+    """Issue 13, row 8: a 10 MB body was a bare 400 before any view ran."""
+    data = {**VALID, "method": "POST", "body": "x" * (10 * 1024 * 1024)}
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    token = client.get(reverse("runs:new")).context["csrf_token"]
+    response = client.post(
+        reverse("runs:new"),
+        urlencode({**data, "csrfmiddlewaretoken": str(token)}),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert "larger than the limit of 256 KiB" in " ".join(form.errors["body"])
+    assert set(form.errors) == {"body"}
+    assert form.data["url"] == VALID["url"]
+    assert Run.objects.count() == 0
+
+
+def test_it_refuses_a_form_post_larger_than_any_form_takes(owner: User) -> None:
+    response = client_for(owner).post(
+        reverse("runs:new"),
+        b"body=" + b"x" * (64 * 1024 * 1024),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 413
+    assert b"larger than 64 MiB" in response.content

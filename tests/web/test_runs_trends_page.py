@@ -294,3 +294,21 @@ def test_it_escapes_diagnosis_titles_and_hosts(team: Team, owner: User) -> None:
     assert "<script>alert(1)</script>" not in content
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
     assert "<b>h</b>" not in content
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "until=9999-12-31T23:59",
+        "until=0001-01-01T00:00",
+        "since=0001-01-01T00:00",
+        "since=9999-12-31T23:59",
+        "since=1969-12-31T23:59&until=2100-01-01T00:00",
+    ],
+)
+def test_it_refuses_dates_out_of_range_at_their_field(owner: User, query: str) -> None:
+    response = get(owner, query)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert {"since", "until"} & set(form.errors)
+    assert "Give a date from 1970 to 2099" in response.content.decode()

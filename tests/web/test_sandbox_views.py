@@ -17,6 +17,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from apps.accounts.models import Membership, Team
 from apps.sandbox import oversize, state, views
 from apps.sandbox.keys import BURST_KEY, DEMO_KEY, LIMITED_KEY, NOPERM_KEY
 from tests.support.clients import streamed_body
@@ -941,8 +942,15 @@ def test_it_documents_the_sandbox(client: Client) -> None:
 
 
 @pytest.fixture
-def signed_in(django_user_model: Any) -> Client:
+def sandy_team(db: None) -> Team:
+    return Team.objects.create(name="Sandbox team")
+
+
+@pytest.fixture
+def signed_in(django_user_model: Any, sandy_team: Team) -> Client:
+    """A member of a team: the maintenance switch is a team's."""
     user = django_user_model.objects.create_user(username="sandy", password="pw-sandbox-123")
+    Membership.objects.create(user=user, team=sandy_team)
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
     return client
@@ -954,10 +962,13 @@ def _csrf_token(client: Client) -> str:
 
 
 @pytest.mark.django_db
-def test_it_switches_maintenance_on_and_off(signed_in: Client) -> None:
+def test_it_switches_maintenance_on_and_off(signed_in: Client, sandy_team: Team) -> None:
+    scope = state.team_scope(sandy_team.id)
+    team_ohlcv = OHLCV.replace("/sandbox/", f"/sandbox/t/{scope}/")
     page = signed_in.get("/sandbox/").content.decode()
     assert 'action="/sandbox/maintenance/"' in page
     assert "Switch maintenance on" in page
+    assert f"http://testserver/sandbox/t/{scope}/us" in page
     token = _csrf_token(signed_in)
 
     response = signed_in.post(
@@ -965,15 +976,42 @@ def test_it_switches_maintenance_on_and_off(signed_in: Client) -> None:
     )
     assert response.status_code == 302
     assert response["Location"] == "/sandbox/#maintenance"
-    assert state.maintenance_since() is not None
-    assert call(signed_in, OHLCV).status_code == 503
+    assert state.maintenance_since(scope=scope) is not None
+    assert call(signed_in, team_ohlcv).status_code == 503
     page = signed_in.get("/sandbox/").content.decode()
     assert "Switch maintenance off" in page
     assert "Maintenance is on" in page
 
     signed_in.post("/sandbox/maintenance/", {"state": "off", "csrfmiddlewaretoken": token})
-    assert state.maintenance_since() is None
-    assert call(signed_in, OHLCV).status_code == 200
+    assert state.maintenance_since(scope=scope) is None
+    assert call(signed_in, team_ohlcv).status_code == 200
+
+
+@pytest.mark.django_db
+def test_one_teams_switch_never_changes_another_teams_answers(
+    signed_in: Client, sandy_team: Team
+) -> None:
+    """Issue 13, row 10: any signed-in user switched maintenance for everyone."""
+    token = _csrf_token(signed_in)
+    signed_in.post("/sandbox/maintenance/", {"state": "on", "csrfmiddlewaretoken": token})
+    other = state.team_scope(Team.objects.create(name="Other").id)
+    assert state.maintenance_since(scope=state.team_scope(sandy_team.id)) is not None
+    assert call(signed_in, OHLCV.replace("/sandbox/", f"/sandbox/t/{other}/")).status_code == 200
+    assert call(signed_in, OHLCV).status_code == 200  # the shared sandbox too
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("frozen_now")
+def test_each_team_has_its_own_rate_limit() -> None:
+    first, second = (state.team_scope(Team.objects.create(name=n).id) for n in ("A", "B"))
+    client = Client()
+
+    def answers(scope: str) -> list[int]:
+        path = OHLCV.replace("/sandbox/", f"/sandbox/t/{scope}/")
+        return [call(client, path, key=BURST_KEY).status_code for _ in range(4)]
+
+    assert answers(first) == [200, 200, 429, 429]
+    assert answers(second) == [200, 200, 429, 429]  # the other team starts afresh
 
 
 @pytest.mark.django_db
@@ -1136,3 +1174,33 @@ def test_it_documents_the_oversize_answers_and_the_tls_sandbox(client: Client) -
 def test_it_puts_the_tls_urls_on_the_pages_host_when_it_can(client: Client) -> None:
     page = client.get("/sandbox/", HTTP_HOST="127.0.0.1:8000").content.decode()
     assert f"https://127.0.0.1:{django_settings.SANDBOX_TLS_PORTS['expired']}/" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    ["/sandbox/", "/sandbox/echo", "/sandbox/large?mb=1", OHLCV, "/sandbox/maintenance/"],
+)
+def test_it_answers_404_everywhere_when_the_sandbox_is_off(
+    signed_in: Client, sandy_team: Team, path: str, settings: Any
+) -> None:
+    """Issue 13, row 10: with DEBUG=0 the sandbox was mounted, open and CSRF-exempt."""
+    settings.SANDBOX_ENABLED = False
+    scoped = path.replace("/sandbox/", f"/sandbox/t/{state.team_scope(sandy_team.id)}/")
+    member = Client()  # no CSRF check: a POST reaches the URL resolver
+    member.force_login(Membership.objects.get(team=sandy_team).user)
+    for client in (member, Client()):
+        assert call(client, path).status_code == 404
+        assert call(client, path, method="post").status_code == 404
+        assert call(client, scoped).status_code == 404
+    assert b'href="/sandbox/"' not in signed_in.get("/help/").content
+
+
+@pytest.mark.django_db
+def test_it_caps_large_answers_by_a_setting(api: Client, settings: Any) -> None:
+    settings.SANDBOX_MAX_MIB = 4
+    assert api.get("/sandbox/large?mb=4").status_code == 200
+    response = api.get("/sandbox/large?mb=5")
+    assert_error(response, 400)
+    assert "from 1 to 4" in response.json()["message"]
+    assert api.get("/sandbox/bomb").status_code == 200  # its default, cut to the cap

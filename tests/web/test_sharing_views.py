@@ -384,3 +384,50 @@ def test_shared_run_ids_lists_runs_with_a_working_link_of_the_team_only(
     ids = [run.id, revoked_run.id, expired_run.id, plain_run.id, theirs.id]
     assert selectors.shared_run_ids(team=team, run_ids=ids) == {run.id}
     assert selectors.shared_run_ids(team=other_team, run_ids=ids) == {theirs.id}
+
+
+@override_settings(RATELIMIT_SHARE_VIEW="2/m")
+def test_the_rate_limit_ignores_x_forwarded_for_without_trusted_proxies(
+    run: Run, owner: User
+) -> None:
+    _, token = make_link(run, owner)
+    statuses = [
+        client_for(None).get(share_url(token), HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]  # one address, whatever the header claims
+
+
+@override_settings(RATELIMIT_SHARE_VIEW="2/m", TRUSTED_PROXIES=1)
+def test_the_rate_limit_counts_the_address_a_trusted_proxy_reports(run: Run, owner: User) -> None:
+    _, token = make_link(run, owner)
+
+    def view(forwarded: str) -> int:
+        proxy = Client(REMOTE_ADDR="10.0.0.1")  # every request comes from the proxy
+        return proxy.get(share_url(token), HTTP_X_FORWARDED_FOR=forwarded).status_code
+
+    # The proxy appends the client's address; what the client wrote before it is not used.
+    assert [view("198.51.100.7"), view("1.2.3.4, 198.51.100.7")] == [200, 200]
+    assert view("198.51.100.7") == 429
+    assert view("198.51.100.8") == 200
+    assert view("not-an-address") == 200  # unusable: the proxy's own address, counted apart
+
+
+def test_a_run_with_a_deeply_nested_body_is_shared_with_it_as_text(team: Team, owner: User) -> None:
+    """Issue 13, row 2: the share page of such a run answered 500 (RecursionError)."""
+    nested = "[" * 1000 + '"KSECRET-nested-0001"' + "]" * 1000
+    deep = finished_run(
+        team,
+        owner,
+        response_status=400,
+        response_body=nested,
+        response_headers=[["Content-Type", "application/json"]],
+    )
+    Run.objects.filter(pk=deep.pk).update(
+        secrets_encrypted=secrets.encrypt(secrets.RunSecrets(api_key="KSECRET-nested-0001"))
+    )
+    _, token = make_link(deep, owner)
+    response = client_for(None).get(share_url(token))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "[[[[" in page and "KSECRET-nested-0001" not in page
