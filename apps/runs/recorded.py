@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -23,16 +23,9 @@ from django.utils import timezone
 
 from apps.accounts.models import Team
 from apps.diagnosis.catalog import get_profile, profile_for_url
-from apps.egress.redaction import (
-    is_secret_header,
-    is_secret_param,
-    redact_body,
-    redact_text,
-    redact_url,
-    split_secret_pairs,
-)
 from apps.egress.types import Exchange, Failure, FailureKind, Response
-from apps.runs import execution, secrets
+from apps.runs import execution, secrets, services
+from apps.runs.forms import RunRequest
 from apps.runs.models import Attempt, Run
 
 logger = logging.getLogger(__name__)
@@ -260,22 +253,19 @@ def record_exchange(
     api_key = next(
         (v for n, v in recorded.headers if n.lower() == secrets.API_KEY_HEADER.lower()), ""
     )
-    url, params = recorded.url, []
-    parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if any(is_secret_param(name) for name, _ in pairs):
-        url, params = urlunsplit(parts._replace(query="")), pairs
-    shown_headers, secret_headers = split_secret_pairs(headers, is_secret=is_secret_header)
-    shown_params, secret_params = split_secret_pairs(params, is_secret=is_secret_param)
-    content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
-    shown_body, body_values = redact_body(recorded.body, content_type)
-    run_secrets = secrets.RunSecrets(
-        api_key=api_key,
-        headers=secret_headers,
-        params=secret_params,
-        body=recorded.body if body_values else "",
-        body_values=body_values,
+    stored, run_secrets = services.split_secrets(
+        RunRequest(
+            method=recorded.method,
+            url=recorded.url,
+            params=[],
+            headers=headers,
+            body=recorded.body,
+            api_key=api_key,
+            timeout=settings.EGRESS_DEFAULT_TIMEOUT,
+            profile=profile,
+        )
     )
+    url = recorded.url
     try:
         profile_slug = get_profile(profile).slug if profile else profile_for_url(url).slug
     except KeyError:
@@ -286,11 +276,11 @@ def record_exchange(
             team=team,
             created_by=user,
             method=recorded.method,
-            url=redact_url(url),
-            host=(parts.hostname or "")[:255],
-            query=[list(pair) for pair in shown_params],
-            request_headers=[list(pair) for pair in shown_headers],
-            request_body=redact_text(shown_body, run_secrets.values()),
+            url=stored.url,
+            host=stored.host[:255],
+            query=[list(pair) for pair in stored.params],
+            request_headers=[list(pair) for pair in stored.headers],
+            request_body=stored.body,
             timeout_seconds=settings.EGRESS_DEFAULT_TIMEOUT,
             profile=profile_slug,
             has_api_key=bool(api_key),

@@ -62,8 +62,7 @@ def submit_run(
     "[redacted]" and an empty key with `request.keep_api_key` take the source's secrets.
     """
     request = _restore_secrets(request, source) if source is not None else request
-    request = _move_secret_query_to_params(request)
-    stored, run_secrets = _split_secrets(request)
+    stored, run_secrets = split_secrets(request)
     profile = request.profile or profile_for_url(request.url).slug
     policy = default_retry_policy().to_dict() if request.auto_retry else {}
     with transaction.atomic():
@@ -94,7 +93,7 @@ def submit_run(
 
 
 @dataclass(frozen=True)
-class _StoredRequest:
+class StoredRequest:
     url: str
     host: str
     params: list[tuple[str, str]]
@@ -102,14 +101,16 @@ class _StoredRequest:
     body: str
 
 
-def _split_secrets(request: RunRequest) -> tuple[_StoredRequest, secrets.RunSecrets]:
-    """What is stored of the request in clear, and its secrets (stored encrypted).
+def split_secrets(request: RunRequest) -> tuple[StoredRequest, secrets.RunSecrets]:
+    """What is stored of the request in clear, and its secrets (stored encrypted): the one
+    way a run's request is stored, whether submitted or recorded.
 
     The secrets are what the user marked as such: the key field, secret-named headers,
     parameters and body keys. Each is then removed by value (in every encoding the policy
     knows) from everything else: the URL's path and query, the other headers, parameters
     and the body; a part that held one is kept whole among the secrets, to be sent as typed.
     """
+    request = _move_secret_query_to_params(request)
     content_type = next((v for n, v in request.headers if n.lower() == "content-type"), "")
     _, body_values = redact_body(request.body, content_type)
     marked = secrets.RunSecrets(
@@ -136,7 +137,7 @@ def _split_secrets(request: RunRequest) -> tuple[_StoredRequest, secrets.RunSecr
     shown_params, secret_params = split(request.params, is_secret_param)
     shown_body, _ = redact_body(request.body, content_type, values)
     shown_url = redact_url(request.url, values)
-    stored = _StoredRequest(
+    stored = StoredRequest(
         url=shown_url,
         host=values.redact(_host_of(request.url)),
         params=shown_params,

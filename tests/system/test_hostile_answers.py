@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from tests.support.upstream import counting_upstream
 from tests.system.test_run_pipeline import submit, wait_until_done
-from tests.unit.test_exports import har_problems
+from tests.unit.test_runs_exports import har_problems
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
