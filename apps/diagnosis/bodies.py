@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from apps.diagnosis.catalog import Envelope
+from apps.diagnosis.profiles import Envelope
 from apps.egress.types import Response
 
 MAX_MESSAGE_CHARS = 500  # a message longer than this is cut

@@ -6,16 +6,15 @@ key was sent, and where), and list their values in ``secrets`` so that whatever 
 can be scrubbed of them: evidence shows a secret as "[redacted]", never its value.
 """
 
-import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
 from apps.diagnosis.bodies import BodyFacts, clean, extract_message, read_body
-from apps.diagnosis.catalog import Profile
+from apps.diagnosis.profiles import Profile
 from apps.diagnosis.waiting import WaitFacts, read_wait
-from apps.egress.redaction import REDACTED, is_secret_header, is_secret_param, redact_text
+from apps.egress.redaction import is_secret_header, is_secret_param, redact_text
 from apps.egress.types import Exchange, FailureKind, Response
 
 MAX_EVIDENCE_CHARS = 160
@@ -200,20 +199,3 @@ def _request_secrets(exchange: Exchange, profile: Profile) -> list[str]:
     except ValueError:
         pass
     return sorted({s for s in secrets if s.strip()}, key=len, reverse=True)
-
-
-def redact_url(url: str, facts: Facts) -> str:
-    """The URL with secret query values replaced, then any secret left removed."""
-    try:
-        parts = urlsplit(url)
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-    except ValueError:
-        return facts.shown(url)
-    shown = "&".join(
-        f"{name}={REDACTED if value and is_secret_param(name) else value}" for name, value in pairs
-    )
-    host = parts.hostname or ""
-    with contextlib.suppress(ValueError):  # a port out of range
-        host += f":{parts.port}" if parts.port else ""
-    base = f"{parts.scheme}://{host}{parts.path}" if parts.scheme else parts.path
-    return facts.shown(f"{base}?{shown}" if shown else base)

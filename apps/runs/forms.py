@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 
-from apps.diagnosis.catalog import profiles
+from apps.diagnosis.lookups import profiles
 from apps.egress.policy import TargetRefused, parse_target
 
 if TYPE_CHECKING:

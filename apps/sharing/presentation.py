@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
-from apps.diagnosis.rules import Diagnosis
+from apps.diagnosis.results import Diagnosis
 from apps.egress.redaction import REDACTED, is_secret_header, is_secret_param, secret_forms
 from apps.runs.models import Attempt, Run
 from apps.runs.presentation import BodyView, body_view, content_type_of

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from apps.diagnosis import catalog
-from apps.diagnosis.rules import Cause, Diagnosis, DiagnosisContext, diagnose
+from apps.diagnosis import lookups
+from apps.diagnosis.diagnose import diagnose
+from apps.diagnosis.results import Cause, Diagnosis, DiagnosisContext
 from apps.egress.redaction import is_secret_header, is_secret_param
 from apps.egress.types import Exchange, Failure, FailureKind, Response
 
@@ -64,9 +65,9 @@ def load(path: Path) -> tuple[dict[str, Any], Exchange]:
 
 def diagnosis_of(data: dict[str, Any], exchange: Exchange) -> Diagnosis:
     profile = (
-        catalog.get_profile(data["profile"])
+        lookups.get_profile(data["profile"])
         if "profile" in data
-        else catalog.profile_for_url(exchange.url)
+        else lookups.profile_for_url(exchange.url)
     )
     context = DiagnosisContext(**data.get("context", {}))
     if "now" in data:
@@ -171,7 +172,7 @@ def test_it_diagnoses_the_recorded_exchange(path: Path) -> None:
         assert top.evidence, "every cause shows its evidence"
         assert top.playbooks
         for slug in top.playbooks:
-            catalog.get_playbook(slug)
+            lookups.get_playbook(slug)
         found = lines_of(top)
         for wanted in expect.get("evidence", []):
             assert wanted in found, f"{wanted} not in {sorted(found)}"

@@ -6,8 +6,9 @@ import re
 import pytest
 from django.template.loader import render_to_string
 
-from apps.diagnosis.catalog import get_profile
-from apps.diagnosis.rules import Diagnosis, diagnose
+from apps.diagnosis.diagnose import diagnose
+from apps.diagnosis.lookups import get_profile
+from apps.diagnosis.results import Diagnosis
 from apps.egress.types import Exchange, Failure, FailureKind, Response
 
 URL = "https://us.market-api.kaiko.io/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/trades"

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 
 from apps.accounts.models import Team
-from apps.diagnosis.catalog import catalog
+from apps.diagnosis.lookups import catalog
 from apps.runs.models import Attempt, Run
 from apps.runs.synthetic import SCENARIOS, generate_runs, run_kinds
 

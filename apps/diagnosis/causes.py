@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from apps.diagnosis.bodies import get_path
-from apps.diagnosis.catalog import Catalog, CauseEntry, ParamRule, Profile, SegmentRule
-from apps.diagnosis.facts import Facts, redact_url
-from apps.diagnosis.model import LIKELY, POSSIBLE, Cause, DiagnosisContext, Evidence
-from apps.egress.redaction import REDACTED, is_secret_header, is_secret_param
+from apps.diagnosis.facts import Facts
+from apps.diagnosis.profiles import Catalog, CauseEntry, ParamRule, Profile, SegmentRule
+from apps.diagnosis.results import LIKELY, POSSIBLE, Cause, DiagnosisContext, Evidence
+from apps.egress.redaction import REDACTED, is_secret_header, is_secret_param, redact_url
 from apps.egress.types import FailureKind
 
 SUSTAINED_AFTER = 3  # this many recent 429s from the same host: "sustained", not "a burst"
@@ -1024,7 +1024,7 @@ def _network_cause(facts: Facts, using: Catalog) -> Cause:
             Evidence(
                 source="header",
                 name=f"Location (hop {number})",
-                value=redact_url(url, facts),
+                value=facts.shown(redact_url(url)),
                 note=f"{status} redirect"
                 + (", to an address seen before: a loop." if repeated else "."),
             )

@@ -16,51 +16,13 @@ import logging
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from apps.diagnosis.bodies import (
-    MAX_MESSAGE_CHARS,
-    MAX_PARSED_BYTES,
-    MAX_PLAIN_TEXT_CHARS,
-    extract_message,
-)
-from apps.diagnosis.catalog import Catalog, CatalogEntry, Profile, catalog
-from apps.diagnosis.detect import find_causes as find_causes
-from apps.diagnosis.detect import nothing_sent
+from apps.diagnosis.causes import find_causes, nothing_sent
 from apps.diagnosis.facts import Facts, read_facts
-from apps.diagnosis.model import (
-    EVIDENCE_SOURCES,
-    LIKELIHOODS,
-    LIKELY,
-    POSSIBLE,
-    Cause,
-    Diagnosis,
-    DiagnosisContext,
-    Evidence,
-)
-from apps.diagnosis.waiting import retry_after_seconds
+from apps.diagnosis.lookups import catalog
+from apps.diagnosis.profiles import Catalog, CatalogEntry, Profile
+from apps.diagnosis.results import LIKELY, Cause, Diagnosis, DiagnosisContext
 from apps.egress.redaction import redact_text
 from apps.egress.types import Exchange, FailureKind
-
-__all__ = [
-    "EVIDENCE_SOURCES",
-    "IDEMPOTENT_METHODS",
-    "LIKELIHOODS",
-    "LIKELY",
-    "MAX_MESSAGE_CHARS",
-    "MAX_PARSED_BYTES",
-    "MAX_PLAIN_TEXT_CHARS",
-    "POSSIBLE",
-    "Cause",
-    "Diagnosis",
-    "DiagnosisContext",
-    "Evidence",
-    "Facts",
-    "diagnose",
-    "extract_message",
-    "format_seconds",
-    "read_facts",
-    "retry_after_seconds",
-    "retry_hint",
-]
 
 logger = logging.getLogger(__name__)
 

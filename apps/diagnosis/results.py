@@ -1,8 +1,8 @@
 """What a diagnosis says, as plain data: Diagnosis, its ranked Causes and their Evidence.
 
 Stored with every run as ``Diagnosis.to_dict()`` (JSON) and read back with
-``Diagnosis.from_dict()``, which accepts the dicts of earlier versions. Import these from
-``apps.diagnosis.rules``.
+``Diagnosis.from_dict()``, which accepts the dicts of earlier versions. ``diagnose()`` in
+``apps.diagnosis.diagnose`` makes them.
 """
 
 from collections.abc import Mapping

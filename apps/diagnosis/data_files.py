@@ -1,4 +1,4 @@
-"""API profiles, the error catalog and remediation playbooks, read from data files.
+"""Read and check the diagnosis' data files into a Catalog.
 
 Everything the diagnosis knows about an API lives in TOML files under ``data/``:
 ``profiles/*.toml`` (one per API, plus ``generic.toml``, the fallback for any host),
@@ -6,369 +6,52 @@ Everything the diagnosis knows about an API lives in TOML files under ``data/``:
 adding a file: a profile says how the API is called (its credentials, its response
 envelope, its parameter rules, its paths) and, in the API's own terms, what each status and
 each cause of it means (``[causes."<key>"]``; the keys the rules can tell apart are
-``CAUSE_KEYS``). The files are read and checked once per process; a mistake in them stops
-the process at the first use with a message naming the file and the key.
+``CAUSE_KEYS`` in ``apps.diagnosis.profiles``). A mistake in a file stops the process at the
+first use with a message naming the file and the key.
 """
 
-import functools
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
+from apps.diagnosis.profiles import (
+    ACTIONS,
+    CAUSE_KEYS,
+    NETWORK,
+    PARAM_TYPES,
+    SEVERITIES,
+    STATUS_CLASSES,
+    AuthRules,
+    Catalog,
+    CatalogEntry,
+    CauseEntry,
+    Envelope,
+    Link,
+    ParamRule,
+    PathRules,
+    Playbook,
+    Profile,
+    ProfileSteps,
+    RequestRules,
+    SegmentRule,
+)
 from apps.egress.types import FailureKind
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
-SEVERITIES = ("ok", "info", "warning", "error")
-# One-click actions the run page may offer for a playbook.
-ACTIONS = frozenset({"reauthenticate", "fix_request", "retry", "back_off", "retry_later"})
-STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "other")
-NETWORK = "network"  # the code prefix of failures without a response
-
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _NAME = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")  # cause, segment and detail names
 _RFC_REFERENCE = re.compile(r"^RFC (\d+) §([\d.]+)$")
-
-# The causes the rules can tell apart, by key. A profile words any of them in its own terms
-# (``[causes."401.no_key"]``); the generic profile words every one, and its wording answers
-# for a profile that does not. A cause's code is "<the slug of the profile wording it>.<key>",
-# e.g. "kaiko.401.no_key", "http.429.burst". Besides these, a profile may word
-# "400.param.<name>" for each of its [params], "404.<name>" for the cause named by a path
-# segment rule, and "<status>.transient" or "<status>.gateway" for any 5xx status.
-CAUSE_KEYS = (
-    "400.param.other",  # the message names a parameter no rule of the profile covers
-    "400.other",  # a bad request the rules cannot pin on one parameter
-    "401.no_key",
-    "401.key_rejected",
-    "401.key_in_query",
-    "401.key_in_authorization",
-    "401.entitlement",  # phrases: message_contains
-    "403.no_entitlement",
-    "403.outside_access_range",  # phrases: message_contains
-    "404.path",
-    "405.method",
-    "406.accept",
-    "429.burst",
-    "429.sustained",
-    "503.maintenance",  # phrases: message_contains
-    "5xx.transient",
-    "5xx.gateway",
-)
 _PER_5XX = ("transient", "gateway")  # a 5xx status may word these for itself
-PARAM_TYPES = ("integer", "duration", "datetime", "choice", "pattern")
 _CAUSE_KEY = re.compile(r"^(?:[1-5][0-9]{2}|[1-5]xx)\.[a-z0-9_]+(?:\.[a-z0-9_]+)?$")
 
 
 class CatalogError(ValueError):
     """A data file is malformed. The message names the file and the key at fault."""
-
-
-@dataclass(frozen=True)
-class Link:
-    title: str
-    url: str
-
-
-@dataclass(frozen=True)
-class ProfileSteps:
-    """What a playbook adds for one API profile."""
-
-    profile: str
-    steps: tuple[str, ...]
-    links: tuple[Link, ...] = ()
-
-
-@dataclass(frozen=True)
-class Playbook:
-    slug: str
-    title: str
-    summary: str
-    steps: tuple[str, ...]
-    action: str | None = None
-    profile_steps: tuple[ProfileSteps, ...] = ()
-
-    def steps_for(self, profile_slug: str) -> ProfileSteps | None:
-        return next((ps for ps in self.profile_steps if ps.profile == profile_slug), None)
-
-
-@dataclass(frozen=True)
-class CatalogEntry:
-    """One thing a diagnosis can say: a status of a profile, a variant of it, a status
-    class, or a network failure. ``code`` is stable: it is stored with every run."""
-
-    code: str  # "kaiko.401", "kaiko.401.entitlement", "http.502", "http.4xx", "network.dns"
-    source: str  # the profile's slug, or "network"
-    title: str
-    explanation: str
-    severity: str
-    retryable: bool
-    playbooks: tuple[str, ...]
-    status: int | None = None
-    status_class: str | None = None  # "4xx", or "other" for statuses outside 100..599
-    failure_kind: str | None = None
-    api_meaning: str | None = None  # the API's own words, quoted from its documentation
-    reason: str | None = None  # the registered reason phrase (generic profile)
-    http_says: str | None = None  # what HTTP's definition says (generic profile)
-    http_reference: str | None = None  # e.g. "RFC 9110 §15.5.2"
-    http_reference_url: str | None = None
-    message_contains: tuple[str, ...] = ()  # variants: chosen when the message contains one
-    variants: tuple["CatalogEntry", ...] = ()
-
-    @property
-    def http_meaning(self) -> str | None:
-        if not self.http_says:
-            return None
-        if not self.http_reference:
-            return self.http_says
-        return f"{self.http_says.rstrip('.')} ({self.http_reference})."
-
-    @property
-    def label(self) -> str:
-        """What the entry answers for, for lists: "401", "401 (entitlement)", "4xx", "dns"."""
-        if self.failure_kind:
-            return self.failure_kind
-        if self.status_class:
-            return self.status_class
-        suffix = self.code.split(".", 2)[2] if self.code.count(".") >= 2 else ""
-        return f"{self.status} ({suffix})" if suffix else str(self.status)
-
-    def variant_for(self, message: str | None) -> "CatalogEntry":
-        """The first variant whose words occur in the message, else the entry itself."""
-        if message:
-            lowered = message.lower()
-            for variant in self.variants:
-                if any(words.lower() in lowered for words in variant.message_contains):
-                    return variant
-        return self
-
-    def with_variants(self) -> Iterator["CatalogEntry"]:
-        yield self
-        yield from self.variants
-
-
-@dataclass(frozen=True)
-class CauseEntry:
-    """One likely cause of an outcome, as the catalog words it. ``code`` is stable."""
-
-    code: str  # "kaiko.401.no_key", "http.429.burst", "network.tls.certificate_expired"
-    key: str  # "401.no_key"; for network details "tls.certificate_expired"
-    source: str  # the slug of the profile wording it, or "network"
-    title: str
-    explanation: str
-    playbooks: tuple[str, ...]
-    retryable: bool | None = None  # None: as the status or failure says
-    message_contains: tuple[str, ...] = ()  # phrases in the message that point at it
-
-
-@dataclass(frozen=True)
-class AuthRules:
-    """How the API expects credentials, and where people wrongly put them."""
-
-    header: str | None = None  # "X-Api-Key"
-    wrong_query_params: tuple[str, ...] = ()  # lower case: "api_key", "apikey", "key"
-    wrong_headers: tuple[str, ...] = ()  # "Authorization"
-    not_needed_hosts: tuple[str, ...] = ()  # hosts that need no credentials
-    not_needed_path_prefixes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """Where the API's response envelope keeps things: dotted paths into the JSON body."""
-
-    result: str | None = None  # "result"
-    success: tuple[str, ...] = ()  # values of `result` meaning success
-    error: tuple[str, ...] = ()
-    message: str | None = None
-    data: str | None = None
-    query: str | None = None
-    access_range: str | None = None  # "access.access_range"
-    data_range: str | None = None
-    continuation_token: str | None = None
-    next_url: str | None = None
-
-    def fields(self) -> list[tuple[str, str]]:
-        """(role, path) of every field set, for people."""
-        roles = ("result", "message", "data", "query", "access_range", "data_range")
-        roles += ("continuation_token", "next_url")
-        return [(role, getattr(self, role)) for role in roles if getattr(self, role)]
-
-
-@dataclass(frozen=True)
-class ParamRule:
-    """A query parameter's rule, checked locally so that a 400 names the offender."""
-
-    name: str
-    type: str  # one of PARAM_TYPES
-    rule: str  # the rule for people, e.g. "a number followed by s, m, h or d, at most 1 day"
-    minimum: int | None = None  # integer: bounds; duration: bounds in seconds
-    maximum: int | None = None
-    choices: tuple[str, ...] = ()
-    pattern: str | None = None
-    units: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
-    before: str | None = None  # datetime: must be before this other parameter
-
-
-@dataclass(frozen=True)
-class SegmentRule:
-    """A variable segment of the API's paths, and what a wrong value of it means."""
-
-    name: str
-    cause: str  # the cause key when it looks wrong, e.g. "404.exchange"
-    choices: tuple[str, ...] = ()
-    pattern: str | None = None
-    aliases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    hint: str | None = None
-
-
-@dataclass(frozen=True)
-class PathRules:
-    strip_prefixes: tuple[str, ...] = ()  # removed before matching, e.g. "/sandbox/us"
-    templates: tuple[str, ...] = ()  # "/{version}/data/.../{instrument}/trades"
-    segments: Mapping[str, SegmentRule] = field(default_factory=lambda: MappingProxyType({}))
-
-
-@dataclass(frozen=True)
-class RequestRules:
-    methods: tuple[str, ...] = ()  # methods the API answers; empty: unknown
-    accept: tuple[str, ...] = ()  # media types it produces; empty: unknown
-
-
-@dataclass(frozen=True)
-class Profile:
-    slug: str
-    name: str
-    short_name: str
-    description: str
-    hosts: tuple[str, ...]
-    path_prefixes: tuple[str, ...]
-    statuses: Mapping[int, CatalogEntry]
-    classes: Mapping[str, CatalogEntry]
-    docs_url: str | None = None
-    errors_url: str | None = None
-    fallback: bool = False
-    auth: AuthRules = AuthRules()
-    envelope: Envelope = Envelope()
-    request: RequestRules = RequestRules()
-    params: Mapping[str, ParamRule] = field(default_factory=lambda: MappingProxyType({}))
-    paths: PathRules = PathRules()
-    causes: Mapping[str, CauseEntry] = field(default_factory=lambda: MappingProxyType({}))
-
-    @property
-    def auth_header(self) -> str | None:
-        return self.auth.header
-
-    def entries(self) -> list[CatalogEntry]:
-        """Every entry of this profile, statuses in order (variants after their status),
-        then the class fallbacks."""
-        listed = [
-            e for status in sorted(self.statuses) for e in self.statuses[status].with_variants()
-        ]
-        return listed + [self.classes[c] for c in STATUS_CLASSES if c in self.classes]
-
-    def cause_entries(self) -> list[CauseEntry]:
-        """The causes this profile words itself, by key."""
-        return [self.causes[key] for key in sorted(self.causes, key=_cause_order)]
-
-
-def _cause_order(key: str) -> tuple[str, str]:
-    status, _, rest = key.partition(".")
-    return (status, rest)
-
-
-@dataclass(frozen=True)
-class Catalog:
-    profiles: tuple[Profile, ...]  # the fallback profile last
-    failures: Mapping[str, CatalogEntry]  # by FailureKind value
-    playbooks: Mapping[str, Playbook]
-    source: Path = field(default=DATA_DIR, compare=False)
-    # Finer causes of a failure without a response, by kind, then by detail.
-    failure_details: Mapping[str, Mapping[str, CauseEntry]] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
-
-    @property
-    def fallback(self) -> Profile:
-        return next(p for p in self.profiles if p.fallback)
-
-    def get_profile(self, slug: str) -> Profile:
-        for profile in self.profiles:
-            if profile.slug == slug:
-                return profile
-        raise KeyError(slug)
-
-    def profile_for_url(self, url: str) -> Profile:
-        """The profile whose host matches, else whose path prefix matches, else generic."""
-        try:
-            parts = urlsplit(str(url).strip())
-            host = (parts.hostname or "").rstrip(".").lower()
-            path = parts.path or "/"
-        except ValueError:
-            return self.fallback
-        for profile in self.profiles:
-            if host and host in profile.hosts:
-                return profile
-        for profile in self.profiles:
-            if any(path.startswith(prefix) for prefix in profile.path_prefixes):
-                return profile
-        return self.fallback
-
-    def get_playbook(self, slug: str) -> Playbook:
-        return self.playbooks[slug]
-
-    def entry_for_status(self, profile: Profile, status: int) -> CatalogEntry:
-        """The profile's entry for the status, else HTTP's, else the class fallback
-        (the profile's, then HTTP's)."""
-        generic = self.fallback
-        status_class = _status_class(status)
-        return (
-            profile.statuses.get(status)
-            or generic.statuses.get(status)
-            or profile.classes.get(status_class)
-            or generic.classes[status_class]
-        )
-
-    def http_entry(self, status: int) -> CatalogEntry:
-        """What HTTP itself says of the status: the generic profile's entry or class."""
-        generic = self.fallback
-        return generic.statuses.get(status) or generic.classes[_status_class(status)]
-
-    def failure_entry(self, kind: str) -> CatalogEntry:
-        return self.failures.get(kind) or self.failures[FailureKind.OTHER.value]
-
-    def cause(self, profile: Profile, keys: list[str] | tuple[str, ...]) -> CauseEntry | None:
-        """The wording of the first key the profile words, else the generic profile."""
-        generic = self.fallback
-        for key in keys:
-            found = profile.causes.get(key) or generic.causes.get(key)
-            if found is not None:
-                return found
-        return None
-
-    def failure_detail(self, kind: str, detail: str) -> CauseEntry | None:
-        return self.failure_details.get(kind, {}).get(detail)
-
-    def all_entries(self) -> list[CatalogEntry]:
-        entries = [entry for profile in self.profiles for entry in profile.entries()]
-        return entries + list(self.failures.values())
-
-    def all_causes(self) -> list[CauseEntry]:
-        causes = [cause for profile in self.profiles for cause in profile.cause_entries()]
-        return causes + [c for details in self.failure_details.values() for c in details.values()]
-
-    def entries_leading_to(self, playbook_slug: str) -> list[CatalogEntry]:
-        return [entry for entry in self.all_entries() if playbook_slug in entry.playbooks]
-
-    def causes_leading_to(self, playbook_slug: str) -> list[CauseEntry]:
-        return [cause for cause in self.all_causes() if playbook_slug in cause.playbooks]
-
-
-def _status_class(status: int) -> str:
-    return f"{status // 100}xx" if 100 <= status <= 599 else "other"
 
 
 def rfc_url(reference: str) -> str | None:
@@ -709,8 +392,9 @@ def _read_causes(
     for key, table in top.table("causes").items():
         if not _CAUSE_KEY.match(key) or key not in allowed:
             table.fail(
-                "is not a cause the rules can tell apart; see CAUSE_KEYS in catalog.py, "
-                '"400.param.<a [params] name>" and the causes of [paths.segments]'
+                "is not a cause the rules can tell apart; see CAUSE_KEYS in "
+                'apps/diagnosis/profiles.py, "400.param.<a [params] name>" and the causes '
+                "of [paths.segments]"
             )
         causes[key] = _read_cause(table, code=f"{slug}.{key}", key=key, source=slug)
     return causes
@@ -959,56 +643,3 @@ def load_catalog(data_dir: Path | str = DATA_DIR) -> Catalog:
         source=data_dir,
         failure_details=MappingProxyType(details),
     )
-
-
-@functools.cache
-def catalog() -> Catalog:
-    """The catalog of this project's data files, read once per process."""
-    return load_catalog(DATA_DIR)
-
-
-# ------------------------------------------------------------------- public shortcuts
-
-
-def profiles() -> list[Profile]:
-    """Every profile, by slug, the generic fallback last."""
-    return list(catalog().profiles)
-
-
-def get_profile(slug: str) -> Profile:
-    """The profile with this slug; KeyError if there is none."""
-    return catalog().get_profile(slug)
-
-
-def profile_for_url(url: str) -> Profile:
-    """The profile for a request URL: host match, then path prefix, else generic HTTP."""
-    return catalog().profile_for_url(url)
-
-
-def playbooks() -> list[Playbook]:
-    return list(catalog().playbooks.values())
-
-
-def get_playbook(slug: str) -> Playbook:
-    """The playbook with this slug; KeyError if there is none."""
-    return catalog().get_playbook(slug)
-
-
-def failure_entries() -> list[CatalogEntry]:
-    """The entries for failures without a response, one per FailureKind."""
-    return list(catalog().failures.values())
-
-
-def entries_leading_to(playbook_slug: str) -> list[CatalogEntry]:
-    """Every catalog entry (of every profile, and network failures) naming the playbook."""
-    return catalog().entries_leading_to(playbook_slug)
-
-
-def causes_leading_to(playbook_slug: str) -> list[CauseEntry]:
-    """Every cause (of every profile, and of network failures) naming the playbook."""
-    return catalog().causes_leading_to(playbook_slug)
-
-
-def failure_details() -> list[CauseEntry]:
-    """The finer causes of failures without a response, kind by kind."""
-    return [c for found in catalog().failure_details.values() for c in found.values()]
