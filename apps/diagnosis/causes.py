@@ -9,11 +9,22 @@ the profile's own first, else the generic profile's.
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from apps.diagnosis.bodies import get_path
+from apps.diagnosis.evidence import (
+    Finding,
+    contains,
+    describe_secret,
+    header_line,
+    message_lines,
+    scheme_only,
+    status_line,
+    wait_lines,
+)
 from apps.diagnosis.facts import Facts
+from apps.diagnosis.idioms import find_idioms, param_name
 from apps.diagnosis.profiles import Catalog, CauseEntry, ParamRule, Profile, SegmentRule
 from apps.diagnosis.results import LIKELY, POSSIBLE, Cause, DiagnosisContext, Evidence
 from apps.egress.redaction import REDACTED, is_secret_header, is_secret_param, redact_url
@@ -26,21 +37,25 @@ _ISO_MAX_CHARS = 64
 _PLACEHOLDER = re.compile(r"^<.*>$|your[-_ ]?(api[-_ ]?)?key|x{4,}|^\*+$|changeme", re.IGNORECASE)
 
 
-@dataclass
-class Finding:
-    keys: tuple[str, ...]  # cause keys, the most specific first
-    likelihood: str
-    evidence: list[Evidence] = field(default_factory=list)
-    param: ParamRule | None = None  # for "400.param.<name>" without wording of its own
-
-
 def find_causes(
     facts: Facts, profile: Profile, context: DiagnosisContext, using: Catalog
 ) -> list[Cause]:
-    """The likely causes, most likely first."""
+    """The likely causes, most likely first.
+
+    The idioms (``apps.diagnosis.idioms``) are read first; when one says more than the
+    status (a 403 that is a rate limit, a 200 that is an error), it leads and what the
+    status alone would say follows as possible.
+    """
+    idioms, decisive = find_idioms(facts, profile, context, using)
     if facts.status is None:
-        return [_network_cause(facts, using)]
-    findings = _status_findings(facts, profile, context, using)
+        stale = [c for f in idioms if (c := _resolve(f, profile, using)) is not None]
+        return [*stale, _network_cause(facts, using)]
+    by_status = _status_findings(facts, profile, context, using)
+    if decisive:
+        demoted = [replace(f, likelihood=POSSIBLE) for f in by_status]
+        findings = [*idioms, *demoted]
+    else:
+        findings = [*by_status, *idioms]
     causes: list[Cause] = []
     for finding in findings:
         cause = _resolve(finding, profile, using)
@@ -105,74 +120,9 @@ def _param_cause(rule: ParamRule, profile: Profile, using: Catalog) -> CauseEntr
 # ---------------------------------------------------------------------- evidence lines
 
 
-def _status_line(facts: Facts, note: str) -> Evidence:
-    reason = f" {facts.reason}" if facts.reason else ""
-    return Evidence(source="status", name="status", value=f"{facts.status}{reason}", note=note)
-
-
-def _message_lines(facts: Facts, profile: Profile, note: str | None = None) -> list[Evidence]:
-    """The body's telling fields: the envelope's message, a problem's title and detail, an
-    HTML page's title and heading, a plain-text line."""
-    body = facts.body
-    if body is None or not body.fields:
-        return []
-    api = profile.short_name
-    note_given = note is not None
-    notes = {
-        "envelope": note or f"{api}'s own words about this request.",
-        "problem": note or "Problem details (RFC 9457) from the server.",
-        "json": note or "The error message in the JSON body.",
-        "html": "An HTML page answered, not the API's JSON: a proxy, gateway or web server "
-        "in front of the API wrote it.",
-        "text": note or "The body, as plain text.",
-    }
-    lines = []
-    for name, value in body.fields:
-        if body.format == "envelope" and name == profile.envelope.result:
-            continue
-        if body.format == "problem" and name == "status":
-            continue
-        note = notes.get(body.format, "")
-        if body.format == "problem" and not note_given:
-            note = _PROBLEM_NOTES.get(name, note)
-        lines.append(Evidence(source="body", name=name, value=facts.shown(value, 200), note=note))
-    return lines
-
-
-_PROBLEM_NOTES = {
-    "type": "The problem type (RFC 9457 §3.1.1).",
-    "title": "A short summary of the problem type (RFC 9457 §3.1.3).",
-    "detail": "What went wrong this time (RFC 9457 §3.1.4).",
-    "instance": "This occurrence (RFC 9457 §3.1.5).",
-}
-
-
-def _header_line(facts: Facts, name: str, note: str) -> list[Evidence]:
-    value = facts.response_header(name)
-    if value is None or is_secret_header(name):
-        return []
-    return [Evidence(source="header", name=name, value=facts.shown(value), note=note)]
-
-
-def _wait_lines(facts: Facts) -> list[Evidence]:
-    return [
-        Evidence(source="header", name=line.name, value=facts.shown(line.value), note=line.note)
-        for line in facts.wait.lines
-    ]
-
-
-def _contains(text: str | None, phrases: Iterable[str]) -> bool:
-    lowered = (text or "").lower()
-    return bool(lowered) and any(phrase.lower() in lowered for phrase in phrases)
-
-
 def _phrases(using: Catalog, profile: Profile, key: str) -> tuple[str, ...]:
     entry = using.cause(profile, [key])
     return entry.message_contains if entry else ()
-
-
-def _describe_secret(value: str) -> str:
-    return f"{REDACTED}, {len(value)} characters"
 
 
 def _key_slips(value: str) -> list[str]:
@@ -214,8 +164,26 @@ def _status_findings(
         return _not_found(facts, profile)
     if status == 405:
         return _method_not_allowed(facts, profile)
-    if status == 406:
+    if status == 406 or (status == 415 and contains(facts.api_message, ("accept",))):
         return _not_acceptable(facts, profile)
+    if status == 422:
+        return _bad_request(facts, profile, using)
+    if status == 402:
+        note = "The account must pay, or the payment itself failed."
+        return [
+            Finding(
+                ("402.payment_required",),
+                LIKELY,
+                [status_line(facts, note), *message_lines(facts, profile)],
+            )
+        ]
+    if status == 451:
+        note = "Refused because of a legal demand (RFC 7725)."
+        lines = [
+            status_line(facts, note),
+            *header_line(facts, "Link", "Who blocked it, when it says (rel=blocked-by)."),
+        ]
+        return [Finding(("451.legal",), LIKELY, [*lines, *message_lines(facts, profile)])]
     if status == 429:
         return _rate_limited(facts, profile, context)
     if 500 <= status <= 599:
@@ -228,12 +196,12 @@ def _status_findings(
 
 def _unauthorized(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
     auth = profile.auth
-    status = _status_line(facts, "The API did not accept the request's credentials.")
-    message = _message_lines(facts, profile)
-    if _contains(facts.api_message, _phrases(using, profile, "401.entitlement")):
+    status = status_line(facts, "The API did not accept the request's credentials.")
+    message = message_lines(facts, profile)
+    if contains(facts.api_message, _phrases(using, profile, "401.entitlement")):
         lines = [
             status,
-            *_message_lines(
+            *message_lines(
                 facts, profile, "The message speaks of permission: the key was recognised."
             ),
         ]
@@ -242,7 +210,7 @@ def _unauthorized(facts: Facts, profile: Profile, using: Catalog) -> list[Findin
                 Evidence(
                     source="request_header",
                     name=auth.header,
-                    value=_describe_secret(sent),
+                    value=describe_secret(sent),
                     note="A key was sent, and the API knew it.",
                 )
             )
@@ -298,7 +266,7 @@ def _unauthorized(facts: Facts, profile: Profile, using: Catalog) -> list[Findin
                             Evidence(
                                 source="request_header",
                                 name=name,
-                                value=_scheme_only(value),
+                                value=scheme_only(value),
                                 note=f"Sent, but {profile.short_name} does not read this header.",
                             )
                             for name, value in in_headers
@@ -314,7 +282,7 @@ def _unauthorized(facts: Facts, profile: Profile, using: Catalog) -> list[Findin
     key_line = Evidence(
         source="request_header",
         name=auth.header,
-        value=_describe_secret(sent),
+        value=describe_secret(sent),
         note="A key was sent in the right header, and the API did not accept it.",
     )
     slips = [
@@ -342,16 +310,9 @@ def _unauthorized(facts: Facts, profile: Profile, using: Catalog) -> list[Findin
     return findings
 
 
-def _scheme_only(value: str) -> str:
-    parts = value.split(None, 1)
-    if len(parts) == 2 and parts[0].isalpha() and len(parts[0]) <= 20:
-        return f"{parts[0]} {REDACTED}"
-    return REDACTED
-
-
 def _unauthorized_generic(facts: Facts, status: Evidence, message: list[Evidence]) -> list[Finding]:
     """Any API: credentials recognised by their names (Authorization, *-Key, token, ...)."""
-    challenge = _header_line(
+    challenge = header_line(
         facts, "WWW-Authenticate", "The scheme the server expects (RFC 9110 §11.6.1)."
     )
     sent_headers = [
@@ -373,7 +334,7 @@ def _unauthorized_generic(facts: Facts, status: Evidence, message: list[Evidence
         Evidence(
             source="request_header",
             name=name,
-            value=_scheme_only(value) if name.lower() == "authorization" else REDACTED,
+            value=scheme_only(value) if name.lower() == "authorization" else REDACTED,
             note="Credentials were sent here.",
         )
         for name, value in sent_headers
@@ -432,8 +393,8 @@ def _range_bounds(block: object) -> tuple[datetime | None, datetime | None, str]
 
 
 def _forbidden(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
-    status = _status_line(facts, "The API knows who is asking and refuses this resource.")
-    message = _message_lines(facts, profile)
+    status = status_line(facts, "The API knows who is asking and refuses this resource.")
+    message = message_lines(facts, profile)
     outside: list[Evidence] = []
     names = _time_params(profile)
     block_path = profile.envelope.access_range
@@ -469,10 +430,10 @@ def _forbidden(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
             ]
         if outside:
             outside.append(range_line)
-    said = _contains(facts.api_message, _phrases(using, profile, "403.outside_access_range"))
+    said = contains(facts.api_message, _phrases(using, profile, "403.outside_access_range"))
     if said:
         outside = [
-            *_message_lines(facts, profile, "The message speaks of the time range."),
+            *message_lines(facts, profile, "The message speaks of the time range."),
             *outside,
         ]
     if outside:
@@ -570,10 +531,13 @@ def _quoted_in(message: str, values: Iterable[str]) -> list[str]:
 
 
 def _bad_request(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
-    status = _status_line(facts, "The API refused the request as malformed.")
+    status = status_line(facts, "The API refused the request as malformed.")
     message = facts.api_message or ""
     sent = [name for name, _ in facts.query if not is_secret_param(name)]
     named = _names_in(message, [*profile.params, *sent]) if message else []
+    blamed = param_name(facts)  # the parameter the body's error names, if any
+    if blamed and not is_secret_param(blamed):
+        named = [blamed, *(n for n in named if n != blamed)]
     issues: dict[str, tuple[str, str]] = {}  # name → (value, why)
     for name, rule in profile.params.items():
         value = facts.param(name)
@@ -585,7 +549,15 @@ def _bad_request(facts: Facts, profile: Profile, using: Catalog) -> list[Finding
         if other and start and end and name not in issues and other not in issues:
             start_at, end_at = _moment(start), _moment(end)
             if start_at and end_at and start_at >= end_at:
-                issues[name] = (start, f"Not before {other} ({facts.shown(end)}).")
+                why = f"Not before {other} ({facts.shown(end)})"
+                if start_at == end_at:
+                    why += " (the end is exclusive: equal times ask for nothing)"
+                why += "."
+                issues[name] = (start, why)
+    for name, rule in profile.params.items():
+        together = [other for other in rule.not_with if facts.param(other) is not None]
+        if name not in issues and together and (value := facts.param(name)) is not None:
+            issues[name] = (value, f"Sent together with `{together[0]}`; must be {rule.rule}.")
 
     findings: list[Finding] = []
     for position, name in enumerate(named):
@@ -593,7 +565,8 @@ def _bad_request(facts: Facts, profile: Profile, using: Catalog) -> list[Finding
         key = f"400.param.{name}" if rule else "400.param.other"
         value = facts.param(name)
         why = issues[name][1] if name in issues else (f"Must be {rule.rule}." if rule else "")
-        lines = _message_lines(facts, profile, f"The message names `{name}`.")
+        said = "The error names" if name == blamed else "The message names"
+        lines = message_lines(facts, profile, f"{said} `{name}`.")
         lines.append(
             Evidence(
                 source="param",
@@ -618,7 +591,7 @@ def _bad_request(facts: Facts, profile: Profile, using: Catalog) -> list[Finding
         headers = _names_in(
             message, [n for n, _ in facts.request_headers if not is_secret_header(n)]
         )
-        lines = [*_message_lines(facts, profile), status]
+        lines = [*message_lines(facts, profile), status]
         lines += [
             Evidence(
                 source="request_header",
@@ -703,8 +676,8 @@ def _match_path(path: str, profile: Profile) -> _Match | None:
 
 
 def _not_found(facts: Facts, profile: Profile) -> list[Finding]:
-    status = _status_line(facts, "Nothing answers at this path.")
-    message = _message_lines(facts, profile)
+    status = status_line(facts, "Nothing answers at this path.")
+    message = message_lines(facts, profile)
     path = _strip_prefix(facts.path, profile.paths.strip_prefixes)
     path_line = Evidence(
         source="request", name="path", value=facts.shown(facts.path), note="The path requested."
@@ -744,7 +717,7 @@ def _not_found(facts: Facts, profile: Profile) -> list[Finding]:
                 (rule.cause,),
                 LIKELY,
                 [
-                    *_message_lines(facts, profile, f"The message names the {name} `{value}`."),
+                    *message_lines(facts, profile, f"The message names the {name} `{value}`."),
                     Evidence(source="request", name=name, value=facts.shown(value), note=why),
                     status,
                 ],
@@ -778,7 +751,7 @@ def _not_found(facts: Facts, profile: Profile) -> list[Finding]:
 
 
 def _method_not_allowed(facts: Facts, profile: Profile) -> list[Finding]:
-    status = _status_line(facts, "The endpoint does not accept this method.")
+    status = status_line(facts, "The endpoint does not accept this method.")
     allow = facts.response_header("Allow")
     allowed = set(profile.request.methods)
     if allow:
@@ -789,7 +762,7 @@ def _method_not_allowed(facts: Facts, profile: Profile) -> list[Finding]:
     else:
         note = "The method the request used."
     lines = [Evidence(source="request", name="method", value=facts.shown(method), note=note)]
-    lines += _header_line(facts, "Allow", "The methods this endpoint accepts (RFC 9110 §10.2.1).")
+    lines += header_line(facts, "Allow", "The methods this endpoint accepts (RFC 9110 §10.2.1).")
     likelihood = LIKELY if not allowed or facts.method not in allowed else POSSIBLE
     return [Finding(("405.method",), likelihood, [*lines, status])]
 
@@ -820,7 +793,7 @@ def _admits(accept: str, produces: Iterable[str]) -> bool:
 
 
 def _not_acceptable(facts: Facts, profile: Profile) -> list[Finding]:
-    status = _status_line(facts, "The server cannot answer in a format the request admits.")
+    status = status_line(facts, "The server cannot answer in a format the request admits.")
     accept = facts.request_header("Accept")
     produces = profile.request.accept
     wanted = ", ".join(produces) if produces else "what the API produces"
@@ -848,7 +821,7 @@ def _not_acceptable(facts: Facts, profile: Profile) -> list[Finding]:
 
 
 def _rate_limited(facts: Facts, profile: Profile, context: DiagnosisContext) -> list[Finding]:
-    status = _status_line(facts, "The rate limit was reached.")
+    status = status_line(facts, "The rate limit was reached.")
     recent = max(0, int(context.recent_rate_limited))
     window = max(1, int(context.window_seconds))
     sustained = recent >= SUSTAINED_AFTER
@@ -861,7 +834,7 @@ def _rate_limited(facts: Facts, profile: Profile, context: DiagnosisContext) -> 
         if sustained
         else f"Fewer than {SUSTAINED_AFTER}: a burst, not a sustained excess.",
     )
-    lines = [status, *_wait_lines(facts), history, *_message_lines(facts, profile)]
+    lines = [status, *wait_lines(facts), history, *message_lines(facts, profile)]
     if not facts.wait.lines:
         lines.insert(
             1,
@@ -880,25 +853,25 @@ def _rate_limited(facts: Facts, profile: Profile, context: DiagnosisContext) -> 
 
 def _server_error(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
     status_code = facts.status or 500
-    status = _status_line(facts, "The server failed to handle the request.")
-    message = _message_lines(facts, profile)
+    status = status_line(facts, "The server failed to handle the request.")
+    message = message_lines(facts, profile)
     findings: list[Finding] = []
     body = facts.body
     is_page = body is not None and body.format == "html"
     expected = "JSON" if profile.envelope.result or profile.request.accept else "data"
     gateway_lines = [
-        *_header_line(facts, "Content-Type", f"An HTML page, where the API answers {expected}."),
+        *header_line(facts, "Content-Type", f"An HTML page, where the API answers {expected}."),
         *(line for line in message if body and body.format == "html"),
-        *_header_line(facts, "Server", "The software that wrote the page."),
-        *_header_line(facts, "Via", "A proxy on the way (RFC 9110 §7.6.3)."),
+        *header_line(facts, "Server", "The software that wrote the page."),
+        *header_line(facts, "Via", "A proxy on the way (RFC 9110 §7.6.3)."),
     ]
     maintenance_found = said = False
     if status_code == 503:
-        said = _contains(facts.api_message, _phrases(using, profile, "503.maintenance"))
+        said = contains(facts.api_message, _phrases(using, profile, "503.maintenance"))
         wait = facts.wait.retry_after_seconds
-        lines = [*_wait_lines(facts)]
+        lines = [*wait_lines(facts)]
         if said:
-            lines = [*_message_lines(facts, profile, "The message speaks of maintenance."), *lines]
+            lines = [*message_lines(facts, profile, "The message speaks of maintenance."), *lines]
         if said or (wait is not None and wait >= MAINTENANCE_WAIT):
             if not said:
                 lines.append(
@@ -918,7 +891,7 @@ def _server_error(facts: Facts, profile: Profile, using: Catalog) -> list[Findin
     transient = status_code in TRANSIENT_5XX or status_code not in using.fallback.statuses
     if transient and not said:
         likelihood = POSSIBLE if (maintenance_found or is_page) else LIKELY
-        lines = [status, *_wait_lines(facts), *([] if is_page else message)]
+        lines = [status, *wait_lines(facts), *([] if is_page else message)]
         findings.append(Finding((f"{status_code}.transient", "5xx.transient"), likelihood, lines))
     if status_code == 503 and not maintenance_found:
         documented = not profile.fallback and "503.maintenance" in profile.causes
@@ -971,7 +944,7 @@ def _network_cause(facts: Facts, using: Catalog) -> Cause:
     chosen = details.get(detail) if detail else None
     if chosen is None:
         chosen = next(
-            (d for d in details.values() if _contains(facts.failure_message, d.message_contains)),
+            (d for d in details.values() if contains(facts.failure_message, d.message_contains)),
             None,
         )
     if chosen is None and kind == FailureKind.TOO_MANY_REDIRECTS.value and facts.redirects:

@@ -21,6 +21,7 @@ from typing import Any
 from apps.diagnosis.profiles import (
     ACTIONS,
     CAUSE_KEYS,
+    IDIOM_TOKENS,
     NETWORK,
     PARAM_TYPES,
     SEVERITIES,
@@ -29,15 +30,21 @@ from apps.diagnosis.profiles import (
     Catalog,
     CatalogEntry,
     CauseEntry,
+    CodeEntry,
     Envelope,
+    EnvelopeShape,
+    Gateway,
+    Idioms,
     Link,
     ParamRule,
     PathRules,
     Playbook,
     Profile,
     ProfileSteps,
+    RateLimitFacts,
     RequestRules,
     SegmentRule,
+    code_key,
 )
 from apps.egress.types import FailureKind
 
@@ -47,7 +54,7 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _NAME = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")  # cause, segment and detail names
 _RFC_REFERENCE = re.compile(r"^RFC (\d+) §([\d.]+)$")
 _PER_5XX = ("transient", "gateway")  # a 5xx status may word these for itself
-_CAUSE_KEY = re.compile(r"^(?:[1-5][0-9]{2}|[1-5]xx)\.[a-z0-9_]+(?:\.[a-z0-9_]+)?$")
+_CAUSE_KEY = re.compile(r"^(?:[1-5][0-9]{2}|[1-5]xx|any)\.[a-z0-9_]+(?:\.[a-z0-9_]+)?$")
 
 
 class CatalogError(ValueError):
@@ -285,7 +292,9 @@ def _duration_seconds(value: str, units: Mapping[str, int]) -> int | None:
 def _read_params(top: _Table) -> dict[str, ParamRule]:
     params: dict[str, ParamRule] = {}
     for name, table in top.table("params").items():
-        table.check_keys({"type", "rule", "min", "max", "choices", "pattern", "units", "before"})
+        table.check_keys(
+            {"type", "rule", "min", "max", "choices", "pattern", "units", "before", "not_with"}
+        )
         kind = table.string("type")
         if kind not in PARAM_TYPES:
             table.fail(f"must be one of {', '.join(PARAM_TYPES)}, not {kind!r}", "type")
@@ -321,6 +330,7 @@ def _read_params(top: _Table) -> dict[str, ParamRule]:
             pattern=pattern,
             units=MappingProxyType(units),
             before=table.optional_string("before"),
+            not_with=table.strings("not_with", required=False),
         )
     for rule in params.values():
         if rule.before is not None and (
@@ -381,13 +391,23 @@ def _allowed_cause_keys(params: Mapping[str, ParamRule], paths: PathRules) -> se
     allowed |= {f"400.param.{name}" for name in params}
     allowed |= {segment.cause for segment in paths.segments.values()}
     allowed |= {f"{status}.{name}" for status in range(500, 600) for name in _PER_5XX}
+    # A class-wide idiom ("4xx.rate_limited") may be worded for one status ("403.rate_limited").
+    for key in CAUSE_KEYS:
+        head, _, name = key.partition(".")
+        if head[0].isdigit() and head.endswith("xx"):
+            first = int(head[0]) * 100
+            allowed |= {f"{status}.{name}" for status in range(first, first + 100)}
     return allowed
 
 
 def _read_causes(
-    top: _Table, slug: str, params: Mapping[str, ParamRule], paths: PathRules
+    top: _Table,
+    slug: str,
+    params: Mapping[str, ParamRule],
+    paths: PathRules,
+    own: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, CauseEntry]:
-    allowed = _allowed_cause_keys(params, paths)
+    allowed = _allowed_cause_keys(params, paths) | set(own)
     causes: dict[str, CauseEntry] = {}
     for key, table in top.table("causes").items():
         if not _CAUSE_KEY.match(key) or key not in allowed:
@@ -407,6 +427,7 @@ def _read_profile(file: Path) -> Profile:
             "slug", "name", "short_name", "description", "hosts", "path_prefixes",
             "auth_header", "docs_url", "errors_url", "fallback", "statuses", "classes",
             "auth", "envelope", "request", "params", "paths", "causes",
+            "host_suffixes", "path_patterns", "codes", "stale_hosts", "rate_limit",
         }
     )  # fmt: skip
     slug = top.string("slug")
@@ -454,7 +475,26 @@ def _read_profile(file: Path) -> Profile:
             top.fail(f"{prefix!r} must start with /", "path_prefixes")
     params = _read_params(top)
     paths = _read_paths(top)
-    causes = _read_causes(top, slug, params, paths)
+    codes = _read_codes(top)
+    own = {entry.cause for entry in codes.values() if entry.cause not in IDIOM_TOKENS}
+    causes = _read_causes(top, slug, params, paths, own)
+    for entry in codes.values():
+        if entry.cause not in (*IDIOM_TOKENS, *causes, *CAUSE_KEYS):
+            top.fail(
+                f"{entry.cause!r} is neither an idiom token ({', '.join(IDIOM_TOKENS)}) nor "
+                f'a cause this profile words in [causes."{entry.cause}"]',
+                f"codes.{entry.code}.cause",
+            )
+    patterns = top.strings("path_patterns", required=False)
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            top.fail(f"{pattern!r} is not a regular expression: {error}", "path_patterns")
+    suffixes = tuple(s.lower() for s in top.strings("host_suffixes", required=False))
+    for suffix in suffixes:
+        if not suffix.startswith("."):
+            top.fail(f"{suffix!r} must start with a dot", "host_suffixes")
     if fallback:
         missing = [key for key in CAUSE_KEYS if key not in causes]
         if missing:
@@ -477,6 +517,112 @@ def _read_profile(file: Path) -> Profile:
         params=MappingProxyType(params),
         paths=paths,
         causes=MappingProxyType(causes),
+        host_suffixes=suffixes,
+        path_patterns=patterns,
+        codes=MappingProxyType(codes),
+        stale_hosts=MappingProxyType(
+            {k.lower().rstrip("."): v for k, v in top.string_map("stale_hosts").items()}
+        ),
+        rate_limit=_read_rate_limit(top),
+    )
+
+
+def _read_codes(top: _Table) -> dict[str, CodeEntry]:
+    codes: dict[str, CodeEntry] = {}
+    for code, table in top.table("codes").items():
+        table.check_keys({"cause", "meaning"})
+        key = code_key(code)
+        if not key:
+            table.fail("a code needs letters or digits")
+        codes[key] = CodeEntry(
+            code=code, cause=table.string("cause"), meaning=table.optional_string("meaning")
+        )
+    return codes
+
+
+def _read_rate_limit(top: _Table) -> RateLimitFacts | None:
+    if "rate_limit" not in top.data:
+        return None
+    table = top.table("rate_limit")
+    table.check_keys({"requests", "window_seconds", "per", "headers"})
+    requests, window = table.optional_integer("requests"), table.optional_integer("window_seconds")
+    if not requests or not window:
+        table.fail("requests and window_seconds are required and above 0")
+    return RateLimitFacts(
+        requests=requests or 1,
+        window_seconds=window or 1,
+        per=table.optional_string("per") or "key",
+        headers=table.boolean("headers") if "headers" in table.data else True,
+    )
+
+
+def _read_idioms(file: Path) -> Idioms:
+    top = _read_toml(file)
+    top.check_keys({"envelopes", "codes", "wordings", "gateways", "sign_in"})
+    shapes = []
+    for i, raw in enumerate(top.data.get("envelopes", [])):
+        table = _Table(raw, file, f"envelopes[{i}]")
+        table.check_keys({"name", "when", "message", "code", "param", "kind", "docs", "failed"})
+        when = table.strings("when")
+        if not when:
+            table.fail("must list at least one condition", "when")
+        shapes.append(
+            EnvelopeShape(
+                name=table.string("name"),
+                when=when,
+                **{
+                    role: table.strings(role, required=False)
+                    for role in ("message", "code", "param", "kind", "docs")
+                },
+                failed=table.boolean("failed") if "failed" in table.data else True,
+            )
+        )
+    codes: dict[str, str] = {}
+    for token in top.table("codes").data:
+        if token not in IDIOM_TOKENS:
+            top.fail(f"is not an idiom token; known: {', '.join(IDIOM_TOKENS)}", f"codes.{token}")
+        for code in top.table("codes").strings(token):
+            key = code_key(code)
+            if key in codes and codes[key] != token:
+                top.fail(f"{code!r} is already listed under {codes[key]}", f"codes.{token}")
+            codes[key] = token
+    wordings: dict[str, tuple[str, ...]] = {}
+    for token in top.table("wordings").data:
+        if token not in IDIOM_TOKENS:
+            top.fail(
+                f"is not an idiom token; known: {', '.join(IDIOM_TOKENS)}", f"wordings.{token}"
+            )
+        wordings[token] = tuple(w.lower() for w in top.table("wordings").strings(token))
+    gateways = []
+    for i, raw in enumerate(top.data.get("gateways", [])):
+        table = _Table(raw, file, f"gateways[{i}]")
+        table.check_keys({"name", "kind", "server", "headers", "body", "block", "docs"})
+        gateways.append(
+            Gateway(
+                name=table.string("name"),
+                kind=table.string("kind"),
+                **{
+                    role: tuple(v.lower() for v in table.strings(role, required=False))
+                    for role in ("server", "headers", "body", "block")
+                },
+                docs=table.optional_string("docs"),
+            )
+        )
+    sign_in = top.table("sign_in")
+    sign_in.check_keys({"page", "page_markers", "location", "hosts"})
+
+    def lowered(key: str) -> tuple[str, ...]:
+        return tuple(v.lower() for v in sign_in.strings(key, required=False))
+
+    return Idioms(
+        envelopes=tuple(shapes),
+        codes=MappingProxyType(codes),
+        wordings=MappingProxyType(wordings),
+        gateways=tuple(gateways),
+        sign_in_page=lowered("page"),
+        sign_in_markers=lowered("page_markers"),
+        sign_in_locations=lowered("location"),
+        sign_in_hosts=lowered("hosts"),
     )
 
 
@@ -632,6 +778,7 @@ def load_catalog(data_dir: Path | str = DATA_DIR) -> Catalog:
         )
 
     failures, details = _read_failures(data_dir / "network.toml")
+    idioms = _read_idioms(data_dir / "idioms.toml")
     playbooks = _read_playbooks(data_dir / "playbooks.toml")
     sources = {slug: f"profiles/{name}" for slug, name in seen_slugs.items()}
     _check_references({**sources, NETWORK: "network.toml"}, profiles, failures, playbooks, details)
@@ -642,4 +789,5 @@ def load_catalog(data_dir: Path | str = DATA_DIR) -> Catalog:
         playbooks=MappingProxyType(playbooks),
         source=data_dir,
         failure_details=MappingProxyType(details),
+        idioms=idioms,
     )

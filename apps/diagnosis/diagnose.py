@@ -62,7 +62,7 @@ def diagnose(
 def _diagnose(
     exchange: Exchange, profile: Profile, using: Catalog, context: DiagnosisContext
 ) -> Diagnosis:
-    facts = read_facts(exchange, profile, now=context.now)
+    facts = read_facts(exchange, profile, now=context.now, shapes=using.idioms.envelopes)
     if facts.status is None:
         entry = using.failure_entry(facts.failure_kind or FailureKind.OTHER.value)
         http = None

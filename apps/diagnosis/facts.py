@@ -12,7 +12,7 @@ from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
 from apps.diagnosis.bodies import BodyFacts, clean, extract_message, read_body
-from apps.diagnosis.profiles import Profile
+from apps.diagnosis.profiles import EnvelopeShape, Profile
 from apps.diagnosis.waiting import WaitFacts, read_wait
 from apps.egress.redaction import is_secret_header, is_secret_param, redact_text
 from apps.egress.types import Exchange, FailureKind, Response
@@ -34,6 +34,8 @@ class Facts:
     retry_after_seconds: int | None
     failure_detail: str = ""  # a machine-readable sub-reason, or ""
     url: str = ""
+    scheme: str = ""
+    port: int | None = None  # as written in the URL, else None
     host: str = ""
     path: str = ""
     query: tuple[tuple[str, str], ...] = ()  # as sent: may hold secrets
@@ -62,16 +64,26 @@ class Facts:
         return clean(text, limit) or ""
 
 
-def read_facts(exchange: Exchange, profile: Profile, *, now: datetime | None = None) -> Facts:
+def read_facts(
+    exchange: Exchange,
+    profile: Profile,
+    *,
+    now: datetime | None = None,
+    shapes: tuple[EnvelopeShape, ...] = (),
+) -> Facts:
+    """The facts of an exchange; shapes: the error envelopes to read bodies with."""
     secrets = tuple(_request_secrets(exchange, profile))
     response = exchange.response
     method = str(exchange.method or "").upper()
     url = str(exchange.url or "")
     host, path, query = _split_url(url)
+    scheme, port = _scheme_and_port(url)
     common = {
         "method": method,
         "failure_detail": "",
         "url": url,
+        "scheme": scheme,
+        "port": port,
         "host": host,
         "path": path,
         "query": query,
@@ -98,13 +110,17 @@ def read_facts(exchange: Exchange, profile: Profile, *, now: datetime | None = N
             **common,
         )
     status = int(response.status)
-    body = read_body(response, profile.envelope, profile.short_name)
-    # A success carries data, not a message; a redirect or an error may explain itself.
+    body = read_body(response, profile.envelope, profile.short_name, shapes)
+    # A success carries data, not a message, unless its body says it failed; a redirect or
+    # an error may explain itself.
     message = None
-    if status >= 300:
+    error = body.error
+    if status >= 300 or (error is not None and error.failed) or _says_failure(body, profile):
         path = profile.envelope.message
         in_envelope = body.field(path) if body.format == "envelope" and path else None
-        message = in_envelope or extract_message(response)
+        from_problem = extract_message(response) if body.format == "problem" else None
+        reported = clean(error.message) if error is not None and error.message else None
+        message = in_envelope or from_problem or reported or extract_message(response)
     wait = read_wait(response, now=now)
     cut = str(getattr(response, "cut", "") or "")  # which cap cut the body, if one did
     if response.truncated and not cut:
@@ -124,6 +140,15 @@ def read_facts(exchange: Exchange, profile: Profile, *, now: datetime | None = N
     )
 
 
+def _says_failure(body: BodyFacts, profile: Profile) -> bool:
+    """Whether the profile's own envelope says the request failed (``result: error``)."""
+    envelope = profile.envelope
+    if body.format != "envelope" or not envelope.result or not envelope.error:
+        return False
+    value = body.field(envelope.result)
+    return value is not None and value.lower() in {v.lower() for v in envelope.error}
+
+
 def _number(value: object) -> float:
     try:
         number = float(value)  # type: ignore[arg-type]
@@ -140,6 +165,14 @@ def _split_url(url: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
         return host, parts.path or "/", query
     except ValueError:
         return "", "", ()
+
+
+def _scheme_and_port(url: str) -> tuple[str, int | None]:
+    try:
+        parts = urlsplit(url.strip())
+        return parts.scheme.lower(), parts.port
+    except ValueError:
+        return "", None
 
 
 def _redirects(value: object) -> tuple[tuple[int, str], ...]:

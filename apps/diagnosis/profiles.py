@@ -8,6 +8,7 @@ also be built in code (an OpenAPI document turned into a Profile) and handed to
 ``diagnose()`` as it is.
 """
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,62 @@ CAUSE_KEYS = (
     "503.maintenance",  # phrases: message_contains
     "5xx.transient",
     "5xx.gateway",
+    # The idioms real APIs use, whatever the status (data/idioms.toml).
+    "2xx.error_envelope",  # a 2xx whose body says the request failed
+    "2xx.graphql_errors",  # GraphQL errors[] beside (partial) data
+    "2xx.sign_in_page",  # an HTML sign-in page answering an API call
+    "2xx.unexpected_html",  # an HTML page where the API answers data
+    "3xx.sign_in_redirect",
+    "3xx.https_required",  # http:// redirected to https://
+    "3xx.moved_permanently",  # 301/308 to another base URL
+    "3xx.temporary_redirect",
+    "4xx.plain_http_to_https_port",
+    "4xx.rate_limited",  # a rate limit answered with another status than 429
+    "5xx.rate_limited",
+    "4xx.token_expired",
+    "4xx.invalid_token",
+    "4xx.insufficient_scope",
+    "4xx.signature",
+    "4xx.clock_skew",
+    "4xx.wrong_environment",  # a key for another region or environment
+    "4xx.billing",
+    "4xx.waf_block",  # a CDN or WAF refused the client itself
+    "4xx.oauth_invalid_request",
+    "4xx.oauth_invalid_client",
+    "4xx.oauth_invalid_grant",
+    "4xx.oauth_unauthorized_client",
+    "4xx.oauth_unsupported_grant_type",
+    "4xx.oauth_invalid_scope",
+    "402.payment_required",
+    "451.legal",
+    "any.stale_host",  # a host the API's documentation no longer uses
+)
+# What a machine code or a wording means, whatever the status (data/idioms.toml): each turns
+# into a cause key by the status it came with (``apps.diagnosis.idioms``).
+IDIOM_TOKENS = (
+    "rate_limited",
+    "unauthenticated",
+    "no_key",
+    "key_rejected",
+    "token_expired",
+    "invalid_token",
+    "insufficient_scope",
+    "signature",
+    "clock_skew",
+    "wrong_environment",
+    "billing",
+    "no_entitlement",
+    "invalid_param",
+    "maintenance",
+    "server_error",
+    "legal",
+    "plain_http_to_https_port",
+    "oauth_invalid_request",
+    "oauth_invalid_client",
+    "oauth_invalid_grant",
+    "oauth_unauthorized_client",
+    "oauth_unsupported_grant_type",
+    "oauth_invalid_scope",
 )
 PARAM_TYPES = ("integer", "duration", "datetime", "choice", "pattern")
 
@@ -194,6 +251,7 @@ class ParamRule:
     pattern: str | None = None
     units: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     before: str | None = None  # datetime: must be before this other parameter
+    not_with: tuple[str, ...] = ()  # parameters it must not be sent with
 
 
 @dataclass(frozen=True)
@@ -222,6 +280,71 @@ class RequestRules:
 
 
 @dataclass(frozen=True)
+class CodeEntry:
+    """A machine code of the API's own error table, in its own words."""
+
+    code: str  # as the API writes it: "invalid_auth", "SignatureDoesNotMatch", "20003"
+    cause: str  # an idiom token ("key_rejected") or a cause key the profile words
+    meaning: str | None = None  # the API's own words for it
+
+
+@dataclass(frozen=True)
+class RateLimitFacts:
+    """What the API documents of its rate limit, for a 429 that says nothing itself."""
+
+    requests: int
+    window_seconds: int
+    per: str = "key"  # what the quota is counted per: "key", "token", "IP address"
+    headers: bool = True  # whether the API announces its quota in headers
+
+
+@dataclass(frozen=True)
+class EnvelopeShape:
+    """One shape an error body takes (data/idioms.toml [[envelopes]])."""
+
+    name: str
+    when: tuple[str, ...]
+    message: tuple[str, ...] = ()
+    code: tuple[str, ...] = ()
+    param: tuple[str, ...] = ()
+    kind: tuple[str, ...] = ()
+    docs: tuple[str, ...] = ()
+    failed: bool = True
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """A product whose own pages answer when the API behind it does not."""
+
+    name: str
+    kind: str  # "CDN", "WAF", "proxy", "load balancer", "API gateway"
+    server: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()  # "cf-ray", or "via:heroku-router" (a name and a value)
+    body: tuple[str, ...] = ()
+    block: tuple[str, ...] = ()
+    docs: str | None = None
+
+
+@dataclass(frozen=True)
+class Idioms:
+    """The idiom tables of data/idioms.toml, lower-cased for matching."""
+
+    envelopes: tuple[EnvelopeShape, ...] = ()
+    codes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # code → token
+    wordings: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    gateways: tuple[Gateway, ...] = ()
+    sign_in_page: tuple[str, ...] = ()
+    sign_in_markers: tuple[str, ...] = ()
+    sign_in_locations: tuple[str, ...] = ()
+    sign_in_hosts: tuple[str, ...] = ()
+
+
+def code_key(code: object) -> str:
+    """A machine code compared by its letters and digits: RATE_LIMIT → "ratelimit"."""
+    return "".join(ch for ch in str(code).lower() if ch.isalnum())[:80]
+
+
+@dataclass(frozen=True)
 class Profile:
     slug: str
     name: str
@@ -240,6 +363,15 @@ class Profile:
     params: Mapping[str, ParamRule] = field(default_factory=lambda: MappingProxyType({}))
     paths: PathRules = PathRules()
     causes: Mapping[str, CauseEntry] = field(default_factory=lambda: MappingProxyType({}))
+    host_suffixes: tuple[str, ...] = ()  # ".amazonaws.com": any host ending so
+    path_patterns: tuple[str, ...] = ()  # regular expressions on the path, any host
+    codes: Mapping[str, CodeEntry] = field(
+        default_factory=lambda: MappingProxyType({})
+    )  # by code_key
+    stale_hosts: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({})
+    )  # old → new
+    rate_limit: RateLimitFacts | None = None
 
     @property
     def auth_header(self) -> str | None:
@@ -273,6 +405,7 @@ class Catalog:
     failure_details: Mapping[str, Mapping[str, CauseEntry]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    idioms: Idioms = Idioms()
 
     @property
     def fallback(self) -> Profile:
@@ -285,7 +418,8 @@ class Catalog:
         raise KeyError(slug)
 
     def profile_for_url(self, url: str) -> Profile:
-        """The profile whose host matches, else whose path prefix matches, else generic."""
+        """The profile whose host matches (exactly, then by suffix), else whose path prefix
+        or pattern matches, else generic."""
         try:
             parts = urlsplit(str(url).strip())
             host = (parts.hostname or "").rstrip(".").lower()
@@ -293,10 +427,16 @@ class Catalog:
         except ValueError:
             return self.fallback
         for profile in self.profiles:
-            if host and host in profile.hosts:
+            if host and (host in profile.hosts or host in profile.stale_hosts):
+                return profile
+        for profile in self.profiles:
+            if host and any(host.endswith(suffix) for suffix in profile.host_suffixes):
                 return profile
         for profile in self.profiles:
             if any(path.startswith(prefix) for prefix in profile.path_prefixes):
+                return profile
+        for profile in self.profiles:
+            if any(re.search(pattern, path[:2000]) for pattern in profile.path_patterns):
                 return profile
         return self.fallback
 
