@@ -76,11 +76,16 @@ def _diagnose(
     retryable = entry.retryable
     if top is not None and top.likelihood == LIKELY and top.retryable is not None:
         retryable = top.retryable
+    severity, explanation = entry.severity, entry.explanation
+    if top is not None and top.likelihood == LIKELY and severity in ("ok", "info"):
+        # A success or a redirect that the causes say is a failure: it is one.
+        severity = "warning" if retryable else "error"
+        explanation = top.explanation
     wait = facts.wait
     auto_retry, reason = retry_reasoning(facts, entry, retryable, wait.wait_seconds, top)
     diagnosis = Diagnosis(
         code=top.code if top else entry.code,
-        severity=entry.severity,
+        severity=severity,
         title=top.title if top and top.likelihood == LIKELY else entry.title,
         profile=profile.slug,
         profile_name=profile.name,
@@ -97,7 +102,7 @@ def _diagnose(
         http_meaning=http.http_meaning if http else None,
         http_reference=http.http_reference if http else None,
         http_reference_url=http.http_reference_url if http else None,
-        explanation=entry.explanation,
+        explanation=explanation,
         entry_code=entry.code,
         causes=causes,
         playbooks=playbooks or list(entry.playbooks),
