@@ -48,22 +48,28 @@ _WORDING_ORDER = (
     "rate_limited",
     "maintenance",
 )
-# Tokens that say more than any code of a generic kind ("not found", "invalid"): they lead.
-_SPECIFIC = frozenset(
-    {
-        "rate_limited",
-        "token_expired",
-        "invalid_token",
-        "insufficient_scope",
-        "signature",
-        "clock_skew",
-        "wrong_environment",
-        "billing",
-        "legal",
-        "plain_http_to_https_port",
-    }
-    | {t for t in IDIOM_TOKENS if t.startswith("oauth_")}
+# Tokens that say more than any code of a generic kind ("not found", "invalid") lead, the
+# most precise first: "expired" says more than "invalid token".
+_SPECIFIC = (
+    "plain_http_to_https_port",
+    *(t for t in IDIOM_TOKENS if t.startswith("oauth_")),  # a token endpoint's own word
+    "clock_skew",
+    "signature",
+    "token_expired",
+    "wrong_environment",
+    "insufficient_scope",
+    "billing",
+    "legal",
+    "rate_limited",
+    "invalid_token",
 )
+
+
+def _precedence(idiom: "Idiom") -> int:
+    name = idiom.idiom_name
+    return _SPECIFIC.index(name) if name in _SPECIFIC else len(_SPECIFIC)
+
+
 _CODE_HEADERS = ("x-amzn-ErrorType", "x-ms-error-code", "x-error-code", "x-amz-error-code")
 _OAUTH_ERRORS = frozenset(t for t in IDIOM_TOKENS if t.startswith("oauth_"))
 _CHALLENGE = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)')
@@ -101,7 +107,7 @@ def find_idioms(
         decisive = decisive or is_block
     seen: set[str] = set()
     found = [*_codes(facts, profile, idioms), *_challenge(facts), *_wordings(facts, idioms)]
-    found.sort(key=lambda idiom: idiom.idiom_name not in _SPECIFIC)  # stable
+    found.sort(key=_precedence)  # stable: codes before wordings within one rank
     for idiom in found:
         if idiom.idiom_name in seen:
             continue
@@ -305,12 +311,37 @@ def _challenge(facts: Facts) -> list[Idiom]:
 
 
 def _said(facts: Facts) -> str:
-    """What the response says in words: its message, an HTML page's title and heading."""
+    """What the response says in words: its message, an HTML page's title and heading, and
+    for an error the other texts of its body (an XML error's details)."""
     parts = [facts.api_message or ""]
     body = facts.body
     if body is not None and body.format in ("html", "text"):
         parts += [value for _, value in body.fields]
+    failed = body is not None and body.error is not None and body.error.failed
+    if (
+        body is not None
+        and body.format in ("json", "xml")
+        and ((facts.status or 0) >= 400 or failed)
+    ):
+        parts.append(_leaves(body.data))
     return " ".join(parts).lower()
+
+
+def _leaves(data: object, limit: int = 2000) -> str:
+    """The strings of a parsed body, in order, up to a limit of characters."""
+    found: list[str] = []
+    size = 0
+    pending: list[object] = [data]
+    while pending and size < limit:
+        item = pending.pop(0)
+        if isinstance(item, str):
+            found.append(item)
+            size += len(item)
+        elif isinstance(item, dict):
+            pending[:0] = list(item.values())[:50]
+        elif isinstance(item, list):
+            pending[:0] = item[:20]
+    return " ".join(found)[:limit]
 
 
 def _wordings(facts: Facts, idioms: Idioms) -> list[Idiom]:
