@@ -936,12 +936,18 @@ def nothing_sent(kind: str | None) -> bool:
     return kind in _NOTHING_SENT
 
 
+_TLS_PORTS = frozenset({443, 8443})
+
+
 def _network_cause(facts: Facts, using: Catalog) -> Cause:
     kind = facts.failure_kind or FailureKind.OTHER.value
     entry = using.failure_entry(kind)
     details = using.failure_details.get(kind, {})
     detail = facts.failure_detail
     chosen = details.get(detail) if detail else None
+    plain_to_tls = facts.scheme == "http" and facts.port in _TLS_PORTS
+    if plain_to_tls and "plain_http_to_tls_port" in details:
+        chosen = details["plain_http_to_tls_port"]
     if chosen is None:
         chosen = next(
             (d for d in details.values() if contains(facts.failure_message, d.message_contains)),
@@ -953,6 +959,15 @@ def _network_cause(facts: Facts, using: Catalog) -> Cause:
         chosen = details.get("loop" if looped else "limit")
 
     lines = [Evidence(source="failure", name="kind", value=kind, note=entry.title + ".")]
+    if plain_to_tls and chosen is not None and chosen.key.endswith("plain_http_to_tls_port"):
+        lines.append(
+            Evidence(
+                source="request",
+                name="URL",
+                value=f"http://…:{facts.port}",
+                note="Plain HTTP to a port that usually speaks TLS.",
+            )
+        )
     if detail:
         lines.append(
             Evidence(

@@ -102,9 +102,9 @@ def find_idioms(
         findings += found
         decisive = decisive or bool(found)
     if gateway is not None and status >= 400:
-        found, is_block = _gateway_page(facts, gateway, profile)
+        found, _ = _gateway_page(facts, gateway, profile)
         findings += found
-        decisive = decisive or is_block
+        decisive = decisive or bool(found)  # the product's own page says more than the status
     seen: set[str] = set()
     found = [*_codes(facts, profile, idioms), *_challenge(facts), *_wordings(facts, idioms)]
     found.sort(key=_precedence)  # stable: codes before wordings within one rank

@@ -19,6 +19,7 @@ from apps.diagnosis.diagnose import diagnose
 from apps.diagnosis.results import Cause, Diagnosis, DiagnosisContext
 from apps.egress.redaction import is_secret_header, is_secret_param
 from apps.egress.types import Exchange, Failure, FailureKind, Response
+from tests.unit.test_diagnosis_corpus import load_corpus
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "exchanges"
 FILES = sorted(FIXTURES.glob("*.json"))
@@ -97,6 +98,7 @@ def sent_secrets(exchange: Exchange) -> list[str]:
 
 def test_there_is_a_fixture_for_every_diagnosis_of_the_issue() -> None:
     codes = {json.loads(p.read_text())["expect"]["code"] for p in FILES}
+    codes |= {case.data["expect"] for case in load_corpus()}
     required = {
         "kaiko.401.no_key",
         "kaiko.401.key_rejected",
