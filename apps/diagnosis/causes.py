@@ -397,39 +397,45 @@ def _forbidden(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
     message = message_lines(facts, profile)
     outside: list[Evidence] = []
     names = _time_params(profile)
-    block_path = profile.envelope.access_range
-    block = get_path(facts.body.data, block_path) if facts.body and block_path else None
-    access_start, access_end, shown = _range_bounds(block)
-    if names:
-        start_name, end_name = names
+    blocks = [
+        (path, what)
+        for path, what in (
+            (profile.envelope.access_range, "what the key may query"),
+            (profile.envelope.data_range, "the data the key is entitled to"),
+        )
+        if path
+    ]
+    for block_path, what in blocks if names else []:
+        block = get_path(facts.body.data, block_path) if facts.body else None
+        access_start, access_end, shown = _range_bounds(block)
+        start_name, end_name = names or ("", "")
         wanted_start = _moment(facts.param(start_name))
         wanted_end = _moment(facts.param(end_name))
-        range_line = Evidence(
-            source="body",
-            name=block_path or "access range",
-            value=facts.shown(shown),
-            note="What the key may query.",
-        )
+        found: list[Evidence] = []
         if access_start and wanted_start and wanted_start < access_start:
-            outside += [
+            found.append(
                 Evidence(
                     source="param",
                     name=start_name,
                     value=facts.shown(facts.param(start_name)),
-                    note=f"Before the start of the key's access range ({_when(access_start)}).",
+                    note=f"Before the start of {what} ({_when(access_start)}).",
                 )
-            ]
+            )
         if access_end and wanted_end and wanted_end > access_end:
-            outside += [
+            found.append(
                 Evidence(
                     source="param",
                     name=end_name,
                     value=facts.shown(facts.param(end_name)),
-                    note=f"After the end of the key's access range ({_when(access_end)}).",
+                    note=f"After the end of {what} ({_when(access_end)}).",
                 )
-            ]
-        if outside:
-            outside.append(range_line)
+            )
+        if found:
+            note = what[0].upper() + what[1:] + "."
+            range_line = Evidence(
+                source="body", name=block_path, value=facts.shown(shown), note=note
+            )
+            outside += [line for line in found if line not in outside] + [range_line]
     said = contains(facts.api_message, _phrases(using, profile, "403.outside_access_range"))
     if said:
         outside = [
@@ -834,7 +840,34 @@ def _rate_limited(facts: Facts, profile: Profile, context: DiagnosisContext) -> 
         if sustained
         else f"Fewer than {SUSTAINED_AFTER}: a burst, not a sustained excess.",
     )
-    lines = [status, *wait_lines(facts), history, *message_lines(facts, profile)]
+    documented = profile.rate_limit
+    calls: list[Evidence] = []
+    if documented is not None and context.recent_requests is not None:
+        seen, span = max(0, context.recent_requests), max(1, context.requests_window_seconds)
+        allowed = documented.requests * span / documented.window_seconds
+        over = seen >= allowed
+        sustained = sustained or over
+        calls.append(
+            Evidence(
+                source="history",
+                name="recent calls to this host",
+                value=f"{seen} in the last {span} s",
+                note=f"{profile.short_name} allows {documented.requests:,} per "
+                f"{documented.window_seconds} s per {documented.per}, about {allowed:,.0f} in "
+                f"{span} s: " + ("over it." if over else "under it: other clients share the key?"),
+            )
+        )
+    elif documented is not None and not documented.headers:
+        calls.append(
+            Evidence(
+                source="history",
+                name="documented limit",
+                value=f"{documented.requests:,} per {documented.window_seconds} s",
+                note=f"Per {documented.per}; {profile.short_name} sends no rate-limit headers, "
+                "so the team's own recent calls are the evidence.",
+            )
+        )
+    lines = [status, *wait_lines(facts), history, *calls, *message_lines(facts, profile)]
     if not facts.wait.lines:
         lines.insert(
             1,

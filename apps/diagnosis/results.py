@@ -94,6 +94,11 @@ class DiagnosisContext:
     window_seconds: int = 600
     # "Now", for HTTP dates and epoch reset times when the response has no Date header.
     now: datetime | None = None
+    # How many requests the same team sent to the same host in the last
+    # requests_window_seconds (this one included), when the caller counts them: the
+    # evidence on a 429 from an API that sends no rate-limit headers. None: not counted.
+    recent_requests: int | None = None
+    requests_window_seconds: int = 60
 
 
 @dataclass(frozen=True, kw_only=True)
