@@ -238,8 +238,17 @@ def _printable(text: str) -> bool:
 
 def clean(text: str, limit: int = MAX_MESSAGE_CHARS) -> str | None:
     """One line of readable text: control characters dropped, spaces collapsed, cut short."""
-    visible = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    window = limit * 4 + 64  # more than the line can keep, even after collapsing spaces
+    cut = len(text) > window
+    if cut:
+        text = text[:window]
+    if text.isprintable():
+        visible = text
+    else:
+        visible = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
     line = " ".join(visible.split())
     if not line:
         return None
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    if len(line) > limit or (cut and len(line) == limit):
+        return line[: limit - 1] + "…"
+    return line + "…" if cut else line

@@ -20,8 +20,7 @@ from apps.diagnosis.causes import find_causes, nothing_sent
 from apps.diagnosis.facts import Facts, read_facts
 from apps.diagnosis.lookups import catalog
 from apps.diagnosis.profiles import Catalog, CatalogEntry, Profile
-from apps.diagnosis.results import LIKELY, Cause, Diagnosis, DiagnosisContext
-from apps.egress.redaction import redact_text
+from apps.diagnosis.results import LIKELY, Cause, Diagnosis, DiagnosisContext, Evidence
 from apps.egress.types import Exchange, FailureKind
 
 logger = logging.getLogger(__name__)
@@ -116,25 +115,25 @@ def _diagnose(
         quota=dict(wait.quota),
         retry_hint=retry_hint(entry, facts, retryable=retryable),
     )
-    return _scrub(diagnosis, facts.secrets)
+    return _scrub(diagnosis, facts)
 
 
-def _scrub(diagnosis: Diagnosis, secrets: tuple[str, ...]) -> Diagnosis:
+def _scrub(diagnosis: Diagnosis, facts: Facts) -> Diagnosis:
     """Remove every secret value of the request from the texts taken from the exchange."""
-    if not secrets:
+    if not facts.secret_forms:
         return diagnosis
 
     def clean(text: str | None) -> str | None:
-        return redact_text(text, secrets) if text else text
+        return facts.redact(text) if text else text
+
+    def scrubbed(line: Evidence) -> Evidence:
+        value, note = clean(line.value) or "", clean(line.note) or ""
+        if (value, note) == (line.value, line.note):
+            return line
+        return replace(line, value=value, note=note)
 
     causes = [
-        replace(
-            cause,
-            evidence=[
-                replace(line, value=clean(line.value) or "", note=clean(line.note) or "")
-                for line in cause.evidence
-            ],
-        )
+        replace(cause, evidence=[scrubbed(line) for line in cause.evidence])
         for cause in diagnosis.causes
     ]
     return replace(

@@ -9,7 +9,9 @@ read as a tree of dicts and lists; an XML body becomes ``{root tag: {child tag: 
 Nothing here raises on any input.
 """
 
+import functools
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,14 +128,23 @@ def _step(current: object, part: str) -> object:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
+def _steps(path: str) -> tuple[tuple[str, bool], ...]:
+    """ "errors[0].source" → (("errors", True), ("source", False)): (name, take the first)."""
+    steps = []
+    for part in path.split("."):
+        name, _, index = part.partition("[")
+        steps.append((name, bool(index)))
+    return tuple(steps)
+
+
 def get_value(data: object, path: str) -> object:
     """The value at a path such as "errors[0].source.parameter", "[0].message", "errors.*"."""
     current = data
-    for part in path.split("."):
-        name, _, index = part.partition("[")
+    for name, first in _steps(path):
         if name:
             current = _step(current, name)
-        if index:
+        if first:
             if not isinstance(current, list) or not current:
                 return None
             current = current[0]
@@ -156,9 +167,13 @@ def _equals(value: object, expected: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=512)
+def _alternatives(condition: str) -> tuple[str, ...]:
+    return tuple(alternative.strip() for alternative in condition.split("|"))
+
+
 def _holds(data: object, condition: str) -> bool:
-    for alternative in condition.split("|"):
-        alternative = alternative.strip()
+    for alternative in _alternatives(condition):
         if "!=" in alternative:
             path, _, expected = alternative.partition("!=")
             value = get_value(data, path)
@@ -193,11 +208,30 @@ def _text(value: object, limit: int = 300) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=512)
+def _roots(condition: str) -> frozenset[str] | None:
+    """The top-level keys one of which a condition needs; None when it cannot tell."""
+    roots = set()
+    for alternative in _alternatives(condition):
+        path = re.split(r"!=|=|\?$", alternative, maxsplit=1)[0]
+        first = _steps(path)[0][0]
+        if not first or first.startswith("*"):
+            return None
+        roots.add(first)
+    return frozenset(roots)
+
+
 def read_error(data: object, shapes: tuple[EnvelopeShape, ...]) -> ErrorReport | None:
     """The error the parsed body carries, through the first shape that fits; None if none."""
     if not isinstance(data, dict | list):
         return None
+    keys = data.keys() if isinstance(data, dict) else None
     for shape in shapes:
+        if keys is not None and any(
+            (roots := _roots(condition)) is not None and roots.isdisjoint(keys)
+            for condition in shape.when
+        ):
+            continue
         if not all(_holds(data, condition) for condition in shape.when):
             continue
         fields: list[tuple[str, str, str]] = []

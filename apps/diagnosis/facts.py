@@ -7,6 +7,7 @@ can be scrubbed of them: evidence shows a secret as "[redacted]", never its valu
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
@@ -14,7 +15,13 @@ from urllib.parse import parse_qsl, urlsplit
 from apps.diagnosis.bodies import BodyFacts, clean, extract_message, read_body
 from apps.diagnosis.profiles import EnvelopeShape, Profile
 from apps.diagnosis.waiting import WaitFacts, read_wait
-from apps.egress.redaction import is_secret_header, is_secret_param, redact_text
+from apps.egress.redaction import (
+    REDACTED,
+    is_secret_header,
+    is_secret_param,
+    redact_text,
+    secret_forms,
+)
 from apps.egress.types import Exchange, FailureKind, Response
 
 MAX_EVIDENCE_CHARS = 160
@@ -47,21 +54,31 @@ class Facts:
     redirects: tuple[tuple[int, str], ...] = ()  # (status, URL) of each hop, if recorded
     cut: str = ""  # why the body was cut, if it was: "body_bytes", "decoded_bytes"
     secrets: tuple[str, ...] = ()
+    # The secrets and the encodings in which they may be echoed (egress' secret_forms).
+    secret_forms: tuple[str, ...] = ()
+    # The response's headers by lower-case name, the first value of each.
+    response_headers: Mapping[str, str] = field(default_factory=dict)
+
+    def redact(self, text: str) -> str:
+        """The text with every form of every secret of the request replaced."""
+        for form in self.secret_forms:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        return text
 
     def request_header(self, name: str) -> str | None:
         lowered = name.lower()
         return next((v for k, v in self.request_headers if k.lower() == lowered), None)
 
     def response_header(self, name: str) -> str | None:
-        return self.response.header(name) if self.response is not None else None
+        return self.response_headers.get(name.lower())
 
     def param(self, name: str) -> str | None:
         return next((v for k, v in self.query if k == name), None)
 
     def shown(self, value: object, limit: int = MAX_EVIDENCE_CHARS) -> str:
         """A value fit for evidence: one line, short, with every secret removed."""
-        text = redact_text(str(value), self.secrets) if self.secrets else str(value)
-        return clean(text, limit) or ""
+        return clean(self.redact(str(value)), limit) or ""
 
 
 def read_facts(
@@ -93,6 +110,7 @@ def read_facts(
         "elapsed_ms": _number(exchange.elapsed_ms),
         "redirects": _redirects(getattr(exchange, "redirects", None)),
         "secrets": secrets,
+        "secret_forms": tuple(secret_forms(secrets)),
     }
     if response is None:
         failure = exchange.failure
@@ -133,11 +151,23 @@ def read_facts(
         api_message=redact_text(message, secrets) if message else None,
         retry_after_seconds=wait.retry_after_seconds,
         response=response,
+        response_headers=_first_values(response.headers),
         body=body,
         wait=wait,
         cut=cut if response.truncated else "",
         **common,
     )
+
+
+def _first_values(headers: object) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for pair in headers if isinstance(headers, list | tuple) else []:
+        try:
+            name, value = pair
+        except (TypeError, ValueError):
+            continue
+        found.setdefault(str(name).lower(), str(value))
+    return found
 
 
 def _says_failure(body: BodyFacts, profile: Profile) -> bool:

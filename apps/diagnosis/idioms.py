@@ -96,7 +96,7 @@ def find_idioms(
         return findings, bool(findings)
     idioms = using.idioms
     decisive = bool(findings)
-    gateway = _gateway(facts, idioms)
+    gateway = _gateway(facts, idioms) if status >= 400 else None
     if 300 <= status <= 399:
         found = _redirect(facts, idioms)
         findings += found
@@ -396,11 +396,7 @@ def _rate_limit_headers(facts: Facts) -> list[Finding]:
 
 def _gateway(facts: Facts, idioms: Idioms) -> Gateway | None:
     server = (facts.response_header("Server") or "").lower()
-    names = (
-        {name.lower(): value.lower() for name, value in facts.response.headers}
-        if (facts.response is not None)
-        else {}
-    )
+    names = facts.response_headers
     body = facts.body
     text = body.text if body is not None and body.format in ("html", "text") else ""
     for gateway in idioms.gateways:
@@ -408,7 +404,7 @@ def _gateway(facts: Facts, idioms: Idioms) -> Gateway | None:
             return gateway
         for header in gateway.headers:
             name, _, value = header.partition(":")
-            if name in names and (not value or value in names[name]):
+            if name in names and (not value or value in names[name].lower()):
                 return gateway
         if text and any(phrase in text for phrase in gateway.body):
             return gateway
