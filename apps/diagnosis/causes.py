@@ -63,7 +63,8 @@ def find_causes(
             continue
         existing = next((c for c in causes if c.code == cause.code), None)
         if existing is None:
-            causes.append(cause)
+            if not finding.merge_only:
+                causes.append(cause)
             continue
         merged = existing.evidence + [e for e in cause.evidence if e not in existing.evidence]
         likelihood = LIKELY if LIKELY in (existing.likelihood, cause.likelihood) else POSSIBLE

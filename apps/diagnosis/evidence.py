@@ -16,6 +16,8 @@ class Finding:
     likelihood: str
     evidence: list[Evidence] = field(default_factory=list)
     param: ParamRule | None = None  # for "400.param.<name>" without wording of its own
+    # Only adds its evidence to the same cause found otherwise; never a cause of its own.
+    merge_only: bool = False
 
 
 def status_line(facts: Facts, note: str) -> Evidence:

@@ -37,6 +37,7 @@ _NATURAL = {
 # Wordings, most specific first; the first that matches speaks.
 _WORDING_ORDER = (
     "plain_http_to_https_port",
+    "no_key",
     "clock_skew",
     "signature",
     "token_expired",
@@ -47,6 +48,7 @@ _WORDING_ORDER = (
     "legal",
     "rate_limited",
     "maintenance",
+    "key_rejected",
 )
 # Tokens that say more than any code of a generic kind ("not found", "invalid") lead, the
 # most precise first: "expired" says more than "invalid token".
@@ -120,7 +122,7 @@ def find_idioms(
             continue
         likelihood = LIKELY if is_decisive else POSSIBLE
         lines = [*idiom.lines, status_line(facts, _status_note(facts))]
-        findings.append(Finding(keys, likelihood, lines))
+        findings.append(Finding(keys, likelihood, lines, merge_only=not is_decisive))
         decisive = decisive or is_decisive
     if "rate_limited" not in seen and status != 429:
         found = _rate_limit_headers(facts)
@@ -193,7 +195,7 @@ def param_name(facts: Facts) -> str | None:
     raw = error.param if error else None
     if not raw:
         return None
-    name = raw.strip().rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[-1]
+    name = raw.strip().rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[-1].rsplit("; ", 1)[-1]
     name = re.sub(r"\[\d*\]$", "", name)
     return name[:80] or None
 
@@ -220,7 +222,8 @@ def _codes(facts: Facts, profile: Profile, idioms: Idioms) -> list[Idiom]:
     for source, name, code in candidates:
         raw = code.rsplit("#", 1)[-1]  # "com.amazon.coral.service#ThrottlingException"
         key = code_key(raw)
-        own = profile.codes.get(key)
+        last = code_key(raw.rsplit(".", 1)[-1])  # "oauth.v2.InvalidApiKey"
+        own = profile.codes.get(key) or profile.codes.get(last)
         if own is not None:
             note = (
                 f"{profile.short_name} says: {own.meaning}"
@@ -229,7 +232,7 @@ def _codes(facts: Facts, profile: Profile, idioms: Idioms) -> list[Idiom]:
             )
             found.append(Idiom(own.cause, (_code_line(facts, source, name, code, note),)))
             continue
-        idiom_name = idioms.codes.get(key)
+        idiom_name = idioms.codes.get(key) or idioms.codes.get(last)
         if idiom_name is not None:
             note = f"A machine code that means: {idiom_name.replace('_', ' ')}."
             if idiom_name in _OAUTH_ERRORS:
