@@ -556,6 +556,9 @@ def _read_rate_limit(top: _Table) -> RateLimitFacts | None:
     )
 
 
+_NOT_IDIOMS = frozenset({"headers"})  # [codes] keys that are not idiom names
+
+
 def _read_idioms(file: Path) -> Idioms:
     top = _read_toml(file)
     top.check_keys({"envelopes", "codes", "wordings", "gateways", "sign_in"})
@@ -578,14 +581,16 @@ def _read_idioms(file: Path) -> Idioms:
             )
         )
     codes: dict[str, str] = {}
-    for token in top.table("codes").data:
-        if token not in IDIOM_TOKENS:
-            top.fail(f"is not an idiom token; known: {', '.join(IDIOM_TOKENS)}", f"codes.{token}")
-        for code in top.table("codes").strings(token):
+    for idiom in top.table("codes").data:
+        if idiom in _NOT_IDIOMS:
+            continue
+        if idiom not in IDIOM_TOKENS:
+            top.fail(f"is not an idiom idiom; known: {', '.join(IDIOM_TOKENS)}", f"codes.{idiom}")
+        for code in top.table("codes").strings(idiom):
             key = code_key(code)
-            if key in codes and codes[key] != token:
-                top.fail(f"{code!r} is already listed under {codes[key]}", f"codes.{token}")
-            codes[key] = token
+            if key in codes and codes[key] != idiom:
+                top.fail(f"{code!r} is already listed under {codes[key]}", f"codes.{idiom}")
+            codes[key] = idiom
     wordings: dict[str, tuple[str, ...]] = {}
     for token in top.table("wordings").data:
         if token not in IDIOM_TOKENS:
@@ -623,6 +628,7 @@ def _read_idioms(file: Path) -> Idioms:
         sign_in_markers=lowered("page_markers"),
         sign_in_locations=lowered("location"),
         sign_in_hosts=lowered("hosts"),
+        code_headers=top.table("codes").strings("headers", required=False),
     )
 
 

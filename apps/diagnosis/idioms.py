@@ -72,7 +72,6 @@ def _precedence(idiom: "Idiom") -> int:
     return _SPECIFIC.index(name) if name in _SPECIFIC else len(_SPECIFIC)
 
 
-_CODE_HEADERS = ("x-amzn-ErrorType", "x-ms-error-code", "x-error-code", "x-amz-error-code")
 _OAUTH_ERRORS = frozenset(t for t in IDIOM_TOKENS if t.startswith("oauth_"))
 _CHALLENGE = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)')
 
@@ -215,7 +214,7 @@ def _codes(facts: Facts, profile: Profile, idioms: Idioms) -> list[Idiom]:
         candidates += [
             ("body", path, value) for role, path, value in error.fields if role == "kind"
         ]
-    for name in _CODE_HEADERS:
+    for name in idioms.code_headers:
         value = facts.response_header(name)
         if value:
             candidates.append(("header", name, value.split(":", 1)[0]))

@@ -337,6 +337,7 @@ class Idioms:
     sign_in_markers: tuple[str, ...] = ()
     sign_in_locations: tuple[str, ...] = ()
     sign_in_hosts: tuple[str, ...] = ()
+    code_headers: tuple[str, ...] = ()  # response headers that carry a machine code
 
 
 def code_key(code: object) -> str:
