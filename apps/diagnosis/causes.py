@@ -350,14 +350,14 @@ def _unauthorized_generic(facts: Facts, status: Evidence, message: list[Evidence
 # 403 ---------------------------------------------------------------------------------
 
 
-def _time_params(profile: Profile) -> tuple[str, str] | None:
+def time_params(profile: Profile) -> tuple[str, str] | None:
     for rule in profile.params.values():
         if rule.type == "datetime" and rule.before:
             return rule.name, rule.before
     return None
 
 
-def _moment(value: object) -> datetime | None:
+def moment(value: object) -> datetime | None:
     """An ISO 8601 string, or epoch seconds or milliseconds, as an aware datetime."""
     if isinstance(value, bool) or value is None:
         return None
@@ -366,8 +366,8 @@ def _moment(value: object) -> datetime | None:
             seconds = value / 1000 if abs(value) >= 100_000_000_000 else value
             return datetime.fromtimestamp(seconds, UTC)
         if isinstance(value, str) and 0 < len(value) <= _ISO_MAX_CHARS:
-            moment = datetime.fromisoformat(value.strip())
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            parsed = datetime.fromisoformat(value.strip())
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except (ValueError, OverflowError, OSError):
         return None
     return None
@@ -377,7 +377,7 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _range_bounds(block: object) -> tuple[datetime | None, datetime | None, str]:
+def range_bounds(block: object) -> tuple[datetime | None, datetime | None, str]:
     """(start, end, how it was written) of an access range block, e.g. Kaiko's
     {"start_timestamp": 1704067200000, "end_timestamp": null}."""
     if not isinstance(block, dict):
@@ -386,9 +386,9 @@ def _range_bounds(block: object) -> tuple[datetime | None, datetime | None, str]
     for key, value in block.items():
         name = str(key).lower()
         if name.startswith("start") and start is None:
-            start = _moment(value)
+            start = moment(value)
         elif name.startswith("end") and end is None:
-            end = _moment(value)
+            end = moment(value)
     shown = ", ".join(f"{k}={v}" for k, v in list(block.items())[:4])
     return start, end, shown
 
@@ -397,7 +397,7 @@ def _forbidden(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
     status = status_line(facts, "The API knows who is asking and refuses this resource.")
     message = message_lines(facts, profile)
     outside: list[Evidence] = []
-    names = _time_params(profile)
+    names = time_params(profile)
     blocks = [
         (path, what)
         for path, what in (
@@ -408,10 +408,10 @@ def _forbidden(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
     ]
     for block_path, what in blocks if names else []:
         block = get_path(facts.body.data, block_path) if facts.body else None
-        access_start, access_end, shown = _range_bounds(block)
+        access_start, access_end, shown = range_bounds(block)
         start_name, end_name = names or ("", "")
-        wanted_start = _moment(facts.param(start_name))
-        wanted_end = _moment(facts.param(end_name))
+        wanted_start = moment(facts.param(start_name))
+        wanted_end = moment(facts.param(end_name))
         found: list[Evidence] = []
         if access_start and wanted_start and wanted_start < access_start:
             found.append(
@@ -468,7 +468,7 @@ def _forbidden(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
 # 400 ---------------------------------------------------------------------------------
 
 
-def _parse_duration(value: str, rule: ParamRule) -> int | None:
+def parse_duration(value: str, rule: ParamRule) -> int | None:
     match = re.fullmatch(r"([0-9]{1,9})([a-zA-Z]{1,3})", value)
     if not match or match.group(2) not in rule.units:
         return None
@@ -487,7 +487,7 @@ def check_param(rule: ParamRule, value: str) -> str | None:
             return f"Out of range; must be {rule.rule}."
         return None
     if rule.type == "duration":
-        seconds = _parse_duration(value, rule)
+        seconds = parse_duration(value, rule)
         if seconds is None:
             return f"Not a number followed by a unit; must be {rule.rule}."
         if seconds == 0 or (rule.minimum is not None and seconds < rule.minimum):
@@ -496,7 +496,7 @@ def check_param(rule: ParamRule, value: str) -> str | None:
             return f"Too long; must be {rule.rule}."
         return None
     if rule.type == "datetime":
-        if _moment(value) is None or not re.match(r"[0-9]{4}-", value.strip()):
+        if moment(value) is None or not re.match(r"[0-9]{4}-", value.strip()):
             hint = (
                 " A '+' sent unencoded in a URL arrives as a space: send %2B."
                 if " " in value
@@ -554,7 +554,7 @@ def _bad_request(facts: Facts, profile: Profile, using: Catalog) -> list[Finding
         other = rule.before
         start, end = facts.param(name), facts.param(other) if other else None
         if other and start and end and name not in issues and other not in issues:
-            start_at, end_at = _moment(start), _moment(end)
+            start_at, end_at = moment(start), moment(end)
             if start_at and end_at and start_at >= end_at:
                 why = f"Not before {other} ({facts.shown(end)})"
                 if start_at == end_at:

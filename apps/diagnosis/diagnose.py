@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from apps.diagnosis.causes import find_causes, nothing_sent
 from apps.diagnosis.facts import Facts, read_facts
+from apps.diagnosis.fixes import attach_fixes
 from apps.diagnosis.lookups import catalog
 from apps.diagnosis.profiles import Catalog, CatalogEntry, Profile
 from apps.diagnosis.results import LIKELY, Cause, Diagnosis, DiagnosisContext, Evidence
@@ -68,7 +69,7 @@ def _diagnose(
     else:
         entry = using.entry_for_status(profile, facts.status).variant_for(facts.api_message)
         http = using.http_entry(facts.status)
-    causes = find_causes(facts, profile, context, using)
+    causes = attach_fixes(find_causes(facts, profile, context, using), facts, profile)
     top = causes[0] if causes else None
     likely = [cause for cause in causes if cause.likelihood == LIKELY]
     playbooks = list(dict.fromkeys(slug for cause in likely for slug in cause.playbooks))

@@ -499,7 +499,7 @@ def test_it_formats_seconds(seconds: int, text: str) -> None:
 def test_it_round_trips_through_json(kaiko: Any) -> None:
     diagnosis = diagnose(kaiko_error(429, "slow", headers=[("Retry-After", "5")]), kaiko)
     stored = json.loads(json.dumps(diagnosis.to_dict()))
-    assert stored["version"] == Diagnosis.SCHEMA_VERSION == 2
+    assert stored["version"] == Diagnosis.SCHEMA_VERSION == 3
     assert stored["code"] == "kaiko.429.burst"
     assert stored["causes"][0]["evidence"][0] == {
         "source": "status",
