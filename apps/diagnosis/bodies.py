@@ -128,8 +128,8 @@ def _json_facts(
         label = "JSON" if error.shape == "JSON" else f"JSON ({error.shape})"
         return BodyFacts("json", label, _report_fields(error), data, error)
     message = _message_from_json(data, problem=False)
-    found = (("message", cleaned),) if message and (cleaned := clean(message)) else ()
-    return BodyFacts("json", "JSON", found, data)
+    fields = (("message", cleaned),) if message and (cleaned := clean(message)) else ()
+    return BodyFacts("json", "JSON", fields, data)
 
 
 def get_path(data: object, dotted: str) -> object:

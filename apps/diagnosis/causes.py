@@ -561,17 +561,19 @@ def _bad_request(facts: Facts, profile: Profile, using: Catalog) -> list[Finding
                     why += " (the end is exclusive: equal times ask for nothing)"
                 why += "."
                 issues[name] = (start, why)
-    for name, rule in profile.params.items():
-        together = [other for other in rule.not_with if facts.param(other) is not None]
+    for name, checked in profile.params.items():
+        together = [other for other in checked.not_with if facts.param(other) is not None]
         if name not in issues and together and (value := facts.param(name)) is not None:
-            issues[name] = (value, f"Sent together with `{together[0]}`; must be {rule.rule}.")
+            issues[name] = (value, f"Sent together with `{together[0]}`; must be {checked.rule}.")
 
     findings: list[Finding] = []
     for position, name in enumerate(named):
-        rule = profile.params.get(name)
-        key = f"400.param.{name}" if rule else "400.param.other"
+        named_rule = profile.params.get(name)
+        key = f"400.param.{name}" if named_rule else "400.param.other"
         value = facts.param(name)
-        why = issues[name][1] if name in issues else (f"Must be {rule.rule}." if rule else "")
+        why = issues[name][1] if name in issues else ""
+        if not why and named_rule:
+            why = f"Must be {named_rule.rule}."
         said = "The error names" if name == blamed else "The message names"
         lines = message_lines(facts, profile, f"{said} `{name}`.")
         lines.append(
@@ -585,7 +587,7 @@ def _bad_request(facts: Facts, profile: Profile, using: Catalog) -> list[Finding
         # The first name the message gives is the offender; later ones (e.g. "start_time
         # must not be after end_time") only when they break a rule themselves.
         likelihood = LIKELY if position == 0 or name in issues else POSSIBLE
-        findings.append(Finding((key,), likelihood, [*lines, status], param=rule))
+        findings.append(Finding((key,), likelihood, [*lines, status], param=named_rule))
     for name, (value, why) in issues.items():
         if name in named:
             continue

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 
 from apps.diagnosis.profiles import (
     ACTIONS,
@@ -83,7 +83,7 @@ class _Table:
             self.fail("must be a table")
         self.data: dict[str, Any] = data
 
-    def fail(self, problem: str, key: str | None = None) -> None:
+    def fail(self, problem: str, key: str | None = None) -> NoReturn:
         where = ".".join(part for part in (self.path, key) if part) or "(top level)"
         raise CatalogError(f"{self.file.name}: {where}: {problem}")
 
@@ -113,7 +113,7 @@ class _Table:
         value = self.data.get(key)
         if not isinstance(value, bool):
             self.fail("is required and must be true or false", key)
-        return value
+        return bool(value)
 
     def optional_boolean(self, key: str) -> bool | None:
         return self.boolean(key) if key in self.data else None
@@ -263,7 +263,7 @@ def _read_auth(top: _Table) -> AuthRules:
 
 def _read_envelope(top: _Table) -> Envelope:
     table = top.table("envelope")
-    paths = ("result", "message", "data", "query", "access_range", "data_range")
+    paths: tuple[str, ...] = ("result", "message", "data", "query", "access_range", "data_range")
     paths += ("continuation_token", "next_url")
     table.check_keys({*paths, "success", "error"})
     return Envelope(
@@ -476,14 +476,14 @@ def _read_profile(file: Path) -> Profile:
     params = _read_params(top)
     paths = _read_paths(top)
     codes = _read_codes(top)
-    own = {entry.cause for entry in codes.values() if entry.cause not in IDIOM_TOKENS}
+    own = {code.cause for code in codes.values() if code.cause not in IDIOM_TOKENS}
     causes = _read_causes(top, slug, params, paths, own)
-    for entry in codes.values():
-        if entry.cause not in (*IDIOM_TOKENS, *causes, *CAUSE_KEYS):
+    for code in codes.values():
+        if code.cause not in (*IDIOM_TOKENS, *causes, *CAUSE_KEYS):
             top.fail(
-                f"{entry.cause!r} is neither an idiom token ({', '.join(IDIOM_TOKENS)}) nor "
-                f'a cause this profile words in [causes."{entry.cause}"]',
-                f"codes.{entry.code}.cause",
+                f"{code.cause!r} is neither an idiom token ({', '.join(IDIOM_TOKENS)}) nor "
+                f'a cause this profile words in [causes."{code.cause}"]',
+                f"codes.{code.code}.cause",
             )
     patterns = top.strings("path_patterns", required=False)
     for pattern in patterns:

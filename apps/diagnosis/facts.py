@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from apps.diagnosis.bodies import BodyFacts, clean, extract_message, read_body
@@ -95,7 +96,7 @@ def read_facts(
     url = str(exchange.url or "")
     host, path, query = _split_url(url)
     scheme, port = _scheme_and_port(url)
-    common = {
+    common: dict[str, Any] = {
         "method": method,
         "failure_detail": "",
         "url": url,
@@ -134,8 +135,8 @@ def read_facts(
     message = None
     error = body.error
     if status >= 300 or (error is not None and error.failed) or _says_failure(body, profile):
-        path = profile.envelope.message
-        in_envelope = body.field(path) if body.format == "envelope" and path else None
+        field_path = profile.envelope.message
+        in_envelope = body.field(field_path) if body.format == "envelope" and field_path else None
         from_problem = extract_message(response) if body.format == "problem" else None
         reported = clean(error.message) if error is not None and error.message else None
         message = in_envelope or from_problem or reported or extract_message(response)
@@ -220,7 +221,7 @@ def _redirects(value: object) -> tuple[tuple[int, str], ...]:
 
 def _failure_kind(kind: object) -> str:
     try:
-        return FailureKind(kind).value
+        return FailureKind(str(kind)).value
     except ValueError:
         return FailureKind.OTHER.value
 

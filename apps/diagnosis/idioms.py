@@ -103,13 +103,13 @@ def find_idioms(
         findings += found
         decisive = decisive or bool(found)
     if gateway is not None and status >= 400:
-        found, _ = _gateway_page(facts, gateway, profile)
+        found = _gateway_page(facts, gateway, profile)
         findings += found
         decisive = decisive or bool(found)  # the product's own page says more than the status
     seen: set[str] = set()
-    found = [*_codes(facts, profile, idioms), *_challenge(facts), *_wordings(facts, idioms)]
-    found.sort(key=_precedence)  # stable: codes before wordings within one rank
-    for idiom in found:
+    seen_idioms = [*_codes(facts, profile, idioms), *_challenge(facts), *_wordings(facts, idioms)]
+    seen_idioms.sort(key=_precedence)  # stable: codes before wordings within one rank
+    for idiom in seen_idioms:
         if idiom.idiom_name in seen:
             continue
         seen.add(idiom.idiom_name)
@@ -413,11 +413,11 @@ def _gateway(facts: Facts, idioms: Idioms) -> Gateway | None:
     return None
 
 
-def _gateway_page(facts: Facts, gateway: Gateway, profile: Profile) -> tuple[list[Finding], bool]:
-    """(findings, whether the page blocks the client itself)."""
+def _gateway_page(facts: Facts, gateway: Gateway, profile: Profile) -> list[Finding]:
+    """What a product's own page says: it refused the client, or the API behind it failed."""
     body = facts.body
     if body is None or body.format not in ("html", "text", "empty"):
-        return [], False  # the API's own JSON error, passed through the product
+        return []  # the API's own JSON error, passed through the product
     status = facts.status or 0
     text = body.text
     product = Evidence(
@@ -430,14 +430,12 @@ def _gateway_page(facts: Facts, gateway: Gateway, profile: Profile) -> tuple[lis
     mitigated = (facts.response_header("cf-mitigated") or "").lower() == "challenge"
     if 400 <= status <= 499 and (mitigated or any(p in text for p in gateway.block)):
         note = "The page refuses the client itself: the request never reached the API."
-        return [
-            Finding(("4xx.waf_block",), LIKELY, [product, *title, status_line(facts, note)])
-        ], True
+        return [Finding(("4xx.waf_block",), LIKELY, [product, *title, status_line(facts, note)])]
     if status >= 500:
         note = "The API behind it did not answer in time or at all."
         keys = (f"{status}.gateway", "5xx.gateway")
-        return [Finding(keys, LIKELY, [product, *title, status_line(facts, note)])], False
-    return [], False
+        return [Finding(keys, LIKELY, [product, *title, status_line(facts, note)])]
+    return []
 
 
 def _is_sign_in_page(facts: Facts, idioms: Idioms) -> bool:

@@ -233,7 +233,14 @@ class Envelope:
 
     def fields(self) -> list[tuple[str, str]]:
         """(role, path) of every field set, for people."""
-        roles = ("result", "message", "data", "query", "access_range", "data_range")
+        roles: tuple[str, ...] = (
+            "result",
+            "message",
+            "data",
+            "query",
+            "access_range",
+            "data_range",
+        )
         roles += ("continuation_token", "next_url")
         return [(role, getattr(self, role)) for role in roles if getattr(self, role)]
 
