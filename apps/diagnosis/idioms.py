@@ -317,6 +317,8 @@ def _said(facts: Facts) -> str:
     for an error the other texts of its body (an XML error's details)."""
     parts = [facts.api_message or ""]
     body = facts.body
+    if (facts.status or 0) < 300:
+        return parts[0].lower()  # a success speaks only through a body that says it failed
     if body is not None and body.format in ("html", "text"):
         parts += [value for _, value in body.fields]
     failed = body is not None and body.error is not None and body.error.failed
@@ -348,14 +350,19 @@ def _leaves(data: object, limit: int = 2000) -> str:
 
 def _wordings(facts: Facts, idioms: Idioms) -> list[Idiom]:
     said = _said(facts)
+    order = _WORDING_ORDER
+    body = facts.body
+    if (facts.status or 0) < 300 and not said and body is not None and body.format == "html":
+        # A page answering with success says only one thing worth reading: maintenance.
+        said = " ".join(value for _, value in body.fields).lower()
+        order = ("maintenance",)
     if not said.strip():
         return []
-    for idiom_name in _WORDING_ORDER:
+    for idiom_name in order:
         phrases = idioms.wordings.get(idiom_name, ())
         phrase = next((p for p in phrases if p in said), None)
         if phrase is None:
             continue
-        body = facts.body
         name = "message"
         if body is not None and body.fields and not facts.api_message:
             name = body.fields[0][0]
