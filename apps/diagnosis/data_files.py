@@ -585,7 +585,7 @@ def _read_idioms(file: Path) -> Idioms:
         if idiom in _NOT_IDIOMS:
             continue
         if idiom not in IDIOM_TOKENS:
-            top.fail(f"is not an idiom idiom; known: {', '.join(IDIOM_TOKENS)}", f"codes.{idiom}")
+            top.fail(f"is not an idiom token; known: {', '.join(IDIOM_TOKENS)}", f"codes.{idiom}")
         for code in top.table("codes").strings(idiom):
             key = code_key(code)
             if key in codes and codes[key] != idiom:

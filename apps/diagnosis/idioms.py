@@ -157,7 +157,7 @@ def _credentials_sent(facts: Facts, profile: Profile) -> bool:
 
 
 def _keys(idiom_name: str, facts: Facts, profile: Profile) -> tuple[str, ...]:
-    """The cause keys a idiom_name stands for, with this status, most specific first."""
+    """The cause keys an idiom stands for, with this status, most specific first."""
     status = facts.status or 0
     if idiom_name not in IDIOM_TOKENS:
         return (idiom_name,)  # a cause key the profile words itself

@@ -437,6 +437,48 @@ def test_it_refuses_an_unknown_failure_detail_name(data_dir: Path) -> None:
             "kaiko.429: playbooks: no playbook 'back-of'",
         ),
         (
+            "idioms.toml",
+            "rate_limited = [",
+            "rate_limitd = [",
+            "idioms.toml: codes.rate_limitd: is not an idiom token",
+        ),
+        (
+            "idioms.toml",
+            'invalid_token = ["invalid_token",',
+            'invalid_token = ["invalid_token", "ThrottlingException",',
+            "idioms.toml: codes.invalid_token: 'ThrottlingException' is already listed",
+        ),
+        (
+            "idioms.toml",
+            'name = "Stripe-style error object"',
+            'name = "Stripe-style error object"\nshape = "x"',
+            "idioms.toml: envelopes[1]: unknown key(s) shape",
+        ),
+        (
+            "profiles/aws.toml",
+            'cause = "404.no_such_resource"',
+            'cause = "404.nowhere"',
+            "aws.toml: codes.NoSuchBucket.cause: '404.nowhere' is neither an idiom token",
+        ),
+        (
+            "profiles/aws.toml",
+            'host_suffixes = [".amazonaws.com"',
+            'host_suffixes = ["amazonaws.com"',
+            "aws.toml: host_suffixes: 'amazonaws.com' must start with a dot",
+        ),
+        (
+            "profiles/graphql.toml",
+            'path_patterns = ["(^|/)graphql/?$"',
+            'path_patterns = ["(graphql"',
+            "graphql.toml: path_patterns: '(graphql' is not a regular expression",
+        ),
+        (
+            "profiles/kaiko.toml",
+            "requests = 6000",
+            "requests = 0",
+            "kaiko.toml: rate_limit: requests and window_seconds are required",
+        ),
+        (
             "profiles/kaiko.toml",
             'title = "Rate limit reached"',
             'titel = "Rate limit reached"',
