@@ -435,7 +435,8 @@ def _gateway_page(facts: Facts, gateway: Gateway, profile: Profile) -> list[Find
     )
     title = [line for line in message_lines(facts, profile) if line.name in ("<title>", "<h1>")]
     mitigated = (facts.response_header("cf-mitigated") or "").lower() == "challenge"
-    if 400 <= status <= 499 and (mitigated or any(p in text for p in gateway.block)):
+    refused = mitigated or any(p in text for p in gateway.block)
+    if 400 <= status <= 499 and status != 429 and refused:  # a 429 page is a rate limit
         note = "The page refuses the client itself: the request never reached the API."
         return [Finding(("4xx.waf_block",), LIKELY, [product, *title, status_line(facts, note)])]
     if status >= 500:
