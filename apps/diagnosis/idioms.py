@@ -350,7 +350,7 @@ def _leaves(data: object, limit: int = 2000) -> str:
 
 def _wordings(facts: Facts, idioms: Idioms) -> list[Idiom]:
     said = _said(facts)
-    order = _WORDING_ORDER
+    order: tuple[str, ...] = _WORDING_ORDER
     body = facts.body
     if (facts.status or 0) < 300 and not said and body is not None and body.format == "html":
         # A page answering with success says only one thing worth reading: maintenance.
