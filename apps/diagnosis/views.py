@@ -20,6 +20,7 @@ def _profile_view(profile: Profile) -> dict[str, Any]:
         "params": list(profile.params.values()),
         "templates": profile.paths.templates,
         "causes": profile.cause_entries(),
+        "codes": sorted(profile.codes.values(), key=lambda entry: entry.code.lower()),
     }
 
 
