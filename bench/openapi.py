@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from apps.diagnosis.catalog import get_profile  # noqa: E402
+from apps.diagnosis.diagnose import diagnose  # noqa: E402
+from apps.diagnosis.lookups import get_profile  # noqa: E402
 from apps.diagnosis.openapi import build_spec, load_document  # noqa: E402
-from apps.diagnosis.rules import diagnose  # noqa: E402
 from apps.egress.types import Exchange, Response  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "openapi"

@@ -49,7 +49,7 @@ from apps.api.schemas import (
     ShareLinkIn,
     ShareLinkOut,
 )
-from apps.diagnosis.catalog import get_profile
+from apps.diagnosis.lookups import get_profile
 from apps.egress.types import Failure, Response
 from apps.library.importers.curl import CurlError, parse_curl
 from apps.runs import exports, selectors, services

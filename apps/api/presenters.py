@@ -11,8 +11,8 @@ from typing import Any
 
 from django.urls import reverse
 
-from apps.diagnosis.catalog import get_playbook
-from apps.diagnosis.rules import Diagnosis
+from apps.diagnosis.lookups import get_playbook
+from apps.diagnosis.results import Diagnosis
 from apps.egress.redaction import redact_url
 from apps.runs import secrets
 from apps.runs import selectors as run_selectors

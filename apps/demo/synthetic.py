@@ -30,8 +30,9 @@ from django.db.models import Field, Model
 from django.utils import timezone
 
 from apps.accounts.models import Team
-from apps.diagnosis.catalog import profile_for_url
-from apps.diagnosis.rules import Diagnosis, DiagnosisContext, diagnose
+from apps.diagnosis.diagnose import diagnose
+from apps.diagnosis.lookups import profile_for_url
+from apps.diagnosis.results import Diagnosis, DiagnosisContext
 from apps.egress.client import USER_AGENT
 from apps.egress.redaction import REDACTED
 from apps.egress.types import Exchange, Failure, FailureKind, Response

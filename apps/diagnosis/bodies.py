@@ -8,13 +8,13 @@ raises on them, and what comes out is one line of cleaned text.
 """
 
 import html
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from apps.diagnosis.catalog import Envelope
+from apps.diagnosis.envelopes import ErrorReport, looks_like_xml, parse_json, parse_xml, read_error
+from apps.diagnosis.profiles import Envelope, EnvelopeShape
 from apps.egress.types import Response
 
 MAX_MESSAGE_CHARS = 500  # a message longer than this is cut
@@ -32,16 +32,23 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml")
 class BodyFacts:
     """What a response body says, as far as the diagnosis cares."""
 
-    format: str  # "empty" | "envelope" | "problem" | "json" | "html" | "text" | "binary"
+    format: str  # "empty" | "envelope" | "problem" | "json" | "xml" | "html" | "text" | "binary"
     label: str  # for people: "Kaiko envelope", "RFC 9457 problem details", "HTML page", ...
     fields: tuple[tuple[str, str], ...] = ()  # telling fields: ("message", "..."), ("<title>", ..)
-    data: Any = None  # the parsed JSON, if the body is JSON
+    data: Any = None  # the parsed JSON (or XML as dicts), if the body is JSON (or XML)
+    error: ErrorReport | None = None  # the vendor's error, read through a known shape
+    text: str = ""  # an HTML or text body's first characters, lower case, for page idioms
 
     def field(self, name: str) -> str | None:
         return next((value for key, value in self.fields if key == name), None)
 
 
-def read_body(response: Response, envelope: Envelope, api_name: str) -> BodyFacts:
+def read_body(
+    response: Response,
+    envelope: Envelope,
+    api_name: str,
+    shapes: tuple[EnvelopeShape, ...] = (),
+) -> BodyFacts:
     body = response.body
     if not isinstance(body, bytes | bytearray) or not body.strip():
         return BodyFacts("empty", "empty")
@@ -49,41 +56,66 @@ def read_body(response: Response, envelope: Envelope, api_name: str) -> BodyFact
     content_type = response.content_type
     is_json = content_type.endswith(("/json", "+json"))
     if is_json or body.lstrip()[:1] in (b"{", b"["):
-        parsed = _parse_json(body)
+        parsed = parse_json(body, MAX_PARSED_BYTES)
         if isinstance(parsed, dict):
-            return _json_facts(parsed, content_type, envelope, api_name)
+            return _json_facts(parsed, content_type, envelope, api_name, shapes)
         if parsed is not None:
-            return BodyFacts("json", "JSON", data=parsed)
+            error = read_error(parsed, shapes)
+            return BodyFacts("json", "JSON", _report_fields(error), data=parsed, error=error)
         if is_json:
             return BodyFacts("binary", "JSON that could not be parsed")
+    if looks_like_xml(body, content_type):
+        tree = parse_xml(body)
+        if tree is not None:
+            error = read_error(tree, shapes)
+            label = f"XML ({error.shape})" if error else "XML"
+            return BodyFacts("xml", label, _report_fields(error), tree, error)
     try:
-        text = body.decode("utf-8")
+        text = body[:MAX_HTML_CHARS].decode("utf-8", errors="replace")
+        body.decode("utf-8")
     except UnicodeDecodeError:
         return BodyFacts("binary", "binary")
     if content_type in _HTML_TYPES or text.lstrip()[:1] == "<":
         found = []
         for name, pattern in (("<title>", _TITLE), ("<h1>", _H1)):
-            match = pattern.search(text[:MAX_HTML_CHARS])
+            match = pattern.search(text)
             if match and (value := clean(html.unescape(_TAG.sub(" ", match.group(1))))):
                 found.append((name, value))
-        return BodyFacts("html", "HTML page", tuple(found))
+        return BodyFacts("html", "HTML page", tuple(found), text=text.lower())
     stripped = text.strip()
     if _printable(stripped):
         first_line = clean(stripped.splitlines()[0]) if stripped else None
-        return BodyFacts("text", "plain text", (("text", first_line),) if first_line else ())
+        fields = (("text", first_line),) if first_line else ()
+        return BodyFacts("text", "plain text", fields, text=stripped[:2000].lower())
     return BodyFacts("binary", "binary")
 
 
+def _report_fields(error: ErrorReport | None) -> tuple[tuple[str, str], ...]:
+    if error is None:
+        return ()
+    found = []
+    for _, path, value in error.fields:
+        if text := clean(value):
+            found.append((path, text))
+    return tuple(found)
+
+
 def _json_facts(
-    data: dict[str, Any], content_type: str, envelope: Envelope, api_name: str
+    data: dict[str, Any],
+    content_type: str,
+    envelope: Envelope,
+    api_name: str,
+    shapes: tuple[EnvelopeShape, ...],
 ) -> BodyFacts:
+    error = read_error(data, shapes)
     if content_type == "application/problem+json" or _looks_like_problem(data):
         found = [
             (key, text)
             for key in ("type", "title", "status", "detail", "instance")
             if (text := _short(data.get(key))) is not None
         ]
-        return BodyFacts("problem", "RFC 9457 problem details", tuple(found), data)
+        found += [f for f in _report_fields(error) if f[0] not in data or f[0] == "code"]
+        return BodyFacts("problem", "RFC 9457 problem details", tuple(found), data, error)
     result_key = envelope.result
     if result_key and isinstance(get_path(data, result_key), str):
         found = []
@@ -91,10 +123,13 @@ def _json_facts(
             path = getattr(envelope, role)
             if path and (text := _short(get_path(data, path))) is not None:
                 found.append((path, text))
-        return BodyFacts("envelope", f"{api_name} envelope", tuple(found), data)
+        return BodyFacts("envelope", f"{api_name} envelope", tuple(found), data, error)
+    if error is not None:
+        label = "JSON" if error.shape == "JSON" else f"JSON ({error.shape})"
+        return BodyFacts("json", label, _report_fields(error), data, error)
     message = _message_from_json(data, problem=False)
-    found = [("message", cleaned)] if message and (cleaned := clean(message)) else []
-    return BodyFacts("json", "JSON", tuple(found), data)
+    fields = (("message", cleaned),) if message and (cleaned := clean(message)) else ()
+    return BodyFacts("json", "JSON", fields, data)
 
 
 def get_path(data: object, dotted: str) -> object:
@@ -159,12 +194,7 @@ def extract_message(response: Response) -> str | None:
 
 
 def _parse_json(body: bytes) -> object:
-    if len(body) > MAX_PARSED_BYTES:
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):  # ValueError covers JSON and Unicode decoding errors
-        return None
+    return parse_json(body, MAX_PARSED_BYTES)
 
 
 def _message_from_json(data: dict[str, Any], *, problem: bool) -> str | None:
@@ -208,8 +238,17 @@ def _printable(text: str) -> bool:
 
 def clean(text: str, limit: int = MAX_MESSAGE_CHARS) -> str | None:
     """One line of readable text: control characters dropped, spaces collapsed, cut short."""
-    visible = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    window = limit * 4 + 64  # more than the line can keep, even after collapsing spaces
+    cut = len(text) > window
+    if cut:
+        text = text[:window]
+    if text.isprintable():
+        visible = text
+    else:
+        visible = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
     line = " ".join(visible.split())
     if not line:
         return None
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    if len(line) > limit or (cut and len(line) == limit):
+        return line[: limit - 1] + "…"
+    return line + "…" if cut else line

@@ -6,17 +6,23 @@ key was sent, and where), and list their values in ``secrets`` so that whatever 
 can be scrubbed of them: evidence shows a secret as "[redacted]", never its value.
 """
 
-import contextlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from apps.diagnosis.bodies import BodyFacts, clean, extract_message, read_body
-from apps.diagnosis.catalog import Profile
+from apps.diagnosis.profiles import EnvelopeShape, Profile
 from apps.diagnosis.waiting import WaitFacts, read_wait
-from apps.egress.redaction import REDACTED, is_secret_header, is_secret_param, redact_text
+from apps.egress.redaction import (
+    REDACTED,
+    is_secret_header,
+    is_secret_param,
+    redact_text,
+    secret_forms,
+)
 from apps.egress.types import Exchange, FailureKind, Response
 
 MAX_EVIDENCE_CHARS = 160
@@ -36,6 +42,8 @@ class Facts:
     retry_after_seconds: int | None
     failure_detail: str = ""  # a machine-readable sub-reason, or ""
     url: str = ""
+    scheme: str = ""
+    port: int | None = None  # as written in the URL, else None
     host: str = ""
     path: str = ""
     query: tuple[tuple[str, str], ...] = ()  # as sent: may hold secrets
@@ -47,33 +55,53 @@ class Facts:
     redirects: tuple[tuple[int, str], ...] = ()  # (status, URL) of each hop, if recorded
     cut: str = ""  # why the body was cut, if it was: "body_bytes", "decoded_bytes"
     secrets: tuple[str, ...] = ()
+    # The secrets and the encodings in which they may be echoed (egress' secret_forms).
+    secret_forms: tuple[str, ...] = ()
+    # The response's headers by lower-case name, the first value of each.
+    response_headers: Mapping[str, str] = field(default_factory=dict)
+
+    def redact(self, text: str) -> str:
+        """The text with every form of every secret of the request replaced."""
+        for form in self.secret_forms:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        return text
 
     def request_header(self, name: str) -> str | None:
         lowered = name.lower()
         return next((v for k, v in self.request_headers if k.lower() == lowered), None)
 
     def response_header(self, name: str) -> str | None:
-        return self.response.header(name) if self.response is not None else None
+        return self.response_headers.get(name.lower())
 
     def param(self, name: str) -> str | None:
         return next((v for k, v in self.query if k == name), None)
 
     def shown(self, value: object, limit: int = MAX_EVIDENCE_CHARS) -> str:
         """A value fit for evidence: one line, short, with every secret removed."""
-        text = redact_text(str(value), self.secrets) if self.secrets else str(value)
-        return clean(text, limit) or ""
+        return clean(self.redact(str(value)), limit) or ""
 
 
-def read_facts(exchange: Exchange, profile: Profile, *, now: datetime | None = None) -> Facts:
+def read_facts(
+    exchange: Exchange,
+    profile: Profile,
+    *,
+    now: datetime | None = None,
+    shapes: tuple[EnvelopeShape, ...] = (),
+) -> Facts:
+    """The facts of an exchange; shapes: the error envelopes to read bodies with."""
     secrets = tuple(_request_secrets(exchange, profile))
     response = exchange.response
     method = str(exchange.method or "").upper()
     url = str(exchange.url or "")
     host, path, query = _split_url(url)
+    scheme, port = _scheme_and_port(url)
     common: dict[str, Any] = {
         "method": method,
         "failure_detail": "",
         "url": url,
+        "scheme": scheme,
+        "port": port,
         "host": host,
         "path": path,
         "query": query,
@@ -83,6 +111,7 @@ def read_facts(exchange: Exchange, profile: Profile, *, now: datetime | None = N
         "elapsed_ms": _number(exchange.elapsed_ms),
         "redirects": _redirects(getattr(exchange, "redirects", None)),
         "secrets": secrets,
+        "secret_forms": tuple(secret_forms(secrets)),
     }
     if response is None:
         failure = exchange.failure
@@ -100,15 +129,17 @@ def read_facts(exchange: Exchange, profile: Profile, *, now: datetime | None = N
             **common,
         )
     status = int(response.status)
-    body = read_body(response, profile.envelope, profile.short_name)
-    # A success carries data, not a message; a redirect or an error may explain itself.
+    body = read_body(response, profile.envelope, profile.short_name, shapes)
+    # A success carries data, not a message, unless its body says it failed; a redirect or
+    # an error may explain itself.
     message = None
-    if status >= 300:
-        message_path = profile.envelope.message
-        in_envelope = (
-            body.field(message_path) if body.format == "envelope" and message_path else None
-        )
-        message = in_envelope or extract_message(response)
+    error = body.error
+    if status >= 300 or (error is not None and error.failed) or _says_failure(body, profile):
+        field_path = profile.envelope.message
+        in_envelope = body.field(field_path) if body.format == "envelope" and field_path else None
+        from_problem = extract_message(response) if body.format == "problem" else None
+        reported = clean(error.message) if error is not None and error.message else None
+        message = in_envelope or from_problem or reported or extract_message(response)
     wait = read_wait(response, now=now)
     cut = str(getattr(response, "cut", "") or "")  # which cap cut the body, if one did
     if response.truncated and not cut:
@@ -121,11 +152,32 @@ def read_facts(exchange: Exchange, profile: Profile, *, now: datetime | None = N
         api_message=redact_text(message, secrets) if message else None,
         retry_after_seconds=wait.retry_after_seconds,
         response=response,
+        response_headers=_first_values(response.headers),
         body=body,
         wait=wait,
         cut=cut if response.truncated else "",
         **common,
     )
+
+
+def _first_values(headers: object) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for pair in headers if isinstance(headers, list | tuple) else []:
+        try:
+            name, value = pair
+        except (TypeError, ValueError):
+            continue
+        found.setdefault(str(name).lower(), str(value))
+    return found
+
+
+def _says_failure(body: BodyFacts, profile: Profile) -> bool:
+    """Whether the profile's own envelope says the request failed (``result: error``)."""
+    envelope = profile.envelope
+    if body.format != "envelope" or not envelope.result or not envelope.error:
+        return False
+    value = body.field(envelope.result)
+    return value is not None and value.lower() in {v.lower() for v in envelope.error}
 
 
 def _number(value: object) -> float:
@@ -144,6 +196,14 @@ def _split_url(url: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
         return host, parts.path or "/", query
     except ValueError:
         return "", "", ()
+
+
+def _scheme_and_port(url: str) -> tuple[str, int | None]:
+    try:
+        parts = urlsplit(url.strip())
+        return parts.scheme.lower(), parts.port
+    except ValueError:
+        return "", None
 
 
 def _redirects(value: object) -> tuple[tuple[int, str], ...]:
@@ -203,20 +263,3 @@ def _request_secrets(exchange: Exchange, profile: Profile) -> list[str]:
     except ValueError:
         pass
     return sorted({s for s in secrets if s.strip()}, key=len, reverse=True)
-
-
-def redact_url(url: str, facts: Facts) -> str:
-    """The URL with secret query values replaced, then any secret left removed."""
-    try:
-        parts = urlsplit(url)
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-    except ValueError:
-        return facts.shown(url)
-    shown = "&".join(
-        f"{name}={REDACTED if value and is_secret_param(name) else value}" for name, value in pairs
-    )
-    host = parts.hostname or ""
-    with contextlib.suppress(ValueError):  # a port out of range
-        host += f":{parts.port}" if parts.port else ""
-    base = f"{parts.scheme}://{host}{parts.path}" if parts.scheme else parts.path
-    return facts.shown(f"{base}?{shown}" if shown else base)

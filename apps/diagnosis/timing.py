@@ -11,7 +11,7 @@
 
 from dataclasses import replace
 
-from apps.diagnosis.model import LIKELY, POSSIBLE, Cause, Diagnosis, Evidence
+from apps.diagnosis.results import LIKELY, POSSIBLE, Cause, Diagnosis, Evidence
 from apps.egress.types import Certificate, Exchange, HopFacts, Timings
 
 # A phase slower than this (ms) is named as a possible cause of a slow exchange.

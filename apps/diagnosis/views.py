@@ -7,11 +7,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from apps.diagnosis import catalog
+from apps.diagnosis import lookups
+from apps.diagnosis.profiles import NETWORK, Profile
 
 
-def _profile_view(profile: catalog.Profile) -> dict[str, Any]:
-    """What the index shows of a profile: how the API is called, and its catalog."""
+def _profile_view(profile: Profile) -> dict[str, Any]:
+    """What the index shows of a profile: how the API is called, and its lookups."""
     return {
         "profile": profile,
         "auth": profile.auth,
@@ -19,6 +20,7 @@ def _profile_view(profile: catalog.Profile) -> dict[str, Any]:
         "params": list(profile.params.values()),
         "templates": profile.paths.templates,
         "causes": profile.cause_entries(),
+        "codes": sorted(profile.codes.values(), key=lambda entry: entry.code.lower()),
     }
 
 
@@ -28,12 +30,12 @@ def index(request: HttpRequest) -> HttpResponse:
         request,
         "diagnosis/index.html",
         {
-            "playbooks": catalog.playbooks(),
-            "profiles": catalog.profiles(),
-            "profile_views": [_profile_view(p) for p in catalog.profiles()],
+            "playbooks": lookups.playbooks(),
+            "profiles": lookups.profiles(),
+            "profile_views": [_profile_view(p) for p in lookups.profiles()],
             "failures": [
-                {"entry": entry, "details": catalog.catalog().failure_details.get(kind, {})}
-                for kind, entry in catalog.catalog().failures.items()
+                {"entry": entry, "details": lookups.catalog().failure_details.get(kind, {})}
+                for kind, entry in lookups.catalog().failures.items()
             ],
         },
     )
@@ -42,11 +44,11 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_safe
 def playbook(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        found = catalog.get_playbook(slug)
+        found = lookups.get_playbook(slug)
     except KeyError:
         raise Http404("No such playbook") from None
-    profile_names = {p.slug: p.name for p in catalog.profiles()}
-    profile_names[catalog.NETWORK] = "Network failures"
+    profile_names = {p.slug: p.name for p in lookups.profiles()}
+    profile_names[NETWORK] = "Network failures"
     return render(
         request,
         "diagnosis/playbook.html",
@@ -62,11 +64,11 @@ def playbook(request: HttpRequest, slug: str) -> HttpResponse:
             ],
             "entries": [
                 {"entry": entry, "source_name": profile_names.get(entry.source, entry.source)}
-                for entry in catalog.entries_leading_to(found.slug)
+                for entry in lookups.entries_leading_to(found.slug)
             ],
             "causes": [
                 {"cause": cause, "source_name": profile_names.get(cause.source, cause.source)}
-                for cause in catalog.causes_leading_to(found.slug)
+                for cause in lookups.causes_leading_to(found.slug)
             ],
         },
     )

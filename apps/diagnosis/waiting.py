@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 from apps.egress.types import Response
 
@@ -51,7 +51,27 @@ def http_date(value: str) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _now(response: Response, now: datetime | None) -> datetime:
+class HasHeaders(Protocol):
+    def header(self, name: str) -> str | None: ...
+
+
+class _Headers:
+    """A response's headers, looked up by lower-case name (the first value of each)."""
+
+    def __init__(self, response: HasHeaders) -> None:
+        self.found: dict[str, str] = {}
+        for pair in getattr(response, "headers", None) or []:
+            try:
+                name, value = pair
+            except (TypeError, ValueError):
+                continue
+            self.found.setdefault(str(name).lower(), str(value))
+
+    def header(self, name: str) -> str | None:
+        return self.found.get(name.lower())
+
+
+def _now(response: HasHeaders, now: datetime | None) -> datetime:
     """The server's "now" (its Date header), else the caller's, else the clock's."""
     found = http_date(response.header("Date") or "")
     if found is not None:
@@ -61,7 +81,7 @@ def _now(response: Response, now: datetime | None) -> datetime:
     return datetime.now(UTC)
 
 
-def retry_after_seconds(response: Response, now: datetime | None = None) -> int | None:
+def retry_after_seconds(response: HasHeaders, now: datetime | None = None) -> int | None:
     """Seconds to wait according to Retry-After (RFC 9110 §10.2.3): delay-seconds, or an
     HTTP-date measured from the response's Date header (or now). None if absent or invalid."""
     value = (response.header("Retry-After") or "").strip()
@@ -170,11 +190,12 @@ def _reset_seconds(value: int, now: datetime) -> int | None:
 
 def read_wait(response: Response, *, now: datetime | None = None) -> WaitFacts:
     """The wait and the quota the response announces, and the header lines they come from."""
+    headers = _Headers(response)  # one pass over the headers, then lookups by name
     lines: list[HeaderLine] = []
-    server_now = _now(response, now)
+    server_now = _now(headers, now)
 
-    raw_retry_after = (response.header("Retry-After") or "").strip()
-    retry_after = retry_after_seconds(response, now)
+    raw_retry_after = (headers.header("Retry-After") or "").strip()
+    retry_after = retry_after_seconds(headers, now)
     if raw_retry_after:
         if retry_after is None:
             note = "Not delay-seconds nor an HTTP-date (RFC 9110 §10.2.3): ignored."
@@ -187,7 +208,7 @@ def read_wait(response: Response, *, now: datetime | None = None) -> WaitFacts:
     quota: dict[str, Any] = {}
     reset_candidates: list[tuple[int, str]] = []
 
-    ratelimit = response.header("RateLimit")
+    ratelimit = headers.header("RateLimit")
     chosen_policy: str | None = None
     if ratelimit is not None:
         members = sf_members(ratelimit)
@@ -228,7 +249,7 @@ def read_wait(response: Response, *, now: datetime | None = None) -> WaitFacts:
                 HeaderLine("RateLimit", ratelimit, "Not in the draft's form (r=, t=): ignored.")
             )
 
-    policy_header = response.header("RateLimit-Policy")
+    policy_header = headers.header("RateLimit-Policy")
     if policy_header is not None:
         members = [m for m in sf_members(policy_header) if _integer(m[1].get("q")) is not None]
         if members:
@@ -246,7 +267,7 @@ def read_wait(response: Response, *, now: datetime | None = None) -> WaitFacts:
             )
 
     for prefix in ("RateLimit", "X-RateLimit", "X-Rate-Limit"):
-        _read_classic(response, prefix, quota, lines, reset_candidates, server_now)
+        _read_classic(headers, prefix, quota, lines, reset_candidates, server_now)
 
     if quota:
         quota = {
@@ -273,7 +294,7 @@ def read_wait(response: Response, *, now: datetime | None = None) -> WaitFacts:
 
 
 def _read_classic(
-    response: Response,
+    response: HasHeaders,
     prefix: str,
     quota: dict[str, Any],
     lines: list[HeaderLine],

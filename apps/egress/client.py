@@ -53,6 +53,7 @@ from apps.egress.policy import (
     Resolver,
     Target,
     TargetRefused,
+    dns_detail,
     parse_target,
     system_resolver,
 )
@@ -762,9 +763,26 @@ def _tls_detail(causes: list[BaseException]) -> tuple[str, str]:
             return "hostname_mismatch", "the certificate is not valid for this host name"
     for cause in causes:
         if isinstance(cause, ssl.SSLError):
-            said = getattr(cause, "reason", None) or ""
-            return "handshake", str(said)
+            said = str(getattr(cause, "reason", None) or "")
+            return _TLS_REASONS.get(said.upper(), "handshake"), said
     return "handshake", ""
+
+
+# OpenSSL's reasons for a handshake that failed without a certificate problem.
+_TLS_REASONS = {
+    "TLSV1_ALERT_PROTOCOL_VERSION": "protocol_version",
+    "UNSUPPORTED_PROTOCOL": "protocol_version",
+    "NO_PROTOCOLS_AVAILABLE": "protocol_version",
+    "WRONG_SSL_VERSION": "protocol_version",
+    "SSLV3_ALERT_HANDSHAKE_FAILURE": "cipher_mismatch",
+    "NO_SHARED_CIPHER": "cipher_mismatch",
+    "NO_CIPHERS_AVAILABLE": "cipher_mismatch",
+    "TLSV1_ALERT_INSUFFICIENT_SECURITY": "cipher_mismatch",
+    "WRONG_VERSION_NUMBER": "not_tls",
+    "HTTP_REQUEST": "not_tls",
+    "PACKET_LENGTH_TOO_LONG": "not_tls",
+    "RECORD_LAYER_FAILURE": "not_tls",
+}
 
 
 def describe(exc: requests.RequestException, *, host: str) -> Failure:
@@ -811,8 +829,11 @@ def describe(exc: requests.RequestException, *, host: str) -> Failure:
             detail,
         )
     if any(isinstance(c, urllib3.exceptions.NameResolutionError | socket.gaierror) for c in causes):
+        gai = next((c for c in causes if isinstance(c, socket.gaierror)), None)
         return Failure(
-            FailureKind.DNS, f"The host name {host} could not be resolved.", "resolution_failed"
+            FailureKind.DNS,
+            f"The host name {host} could not be resolved.",
+            dns_detail(gai) if gai is not None else "resolution_failed",
         )
     if any(isinstance(c, ConnectionRefusedError) for c in causes) or any(
         getattr(c, "errno", None) == errno.ECONNREFUSED for c in causes
@@ -837,6 +858,16 @@ def describe(exc: requests.RequestException, *, host: str) -> Failure:
             FailureKind.RESPONSE_TOO_LARGE,
             f"{host} sent response headers over the limit; the response was not read.",
             "headers",
+        )
+    if any(
+        isinstance(c, http.client.IncompleteRead | urllib3.exceptions.IncompleteRead)
+        for c in causes
+    ):
+        return Failure(
+            FailureKind.PROTOCOL,
+            f"{host} closed the connection before the body's announced length (Content-Length)"
+            " had arrived.",
+            "incomplete_body",
         )
     if isinstance(
         exc,

@@ -402,12 +402,7 @@ class AddressPolicy:
                 addresses = list(resolver(target.host, target.port))
             except (OSError, UnicodeError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-                detail = (
-                    "no_such_host"
-                    if isinstance(exc, socket.gaierror)
-                    and exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5))
-                    else "resolution_failed"
-                )
+                detail = dns_detail(exc)
                 raise TargetRefused(
                     FailureKind.DNS,
                     f"The host name {target.host} could not be resolved ({reason}).",
@@ -445,3 +440,14 @@ class AddressPolicy:
                     detail,
                 )
         return list(dict.fromkeys(checked))
+
+
+def dns_detail(exc: BaseException) -> str:
+    """No such name (NXDOMAIN), no answer for an existing name (NODATA), or the resolver
+    failing, from a resolver's error."""
+    if isinstance(exc, socket.gaierror):
+        if exc.errno == socket.EAI_NONAME:
+            return "no_such_host"
+        if exc.errno == getattr(socket, "EAI_NODATA", -5):
+            return "no_address"
+    return "resolution_failed"

@@ -330,7 +330,11 @@ FAILURE_DETAILS: dict[FailureKind, tuple[str, ...]] = {
         "own_address",  # one of the worker's own addresses
         "scheme",  # a redirect to something other than http or https
     ),
-    FailureKind.DNS: ("no_such_host", "resolution_failed", "no_address"),
+    FailureKind.DNS: (
+        "no_such_host",  # the name does not exist (NXDOMAIN)
+        "resolution_failed",  # the resolver failed or timed out
+        "no_address",  # the name exists but has no address record (no answer, NODATA)
+    ),
     FailureKind.CONNECTION_REFUSED: (),
     FailureKind.CONNECTION_RESET: (),
     FailureKind.CONNECT_TIMEOUT: ("deadline",),  # "" for the connect timeout itself
@@ -346,7 +350,10 @@ FAILURE_DETAILS: dict[FailureKind, tuple[str, ...]] = {
         "hostname_mismatch",
         "certificate_revoked",
         "certificate_invalid",  # any other verification failure
-        "handshake",  # no certificate problem: protocol, cipher, not TLS at all
+        "protocol_version",  # no TLS version both sides accept
+        "cipher_mismatch",  # no cipher suite both sides accept
+        "not_tls",  # the port answered something that is not TLS (plain HTTP)
+        "handshake",  # any other handshake failure
     ),
     FailureKind.TOO_MANY_REDIRECTS: ("loop", "limit"),
     FailureKind.RESPONSE_TOO_LARGE: (
@@ -355,6 +362,10 @@ FAILURE_DETAILS: dict[FailureKind, tuple[str, ...]] = {
         "encoding_layers",  # more stacked Content-Encodings than allowed
         "body_framing",  # far more bytes on the wire than the body caps (chunk framing)
     ),
-    FailureKind.PROTOCOL: ("invalid_response", "content_decoding"),
+    FailureKind.PROTOCOL: (
+        "invalid_response",
+        "content_decoding",
+        "incomplete_body",  # the connection closed before the announced Content-Length
+    ),
     FailureKind.OTHER: ("request_too_large",),
 }

@@ -19,8 +19,9 @@ from django.db import OperationalError as DatabaseUnavailable
 from django.db.models import F
 from django.utils import timezone
 
-from apps.diagnosis.catalog import get_profile, profile_for_url
-from apps.diagnosis.rules import Diagnosis, DiagnosisContext, diagnose
+from apps.diagnosis.diagnose import diagnose
+from apps.diagnosis.lookups import get_profile, profile_for_url
+from apps.diagnosis.results import Diagnosis, DiagnosisContext
 from apps.egress.client import Limits, send
 from apps.egress.decoding import decode_body
 from apps.egress.policy import AddressPolicy

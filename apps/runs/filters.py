@@ -17,7 +17,7 @@ from django import forms
 from django.http import QueryDict
 from django.utils import timezone
 
-from apps.diagnosis.catalog import catalog
+from apps.diagnosis.lookups import catalog
 from apps.runs.forms import METHODS
 
 STATUS_CLASSES = {

@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 
-from apps.diagnosis.catalog import profiles
+from apps.diagnosis.lookups import profiles
 from apps.egress.bounded_json import JsonLimitExceeded, loads_bounded
 from apps.egress.policy import TargetRefused, parse_target
 

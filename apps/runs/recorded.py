@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Team
-from apps.diagnosis.catalog import get_profile, profile_for_url
+from apps.diagnosis.lookups import get_profile, profile_for_url
 from apps.egress.types import Exchange, Failure, FailureKind, Response
 from apps.runs import execution, secrets, services
 from apps.runs.forms import RunRequest

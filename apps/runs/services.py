@@ -16,8 +16,8 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Team
-from apps.diagnosis.catalog import profile_for_url
-from apps.diagnosis.rules import Diagnosis
+from apps.diagnosis.lookups import profile_for_url
+from apps.diagnosis.results import Diagnosis
 from apps.egress.redaction import (
     REDACTED,
     SecretValues,

@@ -23,8 +23,8 @@ from django_ratelimit.decorators import ratelimit
 
 from apps.accounts.models import Team
 from apps.accounts.selectors import current_team, members_of
-from apps.diagnosis.catalog import get_playbook
-from apps.diagnosis.rules import Diagnosis
+from apps.diagnosis.lookups import get_playbook
+from apps.diagnosis.results import Diagnosis
 from apps.runs import exports, selectors, services
 from apps.runs.compare import compare_attempts
 from apps.runs.filters import Cursor, LogFilterForm, diagnosis_codes, filter_query, parse_filters

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from apps.diagnosis.rules import Diagnosis
+from apps.diagnosis.results import Diagnosis
 from apps.egress.redaction import (
     REDACTED,
     SecretValues,

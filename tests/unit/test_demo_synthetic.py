@@ -11,7 +11,7 @@ from django.test import Client
 
 from apps.accounts.models import Team
 from apps.demo.synthetic import SCENARIOS, generate_runs, run_kinds
-from apps.diagnosis.catalog import catalog
+from apps.diagnosis.lookups import catalog
 from apps.runs.models import Attempt, Run
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # a Monday

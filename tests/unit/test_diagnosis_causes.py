@@ -13,11 +13,11 @@ import urllib3.exceptions
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apps.diagnosis import catalog
-from apps.diagnosis.catalog import get_profile
-from apps.diagnosis.detect import check_param
-from apps.diagnosis.rules import Diagnosis, DiagnosisContext, diagnose
-from apps.diagnosis.waiting import read_wait, sf_members
+from apps.diagnosis import lookups
+from apps.diagnosis.causes import check_param
+from apps.diagnosis.diagnose import diagnose
+from apps.diagnosis.lookups import get_profile
+from apps.diagnosis.results import Diagnosis, DiagnosisContext
 from apps.egress import client, types
 from apps.egress.client import classify
 from apps.egress.types import Exchange, Failure, FailureKind, Response
@@ -65,105 +65,6 @@ def failed(kind: FailureKind, *, method: str = "GET", detail: str = "") -> Excha
         failure=Failure(kind=kind, message="it failed", detail=detail),
         elapsed_ms=50.0,
     )
-
-
-# ------------------------------------------------------------------- how long to wait
-
-
-@pytest.mark.parametrize(
-    ("headers", "wait", "source"),
-    [
-        ([("Retry-After", "120")], 120, "Retry-After"),
-        ([("Retry-After", " 0 ")], 0, "Retry-After"),
-        # RFC 9110 §10.2.3: an HTTP-date, measured from the response's Date...
-        ([("Retry-After", "Tue, 24 Nov 2026 20:00:45 GMT"), ("Date", DATE)], 45, "Retry-After"),
-        # ... or the obsolete RFC 850 form, which HTTP-date still admits
-        ([("Retry-After", "Tuesday, 24-Nov-26 20:01:00 GMT"), ("Date", DATE)], 60, "Retry-After"),
-        # ... or from the caller's "now" without a Date header
-        ([("Retry-After", "Tue, 24 Nov 2026 20:02:00 GMT")], 120, "Retry-After"),
-        ([("Retry-After", "Tue, 24 Nov 2026 19:00:00 GMT"), ("Date", DATE)], 0, "Retry-After"),
-        # The IETF draft: RateLimit r= remaining, t= seconds to reset
-        ([("RateLimit", '"default";r=0;t=30')], 30, "RateLimit"),
-        ([("RateLimit", '"burst";r=5;t=1, "daily";r=0;t=3600')], 3600, "RateLimit"),
-        ([("RateLimit", "limit=10, remaining=0, reset=7")], 7, "RateLimit"),
-        ([("RateLimit-Remaining", "0"), ("RateLimit-Reset", "12")], 12, "RateLimit-Reset"),
-        ([("X-RateLimit-Reset", "1795550430")], 30, "X-RateLimit-Reset"),  # epoch s
-        ([("X-RateLimit-Reset", "1795550430000")], 30, "X-RateLimit-Reset"),  # epoch ms
-        ([("X-Rate-Limit-Reset", "15")], 15, "X-Rate-Limit-Reset"),
-        # Retry-After wins over the rest.
-        ([("RateLimit", '"default";r=0;t=30'), ("Retry-After", "5")], 5, "Retry-After"),
-        # Malformed: ignored, never raised.
-        ([("Retry-After", "soon")], None, None),
-        ([("Retry-After", "-5")], None, None),
-        ([("Retry-After", "1.5")], None, None),
-        ([("Retry-After", "9" * 5000)], None, None),
-        ([("Retry-After", "Mon, 99 Foo 0000")], None, None),
-        ([("RateLimit", '"default";r=zero;t=soon')], None, None),
-        ([("RateLimit", '";;;,,,"')], None, None),
-        ([("X-RateLimit-Reset", "99999999999999999999")], None, None),
-        ([("X-RateLimit-Reset", "4102444800")], None, None),  # 2100: no advice
-        ([], None, None),
-    ],
-)
-def test_it_reads_how_long_to_wait(
-    headers: list[tuple[str, str]], wait: int | None, source: str | None
-) -> None:
-    facts = read_wait(response(429, headers), now=NOW)
-    assert (facts.wait_seconds, facts.wait_source) == (wait, source)
-    diagnosis = diagnose(
-        exchange_of(429, headers), get_profile("kaiko"), context=DiagnosisContext(now=NOW)
-    )
-    assert diagnosis.wait_seconds == wait
-    assert diagnosis.wait_source == source
-
-
-def test_it_does_not_wait_while_quota_is_left() -> None:
-    facts = read_wait(response(200, [("RateLimit", '"default";r=50;t=30')]), now=NOW)
-    assert facts.wait_seconds is None
-    assert facts.quota["remaining"] == 50 and facts.quota["reset_seconds"] == 30
-
-
-@pytest.mark.parametrize(
-    ("headers", "quota"),
-    [
-        (
-            [("RateLimit-Policy", '"default";q=100;w=10'), ("RateLimit", '"default";r=0;t=3')],
-            {"limit": 100, "remaining": 0, "window_seconds": 10, "policy": "default"},
-        ),
-        (
-            [
-                ("RateLimit-Policy", '"burst";q=10;w=1, "daily";q=1000;w=86400'),
-                ("RateLimit", '"burst";r=3;t=1, "daily";r=0;t=600'),
-            ],
-            {"limit": 1000, "remaining": 0, "window_seconds": 86400, "policy": "daily"},
-        ),
-        (
-            [("X-RateLimit-Limit", "60"), ("X-RateLimit-Remaining", "7")],
-            {"limit": 60, "remaining": 7, "window_seconds": None, "policy": None},
-        ),
-        (
-            [("RateLimit-Limit", "100, 100;w=60, 1000;w=3600"), ("RateLimit-Remaining", "1")],
-            {"limit": 100, "remaining": 1, "window_seconds": 60},
-        ),
-        ([("X-RateLimit-Limit", "lots")], {}),
-        ([], {}),
-    ],
-)
-def test_it_reads_the_quota(headers: list[tuple[str, str]], quota: dict[str, Any]) -> None:
-    found = read_wait(response(429, headers), now=NOW).quota
-    if not quota:
-        assert found == {}
-    for key, value in quota.items():
-        assert found[key] == value
-
-
-def test_it_parses_structured_field_lists() -> None:
-    assert sf_members('"default";r=0;t=30, "x;y";q=1') == [
-        ("default", {"r": "0", "t": "30"}),
-        ("x;y", {"q": "1"}),
-    ]
-    assert sf_members("limit=1, remaining=0") == [("", {"limit": "1"}), ("", {"remaining": "0"})]
-    assert sf_members("") == []
 
 
 # ---------------------------------------------------------------- the idempotency rule
@@ -465,7 +366,7 @@ def test_it_diagnoses_any_response_without_failing(
     for cause in diagnosis.causes:
         assert cause.likelihood in ("likely", "possible") and cause.title
         for slug in cause.playbooks:
-            catalog.get_playbook(slug)
+            lookups.get_playbook(slug)
     assert Diagnosis.from_dict(json.loads(json.dumps(diagnosis.to_dict()))) == diagnosis
 
 
@@ -478,7 +379,7 @@ EGRESS_DETAILS = [
 ]
 
 KNOWN_DETAILS = sorted(
-    {cause.key.split(".", 1)[1] for cause in catalog.failure_details()}
+    {cause.key.split(".", 1)[1] for cause in lookups.failure_details()}
     | {"certificate_expired", "self_signed", "hostname_mismatch", "untrusted_issuer", "loop",
        "limit", "headers", "compressed_body", "encoding_layers", "private_address"}
 )  # fmt: skip
@@ -514,7 +415,7 @@ def test_it_diagnoses_any_failure_and_detail(
 
 @pytest.mark.parametrize(("kind", "detail"), [
     (kind, cause.key.split(".", 1)[1])
-    for kind, details in catalog.catalog().failure_details.items()
+    for kind, details in lookups.catalog().failure_details.items()
     for cause in details.values()
 ])  # fmt: skip
 def test_it_words_every_failure_detail(kind: str, detail: str) -> None:
@@ -525,7 +426,7 @@ def test_it_words_every_failure_detail(kind: str, detail: str) -> None:
 
 @pytest.mark.parametrize(("kind", "detail"), EGRESS_DETAILS)
 def test_it_words_every_detail_the_egress_client_gives(kind: str, detail: str) -> None:
-    assert catalog.catalog().failure_detail(kind, detail) is not None
+    assert lookups.catalog().failure_detail(kind, detail) is not None
     diagnosis = diagnose(failed(FailureKind(kind), detail=detail), get_profile("kaiko"))
     assert diagnosis.code == f"network.{kind}.{detail}"
     assert diagnosis.entry_code == f"network.{kind}"

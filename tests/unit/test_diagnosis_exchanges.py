@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
-from apps.diagnosis import catalog
-from apps.diagnosis.rules import Cause, Diagnosis, DiagnosisContext, diagnose
+from apps.diagnosis import lookups
+from apps.diagnosis.diagnose import diagnose
+from apps.diagnosis.results import Cause, Diagnosis, DiagnosisContext
 from apps.egress.redaction import is_secret_header, is_secret_param
 from apps.egress.types import Exchange, Failure, FailureKind, Response
+from tests.unit.test_diagnosis_corpus import load_corpus
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "exchanges"
 FILES = sorted(FIXTURES.glob("*.json"))
@@ -64,9 +66,9 @@ def load(path: Path) -> tuple[dict[str, Any], Exchange]:
 
 def diagnosis_of(data: dict[str, Any], exchange: Exchange) -> Diagnosis:
     profile = (
-        catalog.get_profile(data["profile"])
+        lookups.get_profile(data["profile"])
         if "profile" in data
-        else catalog.profile_for_url(exchange.url)
+        else lookups.profile_for_url(exchange.url)
     )
     context = DiagnosisContext(**data.get("context", {}))
     if "now" in data:
@@ -96,6 +98,7 @@ def sent_secrets(exchange: Exchange) -> list[str]:
 
 def test_there_is_a_fixture_for_every_diagnosis_of_the_issue() -> None:
     codes = {json.loads(p.read_text())["expect"]["code"] for p in FILES}
+    codes |= {case.data["expect"] for case in load_corpus()}
     required = {
         "kaiko.401.no_key",
         "kaiko.401.key_rejected",
@@ -171,7 +174,7 @@ def test_it_diagnoses_the_recorded_exchange(path: Path) -> None:
         assert top.evidence, "every cause shows its evidence"
         assert top.playbooks
         for slug in top.playbooks:
-            catalog.get_playbook(slug)
+            lookups.get_playbook(slug)
         found = lines_of(top)
         for wanted in expect.get("evidence", []):
             assert wanted in found, f"{wanted} not in {sorted(found)}"

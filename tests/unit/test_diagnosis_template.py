@@ -6,8 +6,9 @@ import re
 import pytest
 from django.template.loader import render_to_string
 
-from apps.diagnosis.catalog import get_profile
-from apps.diagnosis.rules import Diagnosis, diagnose
+from apps.diagnosis.diagnose import diagnose
+from apps.diagnosis.lookups import get_profile
+from apps.diagnosis.results import Diagnosis
 from apps.egress.types import Exchange, Failure, FailureKind, Response
 
 URL = "https://us.market-api.kaiko.io/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/trades"
@@ -97,3 +98,21 @@ def test_it_survives_an_old_dict_with_a_removed_playbook() -> None:
     assert "Old" in html
     assert "gone" in html
     assert 'data-testid="playbook-link"' not in html
+
+
+@pytest.mark.parametrize("stored", [False, True])
+def test_it_shows_the_change_that_fixes_a_cause(stored: bool) -> None:
+    response = Response(
+        status=401,
+        reason="",
+        headers=[("Content-Type", "application/json")],
+        body=b'{"result": "error", "message": "Unauthorized"}',
+        truncated=False,
+    )
+    exchange = Exchange("GET", URL + "?api_key=k-1234567890", [], response, None, 10.0)
+    diagnosis = diagnose(exchange, get_profile("kaiko"))
+    shown = diagnosis.to_dict() if stored else diagnosis
+    html = render_to_string("diagnosis/_diagnosis.html", {"diagnosis": shown})
+    assert 'data-testid="cause-fix"' in html
+    assert "<code>X-Api-Key</code>" in html
+    assert "k-1234567890" not in html

@@ -3,8 +3,9 @@ through the project's diagnose()."""
 
 import pytest
 
-from apps.diagnosis.catalog import get_profile
-from apps.diagnosis.rules import Diagnosis, diagnose
+from apps.diagnosis.diagnose import diagnose
+from apps.diagnosis.lookups import get_profile
+from apps.diagnosis.results import Diagnosis
 from apps.diagnosis.timing import EXPIRY_WARNING_DAYS, SLOW_MS, with_timing
 from apps.egress.types import (
     Certificate,

@@ -360,9 +360,9 @@ def test_it_pins_https_to_the_checked_address_with_sni_and_host_on_the_name(
         assert served.seen[-1].headers["Host"] == f"pinned.test:{served.port}"
 
 
-def test_it_reports_a_plain_http_server_on_an_https_url_as_a_handshake_failure(
+def test_it_reports_a_plain_http_server_on_an_https_url_as_not_tls(
     server: str,
 ) -> None:
     exchange = send(get(server.replace("http://", "https://") + "/ok"), policy=LOOPBACK)
     assert exchange.failure is not None
-    assert_failed(exchange, FailureKind.TLS, "handshake")
+    assert_failed(exchange, FailureKind.TLS, "not_tls")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from apps.diagnosis.catalog import get_profile
+from apps.diagnosis.diagnose import diagnose
+from apps.diagnosis.lookups import get_profile
 from apps.diagnosis.openapi import Spec, build_spec, covers, find_spec_causes, load_document
 from apps.diagnosis.openapi.checks import value_problem
-from apps.diagnosis.rules import diagnose
 from apps.egress.types import Exchange, Failure, FailureKind, Response
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openapi"

@@ -7,10 +7,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from apps.diagnosis import catalog
-from apps.diagnosis.catalog import CatalogEntry, CauseEntry
+from apps.diagnosis import lookups
+from apps.diagnosis.profiles import CatalogEntry, CauseEntry
 
-PLAYBOOK_SLUGS = [playbook.slug for playbook in catalog.playbooks()]
+PLAYBOOK_SLUGS = [playbook.slug for playbook in lookups.playbooks()]
 
 
 def test_it_serves_the_index_without_login(client: Client) -> None:
@@ -21,26 +21,26 @@ def test_it_serves_the_index_without_login(client: Client) -> None:
 
 def test_it_lists_every_playbook_on_the_index(client: Client) -> None:
     page = client.get("/help/").content.decode()
-    for playbook in catalog.playbooks():
+    for playbook in lookups.playbooks():
         assert f'href="/help/playbooks/{playbook.slug}/"' in page
         assert playbook.title in page
 
 
 def test_it_lists_every_catalog_entry_on_the_index(client: Client) -> None:
     page = client.get("/help/").content.decode()
-    for profile in catalog.profiles():
+    for profile in lookups.profiles():
         assert profile.name in page
         for entry in profile.entries():
             assert f'id="{entry.code}"' in page
-    for entry in catalog.failure_entries():
+    for entry in lookups.failure_entries():
         assert f'id="{entry.code}"' in page
 
 
 def test_it_lists_every_cause_on_the_index_once(client: Client) -> None:
     page = client.get("/help/").content.decode()
     causes = [
-        *(c for p in catalog.profiles() for c in p.cause_entries()),
-        *catalog.failure_details(),
+        *(c for p in lookups.profiles() for c in p.cause_entries()),
+        *lookups.failure_details(),
     ]
     assert len(causes) > 40
     for cause in causes:
@@ -66,13 +66,13 @@ def test_it_quotes_kaiko_on_the_index(client: Client) -> None:
 
 @pytest.mark.parametrize("slug", PLAYBOOK_SLUGS)
 def test_it_renders_every_playbook_page(client: Client, slug: str) -> None:
-    playbook = catalog.get_playbook(slug)
+    playbook = lookups.get_playbook(slug)
     response = client.get(f"/help/playbooks/{slug}/")
     assert response.status_code == 200
     page = response.content.decode()
     assert playbook.title in page
-    entries = catalog.entries_leading_to(slug)
-    causes = catalog.causes_leading_to(slug)
+    entries = lookups.entries_leading_to(slug)
+    causes = lookups.causes_leading_to(slug)
     assert entries or causes
     leading: list[CatalogEntry | CauseEntry] = [*entries, *causes]
     for entry in leading:

@@ -21,7 +21,6 @@ from itertools import islice
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from apps.diagnosis.model import LIKELY, POSSIBLE, Cause, Diagnosis, Evidence
 from apps.diagnosis.openapi.document import resolve_pointer
 from apps.diagnosis.openapi.spec import (
     Operation,
@@ -31,6 +30,7 @@ from apps.diagnosis.openapi.spec import (
     Server,
     Spec,
 )
+from apps.diagnosis.results import LIKELY, POSSIBLE, Cause, Diagnosis, Evidence
 from apps.egress.redaction import REDACTED, is_secret_header, is_secret_param, redact_text
 from apps.egress.types import Exchange
 

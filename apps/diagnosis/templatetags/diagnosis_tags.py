@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from apps.diagnosis.catalog import get_playbook
-from apps.diagnosis.rules import format_seconds
+from apps.diagnosis.diagnose import format_seconds
+from apps.diagnosis.lookups import get_playbook
 
 register = template.Library()
 

@@ -16,53 +16,15 @@ import logging
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from apps.diagnosis.bodies import (
-    MAX_MESSAGE_CHARS,
-    MAX_PARSED_BYTES,
-    MAX_PLAIN_TEXT_CHARS,
-    extract_message,
-)
-from apps.diagnosis.catalog import Catalog, CatalogEntry, Profile, catalog
-from apps.diagnosis.detect import find_causes as find_causes
-from apps.diagnosis.detect import nothing_sent
+from apps.diagnosis.causes import find_causes, nothing_sent
 from apps.diagnosis.facts import Facts, read_facts
-from apps.diagnosis.model import (
-    EVIDENCE_SOURCES,
-    LIKELIHOODS,
-    LIKELY,
-    POSSIBLE,
-    Cause,
-    Diagnosis,
-    DiagnosisContext,
-    Evidence,
-)
+from apps.diagnosis.fixes import attach_fixes
+from apps.diagnosis.lookups import catalog
 from apps.diagnosis.openapi import Spec, apply_spec
+from apps.diagnosis.profiles import Catalog, CatalogEntry, Profile
+from apps.diagnosis.results import LIKELY, Cause, Diagnosis, DiagnosisContext, Evidence
 from apps.diagnosis.timing import with_timing
-from apps.diagnosis.waiting import retry_after_seconds
-from apps.egress.redaction import redact_text
 from apps.egress.types import IDEMPOTENT_METHODS, Exchange, FailureKind
-
-__all__ = [
-    "EVIDENCE_SOURCES",
-    "IDEMPOTENT_METHODS",
-    "LIKELIHOODS",
-    "LIKELY",
-    "MAX_MESSAGE_CHARS",
-    "MAX_PARSED_BYTES",
-    "MAX_PLAIN_TEXT_CHARS",
-    "POSSIBLE",
-    "Cause",
-    "Diagnosis",
-    "DiagnosisContext",
-    "Evidence",
-    "Facts",
-    "diagnose",
-    "extract_message",
-    "format_seconds",
-    "read_facts",
-    "retry_after_seconds",
-    "retry_hint",
-]
 
 logger = logging.getLogger(__name__)
 
@@ -106,25 +68,30 @@ def diagnose(
 def _diagnose(
     exchange: Exchange, profile: Profile, using: Catalog, context: DiagnosisContext
 ) -> Diagnosis:
-    facts = read_facts(exchange, profile, now=context.now)
+    facts = read_facts(exchange, profile, now=context.now, shapes=using.idioms.envelopes)
     if facts.status is None:
         entry = using.failure_entry(facts.failure_kind or FailureKind.OTHER.value)
         http = None
     else:
         entry = using.entry_for_status(profile, facts.status).variant_for(facts.api_message)
         http = using.http_entry(facts.status)
-    causes = find_causes(facts, profile, context, using)
+    causes = attach_fixes(find_causes(facts, profile, context, using), facts, profile)
     top = causes[0] if causes else None
     likely = [cause for cause in causes if cause.likelihood == LIKELY]
     playbooks = list(dict.fromkeys(slug for cause in likely for slug in cause.playbooks))
     retryable = entry.retryable
     if top is not None and top.likelihood == LIKELY and top.retryable is not None:
         retryable = top.retryable
+    severity, explanation = entry.severity, entry.explanation
+    if top is not None and top.likelihood == LIKELY and severity in ("ok", "info"):
+        # A success or a redirect that the causes say is a failure: it is one.
+        severity = "warning" if retryable else "error"
+        explanation = top.explanation
     wait = facts.wait
     auto_retry, reason = retry_reasoning(facts, entry, retryable, wait.wait_seconds, top)
     diagnosis = Diagnosis(
         code=top.code if top else entry.code,
-        severity=entry.severity,
+        severity=severity,
         title=top.title if top and top.likelihood == LIKELY else entry.title,
         profile=profile.slug,
         profile_name=profile.name,
@@ -141,7 +108,7 @@ def _diagnose(
         http_meaning=http.http_meaning if http else None,
         http_reference=http.http_reference if http else None,
         http_reference_url=http.http_reference_url if http else None,
-        explanation=entry.explanation,
+        explanation=explanation,
         entry_code=entry.code,
         causes=causes,
         playbooks=playbooks or list(entry.playbooks),
@@ -156,25 +123,25 @@ def _diagnose(
         retry_hint=retry_hint(entry, facts, retryable=retryable),
     )
     diagnosis = with_timing(diagnosis, exchange)  # phase timings and TLS facts (timing.py)
-    return _scrub(diagnosis, facts.secrets)
+    return _scrub(diagnosis, facts)
 
 
-def _scrub(diagnosis: Diagnosis, secrets: tuple[str, ...]) -> Diagnosis:
+def _scrub(diagnosis: Diagnosis, facts: Facts) -> Diagnosis:
     """Remove every secret value of the request from the texts taken from the exchange."""
-    if not secrets:
+    if not facts.secret_forms:
         return diagnosis
 
     def clean(text: str | None) -> str | None:
-        return redact_text(text, secrets) if text else text
+        return facts.redact(text) if text else text
+
+    def scrubbed(line: Evidence) -> Evidence:
+        value, note = clean(line.value) or "", clean(line.note) or ""
+        if (value, note) == (line.value, line.note):
+            return line
+        return replace(line, value=value, note=note)
 
     causes = [
-        replace(
-            cause,
-            evidence=[
-                replace(line, value=clean(line.value) or "", note=clean(line.note) or "")
-                for line in cause.evidence
-            ],
-        )
+        replace(cause, evidence=[scrubbed(line) for line in cause.evidence])
         for cause in diagnosis.causes
     ]
     return replace(

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from apps.diagnosis import catalog
-from apps.diagnosis.catalog import CatalogError, load_catalog
+from apps.diagnosis import lookups
+from apps.diagnosis.data_files import DATA_DIR, CatalogError, load_catalog
+from apps.diagnosis.profiles import ACTIONS, CAUSE_KEYS
 from apps.egress.types import FailureKind
 
 # Kaiko's "Error codes" table (the project's seed), copied here word for word.
@@ -55,13 +56,13 @@ REGISTERED_STATUSES = [
 
 
 def test_it_keeps_its_data_inside_the_app() -> None:
-    app_dir = Path(catalog.__file__).resolve().parent
-    assert app_dir / "data" == catalog.DATA_DIR
-    assert catalog.catalog().source == catalog.DATA_DIR
+    app_dir = Path(lookups.__file__).resolve().parent
+    assert app_dir / "data" == DATA_DIR
+    assert lookups.catalog().source == DATA_DIR
 
 
 def test_it_reads_the_kaiko_profile() -> None:
-    kaiko = catalog.get_profile("kaiko")
+    kaiko = lookups.get_profile("kaiko")
     assert kaiko.name == "Kaiko market-data API"
     assert set(kaiko.hosts) == {
         "us.market-api.kaiko.io",
@@ -75,17 +76,17 @@ def test_it_reads_the_kaiko_profile() -> None:
 
 @pytest.mark.parametrize(("status", "words"), sorted(KAIKO_TABLE.items()))
 def test_it_quotes_kaikos_words_for_each_code_of_the_table(status: int, words: str) -> None:
-    entry = catalog.get_profile("kaiko").statuses[status]
+    entry = lookups.get_profile("kaiko").statuses[status]
     assert entry.code == f"kaiko.{status}"
     assert entry.api_meaning == words
     assert entry.title and entry.explanation
     assert entry.playbooks
     for slug in entry.playbooks:
-        catalog.get_playbook(slug)
+        lookups.get_playbook(slug)
 
 
 def test_it_says_how_kaiko_is_called() -> None:
-    kaiko = catalog.get_profile("kaiko")
+    kaiko = lookups.get_profile("kaiko")
     assert kaiko.auth.header == "X-Api-Key"
     assert {"api_key", "apikey", "key"} <= set(kaiko.auth.wrong_query_params)
     assert kaiko.auth.wrong_headers == ("Authorization",)
@@ -106,7 +107,7 @@ def test_it_says_how_kaiko_is_called() -> None:
 
 
 def test_it_holds_kaikos_parameter_rules() -> None:
-    params = catalog.get_profile("kaiko").params
+    params = lookups.get_profile("kaiko").params
     assert set(params) == {"interval", "page_size", "start_time", "end_time", "sort"}
     assert (params["interval"].type, params["interval"].maximum) == ("duration", 86_400)
     assert dict(params["interval"].units) == {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -116,15 +117,15 @@ def test_it_holds_kaikos_parameter_rules() -> None:
 
 
 def test_it_words_every_cause_for_any_api() -> None:
-    generic = catalog.get_profile("http")
-    assert set(catalog.CAUSE_KEYS) <= set(generic.causes)
+    generic = lookups.get_profile("http")
+    assert set(CAUSE_KEYS) <= set(generic.causes)
     for cause in generic.cause_entries():
         assert cause.code == f"http.{cause.key}"
         assert cause.title and cause.explanation and cause.playbooks
 
 
 def test_it_words_kaikos_causes_in_kaikos_terms() -> None:
-    kaiko = catalog.get_profile("kaiko")
+    kaiko = lookups.get_profile("kaiko")
     for key in (
         "401.no_key", "401.key_rejected", "401.key_in_query", "401.key_in_authorization",
         "401.entitlement", "403.no_entitlement", "403.outside_access_range",
@@ -136,13 +137,13 @@ def test_it_words_kaikos_causes_in_kaikos_terms() -> None:
         assert kaiko.causes[key].code == f"kaiko.{key}"
     assert "no permission" in kaiko.causes["401.entitlement"].message_contains
     assert "maintenance" in kaiko.causes["503.maintenance"].message_contains
-    loaded = catalog.catalog()
+    loaded = lookups.catalog()
     assert loaded.cause(kaiko, ["5xx.gateway"]).code == "http.5xx.gateway"  # type: ignore[union-attr]
     assert loaded.cause(kaiko, ["502.transient", "5xx.transient"]).code == "http.5xx.transient"  # type: ignore[union-attr]
 
 
 def test_it_has_the_finer_causes_of_network_failures() -> None:
-    codes = {cause.code for cause in catalog.failure_details()}
+    codes = {cause.code for cause in lookups.failure_details()}
     assert {
         "network.tls.certificate_expired", "network.tls.self_signed",
         "network.tls.hostname_mismatch", "network.tls.untrusted_issuer",
@@ -153,7 +154,7 @@ def test_it_has_the_finer_causes_of_network_failures() -> None:
 
 
 def test_it_names_kaikos_rules_in_the_explanations() -> None:
-    statuses = catalog.get_profile("kaiko").statuses
+    statuses = lookups.get_profile("kaiko").statuses
     assert "X-Api-Key" in statuses[401].explanation
     assert "Accept: application/json" in statuses[406].explanation
     for rule in ("ISO 8601", "1 day", "100000", "before the end"):
@@ -161,32 +162,32 @@ def test_it_names_kaikos_rules_in_the_explanations() -> None:
 
 
 def test_it_has_every_required_playbook() -> None:
-    slugs = [playbook.slug for playbook in catalog.playbooks()]
+    slugs = [playbook.slug for playbook in lookups.playbooks()]
     assert set(REQUIRED_PLAYBOOKS) <= set(slugs)
-    for playbook in catalog.playbooks():
+    for playbook in lookups.playbooks():
         assert playbook.title and playbook.summary and playbook.steps
-        assert playbook.action is None or playbook.action in catalog.ACTIONS
+        assert playbook.action is None or playbook.action in ACTIONS
 
 
 def test_it_gives_kaiko_specific_steps() -> None:
-    steps = catalog.get_playbook("reauthenticate").steps_for("kaiko")
+    steps = lookups.get_playbook("reauthenticate").steps_for("kaiko")
     assert steps is not None
     assert any("X-Api-Key" in step for step in steps.steps)
-    assert catalog.get_playbook("check-dns").steps_for("nope") is None
+    assert lookups.get_playbook("check-dns").steps_for("nope") is None
 
 
 def test_it_leads_to_every_playbook_from_some_entry_or_cause() -> None:
-    for playbook in catalog.playbooks():
+    for playbook in lookups.playbooks():
         leading = [
-            *catalog.entries_leading_to(playbook.slug),
-            *catalog.causes_leading_to(playbook.slug),
+            *lookups.entries_leading_to(playbook.slug),
+            *lookups.causes_leading_to(playbook.slug),
         ]
         assert leading, playbook.slug
 
 
 @pytest.mark.parametrize("status", REGISTERED_STATUSES)
 def test_it_knows_what_http_says_of_every_registered_status(status: int) -> None:
-    entry = catalog.get_profile("http").statuses[status]
+    entry = lookups.get_profile("http").statuses[status]
     assert entry.code == f"http.{status}"
     assert entry.reason and entry.http_says
     assert entry.http_reference and entry.http_reference.startswith(("RFC 9110 §", "RFC 6585 §"))
@@ -197,7 +198,7 @@ def test_it_knows_what_http_says_of_every_registered_status(status: int) -> None
 
 
 def test_it_cites_the_sections_of_the_rfcs() -> None:
-    statuses = catalog.get_profile("http").statuses
+    statuses = lookups.get_profile("http").statuses
     assert statuses[401].http_reference == "RFC 9110 §15.5.2"
     assert statuses[429].http_reference == "RFC 6585 §4"
     assert statuses[503].http_reference == "RFC 9110 §15.6.4"
@@ -207,65 +208,17 @@ def test_it_cites_the_sections_of_the_rfcs() -> None:
 
 
 def test_it_has_a_fallback_for_every_status_class() -> None:
-    generic = catalog.get_profile("http")
+    generic = lookups.get_profile("http")
     assert generic.fallback
     assert set(generic.classes) == {"1xx", "2xx", "3xx", "4xx", "5xx", "other"}
 
 
 def test_it_has_an_entry_for_every_failure_kind() -> None:
-    entries = catalog.failure_entries()
+    entries = lookups.failure_entries()
     assert [entry.failure_kind for entry in entries] == [kind.value for kind in FailureKind]
     for entry in entries:
         assert entry.code == f"network.{entry.failure_kind}"
         assert entry.playbooks
-
-
-def test_it_lists_the_generic_profile_last() -> None:
-    slugs = [profile.slug for profile in catalog.profiles()]
-    assert slugs[-1] == "http"
-    assert "kaiko" in slugs
-
-
-def test_it_refuses_an_unknown_profile() -> None:
-    with pytest.raises(KeyError):
-        catalog.get_profile("nope")
-    with pytest.raises(KeyError):
-        catalog.get_playbook("nope")
-
-
-@pytest.mark.parametrize(
-    ("url", "slug"),
-    [
-        (
-            "https://us.market-api.kaiko.io/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/trades",
-            "kaiko",
-        ),
-        ("https://eu.market-api.kaiko.io/v2/data/trades.v1/exchanges", "kaiko"),
-        ("https://reference-data-api.kaiko.io/v1/instruments", "kaiko"),
-        ("HTTPS://US.Market-API.Kaiko.IO:443/v2/x", "kaiko"),
-        ("https://us.market-api.kaiko.io./v2/x", "kaiko"),
-        (
-            "http://127.0.0.1:8000/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/trades",
-            "kaiko",
-        ),
-        ("http://localhost:8000/sandbox/reference/v1/instruments", "kaiko"),
-        ("https://dashboard.example.com/sandbox/eu/v2/x?page_size=10", "kaiko"),
-        ("https://api.example.com/v1/items", "http"),
-        ("https://kaiko.io.evil.example/v2/x", "http"),
-        ("https://market-api.kaiko.io/v2/x", "http"),
-        ("https://api.example.com/not-sandbox/sandbox/x", "http"),
-        ("https://api.example.com/sandboxed/x", "http"),
-        ("not a url", "http"),
-        ("http://[::1", "http"),
-        ("", "http"),
-    ],
-)
-def test_it_chooses_the_profile_from_the_url(url: str, slug: str) -> None:
-    assert catalog.profile_for_url(url).slug == slug
-
-
-def test_it_caches_the_catalog() -> None:
-    assert catalog.catalog() is catalog.catalog()
 
 
 # ------------------------------------------------------------------- broken data files
@@ -275,7 +228,7 @@ def test_it_caches_the_catalog() -> None:
 def data_dir(tmp_path: Path) -> Path:
     """A copy of the project's data files, to break."""
     copy = tmp_path / "data"
-    shutil.copytree(catalog.DATA_DIR, copy)
+    shutil.copytree(DATA_DIR, copy)
     return copy
 
 
@@ -289,7 +242,7 @@ def edit(path: Path, change: Callable[[str], str]) -> None:
 def test_it_loads_a_copy_of_the_data(data_dir: Path) -> None:
     loaded = load_catalog(data_dir)
     assert loaded.get_profile("kaiko").statuses[401].api_meaning == KAIKO_TABLE[401]
-    assert loaded == catalog.catalog()
+    assert loaded == lookups.catalog()
 
 
 def test_it_adds_an_api_from_a_data_file_alone(data_dir: Path) -> None:
@@ -371,7 +324,7 @@ playbooks = ["fix-endpoint"]
 
 
 def test_it_adds_an_api_with_its_rules_from_a_data_file_alone(data_dir: Path) -> None:
-    from apps.diagnosis.rules import diagnose
+    from apps.diagnosis.diagnose import diagnose
     from apps.egress.types import Exchange, Response
 
     (data_dir / "profiles" / "acme.toml").write_text(ACME, encoding="utf-8")
@@ -482,6 +435,48 @@ def test_it_refuses_an_unknown_failure_detail_name(data_dir: Path) -> None:
             'playbooks = ["back-off"]',
             'playbooks = ["back-of"]',
             "kaiko.429: playbooks: no playbook 'back-of'",
+        ),
+        (
+            "idioms.toml",
+            "rate_limited = [",
+            "rate_limitd = [",
+            "idioms.toml: codes.rate_limitd: is not an idiom token",
+        ),
+        (
+            "idioms.toml",
+            'invalid_token = ["invalid_token",',
+            'invalid_token = ["invalid_token", "ThrottlingException",',
+            "idioms.toml: codes.invalid_token: 'ThrottlingException' is already listed",
+        ),
+        (
+            "idioms.toml",
+            'name = "Stripe-style error object"',
+            'name = "Stripe-style error object"\nshape = "x"',
+            "idioms.toml: envelopes[1]: unknown key(s) shape",
+        ),
+        (
+            "profiles/aws.toml",
+            'cause = "404.no_such_resource"',
+            'cause = "404.nowhere"',
+            "aws.toml: codes.NoSuchBucket.cause: '404.nowhere' is neither an idiom token",
+        ),
+        (
+            "profiles/aws.toml",
+            'host_suffixes = [".amazonaws.com"',
+            'host_suffixes = ["amazonaws.com"',
+            "aws.toml: host_suffixes: 'amazonaws.com' must start with a dot",
+        ),
+        (
+            "profiles/graphql.toml",
+            'path_patterns = ["(^|/)graphql/?$"',
+            'path_patterns = ["(graphql"',
+            "graphql.toml: path_patterns: '(graphql' is not a regular expression",
+        ),
+        (
+            "profiles/kaiko.toml",
+            "requests = 6000",
+            "requests = 0",
+            "kaiko.toml: rate_limit: requests and window_seconds are required",
         ),
         (
             "profiles/kaiko.toml",

@@ -7,8 +7,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apps.diagnosis.catalog import get_playbook, get_profile
-from apps.diagnosis.rules import Diagnosis, diagnose, extract_message, format_seconds
+from apps.diagnosis.bodies import extract_message
+from apps.diagnosis.diagnose import diagnose, format_seconds
+from apps.diagnosis.lookups import get_playbook, get_profile
+from apps.diagnosis.results import Diagnosis
 from apps.egress.types import Exchange, Failure, FailureKind, Response
 
 KAIKO_URL = "https://us.market-api.kaiko.io/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/trades"
@@ -497,7 +499,7 @@ def test_it_formats_seconds(seconds: int, text: str) -> None:
 def test_it_round_trips_through_json(kaiko: Any) -> None:
     diagnosis = diagnose(kaiko_error(429, "slow", headers=[("Retry-After", "5")]), kaiko)
     stored = json.loads(json.dumps(diagnosis.to_dict()))
-    assert stored["version"] == Diagnosis.SCHEMA_VERSION == 2
+    assert stored["version"] == Diagnosis.SCHEMA_VERSION == 3
     assert stored["code"] == "kaiko.429.burst"
     assert stored["causes"][0]["evidence"][0] == {
         "source": "status",

@@ -1,8 +1,8 @@
 """What a diagnosis says, as plain data: Diagnosis, its ranked Causes and their Evidence.
 
 Stored with every run as ``Diagnosis.to_dict()`` (JSON) and read back with
-``Diagnosis.from_dict()``, which accepts the dicts of earlier versions. Import these from
-``apps.diagnosis.rules``.
+``Diagnosis.from_dict()``, which accepts the dicts of earlier versions. ``diagnose()`` in
+``apps.diagnosis.diagnose`` makes them.
 """
 
 from collections.abc import Mapping
@@ -50,6 +50,47 @@ class Evidence:
         )
 
 
+# The mechanical changes a Fix can describe (see Fix).
+FIX_KINDS = (
+    "move_key_to_header",  # from_param or from_header → to_header (strip_scheme: "true")
+    "set_header",  # header, value
+    "use_method",  # method
+    "set_param",  # param, value
+    "remove_param",  # param
+    "clip_time_range",  # start_param, start, end_param, end (either pair may be absent)
+    "use_url",  # url: the same request to this URL (https, a permanent move, a current host)
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fix:
+    """A mechanical change to the request that should remove the cause, for "Try the fix".
+
+    ``changes`` holds the kind's fields as strings (see FIX_KINDS); never a secret: a
+    credential is named by where it is, never by its value. ``same_host`` is False when the
+    change would send the request (and its credentials) to another host: such a fix must
+    not be tried without the person's explicit choice."""
+
+    kind: str  # one of FIX_KINDS
+    summary: str  # for people: "Move the key from the query parameter `api_key` to `X-Api-Key`."
+    changes: dict[str, str] = field(default_factory=dict)
+    same_host: bool = True
+
+    @classmethod
+    def from_dict(cls, data: object) -> "Fix | None":
+        if not isinstance(data, Mapping) or data.get("kind") not in FIX_KINDS:
+            return None
+        changes = data.get("changes")
+        return cls(
+            kind=str(data["kind"]),
+            summary=str(data.get("summary") or ""),
+            changes={str(k): str(v) for k, v in changes.items()}
+            if isinstance(changes, Mapping)
+            else {},
+            same_host=data.get("same_host") is not False,
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class Cause:
     """A likely cause of the outcome, with the evidence for it and what to do about it."""
@@ -61,6 +102,7 @@ class Cause:
     evidence: list[Evidence] = field(default_factory=list)
     playbooks: list[str] = field(default_factory=list)  # playbook slugs, most useful first
     retryable: bool | None = None  # None: as the status or failure says
+    fix: Fix | None = None  # the mechanical change that should remove it, when there is one
 
     @classmethod
     def from_dict(cls, data: object) -> "Cause | None":
@@ -81,6 +123,7 @@ class Cause:
             ],
             playbooks=[str(s) for s in playbooks] if isinstance(playbooks, list) else [],
             retryable=retryable if isinstance(retryable, bool) else None,
+            fix=Fix.from_dict(data.get("fix")),
         )
 
 
@@ -94,13 +137,18 @@ class DiagnosisContext:
     window_seconds: int = 600
     # "Now", for HTTP dates and epoch reset times when the response has no Date header.
     now: datetime | None = None
+    # How many requests the same team sent to the same host in the last
+    # requests_window_seconds (this one included), when the caller counts them: the
+    # evidence on a 429 from an API that sends no rate-limit headers. None: not counted.
+    recent_requests: int | None = None
+    requests_window_seconds: int = 60
 
 
 @dataclass(frozen=True, kw_only=True)
 class Diagnosis:
     """What an exchange means and what to do about it. Stored with the run as to_dict()."""
 
-    SCHEMA_VERSION: ClassVar[int] = 2
+    SCHEMA_VERSION: ClassVar[int] = 3  # 3: Cause.fix
 
     # Stable. The top cause's code when a cause is found ("kaiko.401.no_key"), else the
     # code of the status or failure entry ("kaiko.200", "http.502", "network.dns").

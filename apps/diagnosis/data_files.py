@@ -1,4 +1,4 @@
-"""API profiles, the error catalog and remediation playbooks, read from data files.
+"""Read and check the diagnosis' data files into a Catalog.
 
 Everything the diagnosis knows about an API lives in TOML files under ``data/``:
 ``profiles/*.toml`` (one per API, plus ``generic.toml``, the fallback for any host),
@@ -6,369 +6,59 @@ Everything the diagnosis knows about an API lives in TOML files under ``data/``:
 adding a file: a profile says how the API is called (its credentials, its response
 envelope, its parameter rules, its paths) and, in the API's own terms, what each status and
 each cause of it means (``[causes."<key>"]``; the keys the rules can tell apart are
-``CAUSE_KEYS``). The files are read and checked once per process; a mistake in them stops
-the process at the first use with a message naming the file and the key.
+``CAUSE_KEYS`` in ``apps.diagnosis.profiles``). A mistake in a file stops the process at the
+first use with a message naming the file and the key.
 """
 
-import functools
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
+from apps.diagnosis.profiles import (
+    ACTIONS,
+    CAUSE_KEYS,
+    IDIOM_TOKENS,
+    NETWORK,
+    PARAM_TYPES,
+    SEVERITIES,
+    STATUS_CLASSES,
+    AuthRules,
+    Catalog,
+    CatalogEntry,
+    CauseEntry,
+    CodeEntry,
+    Envelope,
+    EnvelopeShape,
+    Gateway,
+    Idioms,
+    Link,
+    ParamRule,
+    PathRules,
+    Playbook,
+    Profile,
+    ProfileSteps,
+    RateLimitFacts,
+    RequestRules,
+    SegmentRule,
+    code_key,
+)
 from apps.egress.types import FailureKind
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
-SEVERITIES = ("ok", "info", "warning", "error")
-# One-click actions the run page may offer for a playbook.
-ACTIONS = frozenset({"reauthenticate", "fix_request", "retry", "back_off", "retry_later"})
-STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "other")
-NETWORK = "network"  # the code prefix of failures without a response
-
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _NAME = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")  # cause, segment and detail names
 _RFC_REFERENCE = re.compile(r"^RFC (\d+) §([\d.]+)$")
-
-# The causes the rules can tell apart, by key. A profile words any of them in its own terms
-# (``[causes."401.no_key"]``); the generic profile words every one, and its wording answers
-# for a profile that does not. A cause's code is "<the slug of the profile wording it>.<key>",
-# e.g. "kaiko.401.no_key", "http.429.burst". Besides these, a profile may word
-# "400.param.<name>" for each of its [params], "404.<name>" for the cause named by a path
-# segment rule, and "<status>.transient" or "<status>.gateway" for any 5xx status.
-CAUSE_KEYS = (
-    "400.param.other",  # the message names a parameter no rule of the profile covers
-    "400.other",  # a bad request the rules cannot pin on one parameter
-    "401.no_key",
-    "401.key_rejected",
-    "401.key_in_query",
-    "401.key_in_authorization",
-    "401.entitlement",  # phrases: message_contains
-    "403.no_entitlement",
-    "403.outside_access_range",  # phrases: message_contains
-    "404.path",
-    "405.method",
-    "406.accept",
-    "429.burst",
-    "429.sustained",
-    "503.maintenance",  # phrases: message_contains
-    "5xx.transient",
-    "5xx.gateway",
-)
 _PER_5XX = ("transient", "gateway")  # a 5xx status may word these for itself
-PARAM_TYPES = ("integer", "duration", "datetime", "choice", "pattern")
-_CAUSE_KEY = re.compile(r"^(?:[1-5][0-9]{2}|[1-5]xx)\.[a-z0-9_]+(?:\.[a-z0-9_]+)?$")
+_CAUSE_KEY = re.compile(r"^(?:[1-5][0-9]{2}|[1-5]xx|any)\.[a-z0-9_]+(?:\.[a-z0-9_]+)?$")
 
 
 class CatalogError(ValueError):
     """A data file is malformed. The message names the file and the key at fault."""
-
-
-@dataclass(frozen=True)
-class Link:
-    title: str
-    url: str
-
-
-@dataclass(frozen=True)
-class ProfileSteps:
-    """What a playbook adds for one API profile."""
-
-    profile: str
-    steps: tuple[str, ...]
-    links: tuple[Link, ...] = ()
-
-
-@dataclass(frozen=True)
-class Playbook:
-    slug: str
-    title: str
-    summary: str
-    steps: tuple[str, ...]
-    action: str | None = None
-    profile_steps: tuple[ProfileSteps, ...] = ()
-
-    def steps_for(self, profile_slug: str) -> ProfileSteps | None:
-        return next((ps for ps in self.profile_steps if ps.profile == profile_slug), None)
-
-
-@dataclass(frozen=True)
-class CatalogEntry:
-    """One thing a diagnosis can say: a status of a profile, a variant of it, a status
-    class, or a network failure. ``code`` is stable: it is stored with every run."""
-
-    code: str  # "kaiko.401", "kaiko.401.entitlement", "http.502", "http.4xx", "network.dns"
-    source: str  # the profile's slug, or "network"
-    title: str
-    explanation: str
-    severity: str
-    retryable: bool
-    playbooks: tuple[str, ...]
-    status: int | None = None
-    status_class: str | None = None  # "4xx", or "other" for statuses outside 100..599
-    failure_kind: str | None = None
-    api_meaning: str | None = None  # the API's own words, quoted from its documentation
-    reason: str | None = None  # the registered reason phrase (generic profile)
-    http_says: str | None = None  # what HTTP's definition says (generic profile)
-    http_reference: str | None = None  # e.g. "RFC 9110 §15.5.2"
-    http_reference_url: str | None = None
-    message_contains: tuple[str, ...] = ()  # variants: chosen when the message contains one
-    variants: tuple["CatalogEntry", ...] = ()
-
-    @property
-    def http_meaning(self) -> str | None:
-        if not self.http_says:
-            return None
-        if not self.http_reference:
-            return self.http_says
-        return f"{self.http_says.rstrip('.')} ({self.http_reference})."
-
-    @property
-    def label(self) -> str:
-        """What the entry answers for, for lists: "401", "401 (entitlement)", "4xx", "dns"."""
-        if self.failure_kind:
-            return self.failure_kind
-        if self.status_class:
-            return self.status_class
-        suffix = self.code.split(".", 2)[2] if self.code.count(".") >= 2 else ""
-        return f"{self.status} ({suffix})" if suffix else str(self.status)
-
-    def variant_for(self, message: str | None) -> "CatalogEntry":
-        """The first variant whose words occur in the message, else the entry itself."""
-        if message:
-            lowered = message.lower()
-            for variant in self.variants:
-                if any(words.lower() in lowered for words in variant.message_contains):
-                    return variant
-        return self
-
-    def with_variants(self) -> Iterator["CatalogEntry"]:
-        yield self
-        yield from self.variants
-
-
-@dataclass(frozen=True)
-class CauseEntry:
-    """One likely cause of an outcome, as the catalog words it. ``code`` is stable."""
-
-    code: str  # "kaiko.401.no_key", "http.429.burst", "network.tls.certificate_expired"
-    key: str  # "401.no_key"; for network details "tls.certificate_expired"
-    source: str  # the slug of the profile wording it, or "network"
-    title: str
-    explanation: str
-    playbooks: tuple[str, ...]
-    retryable: bool | None = None  # None: as the status or failure says
-    message_contains: tuple[str, ...] = ()  # phrases in the message that point at it
-
-
-@dataclass(frozen=True)
-class AuthRules:
-    """How the API expects credentials, and where people wrongly put them."""
-
-    header: str | None = None  # "X-Api-Key"
-    wrong_query_params: tuple[str, ...] = ()  # lower case: "api_key", "apikey", "key"
-    wrong_headers: tuple[str, ...] = ()  # "Authorization"
-    not_needed_hosts: tuple[str, ...] = ()  # hosts that need no credentials
-    not_needed_path_prefixes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """Where the API's response envelope keeps things: dotted paths into the JSON body."""
-
-    result: str | None = None  # "result"
-    success: tuple[str, ...] = ()  # values of `result` meaning success
-    error: tuple[str, ...] = ()
-    message: str | None = None
-    data: str | None = None
-    query: str | None = None
-    access_range: str | None = None  # "access.access_range"
-    data_range: str | None = None
-    continuation_token: str | None = None
-    next_url: str | None = None
-
-    def fields(self) -> list[tuple[str, str]]:
-        """(role, path) of every field set, for people."""
-        roles: tuple[str, ...] = ("result", "message", "data", "query", "access_range")
-        roles += ("data_range", "continuation_token", "next_url")
-        return [(role, getattr(self, role)) for role in roles if getattr(self, role)]
-
-
-@dataclass(frozen=True)
-class ParamRule:
-    """A query parameter's rule, checked locally so that a 400 names the offender."""
-
-    name: str
-    type: str  # one of PARAM_TYPES
-    rule: str  # the rule for people, e.g. "a number followed by s, m, h or d, at most 1 day"
-    minimum: int | None = None  # integer: bounds; duration: bounds in seconds
-    maximum: int | None = None
-    choices: tuple[str, ...] = ()
-    pattern: str | None = None
-    units: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
-    before: str | None = None  # datetime: must be before this other parameter
-
-
-@dataclass(frozen=True)
-class SegmentRule:
-    """A variable segment of the API's paths, and what a wrong value of it means."""
-
-    name: str
-    cause: str  # the cause key when it looks wrong, e.g. "404.exchange"
-    choices: tuple[str, ...] = ()
-    pattern: str | None = None
-    aliases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    hint: str | None = None
-
-
-@dataclass(frozen=True)
-class PathRules:
-    strip_prefixes: tuple[str, ...] = ()  # removed before matching, e.g. "/sandbox/us"
-    templates: tuple[str, ...] = ()  # "/{version}/data/.../{instrument}/trades"
-    segments: Mapping[str, SegmentRule] = field(default_factory=lambda: MappingProxyType({}))
-
-
-@dataclass(frozen=True)
-class RequestRules:
-    methods: tuple[str, ...] = ()  # methods the API answers; empty: unknown
-    accept: tuple[str, ...] = ()  # media types it produces; empty: unknown
-
-
-@dataclass(frozen=True)
-class Profile:
-    slug: str
-    name: str
-    short_name: str
-    description: str
-    hosts: tuple[str, ...]
-    path_prefixes: tuple[str, ...]
-    statuses: Mapping[int, CatalogEntry]
-    classes: Mapping[str, CatalogEntry]
-    docs_url: str | None = None
-    errors_url: str | None = None
-    fallback: bool = False
-    auth: AuthRules = AuthRules()
-    envelope: Envelope = Envelope()
-    request: RequestRules = RequestRules()
-    params: Mapping[str, ParamRule] = field(default_factory=lambda: MappingProxyType({}))
-    paths: PathRules = PathRules()
-    causes: Mapping[str, CauseEntry] = field(default_factory=lambda: MappingProxyType({}))
-
-    @property
-    def auth_header(self) -> str | None:
-        return self.auth.header
-
-    def entries(self) -> list[CatalogEntry]:
-        """Every entry of this profile, statuses in order (variants after their status),
-        then the class fallbacks."""
-        listed = [
-            e for status in sorted(self.statuses) for e in self.statuses[status].with_variants()
-        ]
-        return listed + [self.classes[c] for c in STATUS_CLASSES if c in self.classes]
-
-    def cause_entries(self) -> list[CauseEntry]:
-        """The causes this profile words itself, by key."""
-        return [self.causes[key] for key in sorted(self.causes, key=_cause_order)]
-
-
-def _cause_order(key: str) -> tuple[str, str]:
-    status, _, rest = key.partition(".")
-    return (status, rest)
-
-
-@dataclass(frozen=True)
-class Catalog:
-    profiles: tuple[Profile, ...]  # the fallback profile last
-    failures: Mapping[str, CatalogEntry]  # by FailureKind value
-    playbooks: Mapping[str, Playbook]
-    source: Path = field(default=DATA_DIR, compare=False)
-    # Finer causes of a failure without a response, by kind, then by detail.
-    failure_details: Mapping[str, Mapping[str, CauseEntry]] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
-
-    @property
-    def fallback(self) -> Profile:
-        return next(p for p in self.profiles if p.fallback)
-
-    def get_profile(self, slug: str) -> Profile:
-        for profile in self.profiles:
-            if profile.slug == slug:
-                return profile
-        raise KeyError(slug)
-
-    def profile_for_url(self, url: str) -> Profile:
-        """The profile whose host matches, else whose path prefix matches, else generic."""
-        try:
-            parts = urlsplit(str(url).strip())
-            host = (parts.hostname or "").rstrip(".").lower()
-            path = parts.path or "/"
-        except ValueError:
-            return self.fallback
-        for profile in self.profiles:
-            if host and host in profile.hosts:
-                return profile
-        for profile in self.profiles:
-            if any(path.startswith(prefix) for prefix in profile.path_prefixes):
-                return profile
-        return self.fallback
-
-    def get_playbook(self, slug: str) -> Playbook:
-        return self.playbooks[slug]
-
-    def entry_for_status(self, profile: Profile, status: int) -> CatalogEntry:
-        """The profile's entry for the status, else HTTP's, else the class fallback
-        (the profile's, then HTTP's)."""
-        generic = self.fallback
-        status_class = _status_class(status)
-        return (
-            profile.statuses.get(status)
-            or generic.statuses.get(status)
-            or profile.classes.get(status_class)
-            or generic.classes[status_class]
-        )
-
-    def http_entry(self, status: int) -> CatalogEntry:
-        """What HTTP itself says of the status: the generic profile's entry or class."""
-        generic = self.fallback
-        return generic.statuses.get(status) or generic.classes[_status_class(status)]
-
-    def failure_entry(self, kind: str) -> CatalogEntry:
-        return self.failures.get(kind) or self.failures[FailureKind.OTHER.value]
-
-    def cause(self, profile: Profile, keys: list[str] | tuple[str, ...]) -> CauseEntry | None:
-        """The wording of the first key the profile words, else the generic profile."""
-        generic = self.fallback
-        for key in keys:
-            found = profile.causes.get(key) or generic.causes.get(key)
-            if found is not None:
-                return found
-        return None
-
-    def failure_detail(self, kind: str, detail: str) -> CauseEntry | None:
-        return self.failure_details.get(kind, {}).get(detail)
-
-    def all_entries(self) -> list[CatalogEntry]:
-        entries = [entry for profile in self.profiles for entry in profile.entries()]
-        return entries + list(self.failures.values())
-
-    def all_causes(self) -> list[CauseEntry]:
-        causes = [cause for profile in self.profiles for cause in profile.cause_entries()]
-        return causes + [c for details in self.failure_details.values() for c in details.values()]
-
-    def entries_leading_to(self, playbook_slug: str) -> list[CatalogEntry]:
-        return [entry for entry in self.all_entries() if playbook_slug in entry.playbooks]
-
-    def causes_leading_to(self, playbook_slug: str) -> list[CauseEntry]:
-        return [cause for cause in self.all_causes() if playbook_slug in cause.playbooks]
-
-
-def _status_class(status: int) -> str:
-    return f"{status // 100}xx" if 100 <= status <= 599 else "other"
 
 
 def rfc_url(reference: str) -> str | None:
@@ -423,7 +113,7 @@ class _Table:
         value = self.data.get(key)
         if not isinstance(value, bool):
             self.fail("is required and must be true or false", key)
-        return value
+        return bool(value)
 
     def optional_boolean(self, key: str) -> bool | None:
         return self.boolean(key) if key in self.data else None
@@ -602,7 +292,9 @@ def _duration_seconds(value: str, units: Mapping[str, int]) -> int | None:
 def _read_params(top: _Table) -> dict[str, ParamRule]:
     params: dict[str, ParamRule] = {}
     for name, table in top.table("params").items():
-        table.check_keys({"type", "rule", "min", "max", "choices", "pattern", "units", "before"})
+        table.check_keys(
+            {"type", "rule", "min", "max", "choices", "pattern", "units", "before", "not_with"}
+        )
         kind = table.string("type")
         if kind not in PARAM_TYPES:
             table.fail(f"must be one of {', '.join(PARAM_TYPES)}, not {kind!r}", "type")
@@ -638,6 +330,7 @@ def _read_params(top: _Table) -> dict[str, ParamRule]:
             pattern=pattern,
             units=MappingProxyType(units),
             before=table.optional_string("before"),
+            not_with=table.strings("not_with", required=False),
         )
     for rule in params.values():
         if rule.before is not None and (
@@ -698,19 +391,30 @@ def _allowed_cause_keys(params: Mapping[str, ParamRule], paths: PathRules) -> se
     allowed |= {f"400.param.{name}" for name in params}
     allowed |= {segment.cause for segment in paths.segments.values()}
     allowed |= {f"{status}.{name}" for status in range(500, 600) for name in _PER_5XX}
+    # A class-wide idiom ("4xx.rate_limited") may be worded for one status ("403.rate_limited").
+    for key in CAUSE_KEYS:
+        head, _, name = key.partition(".")
+        if head[0].isdigit() and head.endswith("xx"):
+            first = int(head[0]) * 100
+            allowed |= {f"{status}.{name}" for status in range(first, first + 100)}
     return allowed
 
 
 def _read_causes(
-    top: _Table, slug: str, params: Mapping[str, ParamRule], paths: PathRules
+    top: _Table,
+    slug: str,
+    params: Mapping[str, ParamRule],
+    paths: PathRules,
+    own: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, CauseEntry]:
-    allowed = _allowed_cause_keys(params, paths)
+    allowed = _allowed_cause_keys(params, paths) | set(own)
     causes: dict[str, CauseEntry] = {}
     for key, table in top.table("causes").items():
         if not _CAUSE_KEY.match(key) or key not in allowed:
             table.fail(
-                "is not a cause the rules can tell apart; see CAUSE_KEYS in catalog.py, "
-                '"400.param.<a [params] name>" and the causes of [paths.segments]'
+                "is not a cause the rules can tell apart; see CAUSE_KEYS in "
+                'apps/diagnosis/profiles.py, "400.param.<a [params] name>" and the causes '
+                "of [paths.segments]"
             )
         causes[key] = _read_cause(table, code=f"{slug}.{key}", key=key, source=slug)
     return causes
@@ -723,6 +427,7 @@ def _read_profile(file: Path) -> Profile:
             "slug", "name", "short_name", "description", "hosts", "path_prefixes",
             "auth_header", "docs_url", "errors_url", "fallback", "statuses", "classes",
             "auth", "envelope", "request", "params", "paths", "causes",
+            "host_suffixes", "path_patterns", "codes", "stale_hosts", "rate_limit",
         }
     )  # fmt: skip
     slug = top.string("slug")
@@ -770,7 +475,26 @@ def _read_profile(file: Path) -> Profile:
             top.fail(f"{prefix!r} must start with /", "path_prefixes")
     params = _read_params(top)
     paths = _read_paths(top)
-    causes = _read_causes(top, slug, params, paths)
+    codes = _read_codes(top)
+    own = {code.cause for code in codes.values() if code.cause not in IDIOM_TOKENS}
+    causes = _read_causes(top, slug, params, paths, own)
+    for code in codes.values():
+        if code.cause not in (*IDIOM_TOKENS, *causes, *CAUSE_KEYS):
+            top.fail(
+                f"{code.cause!r} is neither an idiom token ({', '.join(IDIOM_TOKENS)}) nor "
+                f'a cause this profile words in [causes."{code.cause}"]',
+                f"codes.{code.code}.cause",
+            )
+    patterns = top.strings("path_patterns", required=False)
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            top.fail(f"{pattern!r} is not a regular expression: {error}", "path_patterns")
+    suffixes = tuple(s.lower() for s in top.strings("host_suffixes", required=False))
+    for suffix in suffixes:
+        if not suffix.startswith("."):
+            top.fail(f"{suffix!r} must start with a dot", "host_suffixes")
     if fallback:
         missing = [key for key in CAUSE_KEYS if key not in causes]
         if missing:
@@ -793,6 +517,118 @@ def _read_profile(file: Path) -> Profile:
         params=MappingProxyType(params),
         paths=paths,
         causes=MappingProxyType(causes),
+        host_suffixes=suffixes,
+        path_patterns=patterns,
+        codes=MappingProxyType(codes),
+        stale_hosts=MappingProxyType(
+            {k.lower().rstrip("."): v for k, v in top.string_map("stale_hosts").items()}
+        ),
+        rate_limit=_read_rate_limit(top),
+    )
+
+
+def _read_codes(top: _Table) -> dict[str, CodeEntry]:
+    codes: dict[str, CodeEntry] = {}
+    for code, table in top.table("codes").items():
+        table.check_keys({"cause", "meaning"})
+        key = code_key(code)
+        if not key:
+            table.fail("a code needs letters or digits")
+        codes[key] = CodeEntry(
+            code=code, cause=table.string("cause"), meaning=table.optional_string("meaning")
+        )
+    return codes
+
+
+def _read_rate_limit(top: _Table) -> RateLimitFacts | None:
+    if "rate_limit" not in top.data:
+        return None
+    table = top.table("rate_limit")
+    table.check_keys({"requests", "window_seconds", "per", "headers"})
+    requests, window = table.optional_integer("requests"), table.optional_integer("window_seconds")
+    if not requests or not window:
+        table.fail("requests and window_seconds are required and above 0")
+    return RateLimitFacts(
+        requests=requests or 1,
+        window_seconds=window or 1,
+        per=table.optional_string("per") or "key",
+        headers=table.boolean("headers") if "headers" in table.data else True,
+    )
+
+
+_NOT_IDIOMS = frozenset({"headers"})  # [codes] keys that are not idiom names
+
+
+def _read_idioms(file: Path) -> Idioms:
+    top = _read_toml(file)
+    top.check_keys({"envelopes", "codes", "wordings", "gateways", "sign_in"})
+    shapes = []
+    for i, raw in enumerate(top.data.get("envelopes", [])):
+        table = _Table(raw, file, f"envelopes[{i}]")
+        table.check_keys({"name", "when", "message", "code", "param", "kind", "docs", "failed"})
+        when = table.strings("when")
+        if not when:
+            table.fail("must list at least one condition", "when")
+        shapes.append(
+            EnvelopeShape(
+                name=table.string("name"),
+                when=when,
+                **{
+                    role: table.strings(role, required=False)
+                    for role in ("message", "code", "param", "kind", "docs")
+                },
+                failed=table.boolean("failed") if "failed" in table.data else True,
+            )
+        )
+    codes: dict[str, str] = {}
+    for idiom in top.table("codes").data:
+        if idiom in _NOT_IDIOMS:
+            continue
+        if idiom not in IDIOM_TOKENS:
+            top.fail(f"is not an idiom token; known: {', '.join(IDIOM_TOKENS)}", f"codes.{idiom}")
+        for code in top.table("codes").strings(idiom):
+            key = code_key(code)
+            if key in codes and codes[key] != idiom:
+                top.fail(f"{code!r} is already listed under {codes[key]}", f"codes.{idiom}")
+            codes[key] = idiom
+    wordings: dict[str, tuple[str, ...]] = {}
+    for token in top.table("wordings").data:
+        if token not in IDIOM_TOKENS:
+            top.fail(
+                f"is not an idiom token; known: {', '.join(IDIOM_TOKENS)}", f"wordings.{token}"
+            )
+        wordings[token] = tuple(w.lower() for w in top.table("wordings").strings(token))
+    gateways = []
+    for i, raw in enumerate(top.data.get("gateways", [])):
+        table = _Table(raw, file, f"gateways[{i}]")
+        table.check_keys({"name", "kind", "server", "headers", "body", "block", "docs"})
+        gateways.append(
+            Gateway(
+                name=table.string("name"),
+                kind=table.string("kind"),
+                **{
+                    role: tuple(v.lower() for v in table.strings(role, required=False))
+                    for role in ("server", "headers", "body", "block")
+                },
+                docs=table.optional_string("docs"),
+            )
+        )
+    sign_in = top.table("sign_in")
+    sign_in.check_keys({"page", "page_markers", "location", "hosts"})
+
+    def lowered(key: str) -> tuple[str, ...]:
+        return tuple(v.lower() for v in sign_in.strings(key, required=False))
+
+    return Idioms(
+        envelopes=tuple(shapes),
+        codes=MappingProxyType(codes),
+        wordings=MappingProxyType(wordings),
+        gateways=tuple(gateways),
+        sign_in_page=lowered("page"),
+        sign_in_markers=lowered("page_markers"),
+        sign_in_locations=lowered("location"),
+        sign_in_hosts=lowered("hosts"),
+        code_headers=top.table("codes").strings("headers", required=False),
     )
 
 
@@ -948,6 +784,7 @@ def load_catalog(data_dir: Path | str = DATA_DIR) -> Catalog:
         )
 
     failures, details = _read_failures(data_dir / "network.toml")
+    idioms = _read_idioms(data_dir / "idioms.toml")
     playbooks = _read_playbooks(data_dir / "playbooks.toml")
     sources = {slug: f"profiles/{name}" for slug, name in seen_slugs.items()}
     _check_references({**sources, NETWORK: "network.toml"}, profiles, failures, playbooks, details)
@@ -958,57 +795,5 @@ def load_catalog(data_dir: Path | str = DATA_DIR) -> Catalog:
         playbooks=MappingProxyType(playbooks),
         source=data_dir,
         failure_details=MappingProxyType(details),
+        idioms=idioms,
     )
-
-
-@functools.cache
-def catalog() -> Catalog:
-    """The catalog of this project's data files, read once per process."""
-    return load_catalog(DATA_DIR)
-
-
-# ------------------------------------------------------------------- public shortcuts
-
-
-def profiles() -> list[Profile]:
-    """Every profile, by slug, the generic fallback last."""
-    return list(catalog().profiles)
-
-
-def get_profile(slug: str) -> Profile:
-    """The profile with this slug; KeyError if there is none."""
-    return catalog().get_profile(slug)
-
-
-def profile_for_url(url: str) -> Profile:
-    """The profile for a request URL: host match, then path prefix, else generic HTTP."""
-    return catalog().profile_for_url(url)
-
-
-def playbooks() -> list[Playbook]:
-    return list(catalog().playbooks.values())
-
-
-def get_playbook(slug: str) -> Playbook:
-    """The playbook with this slug; KeyError if there is none."""
-    return catalog().get_playbook(slug)
-
-
-def failure_entries() -> list[CatalogEntry]:
-    """The entries for failures without a response, one per FailureKind."""
-    return list(catalog().failures.values())
-
-
-def entries_leading_to(playbook_slug: str) -> list[CatalogEntry]:
-    """Every catalog entry (of every profile, and network failures) naming the playbook."""
-    return catalog().entries_leading_to(playbook_slug)
-
-
-def causes_leading_to(playbook_slug: str) -> list[CauseEntry]:
-    """Every cause (of every profile, and of network failures) naming the playbook."""
-    return catalog().causes_leading_to(playbook_slug)
-
-
-def failure_details() -> list[CauseEntry]:
-    """The finer causes of failures without a response, kind by kind."""
-    return [c for found in catalog().failure_details.values() for c in found.values()]

@@ -9,14 +9,25 @@ the profile's own first, else the generic profile's.
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from apps.diagnosis.bodies import get_path
-from apps.diagnosis.catalog import Catalog, CauseEntry, ParamRule, Profile, SegmentRule
-from apps.diagnosis.facts import Facts, redact_url
-from apps.diagnosis.model import LIKELY, POSSIBLE, Cause, DiagnosisContext, Evidence
-from apps.egress.redaction import REDACTED, is_secret_header, is_secret_param
+from apps.diagnosis.evidence import (
+    Finding,
+    contains,
+    describe_secret,
+    header_line,
+    message_lines,
+    scheme_only,
+    status_line,
+    wait_lines,
+)
+from apps.diagnosis.facts import Facts
+from apps.diagnosis.idioms import find_idioms, param_name
+from apps.diagnosis.profiles import Catalog, CauseEntry, ParamRule, Profile, SegmentRule
+from apps.diagnosis.results import LIKELY, POSSIBLE, Cause, DiagnosisContext, Evidence
+from apps.egress.redaction import REDACTED, is_secret_header, is_secret_param, redact_url
 from apps.egress.types import FailureKind
 
 SUSTAINED_AFTER = 3  # this many recent 429s from the same host: "sustained", not "a burst"
@@ -26,21 +37,25 @@ _ISO_MAX_CHARS = 64
 _PLACEHOLDER = re.compile(r"^<.*>$|your[-_ ]?(api[-_ ]?)?key|x{4,}|^\*+$|changeme", re.IGNORECASE)
 
 
-@dataclass
-class Finding:
-    keys: tuple[str, ...]  # cause keys, the most specific first
-    likelihood: str
-    evidence: list[Evidence] = field(default_factory=list)
-    param: ParamRule | None = None  # for "400.param.<name>" without wording of its own
-
-
 def find_causes(
     facts: Facts, profile: Profile, context: DiagnosisContext, using: Catalog
 ) -> list[Cause]:
-    """The likely causes, most likely first."""
+    """The likely causes, most likely first.
+
+    The idioms (``apps.diagnosis.idioms``) are read first; when one says more than the
+    status (a 403 that is a rate limit, a 200 that is an error), it leads and what the
+    status alone would say follows as possible.
+    """
+    idioms, decisive = find_idioms(facts, profile, context, using)
     if facts.status is None:
-        return [_network_cause(facts, using)]
-    findings = _status_findings(facts, profile, context, using)
+        stale = [c for f in idioms if (c := _resolve(f, profile, using)) is not None]
+        return [*stale, _network_cause(facts, using)]
+    by_status = _status_findings(facts, profile, context, using)
+    if decisive:
+        demoted = [replace(f, likelihood=POSSIBLE) for f in by_status]
+        findings = [*idioms, *demoted]
+    else:
+        findings = [*by_status, *idioms]
     causes: list[Cause] = []
     for finding in findings:
         cause = _resolve(finding, profile, using)
@@ -48,7 +63,8 @@ def find_causes(
             continue
         existing = next((c for c in causes if c.code == cause.code), None)
         if existing is None:
-            causes.append(cause)
+            if not finding.merge_only:
+                causes.append(cause)
             continue
         merged = existing.evidence + [e for e in cause.evidence if e not in existing.evidence]
         likelihood = LIKELY if LIKELY in (existing.likelihood, cause.likelihood) else POSSIBLE
@@ -105,74 +121,9 @@ def _param_cause(rule: ParamRule, profile: Profile, using: Catalog) -> CauseEntr
 # ---------------------------------------------------------------------- evidence lines
 
 
-def _status_line(facts: Facts, note: str) -> Evidence:
-    reason = f" {facts.reason}" if facts.reason else ""
-    return Evidence(source="status", name="status", value=f"{facts.status}{reason}", note=note)
-
-
-def _message_lines(facts: Facts, profile: Profile, note: str | None = None) -> list[Evidence]:
-    """The body's telling fields: the envelope's message, a problem's title and detail, an
-    HTML page's title and heading, a plain-text line."""
-    body = facts.body
-    if body is None or not body.fields:
-        return []
-    api = profile.short_name
-    note_given = note is not None
-    notes = {
-        "envelope": note or f"{api}'s own words about this request.",
-        "problem": note or "Problem details (RFC 9457) from the server.",
-        "json": note or "The error message in the JSON body.",
-        "html": "An HTML page answered, not the API's JSON: a proxy, gateway or web server "
-        "in front of the API wrote it.",
-        "text": note or "The body, as plain text.",
-    }
-    lines = []
-    for name, value in body.fields:
-        if body.format == "envelope" and name == profile.envelope.result:
-            continue
-        if body.format == "problem" and name == "status":
-            continue
-        note = notes.get(body.format, "")
-        if body.format == "problem" and not note_given:
-            note = _PROBLEM_NOTES.get(name, note)
-        lines.append(Evidence(source="body", name=name, value=facts.shown(value, 200), note=note))
-    return lines
-
-
-_PROBLEM_NOTES = {
-    "type": "The problem type (RFC 9457 §3.1.1).",
-    "title": "A short summary of the problem type (RFC 9457 §3.1.3).",
-    "detail": "What went wrong this time (RFC 9457 §3.1.4).",
-    "instance": "This occurrence (RFC 9457 §3.1.5).",
-}
-
-
-def _header_line(facts: Facts, name: str, note: str) -> list[Evidence]:
-    value = facts.response_header(name)
-    if value is None or is_secret_header(name):
-        return []
-    return [Evidence(source="header", name=name, value=facts.shown(value), note=note)]
-
-
-def _wait_lines(facts: Facts) -> list[Evidence]:
-    return [
-        Evidence(source="header", name=line.name, value=facts.shown(line.value), note=line.note)
-        for line in facts.wait.lines
-    ]
-
-
-def _contains(text: str | None, phrases: Iterable[str]) -> bool:
-    lowered = (text or "").lower()
-    return bool(lowered) and any(phrase.lower() in lowered for phrase in phrases)
-
-
 def _phrases(using: Catalog, profile: Profile, key: str) -> tuple[str, ...]:
     entry = using.cause(profile, [key])
     return entry.message_contains if entry else ()
-
-
-def _describe_secret(value: str) -> str:
-    return f"{REDACTED}, {len(value)} characters"
 
 
 def _key_slips(value: str) -> list[str]:
@@ -214,8 +165,26 @@ def _status_findings(
         return _not_found(facts, profile)
     if status == 405:
         return _method_not_allowed(facts, profile)
-    if status == 406:
+    if status == 406 or (status == 415 and contains(facts.api_message, ("accept",))):
         return _not_acceptable(facts, profile)
+    if status == 422:
+        return _bad_request(facts, profile, using)
+    if status == 402:
+        note = "The account must pay, or the payment itself failed."
+        return [
+            Finding(
+                ("402.payment_required",),
+                LIKELY,
+                [status_line(facts, note), *message_lines(facts, profile)],
+            )
+        ]
+    if status == 451:
+        note = "Refused because of a legal demand (RFC 7725)."
+        lines = [
+            status_line(facts, note),
+            *header_line(facts, "Link", "Who blocked it, when it says (rel=blocked-by)."),
+        ]
+        return [Finding(("451.legal",), LIKELY, [*lines, *message_lines(facts, profile)])]
     if status == 429:
         return _rate_limited(facts, profile, context)
     if 500 <= status <= 599:
@@ -228,12 +197,12 @@ def _status_findings(
 
 def _unauthorized(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
     auth = profile.auth
-    status = _status_line(facts, "The API did not accept the request's credentials.")
-    message = _message_lines(facts, profile)
-    if _contains(facts.api_message, _phrases(using, profile, "401.entitlement")):
+    status = status_line(facts, "The API did not accept the request's credentials.")
+    message = message_lines(facts, profile)
+    if contains(facts.api_message, _phrases(using, profile, "401.entitlement")):
         lines = [
             status,
-            *_message_lines(
+            *message_lines(
                 facts, profile, "The message speaks of permission: the key was recognised."
             ),
         ]
@@ -242,7 +211,7 @@ def _unauthorized(facts: Facts, profile: Profile, using: Catalog) -> list[Findin
                 Evidence(
                     source="request_header",
                     name=auth.header,
-                    value=_describe_secret(sent),
+                    value=describe_secret(sent),
                     note="A key was sent, and the API knew it.",
                 )
             )
@@ -298,7 +267,7 @@ def _unauthorized(facts: Facts, profile: Profile, using: Catalog) -> list[Findin
                             Evidence(
                                 source="request_header",
                                 name=name,
-                                value=_scheme_only(value),
+                                value=scheme_only(value),
                                 note=f"Sent, but {profile.short_name} does not read this header.",
                             )
                             for name, value in in_headers
@@ -314,7 +283,7 @@ def _unauthorized(facts: Facts, profile: Profile, using: Catalog) -> list[Findin
     key_line = Evidence(
         source="request_header",
         name=auth.header,
-        value=_describe_secret(sent),
+        value=describe_secret(sent),
         note="A key was sent in the right header, and the API did not accept it.",
     )
     slips = [
@@ -342,16 +311,9 @@ def _unauthorized(facts: Facts, profile: Profile, using: Catalog) -> list[Findin
     return findings
 
 
-def _scheme_only(value: str) -> str:
-    parts = value.split(None, 1)
-    if len(parts) == 2 and parts[0].isalpha() and len(parts[0]) <= 20:
-        return f"{parts[0]} {REDACTED}"
-    return REDACTED
-
-
 def _unauthorized_generic(facts: Facts, status: Evidence, message: list[Evidence]) -> list[Finding]:
     """Any API: credentials recognised by their names (Authorization, *-Key, token, ...)."""
-    challenge = _header_line(
+    challenge = header_line(
         facts, "WWW-Authenticate", "The scheme the server expects (RFC 9110 §11.6.1)."
     )
     sent_headers = [
@@ -373,7 +335,7 @@ def _unauthorized_generic(facts: Facts, status: Evidence, message: list[Evidence
         Evidence(
             source="request_header",
             name=name,
-            value=_scheme_only(value) if name.lower() == "authorization" else REDACTED,
+            value=scheme_only(value) if name.lower() == "authorization" else REDACTED,
             note="Credentials were sent here.",
         )
         for name, value in sent_headers
@@ -388,14 +350,14 @@ def _unauthorized_generic(facts: Facts, status: Evidence, message: list[Evidence
 # 403 ---------------------------------------------------------------------------------
 
 
-def _time_params(profile: Profile) -> tuple[str, str] | None:
+def time_params(profile: Profile) -> tuple[str, str] | None:
     for rule in profile.params.values():
         if rule.type == "datetime" and rule.before:
             return rule.name, rule.before
     return None
 
 
-def _moment(value: object) -> datetime | None:
+def moment(value: object) -> datetime | None:
     """An ISO 8601 string, or epoch seconds or milliseconds, as an aware datetime."""
     if isinstance(value, bool) or value is None:
         return None
@@ -404,8 +366,8 @@ def _moment(value: object) -> datetime | None:
             seconds = value / 1000 if abs(value) >= 100_000_000_000 else value
             return datetime.fromtimestamp(seconds, UTC)
         if isinstance(value, str) and 0 < len(value) <= _ISO_MAX_CHARS:
-            moment = datetime.fromisoformat(value.strip())
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            parsed = datetime.fromisoformat(value.strip())
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except (ValueError, OverflowError, OSError):
         return None
     return None
@@ -415,7 +377,7 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _range_bounds(block: object) -> tuple[datetime | None, datetime | None, str]:
+def range_bounds(block: object) -> tuple[datetime | None, datetime | None, str]:
     """(start, end, how it was written) of an access range block, e.g. Kaiko's
     {"start_timestamp": 1704067200000, "end_timestamp": null}."""
     if not isinstance(block, dict):
@@ -424,55 +386,61 @@ def _range_bounds(block: object) -> tuple[datetime | None, datetime | None, str]
     for key, value in block.items():
         name = str(key).lower()
         if name.startswith("start") and start is None:
-            start = _moment(value)
+            start = moment(value)
         elif name.startswith("end") and end is None:
-            end = _moment(value)
+            end = moment(value)
     shown = ", ".join(f"{k}={v}" for k, v in list(block.items())[:4])
     return start, end, shown
 
 
 def _forbidden(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
-    status = _status_line(facts, "The API knows who is asking and refuses this resource.")
-    message = _message_lines(facts, profile)
+    status = status_line(facts, "The API knows who is asking and refuses this resource.")
+    message = message_lines(facts, profile)
     outside: list[Evidence] = []
-    names = _time_params(profile)
-    block_path = profile.envelope.access_range
-    block = get_path(facts.body.data, block_path) if facts.body and block_path else None
-    access_start, access_end, shown = _range_bounds(block)
-    if names:
-        start_name, end_name = names
-        wanted_start = _moment(facts.param(start_name))
-        wanted_end = _moment(facts.param(end_name))
-        range_line = Evidence(
-            source="body",
-            name=block_path or "access range",
-            value=facts.shown(shown),
-            note="What the key may query.",
+    names = time_params(profile)
+    blocks = [
+        (path, what)
+        for path, what in (
+            (profile.envelope.access_range, "what the key may query"),
+            (profile.envelope.data_range, "the data the key is entitled to"),
         )
+        if path
+    ]
+    for block_path, what in blocks if names else []:
+        block = get_path(facts.body.data, block_path) if facts.body else None
+        access_start, access_end, shown = range_bounds(block)
+        start_name, end_name = names or ("", "")
+        wanted_start = moment(facts.param(start_name))
+        wanted_end = moment(facts.param(end_name))
+        found: list[Evidence] = []
         if access_start and wanted_start and wanted_start < access_start:
-            outside += [
+            found.append(
                 Evidence(
                     source="param",
                     name=start_name,
                     value=facts.shown(facts.param(start_name)),
-                    note=f"Before the start of the key's access range ({_when(access_start)}).",
+                    note=f"Before the start of {what} ({_when(access_start)}).",
                 )
-            ]
+            )
         if access_end and wanted_end and wanted_end > access_end:
-            outside += [
+            found.append(
                 Evidence(
                     source="param",
                     name=end_name,
                     value=facts.shown(facts.param(end_name)),
-                    note=f"After the end of the key's access range ({_when(access_end)}).",
+                    note=f"After the end of {what} ({_when(access_end)}).",
                 )
-            ]
-        if outside:
-            outside.append(range_line)
-    said = _contains(facts.api_message, _phrases(using, profile, "403.outside_access_range"))
+            )
+        if found:
+            note = what[0].upper() + what[1:] + "."
+            range_line = Evidence(
+                source="body", name=block_path, value=facts.shown(shown), note=note
+            )
+            outside += [line for line in found if line not in outside] + [range_line]
+    said = contains(facts.api_message, _phrases(using, profile, "403.outside_access_range"))
     if said:
         outside = [
-            *_message_lines(facts, profile, "The message speaks of the time range."),
+            *message_lines(facts, profile, "The message speaks of the time range."),
             *outside,
         ]
     if outside:
@@ -500,7 +468,7 @@ def _forbidden(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
 # 400 ---------------------------------------------------------------------------------
 
 
-def _parse_duration(value: str, rule: ParamRule) -> int | None:
+def parse_duration(value: str, rule: ParamRule) -> int | None:
     match = re.fullmatch(r"([0-9]{1,9})([a-zA-Z]{1,3})", value)
     if not match or match.group(2) not in rule.units:
         return None
@@ -519,7 +487,7 @@ def check_param(rule: ParamRule, value: str) -> str | None:
             return f"Out of range; must be {rule.rule}."
         return None
     if rule.type == "duration":
-        seconds = _parse_duration(value, rule)
+        seconds = parse_duration(value, rule)
         if seconds is None:
             return f"Not a number followed by a unit; must be {rule.rule}."
         if seconds == 0 or (rule.minimum is not None and seconds < rule.minimum):
@@ -528,7 +496,7 @@ def check_param(rule: ParamRule, value: str) -> str | None:
             return f"Too long; must be {rule.rule}."
         return None
     if rule.type == "datetime":
-        if _moment(value) is None or not re.match(r"[0-9]{4}-", value.strip()):
+        if moment(value) is None or not re.match(r"[0-9]{4}-", value.strip()):
             hint = (
                 " A '+' sent unencoded in a URL arrives as a space: send %2B."
                 if " " in value
@@ -570,10 +538,13 @@ def _quoted_in(message: str, values: Iterable[str]) -> list[str]:
 
 
 def _bad_request(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
-    status = _status_line(facts, "The API refused the request as malformed.")
+    status = status_line(facts, "The API refused the request as malformed.")
     message = facts.api_message or ""
     sent = [name for name, _ in facts.query if not is_secret_param(name)]
     named = _names_in(message, [*profile.params, *sent]) if message else []
+    blamed = param_name(facts)  # the parameter the body's error names, if any
+    if blamed and not is_secret_param(blamed):
+        named = [blamed, *(n for n in named if n != blamed)]
     issues: dict[str, tuple[str, str]] = {}  # name → (value, why)
     rule: ParamRule | None
     for name, rule in profile.params.items():
@@ -584,17 +555,28 @@ def _bad_request(facts: Facts, profile: Profile, using: Catalog) -> list[Finding
         other = rule.before
         start, end = facts.param(name), facts.param(other) if other else None
         if other and start and end and name not in issues and other not in issues:
-            start_at, end_at = _moment(start), _moment(end)
+            start_at, end_at = moment(start), moment(end)
             if start_at and end_at and start_at >= end_at:
-                issues[name] = (start, f"Not before {other} ({facts.shown(end)}).")
+                why = f"Not before {other} ({facts.shown(end)})"
+                if start_at == end_at:
+                    why += " (the end is exclusive: equal times ask for nothing)"
+                why += "."
+                issues[name] = (start, why)
+    for name, checked in profile.params.items():
+        together = [other for other in checked.not_with if facts.param(other) is not None]
+        if name not in issues and together and (value := facts.param(name)) is not None:
+            issues[name] = (value, f"Sent together with `{together[0]}`; must be {checked.rule}.")
 
     findings: list[Finding] = []
     for position, name in enumerate(named):
-        rule = profile.params.get(name)
-        key = f"400.param.{name}" if rule else "400.param.other"
+        named_rule = profile.params.get(name)
+        key = f"400.param.{name}" if named_rule else "400.param.other"
         value = facts.param(name)
-        why = issues[name][1] if name in issues else (f"Must be {rule.rule}." if rule else "")
-        lines = _message_lines(facts, profile, f"The message names `{name}`.")
+        why = issues[name][1] if name in issues else ""
+        if not why and named_rule:
+            why = f"Must be {named_rule.rule}."
+        said = "The error names" if name == blamed else "The message names"
+        lines = message_lines(facts, profile, f"{said} `{name}`.")
         lines.append(
             Evidence(
                 source="param",
@@ -606,7 +588,7 @@ def _bad_request(facts: Facts, profile: Profile, using: Catalog) -> list[Finding
         # The first name the message gives is the offender; later ones (e.g. "start_time
         # must not be after end_time") only when they break a rule themselves.
         likelihood = LIKELY if position == 0 or name in issues else POSSIBLE
-        findings.append(Finding((key,), likelihood, [*lines, status], param=rule))
+        findings.append(Finding((key,), likelihood, [*lines, status], param=named_rule))
     for name, (value, why) in issues.items():
         if name in named:
             continue
@@ -619,7 +601,7 @@ def _bad_request(facts: Facts, profile: Profile, using: Catalog) -> list[Finding
         headers = _names_in(
             message, [n for n, _ in facts.request_headers if not is_secret_header(n)]
         )
-        lines = [*_message_lines(facts, profile), status]
+        lines = [*message_lines(facts, profile), status]
         lines += [
             Evidence(
                 source="request_header",
@@ -704,8 +686,8 @@ def _match_path(path: str, profile: Profile) -> _Match | None:
 
 
 def _not_found(facts: Facts, profile: Profile) -> list[Finding]:
-    status = _status_line(facts, "Nothing answers at this path.")
-    message = _message_lines(facts, profile)
+    status = status_line(facts, "Nothing answers at this path.")
+    message = message_lines(facts, profile)
     path = _strip_prefix(facts.path, profile.paths.strip_prefixes)
     path_line = Evidence(
         source="request", name="path", value=facts.shown(facts.path), note="The path requested."
@@ -745,7 +727,7 @@ def _not_found(facts: Facts, profile: Profile) -> list[Finding]:
                 (rule.cause,),
                 LIKELY,
                 [
-                    *_message_lines(facts, profile, f"The message names the {name} `{value}`."),
+                    *message_lines(facts, profile, f"The message names the {name} `{value}`."),
                     Evidence(source="request", name=name, value=facts.shown(value), note=why),
                     status,
                 ],
@@ -779,7 +761,7 @@ def _not_found(facts: Facts, profile: Profile) -> list[Finding]:
 
 
 def _method_not_allowed(facts: Facts, profile: Profile) -> list[Finding]:
-    status = _status_line(facts, "The endpoint does not accept this method.")
+    status = status_line(facts, "The endpoint does not accept this method.")
     allow = facts.response_header("Allow")
     allowed = set(profile.request.methods)
     if allow:
@@ -790,7 +772,7 @@ def _method_not_allowed(facts: Facts, profile: Profile) -> list[Finding]:
     else:
         note = "The method the request used."
     lines = [Evidence(source="request", name="method", value=facts.shown(method), note=note)]
-    lines += _header_line(facts, "Allow", "The methods this endpoint accepts (RFC 9110 §10.2.1).")
+    lines += header_line(facts, "Allow", "The methods this endpoint accepts (RFC 9110 §10.2.1).")
     likelihood = LIKELY if not allowed or facts.method not in allowed else POSSIBLE
     return [Finding(("405.method",), likelihood, [*lines, status])]
 
@@ -821,7 +803,7 @@ def _admits(accept: str, produces: Iterable[str]) -> bool:
 
 
 def _not_acceptable(facts: Facts, profile: Profile) -> list[Finding]:
-    status = _status_line(facts, "The server cannot answer in a format the request admits.")
+    status = status_line(facts, "The server cannot answer in a format the request admits.")
     accept = facts.request_header("Accept")
     produces = profile.request.accept
     wanted = ", ".join(produces) if produces else "what the API produces"
@@ -849,7 +831,7 @@ def _not_acceptable(facts: Facts, profile: Profile) -> list[Finding]:
 
 
 def _rate_limited(facts: Facts, profile: Profile, context: DiagnosisContext) -> list[Finding]:
-    status = _status_line(facts, "The rate limit was reached.")
+    status = status_line(facts, "The rate limit was reached.")
     recent = max(0, int(context.recent_rate_limited))
     window = max(1, int(context.window_seconds))
     sustained = recent >= SUSTAINED_AFTER
@@ -862,7 +844,34 @@ def _rate_limited(facts: Facts, profile: Profile, context: DiagnosisContext) -> 
         if sustained
         else f"Fewer than {SUSTAINED_AFTER}: a burst, not a sustained excess.",
     )
-    lines = [status, *_wait_lines(facts), history, *_message_lines(facts, profile)]
+    documented = profile.rate_limit
+    calls: list[Evidence] = []
+    if documented is not None and context.recent_requests is not None:
+        seen, span = max(0, context.recent_requests), max(1, context.requests_window_seconds)
+        allowed = documented.requests * span / documented.window_seconds
+        over = seen >= allowed
+        sustained = sustained or over
+        calls.append(
+            Evidence(
+                source="history",
+                name="recent calls to this host",
+                value=f"{seen} in the last {span} s",
+                note=f"{profile.short_name} allows {documented.requests:,} per "
+                f"{documented.window_seconds} s per {documented.per}, about {allowed:,.0f} in "
+                f"{span} s: " + ("over it." if over else "under it: other clients share the key?"),
+            )
+        )
+    elif documented is not None and not documented.headers:
+        calls.append(
+            Evidence(
+                source="history",
+                name="documented limit",
+                value=f"{documented.requests:,} per {documented.window_seconds} s",
+                note=f"Per {documented.per}; {profile.short_name} sends no rate-limit headers, "
+                "so the team's own recent calls are the evidence.",
+            )
+        )
+    lines = [status, *wait_lines(facts), history, *calls, *message_lines(facts, profile)]
     if not facts.wait.lines:
         lines.insert(
             1,
@@ -881,25 +890,25 @@ def _rate_limited(facts: Facts, profile: Profile, context: DiagnosisContext) -> 
 
 def _server_error(facts: Facts, profile: Profile, using: Catalog) -> list[Finding]:
     status_code = facts.status or 500
-    status = _status_line(facts, "The server failed to handle the request.")
-    message = _message_lines(facts, profile)
+    status = status_line(facts, "The server failed to handle the request.")
+    message = message_lines(facts, profile)
     findings: list[Finding] = []
     body = facts.body
     is_page = body is not None and body.format == "html"
     expected = "JSON" if profile.envelope.result or profile.request.accept else "data"
     gateway_lines = [
-        *_header_line(facts, "Content-Type", f"An HTML page, where the API answers {expected}."),
+        *header_line(facts, "Content-Type", f"An HTML page, where the API answers {expected}."),
         *(line for line in message if body and body.format == "html"),
-        *_header_line(facts, "Server", "The software that wrote the page."),
-        *_header_line(facts, "Via", "A proxy on the way (RFC 9110 §7.6.3)."),
+        *header_line(facts, "Server", "The software that wrote the page."),
+        *header_line(facts, "Via", "A proxy on the way (RFC 9110 §7.6.3)."),
     ]
     maintenance_found = said = False
     if status_code == 503:
-        said = _contains(facts.api_message, _phrases(using, profile, "503.maintenance"))
+        said = contains(facts.api_message, _phrases(using, profile, "503.maintenance"))
         wait = facts.wait.retry_after_seconds
-        lines = [*_wait_lines(facts)]
+        lines = [*wait_lines(facts)]
         if said:
-            lines = [*_message_lines(facts, profile, "The message speaks of maintenance."), *lines]
+            lines = [*message_lines(facts, profile, "The message speaks of maintenance."), *lines]
         if said or (wait is not None and wait >= MAINTENANCE_WAIT):
             if not said:
                 lines.append(
@@ -919,7 +928,7 @@ def _server_error(facts: Facts, profile: Profile, using: Catalog) -> list[Findin
     transient = status_code in TRANSIENT_5XX or status_code not in using.fallback.statuses
     if transient and not said:
         likelihood = POSSIBLE if (maintenance_found or is_page) else LIKELY
-        lines = [status, *_wait_lines(facts), *([] if is_page else message)]
+        lines = [status, *wait_lines(facts), *([] if is_page else message)]
         findings.append(Finding((f"{status_code}.transient", "5xx.transient"), likelihood, lines))
     if status_code == 503 and not maintenance_found:
         documented = not profile.fallback and "503.maintenance" in profile.causes
@@ -964,15 +973,21 @@ def nothing_sent(kind: str | None) -> bool:
     return kind in _NOTHING_SENT
 
 
+_TLS_PORTS = frozenset({443, 8443})
+
+
 def _network_cause(facts: Facts, using: Catalog) -> Cause:
     kind = facts.failure_kind or FailureKind.OTHER.value
     entry = using.failure_entry(kind)
     details = using.failure_details.get(kind, {})
     detail = facts.failure_detail
     chosen = details.get(detail) if detail else None
+    plain_to_tls = facts.scheme == "http" and facts.port in _TLS_PORTS
+    if plain_to_tls and "plain_http_to_tls_port" in details:
+        chosen = details["plain_http_to_tls_port"]
     if chosen is None:
         chosen = next(
-            (d for d in details.values() if _contains(facts.failure_message, d.message_contains)),
+            (d for d in details.values() if contains(facts.failure_message, d.message_contains)),
             None,
         )
     if chosen is None and kind == FailureKind.TOO_MANY_REDIRECTS.value and facts.redirects:
@@ -981,6 +996,15 @@ def _network_cause(facts: Facts, using: Catalog) -> Cause:
         chosen = details.get("loop" if looped else "limit")
 
     lines = [Evidence(source="failure", name="kind", value=kind, note=entry.title + ".")]
+    if plain_to_tls and chosen is not None and chosen.key.endswith("plain_http_to_tls_port"):
+        lines.append(
+            Evidence(
+                source="request",
+                name="URL",
+                value=f"http://…:{facts.port}",
+                note="Plain HTTP to a port that usually speaks TLS.",
+            )
+        )
     if detail:
         lines.append(
             Evidence(
@@ -1025,7 +1049,7 @@ def _network_cause(facts: Facts, using: Catalog) -> Cause:
             Evidence(
                 source="header",
                 name=f"Location (hop {number})",
-                value=redact_url(url, facts),
+                value=facts.shown(redact_url(url)),
                 note=f"{status} redirect"
                 + (", to an address seen before: a loop." if repeated else "."),
             )
