@@ -21,7 +21,7 @@ from apps.runs.phases import (
     request_ids,
     waterfall,
 )
-from tests.support.tls import make_ca, make_leaf
+from apps.sandbox.certificates import make_ca, make_server_certificate
 
 NOW = datetime.datetime(2026, 12, 5, tzinfo=datetime.UTC)
 
@@ -130,11 +130,11 @@ def test_attempt_facts_read_back_what_was_stored_and_skip_what_is_not_facts() ->
 
 
 def test_it_summarises_a_certificate() -> None:
-    issuer, _ = make_ca("Summary CA")
-    _, cert = make_leaf("api.example.test", issuer)
+    issuer = make_ca("Summary CA", NOW, subtrees=("api.example.test",))
+    _, cert = make_server_certificate(("api.example.test",), issuer, NOW)
     facts = summarise(cert.public_bytes(serialization.Encoding.DER), now=NOW)
     assert facts is not None
-    assert facts.subject == "CN=api.example.test" and facts.common_name == "api.example.test"
+    assert facts.subject.startswith("CN=api.example.test,") and facts.common_name == "api.example.test"
     assert facts.names == ["api.example.test"]
     assert facts.issuer_common_name == "Summary CA" and not facts.self_issued
     assert (facts.key_type, facts.key_bits) == ("EC (secp256r1)", 256)
