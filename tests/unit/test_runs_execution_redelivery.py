@@ -2,7 +2,6 @@
 tests do the same with real workers and real faults)."""
 
 import pytest
-from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth.models import User
 
 from apps.accounts.models import Team
@@ -68,22 +67,6 @@ def test_it_discards_the_late_result_of_an_execution_taken_over(team: Team, owne
     assert not execution.store_result(attempt=first, exchange=exchange, secret_values=[])
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.RUNNING and attempt.failure_message == ""
-
-
-def test_it_stores_a_run_past_its_soft_time_limit_as_timed_out(
-    team: Team, owner: User, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def too_long(*args: object, **kwargs: object) -> None:
-        raise SoftTimeLimitExceeded()
-
-    monkeypatch.setattr(execution, "send", too_long)
-    attempt = queued_attempt(team, owner)
-    execution.execute_attempt(attempt_id=attempt.id)
-    attempt.refresh_from_db()
-    assert attempt.status == Attempt.Status.DONE
-    assert attempt.failure_kind == "read_timeout"
-    assert "time limit" in attempt.failure_message
-    assert attempt.diagnosis["title"]
 
 
 def test_it_sends_an_interrupted_run_again_only_when_asked(team: Team, owner: User) -> None:
