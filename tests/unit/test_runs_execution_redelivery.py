@@ -1,6 +1,8 @@
 """Deliveries and redeliveries, in-process against the database (the system and chaos
 tests do the same with real workers and real faults)."""
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import User
 
@@ -11,6 +13,8 @@ from apps.runs.models import Attempt, Run
 from tests.support.factories import lost_attempt, queued_attempt
 
 pytestmark = pytest.mark.django_db
+
+EXECUTE_QUERIES = 13
 
 
 def test_it_ignores_a_duplicate_delivery_while_the_first_is_alive(team: Team, owner: User) -> None:
@@ -92,3 +96,17 @@ def test_it_leaves_a_published_attempt_alone_when_the_broker_is_down(
     assert not services.enqueue_attempt(attempt_id=attempt.id)
     attempt.refresh_from_db()
     assert attempt.published_at is None and attempt.status == Attempt.Status.QUEUED
+
+
+def test_it_executes_an_attempt_in_a_fixed_number_of_queries(
+    team: Team, owner: User, django_assert_num_queries: Any
+) -> None:
+    # Claim (read, team lock, count, 2 updates), store (update, locked run, the attempts'
+    # states, the run's summary), with their savepoints; a deferred field read late would
+    # add queries.
+    attempt = queued_attempt(team, owner)
+    with django_assert_num_queries(EXECUTE_QUERIES):
+        execution.execute_attempt(attempt_id=attempt.id, worker="w1")
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.DONE and attempt.failure_kind == "connection_refused"
+    assert Run.objects.get(pk=attempt.run_id).status == Run.Status.DONE
