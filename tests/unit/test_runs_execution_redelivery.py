@@ -5,10 +5,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from apps.accounts.models import Team
 from apps.egress.types import Exchange, Failure, FailureKind
 from apps.runs import execution, services
+from apps.runs.forms import RunRequest
 from apps.runs.models import Attempt, Run
 from tests.support.factories import lost_attempt, queued_attempt
 
@@ -110,3 +112,45 @@ def test_it_executes_an_attempt_in_a_fixed_number_of_queries(
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.DONE and attempt.failure_kind == "connection_refused"
     assert Run.objects.get(pk=attempt.run_id).status == Run.Status.DONE
+
+
+def submitted(team: Team, owner: User, capture: Any) -> Attempt:
+    request = RunRequest(
+        method="GET", url="http://127.0.0.1:9/x", params=[], headers=[], body="", api_key="",
+        timeout=5.0, profile="",
+    )  # fmt: skip
+    with capture(execute=True):
+        run = services.submit_run(team=team, user=owner, request=request)
+    return Attempt.objects.get(run=run)
+
+
+def test_it_notes_a_submission_published_in_its_insert(
+    team: Team,
+    owner: User,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from apps.runs import tasks
+
+    sent: list[object] = []
+    monkeypatch.setattr(tasks.execute_attempt_task, "apply_async", lambda *a, **k: sent.append(a))
+    attempt = submitted(team, owner, django_capture_on_commit_callbacks)
+    assert len(sent) == 1 and attempt.published_at is not None
+    assert attempt.published_at <= timezone.now()
+
+
+def test_it_unnotes_a_submission_the_broker_did_not_get(
+    team: Team,
+    owner: User,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from apps.runs import tasks
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(tasks.execute_attempt_task, "apply_async", down)
+    attempt = submitted(team, owner, django_capture_on_commit_callbacks)
+    # Never published: the sweeper publishes it after SWEEP_QUEUED_AFTER, not the long delay.
+    assert attempt.published_at is None and attempt.status == Attempt.Status.QUEUED
