@@ -141,7 +141,7 @@ def _claim(*, attempt_id: uuid.UUID, worker: str) -> Attempt | None:
     return None
 
 
-def _team_has_room(*, team_id: int, now: datetime) -> bool:
+def _team_has_room(*, team_id: uuid.UUID, now: datetime) -> bool:
     """Whether the team runs fewer attempts than RUN_TEAM_MAX_IN_FLIGHT (alive ones: an
     attempt whose worker is gone holds no slot). Inside the claim's transaction, the team's
     row is locked first, so that the claims of one team count one after the other (SQLite's
