@@ -271,7 +271,7 @@ def main() -> None:
             log_section.replace("<!-- bench:log_scale -->", "")
             .replace("<!-- /bench:log_scale -->", "")
             .strip()
-            or "(failed)",
+            or ("(skipped: --skip-log)" if args.skip_log else "(failed)"),
             "",
             "Raw figures (JSON):",
             "",
