@@ -1,12 +1,14 @@
-"""Worker memory under hostile responses: 8 runs reading 1 GiB bodies at once.
+"""Worker memory with 100 runs in flight, 8 of them reading 1 GiB bodies.
 
     .venv/bin/python bench/hostile_memory.py [--json FILE]   (or `make bench`)
 
 On its own PostgreSQL and Redis (free ports, temporary folders): gunicorn serves the
-sandbox's oversize answers, a Celery worker with 8 processes executes 8 runs at once, twice:
-8 x `/sandbox/large?mb=1024` (1 GiB of JSON each) and 8 x `/sandbox/bomb?mb=1024` (gzip
-that decodes to 1 GiB each). Then the peak resident memory (VmHWM) of every worker process,
-and how many of the runs were in flight at the same time.
+sandbox's oversize answers, the local upstream (`bench/upstream.py`) answers the others
+after 15 s, and one Celery worker (threads pool, 100 runs in flight) executes 100 runs at
+once, twice: 92 slow ones and 8 x `/sandbox/large?mb=1024` (1 GiB of JSON each), then 92
+slow ones and 8 x `/sandbox/bomb?mb=1024` (gzip that decodes to 1 GiB each). Then the peak
+resident memory (VmHWM) of the worker process, and how many of the runs were in flight at
+the same time.
 
 A benchmark, not a test: it prints figures (and writes them as JSON with --json).
 """
@@ -20,6 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from pipeline import upstream_server  # noqa: E402
 
 from tests.support.services import (  # noqa: E402
     Browser,
@@ -34,7 +39,9 @@ from tests.support.services import (  # noqa: E402
 LOGS = ROOT / "artifacts" / "bench"
 USERNAME = "bench"
 PASSWORD = "bench-horse-battery-staple"
-RUNS_AT_ONCE = 8
+IN_FLIGHT = 100
+HOSTILE_RUNS = 8
+SLOW_MS = 15_000
 MIB = 1024
 
 
@@ -43,13 +50,6 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
-    return found
 
 
 def wait_done(postgres: Postgres, ids: list[str], timeout: float = 300) -> list[tuple]:
@@ -87,6 +87,7 @@ def main() -> None:
     with (
         private_postgres("bench", prefix="bench-pg-") as postgres,
         private_redis(LOGS, prefix="bench-redis-") as redis,
+        upstream_server() as upstream,
     ):
         env = dashboard_env(
             database_url=postgres.url,
@@ -94,6 +95,8 @@ def main() -> None:
             queue="bench-hostile",
             var_dir=tempfile.mkdtemp(prefix="bench-hostile-var-"),
             LOG_LEVEL="WARNING",
+            # One team here: its share is the whole worker.
+            RUN_TEAM_MAX_IN_FLIGHT=str(IN_FLIGHT),
         )
         migrate_and_add_user(env, username=USERNAME, password=PASSWORD, team="Bench")
         stack = Stack(env=env, name="hostile", logs=LOGS)
@@ -103,29 +106,36 @@ def main() -> None:
             peaks: list[float] = []
             for kind in ("large", "bomb"):
                 url = f"{stack.web_url}/sandbox/{kind}?mb={MIB}"
-                print(f"hostile: {RUNS_AT_ONCE} runs of {url}…", flush=True)
-                ids = []
-                for _ in range(RUNS_AT_ONCE):
-                    status, run_id = browser.submit(url)
+                slow = IN_FLIGHT - HOSTILE_RUNS
+                print(f"hostile: {slow} slow runs and {HOSTILE_RUNS} of {url}…", flush=True)
+                ids, hostile = [], []
+                hostile_at = {n * (IN_FLIGHT // HOSTILE_RUNS) for n in range(HOSTILE_RUNS)}
+                for index in range(IN_FLIGHT):
+                    hostile_one = index in hostile_at
+                    target = url if hostile_one else f"{upstream}/sleep/{SLOW_MS}/{kind}/{index}"
+                    status, run_id = browser.submit(target, timeout=SLOW_MS / 1000 + 20)
                     if run_id is None:
                         raise SystemExit(f"error: a submission answered HTTP {status}")
                     ids.append(str(run_id))
-                # Queued first, then one worker start: its 8 processes take them together.
-                worker = stack.start_worker("worker", concurrency=RUNS_AT_ONCE)
+                    if hostile_one:
+                        hostile.append(str(run_id))
+                # Queued first, then one worker start: it takes them all together.
+                worker = stack.start_worker("worker", concurrency=IN_FLIGHT)
                 rows = wait_done(postgres, ids)
-                processes = children(worker.pid)
-                peaks += [peak_rss_mb(pid) for pid in processes]
-                results["main_process_peak_rss_mb"] = peak_rss_mb(worker.pid)
+                peaks.append(peak_rss_mb(worker.pid))
                 stack.stop("worker")
+                hostile_rows = wait_done(postgres, hostile)
                 results[kind] = {
                     "runs": len(rows),
-                    "truncated": sum(1 for row in rows if row[1]),
-                    "kept_bytes_max": max(row[2] or 0 for row in rows),
+                    "hostile_runs": len(hostile_rows),
+                    "truncated": sum(1 for row in hostile_rows if row[1]),
+                    "kept_bytes_max": max(row[2] or 0 for row in hostile_rows),
                     "at_once": most_at_once(rows),
+                    "peak_rss_mb": peaks[-1],
                 }
-            results["worker_processes"] = RUNS_AT_ONCE
+            results["in_flight"] = IN_FLIGHT
+            results["worker_processes"] = 1
             results["peak_rss_mb_max"] = max(peaks)
-            results["peak_rss_mb_each"] = sorted(round(peak, 1) for peak in peaks)
         finally:
             stack.stop_all()
     print(json.dumps(results, indent=2))

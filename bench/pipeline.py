@@ -3,7 +3,8 @@
     .venv/bin/python bench/pipeline.py [--runs 2000] [--json FILE]   (or `make bench`)
 
 It starts its own PostgreSQL cluster and Redis (free ports, temporary folders), gunicorn,
-one Celery worker with 2 processes, and a fast keep-alive upstream (`bench/upstream.py`,
+2 Celery workers (the threads pool, WORKER_CONCURRENCY runs in flight each), and a fast
+keep-alive upstream (`bench/upstream.py`,
 a process of its own). Then, on the same N requests to that upstream:
 
 - raw loop: one `requests.Session` GETting them one after another: the ceiling for a
@@ -229,15 +230,24 @@ def stored_span(postgres: Postgres, ids: list[uuid.UUID]) -> dict[str, float]:
             "ok": int(row[3])}  # fmt: skip
 
 
+WORKERS = ("worker1", "worker2")
+
+
+def start_workers(stack: Stack) -> None:
+    for name in WORKERS:
+        stack.start_worker(name)
+
+
 def pipeline(stack: Stack, postgres: Postgres, urls: list[str]) -> dict[str, float]:
     n = len(urls)
     say(f"pipeline: submitting {n} runs with the workers stopped…")
-    stack.stop("worker")
+    for name in WORKERS:
+        stack.stop(name)
     started = time.perf_counter()
     queued_ids = submit_all(stack, [f"{url}?queued" for url in urls])
     submit_seconds = time.perf_counter() - started
     say("pipeline: draining the queue with the workers…")
-    stack.start_worker("worker", concurrency=2)
+    start_workers(stack)
     wait_stored(postgres, queued_ids, timeout=max(120, n / 2))
     drained = stored_span(postgres, queued_ids)
     drain_seconds = drained["finished"] - drained["started"]
@@ -375,7 +385,7 @@ def main() -> None:
         stack = Stack(env=env, name="pipeline", logs=LOGS)
         try:
             stack.start_web(workers=2, threads=4)
-            stack.start_worker("worker", concurrency=2)
+            start_workers(stack)
             urls = [f"{upstream}/run/{index}" for index in range(args.runs)]
             say(f"raw loop: {args.runs} requests…")
             results["raw"] = raw_loop(urls)

@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/upstream.py [--port 0]
 
-One asyncio process, no framework: each request (any method, any path) is answered at once
-with a small JSON body and its Content-Length, and the connection is kept open unless the
-client asks to close it. It prints `listening on <port>` when ready. A client in another
-process is what limits the pace against it (see the raw loop in `bench/pipeline.py`).
+One asyncio process, no framework: each request (any method, any path) is answered with a
+small JSON body and its Content-Length, and the connection is kept open unless the client
+asks to close it. At once, or, for a path `/sleep/<ms>/...`, after that many milliseconds
+(an API's latency, or one that hangs), without holding up the other connections. It prints
+`listening on <port>` when ready. A client in another process is what limits the pace
+against it (see the raw loop in `bench/pipeline.py`).
 """
 
 import argparse
@@ -45,11 +47,30 @@ class Upstream(asyncio.Protocol):
             if len(self.buffer) < end + 4 + length:
                 return  # the body is still coming
             del self.buffer[: end + 4 + length]
-            if b"connection: close" in head:
-                self.transport.write(CLOSING)
-                self.transport.close()
+            closing = b"connection: close" in head
+            delay = _delay_seconds(head)
+            if delay:
+                asyncio.get_running_loop().call_later(delay, self._answer, closing)
+            else:
+                self._answer(closing)
+            if closing:
                 return
-            self.transport.write(RESPONSE)
+
+    def _answer(self, closing: bool) -> None:
+        if self.transport.is_closing():
+            return  # the client gave up
+        self.transport.write(CLOSING if closing else RESPONSE)
+        if closing:
+            self.transport.close()
+
+
+def _delay_seconds(head: bytes) -> float:
+    """The delay a `/sleep/<ms>/` path asks for, in seconds (0 for any other path)."""
+    parts = head.split(b"\r\n", 1)[0].split(b" ")
+    if len(parts) < 2 or not parts[1].startswith(b"/sleep/"):
+        return 0.0
+    milliseconds = parts[1].split(b"/")[2]
+    return int(milliseconds) / 1000 if milliseconds.isdigit() else 0.0
 
 
 async def serve(port: int) -> None:

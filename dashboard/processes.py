@@ -7,18 +7,29 @@ from collections.abc import Sequence
 
 def worker_command(
     *,
-    concurrency: int,
+    concurrency: int | None = None,
     queues: str | None = None,
     hostname: str | None = None,
     extra: Sequence[str] = (),
 ) -> list[str]:
-    """`celery -A dashboard worker` with this interpreter. Without gossip and mingle: the
-    workers share nothing but the broker and the database, and start faster."""
+    """`celery -A dashboard worker` with this interpreter: Celery's threads pool, with
+    `concurrency` runs in flight (WORKER_CONCURRENCY when None). Without gossip and mingle:
+    the workers share nothing but the broker and the database, and start faster.
+
+    Threads, not processes: a run spends its time waiting on the network, and 32 threads
+    in one process hold 32 runs in flight for the memory of one process (bench/RESULTS.md
+    has the figures). The threads pool has no time-limit signals; `apps.runs.inflight`
+    stands in for them (one heartbeat for all the process's runs, and a watchdog that
+    settles a run past RUN_SOFT_TIME_LIMIT), and egress bounds every request by its own
+    total deadline.
+    """
     command = [
         sys.executable, "-m", "celery", "-A", "dashboard", "worker",
-        "--loglevel", "INFO", "--concurrency", str(concurrency),
+        "--loglevel", "INFO", "--pool", "threads",
         "--without-gossip", "--without-mingle",
     ]  # fmt: skip
+    if concurrency is not None:
+        command += ["--concurrency", str(concurrency)]
     if queues:
         command += ["--queues", queues]
     if hostname:

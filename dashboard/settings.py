@@ -432,6 +432,23 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         "visibility_timeout": CELERY_TASK_TIME_LIMIT + 60,
         "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
     }
+# Runs in flight per worker process (Celery's threads pool: a run mostly waits on the network).
+# Each holds a database connection of its own: workers x this + the web's must stay under the
+# database's max_connections.
+WORKER_CONCURRENCY = envint("WORKER_CONCURRENCY", "32")
+# Fair share: attempts of one team running at once, over all workers. A delivery past the cap
+# is published again after RUN_TEAM_WAIT_SECONDS (the claim refuses it), so a team's hanging
+# requests hold at most this many slots and other teams' runs go past them.
+RUN_TEAM_MAX_IN_FLIGHT = envint("RUN_TEAM_MAX_IN_FLIGHT", "16")
+RUN_TEAM_WAIT_SECONDS = envfloat("RUN_TEAM_WAIT_SECONDS", "1")
+for _name, _value in [
+    ("WORKER_CONCURRENCY", WORKER_CONCURRENCY),
+    ("RUN_TEAM_MAX_IN_FLIGHT", RUN_TEAM_MAX_IN_FLIGHT),
+    ("RUN_TEAM_WAIT_SECONDS", RUN_TEAM_WAIT_SECONDS),
+]:
+    if _value <= 0:
+        raise ImproperlyConfigured(f"{_name} must be more than 0, not {_value!r}")
+CELERY_WORKER_CONCURRENCY = WORKER_CONCURRENCY
 # Deliveries of one attempt before it is settled as failed (a request that kills its worker).
 RUN_MAX_DELIVERIES = envint("RUN_MAX_DELIVERIES", "5")
 # A running attempt notes that it is alive this often; without a note for RUN_STALE_AFTER,

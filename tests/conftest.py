@@ -34,6 +34,9 @@ PASSWORD = "correct-horse-battery"
 # Each test session has its own queue, so a dashboard running on the same broker (or an
 # earlier session's leftovers) never takes the tests' runs.
 TEST_QUEUE = f"test-{uuid.uuid4().hex[:12]}"
+# The session worker: runs in flight, and the share of one team (tests/system/test_fair_share.py).
+TEST_WORKER_CONCURRENCY = 4
+TEST_TEAM_MAX_IN_FLIGHT = 2
 
 
 @pytest.fixture(autouse=True)
@@ -125,9 +128,12 @@ def celery_worker(
         "EGRESS_ALLOWLIST": "127.0.0.1,::1,localhost",
         "EGRESS_EXTRA_CA_BUNDLE": str(sandbox_tls.ca_bundle),
         "PYTHONUNBUFFERED": "1",
+        # Fair share at a small scale: 4 runs in flight, 2 per team (tests/system).
+        "RUN_TEAM_MAX_IN_FLIGHT": str(TEST_TEAM_MAX_IN_FLIGHT),
+        "RUN_TEAM_WAIT_SECONDS": "0.5",
     }
     command = worker_command(
-        concurrency=1,
+        concurrency=TEST_WORKER_CONCURRENCY,
         queues=TEST_QUEUE,
         hostname=f"{TEST_QUEUE}@%h",
         extra=["--without-heartbeat"],

@@ -1,24 +1,25 @@
 """What a worker does with an attempt: claim it, note a heartbeat while its request is in
 flight, send it, diagnose and store the result (redacted), then retry or settle the run.
-A delivery that finds its attempt's worker gone interrupts it or gives up on it."""
+A delivery that finds its attempt's worker gone interrupts it or gives up on it. A delivery
+past its team's share of runs in flight is published again a moment later (fair share)."""
 
 import contextlib
 import functools
 import logging
-import threading
+import random
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseUnavailable
 from django.db.models import F
 from django.utils import timezone
 
+from apps.accounts.models import Team
 from apps.diagnosis.diagnose import diagnose
 from apps.diagnosis.lookups import get_profile, profile_for_url
 from apps.diagnosis.results import Diagnosis, DiagnosisContext
@@ -29,10 +30,11 @@ from apps.egress.redaction import REDACTED, SecretValues, redact_data, redact_pa
 from apps.egress.types import IDEMPOTENT_METHODS, Exchange, Failure, FailureKind, OutboundRequest
 from apps.library.selectors import spec_covering
 from apps.runs import recovery, secrets
+from apps.runs.inflight import IN_FLIGHT
 from apps.runs.models import Attempt, Run
 
 # Adding an attempt, deciding a retry and settling a run are shared with the user's actions.
-from apps.runs.services import _add_attempt, _decide, _settle
+from apps.runs.services import _add_attempt, _decide, _settle, enqueue_attempt
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ INTERRUPTED_MESSAGE = (
     "the server. It was not sent again automatically: check the server's side, then use "
     "Send again if a repeat is harmless."
 )
+TIMED_OUT_MESSAGE = "The run took longer than the worker's time limit ({limit} s) and was stopped."
 GIVEN_UP_MESSAGE = (
     "This run was handed to a worker {deliveries} times and the worker stopped each time, so "
     "it is not tried again. The request itself may be what stops the worker; check it, then "
@@ -81,7 +84,8 @@ def claim_attempt(*, attempt_id: uuid.UUID, worker: str = "") -> int | None:
 
     A queued attempt is claimed, a running one whose execution is gone is taken over
     (idempotent) or stored as interrupted (not idempotent), each with a conditional update
-    on the values read, so that of two deliveries racing, one wins.
+    on the values read, so that of two deliveries racing, one wins. Past its team's share
+    of runs in flight, the attempt is left as it is and published again a moment later.
     """
     claimed = _claim(attempt_id=attempt_id, worker=worker)
     return None if claimed is None else claimed.deliveries
@@ -97,6 +101,9 @@ def _claim(*, attempt_id: uuid.UUID, worker: str) -> Attempt | None:
     action = recovery.on_delivery(_state_of(attempt), now=now, limits=recovery_limits())
     if action in {recovery.Action.EXECUTE, recovery.Action.TAKE_OVER}:
         with transaction.atomic():
+            if not _team_has_room(team_id=attempt.run.team_id, now=now):
+                _wait_for_room(attempt)
+                return None
             taken = Attempt.objects.filter(
                 pk=attempt_id,
                 status=attempt.status,
@@ -135,6 +142,34 @@ def _claim(*, attempt_id: uuid.UUID, worker: str) -> Attempt | None:
     else:
         logger.info("attempt %s is %s; delivery ignored", attempt_id, attempt.status)
     return None
+
+
+def _team_has_room(*, team_id: uuid.UUID, now: datetime) -> bool:
+    """Whether the team runs fewer attempts than RUN_TEAM_MAX_IN_FLIGHT (alive ones: an
+    attempt whose worker is gone holds no slot). Inside the claim's transaction, the team's
+    row is locked first, so that the claims of one team count one after the other (SQLite's
+    IMMEDIATE transactions do the same for the whole file)."""
+    list(Team.objects.select_for_update().filter(pk=team_id).values_list("pk", flat=True))
+    alive_since = now - timedelta(seconds=settings.RUN_STALE_AFTER)
+    running = Attempt.objects.filter(
+        status=Attempt.Status.RUNNING, run__team_id=team_id, heartbeat_at__gte=alive_since
+    )
+    return running.count() < settings.RUN_TEAM_MAX_IN_FLIGHT
+
+
+def _wait_for_room(attempt: Attempt) -> None:
+    """Publish the attempt again a moment later; this delivery ends. The other teams'
+    deliveries queued meanwhile go first. If the broker cannot be reached, the attempt stays
+    queued and the sweeper publishes it."""
+    # Spread over half a wait, so that the waiting attempts do not come back all at once.
+    delay = settings.RUN_TEAM_WAIT_SECONDS * random.SystemRandom().uniform(1.0, 1.5)
+    logger.info(
+        "attempt %s waits: its team has %s runs in flight; again in %.1f s",
+        attempt.pk,
+        settings.RUN_TEAM_MAX_IN_FLIGHT,
+        delay,
+    )
+    transaction.on_commit(lambda: enqueue_attempt(attempt_id=attempt.pk, delay=delay))
 
 
 def interrupt_attempt(*, attempt: Attempt) -> bool:
@@ -190,11 +225,15 @@ def execute_attempt(*, attempt_id: uuid.UUID, worker: str = "") -> None:
         return
     delivery = attempt.deliveries  # the guard of the save: nobody took it over since
     run = attempt.run
-    with _heartbeat(attempt_id=attempt_id, delivery=delivery):
+    with IN_FLIGHT.holding(
+        attempt_id=attempt_id,
+        delivery=delivery,
+        on_overdue=lambda: _store_timed_out(attempt_id=attempt_id, delivery=delivery),
+    ):
         try:
             run_secrets = secrets.decrypt(run.secrets_encrypted)
             outbound = _outbound_request(run, run_secrets)
-            exchange = _send(attempt, outbound)
+            exchange = _send(outbound)
             _retrying(
                 "saving",
                 lambda: store_result(
@@ -257,66 +296,39 @@ def _retrying[T](what: str, action: Callable[[], T]) -> T:
             pause = min(pause * 2, 5.0)
 
 
-@contextlib.contextmanager
-def _heartbeat(*, attempt_id: uuid.UUID, delivery: int) -> Iterator[None]:
-    """While the request is in flight, note every RUN_HEARTBEAT_INTERVAL that this delivery
-    is alive: a running attempt without a recent heartbeat has lost its worker."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        try:
-            while not stop.wait(settings.RUN_HEARTBEAT_INTERVAL):
-                try:
-                    Attempt.objects.filter(
-                        pk=attempt_id, status=Attempt.Status.RUNNING, deliveries=delivery
-                    ).update(heartbeat_at=timezone.now())
-                except DatabaseError as exc:
-                    logger.warning("heartbeat of attempt %s missed (%s)", attempt_id, exc)
-                    with contextlib.suppress(DatabaseError):
-                        connection.close()
-        finally:
-            connections.close_all()  # this thread's connections only
-
-    thread = threading.Thread(target=beat, name=f"heartbeat-{attempt_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
+def _store_timed_out(*, attempt_id: uuid.UUID, delivery: int) -> bool:
+    """Store an attempt still in flight past the soft time limit as timed out (from the
+    watchdog's thread, `apps.runs.inflight`); the late result of its thread is discarded."""
+    attempt = Attempt.objects.select_related("run").get(pk=attempt_id)
+    attempt.deliveries = delivery  # the guard of the save: this delivery's, or nothing
+    limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
+    exchange = Exchange(
+        method=attempt.run.method,
+        url=attempt.run.url,
+        request_headers=[],
+        response=None,
+        failure=Failure(
+            kind=FailureKind.READ_TIMEOUT, message=TIMED_OUT_MESSAGE.format(limit=limit)
+        ),
+        elapsed_ms=limit * 1000.0,
+    )
+    return store_result(attempt=attempt, exchange=exchange, secret_values=[], may_retry=False)
 
 
-def _send(attempt: Attempt, outbound: OutboundRequest) -> Exchange:
+def _send(outbound: OutboundRequest) -> Exchange:
     policy = AddressPolicy.from_allowlist(settings.EGRESS_ALLOWLIST)
     limits = Limits(
         max_body_bytes=settings.EGRESS_MAX_BODY_BYTES,
         connect_timeout=settings.EGRESS_CONNECT_TIMEOUT,
     )
-    try:
-        # The extra CA file is read at run time (again when it changes): in development the
-        # TLS sandbox makes it after the worker has started.
-        return send(
-            outbound,
-            policy=policy,
-            limits=limits,
-            extra_ca_bundle=settings.EGRESS_EXTRA_CA_BUNDLE or None,
-        )
-    except SoftTimeLimitExceeded:
-        started = attempt.started_at or timezone.now()
-        return Exchange(
-            method=outbound.method,
-            url=outbound.url,
-            request_headers=outbound.headers,
-            response=None,
-            failure=Failure(
-                kind=FailureKind.READ_TIMEOUT,
-                message=(
-                    "The run took longer than the worker's time limit "
-                    f"({settings.CELERY_TASK_SOFT_TIME_LIMIT} s) and was stopped."
-                ),
-            ),
-            elapsed_ms=(timezone.now() - started).total_seconds() * 1000,
-        )
+    # The extra CA file is read at run time (again when it changes): in development the
+    # TLS sandbox makes it after the worker has started.
+    return send(
+        outbound,
+        policy=policy,
+        limits=limits,
+        extra_ca_bundle=settings.EGRESS_EXTRA_CA_BUNDLE or None,
+    )
 
 
 def _outbound_request(run: Run, run_secrets: secrets.RunSecrets) -> OutboundRequest:

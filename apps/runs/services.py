@@ -2,12 +2,13 @@
 cancelling. What a worker does with an attempt is in `execution.py`; the sweeper that
 recovers lost and stuck attempts is in `sweeper.py`."""
 
+import contextlib
 import logging
 import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -86,8 +87,13 @@ def submit_run(
             status=Run.Status.QUEUED,
             attempt_count=1,
         )
-        attempt = Attempt.objects.create(run=run, number=1, reason=Attempt.Reason.FIRST)
-        transaction.on_commit(lambda: enqueue_attempt(attempt_id=attempt.id))
+        # Noted as published in the insert (one UPDATE less); unnoted if the publish fails.
+        attempt = Attempt.objects.create(
+            run=run, number=1, reason=Attempt.Reason.FIRST, published_at=timezone.now()
+        )
+        transaction.on_commit(
+            lambda: enqueue_attempt(attempt_id=attempt.id, noted_at=attempt.published_at)
+        )
     logger.info("run %s submitted by user %s: %s %s", run.id, user.pk, run.method, run.host)
     return run
 
@@ -203,22 +209,31 @@ def _add_attempt(run: Run, *, reason: str, delay: float = 0.0, wait_reason: str 
     number = run.attempts.count() + 1
     not_before = timezone.now() + timedelta(seconds=delay) if delay else None
     attempt = Attempt.objects.create(
-        run=run, number=number, reason=reason, not_before=not_before, wait_reason=wait_reason
-    )
+        run=run, number=number, reason=reason, not_before=not_before, wait_reason=wait_reason,
+        published_at=timezone.now(),
+    )  # fmt: skip
     run.attempt_count = number
     run.status = Run.Status.WAITING if delay else Run.Status.QUEUED
     run.save(update_fields=["attempt_count", "status"])
-    transaction.on_commit(lambda: enqueue_attempt(attempt_id=attempt.id, delay=delay))
+    transaction.on_commit(
+        lambda: enqueue_attempt(attempt_id=attempt.id, delay=delay, noted_at=attempt.published_at)
+    )
     return attempt
 
 
-def enqueue_attempt(*, attempt_id: uuid.UUID, delay: float = 0.0) -> bool:
+def enqueue_attempt(
+    *, attempt_id: uuid.UUID, delay: float = 0.0, noted_at: datetime | None = None
+) -> bool:
     """Publish an attempt to the broker: its id only. A broker outage leaves it queued
-    (never an error for the caller); the sweeper publishes it once the broker is back."""
+    (never an error for the caller); the sweeper publishes it once the broker is back.
+
+    `published_at` is noted before publishing, so that a worker's claim is always later
+    than it: here, or by the caller in the attempt's insert (`noted_at`), which is then
+    cleared if the publish fails (never published: the sweeper's short delay applies).
+    """
     from apps.runs.tasks import execute_attempt_task
 
-    # Noted before publishing, so that a worker's claim is always later than it.
-    published_at = timezone.now()
+    published_at = noted_at or timezone.now()
     try:
         # Celery's default countdown is None (at once); celery-types only allows a float.
         execute_attempt_task.apply_async((str(attempt_id),), countdown=delay or None)  # type: ignore[arg-type]
@@ -228,7 +243,14 @@ def enqueue_attempt(*, attempt_id: uuid.UUID, delay: float = 0.0) -> bool:
             attempt_id,
             type(exc).__name__,
         )
+        if noted_at is not None:
+            with contextlib.suppress(DatabaseError):
+                Attempt.objects.filter(pk=attempt_id, published_at=noted_at).update(
+                    published_at=None
+                )
         return False
+    if noted_at is not None:
+        return True
     try:
         Attempt.objects.filter(pk=attempt_id).update(published_at=published_at)
     except DatabaseError:

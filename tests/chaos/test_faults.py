@@ -152,8 +152,10 @@ def test_it_runs_1000_submissions_from_20_clients_on_2_workers(
 ) -> None:
     stack = make_stack()  # type: ignore[operator]
     stack.start_web()
-    stack.start_worker("worker1")
-    stack.start_worker("worker2")
+    # Threads pool: each worker holds 16 runs in flight (PostgreSQL's 100 connections hold
+    # 2 x 17 of them beside the web's).
+    stack.start_worker("worker1", concurrency=16)
+    stack.start_worker("worker2", concurrency=16)
     stack.start_beat()
     started = time.monotonic()
     submissions = submit_concurrently(

@@ -280,8 +280,10 @@ class Stack:
         wait_until(lambda: requests.get(f"{self.web_url}/healthz", timeout=2).ok, "web up")
 
     def start_worker(
-        self, name: str, concurrency: int = 1, extra: tuple[str, ...] = ()
+        self, name: str, concurrency: int | None = None, extra: tuple[str, ...] = ()
     ) -> subprocess.Popen[bytes]:
+        """A worker (`dashboard.processes.worker_command`): `concurrency` runs in flight, by
+        default WORKER_CONCURRENCY of its environment."""
         command = worker_command(
             concurrency=concurrency, queues=self.queue, hostname=f"{name}@{self.queue}", extra=extra
         )
@@ -340,7 +342,9 @@ class Browser:
     def token(self) -> str:
         return self.session.cookies["csrftoken"]
 
-    def submit(self, url: str, method: str = "GET") -> tuple[int, uuid.UUID | None]:
+    def submit(
+        self, url: str, method: str = "GET", timeout: float = 10
+    ) -> tuple[int, uuid.UUID | None]:
         """Submit a run; its HTTP status, and the new run's id when it was stored."""
         data = {
             "method": method,
@@ -349,7 +353,7 @@ class Browser:
             "headers": "Accept: application/json",
             "body": '{"order": 1}' if method == "POST" else "",
             "api_key": "",
-            "timeout": "10",
+            "timeout": f"{timeout:g}",
             "profile": "",
             "csrfmiddlewaretoken": self.token,
         }

@@ -134,7 +134,9 @@ def test_it_summarises_a_certificate() -> None:
     _, cert = make_server_certificate(("api.example.test",), issuer, NOW)
     facts = summarise(cert.public_bytes(serialization.Encoding.DER), now=NOW)
     assert facts is not None
-    assert facts.subject.startswith("CN=api.example.test,") and facts.common_name == "api.example.test"
+    assert (
+        facts.subject.startswith("CN=api.example.test,") and facts.common_name == "api.example.test"
+    )
     assert facts.names == ["api.example.test"]
     assert facts.issuer_common_name == "Summary CA" and not facts.self_issued
     assert (facts.key_type, facts.key_bits) == ("EC (secp256r1)", 256)

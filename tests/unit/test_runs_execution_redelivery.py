@@ -1,17 +1,22 @@
 """Deliveries and redeliveries, in-process against the database (the system and chaos
 tests do the same with real workers and real faults)."""
 
+from typing import Any
+
 import pytest
-from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from apps.accounts.models import Team
 from apps.egress.types import Exchange, Failure, FailureKind
 from apps.runs import execution, services
+from apps.runs.forms import RunRequest
 from apps.runs.models import Attempt, Run
 from tests.support.factories import lost_attempt, queued_attempt
 
 pytestmark = pytest.mark.django_db
+
+EXECUTE_QUERIES = 13
 
 
 def test_it_ignores_a_duplicate_delivery_while_the_first_is_alive(team: Team, owner: User) -> None:
@@ -70,22 +75,6 @@ def test_it_discards_the_late_result_of_an_execution_taken_over(team: Team, owne
     assert attempt.status == Attempt.Status.RUNNING and attempt.failure_message == ""
 
 
-def test_it_stores_a_run_past_its_soft_time_limit_as_timed_out(
-    team: Team, owner: User, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def too_long(*args: object, **kwargs: object) -> None:
-        raise SoftTimeLimitExceeded()
-
-    monkeypatch.setattr(execution, "send", too_long)
-    attempt = queued_attempt(team, owner)
-    execution.execute_attempt(attempt_id=attempt.id)
-    attempt.refresh_from_db()
-    assert attempt.status == Attempt.Status.DONE
-    assert attempt.failure_kind == "read_timeout"
-    assert "time limit" in attempt.failure_message
-    assert attempt.diagnosis["title"]
-
-
 def test_it_sends_an_interrupted_run_again_only_when_asked(team: Team, owner: User) -> None:
     attempt = lost_attempt(team, owner, "POST")
     execution.claim_attempt(attempt_id=attempt.id)
@@ -108,4 +97,60 @@ def test_it_leaves_a_published_attempt_alone_when_the_broker_is_down(
     attempt = queued_attempt(team, owner)
     assert not services.enqueue_attempt(attempt_id=attempt.id)
     attempt.refresh_from_db()
+    assert attempt.published_at is None and attempt.status == Attempt.Status.QUEUED
+
+
+def test_it_executes_an_attempt_in_a_fixed_number_of_queries(
+    team: Team, owner: User, django_assert_num_queries: Any
+) -> None:
+    # Claim (read, team lock, count, 2 updates), store (update, locked run, the attempts'
+    # states, the run's summary), with their savepoints; a deferred field read late would
+    # add queries.
+    attempt = queued_attempt(team, owner)
+    with django_assert_num_queries(EXECUTE_QUERIES):
+        execution.execute_attempt(attempt_id=attempt.id, worker="w1")
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.DONE and attempt.failure_kind == "connection_refused"
+    assert Run.objects.get(pk=attempt.run_id).status == Run.Status.DONE
+
+
+def submitted(team: Team, owner: User, capture: Any) -> Attempt:
+    request = RunRequest(
+        method="GET", url="http://127.0.0.1:9/x", params=[], headers=[], body="", api_key="",
+        timeout=5.0, profile="",
+    )  # fmt: skip
+    with capture(execute=True):
+        run = services.submit_run(team=team, user=owner, request=request)
+    return Attempt.objects.get(run=run)
+
+
+def test_it_notes_a_submission_published_in_its_insert(
+    team: Team,
+    owner: User,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from apps.runs import tasks
+
+    sent: list[object] = []
+    monkeypatch.setattr(tasks.execute_attempt_task, "apply_async", lambda *a, **k: sent.append(a))
+    attempt = submitted(team, owner, django_capture_on_commit_callbacks)
+    assert len(sent) == 1 and attempt.published_at is not None
+    assert attempt.published_at <= timezone.now()
+
+
+def test_it_unnotes_a_submission_the_broker_did_not_get(
+    team: Team,
+    owner: User,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from apps.runs import tasks
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(tasks.execute_attempt_task, "apply_async", down)
+    attempt = submitted(team, owner, django_capture_on_commit_callbacks)
+    # Never published: the sweeper publishes it after SWEEP_QUEUED_AFTER, not the long delay.
     assert attempt.published_at is None and attempt.status == Attempt.Status.QUEUED
