@@ -29,7 +29,7 @@ from apps.egress.policy import AddressPolicy
 from apps.egress.redaction import REDACTED, SecretValues, redact_data, redact_pairs, redact_url
 from apps.egress.types import IDEMPOTENT_METHODS, Exchange, Failure, FailureKind, OutboundRequest
 from apps.library.selectors import spec_covering
-from apps.runs import recovery, secrets
+from apps.runs import recovery, rollups, secrets
 from apps.runs.inflight import IN_FLIGHT
 from apps.runs.models import Attempt, Run
 
@@ -450,6 +450,7 @@ def store_result(
             )
             return False
         run = Run.objects.select_for_update().get(pk=run.pk)
+        counted_before = rollups.counted(run)
         summary = _summarise(run, attempt, diagnosis)
         decision = None
         if (
@@ -471,6 +472,7 @@ def store_result(
                 attempt.wait_reason = decision.reason
                 attempt.save(update_fields=["wait_reason"])
             _settle(run, also_save=summary)
+        rollups.record_result(before=counted_before, run=run)
     logger.info(
         "attempt %s of run %s done: %s in %.0f ms",
         attempt.number,

@@ -98,6 +98,12 @@ class Run(models.Model):
                 name="run_team_failures",
                 condition=models.Q(outcome="failure"),
             ),
+            # Runs without a result yet: few, and the only ones the trends' rollups don't count.
+            models.Index(
+                fields=["team", "-created_at", "-id"],
+                name="run_team_pending",
+                condition=models.Q(outcome=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -197,3 +203,54 @@ class Attempt(models.Model):
         return attempt_facts(
             hops=self.hops, response_headers=self.response_headers, sent_headers=self.sent_headers
         )
+
+
+# Durations are counted in buckets a quarter of a power of two wide: bucket 0 holds
+# [0, 1) ms, bucket i >= 1 holds [2^((i-1)/4), 2^(i/4)) ms, the last one everything above.
+DURATION_BUCKETS = 72
+
+
+class RunHourRollup(models.Model):
+    """The team's finished runs of one hour (by `created_at`, UTC) that share a host, method,
+    outcome, status and diagnosis: counted, with their durations in buckets (`d00`...).
+
+    Kept up to date as runs finish (apps.runs.rollups), so the trends of long windows read
+    a few rows per hour instead of every run. Pending runs are not in it.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    host = models.CharField(max_length=255, blank=True)
+    method = models.CharField(max_length=10)
+    outcome = models.CharField(max_length=10, choices=Run.Outcome.choices)
+    response_status = models.PositiveSmallIntegerField()  # 0: no response
+    diagnosis_code = models.CharField(max_length=80, blank=True)
+    diagnosis_title = models.CharField(max_length=200, blank=True)
+    runs = models.IntegerField(db_default=0)
+    timed = models.IntegerField(db_default=0)  # runs with a duration
+    duration_sum = models.FloatField(db_default=0.0)  # ms
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "team",
+                    "hour",
+                    "host",
+                    "method",
+                    "outcome",
+                    "response_status",
+                    "diagnosis_code",
+                    "diagnosis_title",
+                ],
+                name="run_hour_rollup_key",
+            )
+        ]
+        indexes = [models.Index(fields=["team", "hour"], name="run_hour_rollup_team_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.host} {self.outcome}: {self.runs} runs"
+
+
+for _bucket in range(DURATION_BUCKETS):
+    RunHourRollup.add_to_class(f"d{_bucket:02d}", models.IntegerField(db_default=0))

@@ -14,16 +14,16 @@ from typing import Any, Literal
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Aggregate, Count, FloatField, Max, Q, QuerySet
+from django.db.models import Aggregate, Count, FloatField, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
 from django.db.models.sql.compiler import SQLCompiler
 from django.http import QueryDict
 
 from apps.accounts.models import Team
 from apps.egress.types import HopFacts
-from apps.runs import charts
+from apps.runs import charts, rollups
 from apps.runs.filters import RANGES, STATUS_CLASSES, LogFilters
-from apps.runs.models import Attempt, Run
+from apps.runs.models import Attempt, Run, RunHourRollup
 from apps.runs.phases import PHASE_FILLS, PHASE_LABELS
 from apps.runs.selectors import filtered_runs
 
@@ -36,6 +36,9 @@ TOP_HOSTS = 10
 DURATION_SAMPLE = 5000
 # Attempts whose phases are read per host (phases live in the attempt's JSON): the latest.
 PHASE_SAMPLE = 1000
+# Up to this many timed runs in the window, the rolled-up trends read the exact duration
+# percentiles from the runs (cheap at that size); above, they estimate them from buckets.
+EXACT_DURATIONS_UP_TO = 20_000
 # The phases whose percentiles are shown ("blocked" is the client's own bookkeeping).
 TREND_PHASES = ("dns", "connect", "tls", "send", "wait", "receive")
 
@@ -296,6 +299,7 @@ class HostDurations:
     p50: float  # ms
     p95: float  # ms
     measured: int  # durations the percentiles come from: `runs`, or the latest DURATION_SAMPLE
+    estimated: bool = False  # the percentiles come from duration buckets (rollups)
 
     @property
     def sampled(self) -> bool:
@@ -446,11 +450,22 @@ class Trends:
     def any_sampled(self) -> bool:
         return any(host.sampled for host in self.hosts)
 
+    @property
+    def any_estimated(self) -> bool:
+        return any(host.estimated for host in self.hosts)
+
 
 def team_trends(*, team: Team, filters: LogFilters, now: datetime) -> Trends:
-    """All the trends of the team's runs that match the filters, within `trend_window`."""
+    """All the trends of the team's runs that match the filters, within `trend_window`.
+
+    The whole hours before the current one come from the hourly rollups when they can
+    answer the filters (`rollups.answers`); the rest, and every figure for a member or a
+    free-text search, from the runs themselves.
+    """
     window = trend_window(filters=filters, now=now)
     within = replace(filters, since=window.since, until=window.until)
+    if rollups.answers(within):
+        return rolled_up_trends(team=team, filters=within, window=window, now=now)
     hosts = durations_by_host(team=team, filters=within)
     return Trends(
         window=window,
@@ -459,6 +474,179 @@ def team_trends(*, team: Team, filters: LogFilters, now: datetime) -> Trends:
         buckets=error_rate_buckets(team=team, filters=within, window=window),
         hosts=hosts,
         phases=phases_by_host(team=team, filters=within, hosts=[each.host for each in hosts]),
+    )
+
+
+# The same figures from the hourly rollups (whole hours before the current one) and the
+# runs themselves (the partial hours, the current hour, and runs without a result yet).
+
+
+def class_of(outcome: str, status: int | None) -> str | None:
+    """The key of CLASS_CONDITIONS a run with this outcome and status falls in, if any."""
+    if outcome == Run.Outcome.PENDING:
+        return "pending"
+    if outcome == Run.Outcome.FAILURE:
+        return "network"
+    if outcome == Run.Outcome.RESPONSE and status is not None and 200 <= status <= 599:
+        return f"{status // 100}xx"
+    return None
+
+
+_LIVE_FIELDS = (
+    "created_at", "host", "outcome", "response_status", "diagnosis_code", "diagnosis_title",
+    "duration_ms",
+)  # fmt: skip
+_ERROR_CLASSES = frozenset({"4xx", "5xx", "network"})
+
+
+@dataclass
+class _Tallies:
+    """The figures being added up from rollup rows and runs."""
+
+    classes: Counter[str] = field(default_factory=Counter)
+    diagnoses: Counter[str] = field(default_factory=Counter)
+    titles: dict[str, str] = field(default_factory=dict)
+    buckets: dict[datetime, list[int]] = field(default_factory=dict)  # runs, finished, errors
+    timed: Counter[str] = field(default_factory=Counter)  # per host
+    histograms: dict[str, list[int]] = field(default_factory=dict)  # per host, from rollups
+    durations: dict[str, list[float]] = field(default_factory=dict)  # per host, from runs
+
+    def bucket(self, start: datetime) -> list[int]:
+        return self.buckets.setdefault(start.astimezone(UTC), [0, 0, 0])
+
+    def diagnosis(self, code: str, title: str, count: int) -> None:
+        self.diagnoses[code] += count
+        self.titles[code] = max(self.titles.get(code, ""), title)
+
+    def add_run(self, row: tuple[Any, ...], unit: Unit) -> None:
+        created_at, host, outcome, status, code, title, duration = row
+        key = class_of(outcome, status)
+        if key is not None:
+            self.classes[key] += 1
+        counts = self.bucket(truncate(created_at, unit))
+        counts[0] += 1
+        if outcome != Run.Outcome.PENDING:
+            counts[1] += 1
+            counts[2] += key in _ERROR_CLASSES
+            if code:
+                self.diagnosis(code, title, 1)
+        if duration is not None:
+            self.timed[host] += 1
+            self.durations.setdefault(host, []).append(duration)
+
+    def add_rollups(self, rows: QuerySet[RunHourRollup], unit: Unit) -> None:
+        totals = rows.aggregate(
+            **{
+                f"class_{key}": Sum("runs", filter=condition)
+                for key, condition in CLASS_CONDITIONS.items()
+                if key != "pending"
+            }
+        )
+        for name, count in totals.items():
+            self.classes[name.removeprefix("class_")] += count or 0
+        by_code = (
+            rows.exclude(diagnosis_code="")
+            .values("diagnosis_code")
+            .annotate(count=Sum("runs"), title=Max("diagnosis_title"))
+        )
+        for row in by_code:
+            self.diagnosis(row["diagnosis_code"], row["title"], row["count"])
+        by_bucket = (
+            rows.annotate(bucket=_TRUNC[unit]("hour", tzinfo=UTC))
+            .values("bucket")
+            .annotate(
+                all_runs=Sum("runs"),
+                finished_runs=Sum("runs", filter=FINISHED),
+                error_runs=Sum("runs", filter=ERRORS),
+            )
+        )
+        for bucket_row in by_bucket:
+            counts = self.bucket(bucket_row["bucket"])
+            counts[0] += bucket_row["all_runs"]
+            counts[1] += bucket_row["finished_runs"] or 0
+            counts[2] += bucket_row["error_runs"] or 0
+        sums = {f"sum_{name}": Sum(name) for name in rollups.BUCKET_FIELDS}
+        by_host = (
+            rows.filter(timed__gt=0)
+            .values("host")
+            .annotate(timed_runs=Sum("timed"), **sums)
+            .values_list("host", "timed_runs", *sums)
+        )
+        for host, timed_runs, *histogram in by_host:
+            self.timed[host] += timed_runs
+            self.histograms[host] = histogram
+
+    def host_durations(self, host: str) -> HostDurations:
+        runs = self.timed[host]
+        exact = self.durations.get(host, [])
+        histogram = self.histograms.get(host)
+        if histogram is None:
+            p50, p95 = percentile(exact, 0.5), percentile(exact, 0.95)
+        else:
+            histogram = list(histogram)
+            for ms in exact:
+                histogram[rollups.duration_bucket(ms)] += 1
+            p50 = rollups.histogram_percentile(histogram, 0.5)
+            p95 = rollups.histogram_percentile(histogram, 0.95)
+        return HostDurations(
+            host=host, runs=runs, p50=p50, p95=p95, measured=runs, estimated=histogram is not None
+        )
+
+
+def rolled_up_trends(
+    *, team: Team, filters: LogFilters, window: TrendWindow, now: datetime
+) -> Trends:
+    """`team_trends` from the rollups: the counts are exact. The duration percentiles are
+    exact up to EXACT_DURATIONS_UP_TO timed runs (read from the runs); above, those of a host
+    with runs in the rolled-up hours are estimated from its duration buckets (within one
+    bucket's width, rollups.BUCKET_RATIO). `rollups.answers(filters)` must hold."""
+    split = rollups.split_window(since=window.since, until=window.until, now=now)
+    tallies = _Tallies()
+    for since, until in split.live:
+        live = _runs(team=team, filters=replace(filters, since=since, until=until))
+        for row in live.values_list(*_LIVE_FIELDS):
+            tallies.add_run(row, window.unit)
+    if split.rolled is not None:
+        first, end = split.rolled
+        in_rolled = replace(filters, since=first, until=end)
+        pending = _runs(team=team, filters=in_rolled).filter(outcome=Run.Outcome.PENDING)
+        for row in pending.values_list(*_LIVE_FIELDS):
+            tallies.add_run(row, window.unit)
+        tallies.add_rollups(rollups.rollup_rows(team=team, filters=in_rolled), window.unit)
+    classes = [
+        ClassCount(
+            key=key,
+            label=CLASS_LABELS[key],
+            short_label=CLASS_SHORT_LABELS.get(key, key),
+            count=tallies.classes[key],
+        )
+        for key in CLASS_CONDITIONS
+    ]
+    frequent = sorted(tallies.diagnoses.items(), key=lambda pair: (-pair[1], pair[0]))
+    diagnoses = [
+        DiagnosisCount(code=code, title=tallies.titles[code], count=count)
+        for code, count in frequent[:TOP_DIAGNOSES]
+        if count > 0
+    ]
+    buckets = []
+    for start in window.buckets():
+        runs, finished, errors = tallies.buckets.get(start, (0, 0, 0))
+        buckets.append(Bucket(start=start, runs=runs, finished=finished, errors=errors))
+    if sum(tallies.timed.values()) <= EXACT_DURATIONS_UP_TO:
+        hosts = durations_by_host(team=team, filters=filters)
+    else:
+        busiest = sorted(
+            (pair for pair in tallies.timed.items() if pair[1] > 0),
+            key=lambda pair: (-pair[1], pair[0]),
+        )
+        hosts = [tallies.host_durations(host) for host, _ in busiest[:TOP_HOSTS]]
+    return Trends(
+        window=window,
+        classes=classes,
+        diagnoses=diagnoses,
+        buckets=buckets,
+        hosts=hosts,
+        phases=phases_by_host(team=team, filters=filters, hosts=[each.host for each in hosts]),
     )
 
 

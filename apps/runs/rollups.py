@@ -1,0 +1,269 @@
+"""Hourly rollups of finished runs (RunHourRollup), so the trends of long windows read a few
+rows per hour instead of every run.
+
+A run counts in the rollup of the hour it was created in (UTC), under its host, method,
+outcome, status and diagnosis, once it has a result. `record_result` keeps the rollups up to
+date as a run's result is stored (a retried run moves from its old result to its new one);
+`rebuild_team` computes a team's rollups again from its runs (the backfill); `add_rows`
+adds runs written in bulk. Pending runs are never in a rollup: the trends count them live.
+"""
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import cast
+
+from django.db import connection, transaction
+from django.db.models import Field, Q, QuerySet
+
+from apps.accounts.models import Team
+from apps.runs.filters import LogFilters
+from apps.runs.models import DURATION_BUCKETS, Run, RunHourRollup
+
+HOUR = timedelta(hours=1)
+BUCKET_RATIO = 2**0.25  # the width of a duration bucket: each is this many times the last
+BUCKET_FIELDS = tuple(f"d{index:02d}" for index in range(DURATION_BUCKETS))
+KEY_FIELDS = (
+    "team", "hour", "host", "method", "outcome", "response_status", "diagnosis_code",
+    "diagnosis_title",
+)  # fmt: skip
+# The columns of a run, in this order, that `add_rows` reads.
+RUN_FIELDS = (
+    "team_id", "created_at", "host", "method", "outcome", "response_status", "diagnosis_code",
+    "diagnosis_title", "duration_ms",
+)  # fmt: skip
+WRITE_BATCH = 2000
+
+# (team id, hour, host, method, outcome, status (0: none), diagnosis code, diagnosis title)
+Key = tuple[object, datetime, str, str, str, int, str, str]
+
+
+def duration_bucket(ms: float) -> int:
+    """The bucket a duration is counted in (see models.DURATION_BUCKETS)."""
+    if ms < 1.0:
+        return 0
+    return min(DURATION_BUCKETS - 1, 1 + math.floor(4 * math.log2(ms)))
+
+
+def bucket_bounds(index: int) -> tuple[float, float]:
+    """[low, high) in ms of a bucket; the last one's high is where it starts holding all."""
+    if index == 0:
+        return 0.0, 1.0
+    return 2 ** ((index - 1) / 4), 2 ** (index / 4)
+
+
+def histogram_percentile(counts: list[int], fraction: float) -> float:
+    """The value at `fraction` of the counted durations, as percentile_cont would give it
+    from the durations themselves, estimated within the buckets (geometrically): the result
+    is within one bucket's ratio of the exact one. `counts` must not all be zero."""
+    total = sum(counts)
+    position = fraction * (total - 1)
+    lower = math.floor(position)
+    upper = min(lower + 1, total - 1)
+    low_value = _value_at_rank(counts, lower)
+    high_value = low_value if upper == lower else _value_at_rank(counts, upper)
+    return low_value + (high_value - low_value) * (position - lower)
+
+
+def _value_at_rank(counts: list[int], rank: int) -> float:
+    seen = 0
+    for index, count in enumerate(counts):
+        if rank < seen + count:
+            low, high = bucket_bounds(index)
+            if index == len(counts) - 1:
+                return low
+            share = (rank - seen + 0.5) / count
+            return low + (high - low) * share if index == 0 else low * (high / low) ** share
+        seen += count
+    raise ValueError("rank past the counted durations")
+
+
+@dataclass
+class Tally:
+    """What a rollup row adds up."""
+
+    runs: int = 0
+    timed: int = 0
+    duration_sum: float = 0.0
+    buckets: list[int] = field(default_factory=lambda: [0] * DURATION_BUCKETS)
+
+    def add(self, duration_ms: float | None, sign: int = 1) -> None:
+        self.runs += sign
+        if duration_ms is not None:
+            self.timed += sign
+            self.duration_sum += sign * duration_ms
+            self.buckets[duration_bucket(duration_ms)] += sign
+
+    @property
+    def is_zero(self) -> bool:
+        return not self.runs and not self.timed and not any(self.buckets)
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Counted:
+    """How a run with a result is counted: its rollup row and its duration."""
+
+    key: Key
+    duration_ms: float | None
+
+
+def counted(run: Run) -> Counted | None:
+    """How the run counts in the rollups as it is now; None while it has no result."""
+    if run.outcome == Run.Outcome.PENDING:
+        return None
+    return Counted(
+        key=(
+            run.team_id,
+            hour_of(run.created_at),
+            run.host,
+            run.method,
+            run.outcome,
+            run.response_status or 0,
+            run.diagnosis_code,
+            run.diagnosis_title,
+        ),
+        duration_ms=run.duration_ms,
+    )
+
+
+def record_result(*, before: Counted | None, run: Run) -> None:
+    """Count the run's stored result in its hour's rollup, and no longer its previous one
+    (`before`, from `counted(run)` before the result was stored). Call it in the transaction
+    that saves the run."""
+    deltas: dict[Key, Tally] = {}
+    if before is not None:
+        deltas.setdefault(before.key, Tally()).add(before.duration_ms, -1)
+    after = counted(run)
+    if after is not None:
+        deltas.setdefault(after.key, Tally()).add(after.duration_ms)
+    _apply(deltas)
+
+
+def add_rows(rows: Iterable[tuple[object, ...]]) -> int:
+    """Count runs given as RUN_FIELDS tuples (e.g. written in bulk) in the rollups; the
+    number of rollup rows written. Runs without a result are skipped."""
+    deltas: dict[Key, Tally] = {}
+    for team_id, created_at, host, method, outcome, status, code, title, duration in rows:
+        if outcome == Run.Outcome.PENDING:
+            continue
+        assert isinstance(created_at, datetime)
+        key: Key = (
+            team_id, hour_of(created_at), str(host), str(method), str(outcome),
+            int(status or 0), str(code), str(title),  # type: ignore[call-overload]
+        )  # fmt: skip
+        deltas.setdefault(key, Tally()).add(duration if isinstance(duration, float) else None)
+    _apply(deltas)
+    return len(deltas)
+
+
+def rebuild_team(*, team: Team) -> int:
+    """Compute the team's rollups again from its runs; the number of rollup rows."""
+    with transaction.atomic():
+        RunHourRollup.objects.filter(team=team).delete()
+        rows = (
+            Run.objects.for_team(team)
+            .exclude(outcome=Run.Outcome.PENDING)
+            .order_by()
+            .values_list(*RUN_FIELDS)
+            .iterator(chunk_size=WRITE_BATCH * 5)
+        )
+        return add_rows(rows)
+
+
+def _apply(deltas: dict[Key, Tally]) -> None:
+    """Add each tally to its rollup row, creating it: one upsert statement per batch."""
+    changed = [(key, tally) for key, tally in deltas.items() if not tally.is_zero]
+    if not changed:
+        return
+    meta = RunHourRollup._meta
+    quote = connection.ops.quote_name
+    key_fields = [cast(Field, meta.get_field(name)) for name in KEY_FIELDS]
+    key_columns = [quote(str(each.column)) for each in key_fields]
+    sum_columns = [quote(name) for name in ("runs", "timed", "duration_sum", *BUCKET_FIELDS)]
+    table = quote(meta.db_table)
+    # Only names from the model's own metadata, quoted, are put in the statement.
+    sql = (
+        f"INSERT INTO {table} ({', '.join(key_columns + sum_columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * (len(key_columns) + len(sum_columns)))}) "
+        f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET "
+        + ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in sum_columns)
+    )
+    params = []
+    for key, tally in changed:
+        prepared = [
+            each.get_db_prep_save(value, connection)
+            for each, value in zip(key_fields, key, strict=True)
+        ]
+        params.append((*prepared, tally.runs, tally.timed, tally.duration_sum, *tally.buckets))
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), WRITE_BATCH):
+            cursor.executemany(sql, params[start : start + WRITE_BATCH])
+
+
+# Reading.
+
+
+def answers(filters: LogFilters) -> bool:
+    """Whether the rollups can answer for these filters: not for a member (runs are not
+    counted per member) nor a free-text search (in URLs and titles)."""
+    return not filters.member and not filters.text
+
+
+_CLASS_RANGES = {"2xx": (200, 299), "3xx": (300, 399), "4xx": (400, 499), "5xx": (500, 599)}
+
+
+def rollup_rows(*, team: Team, filters: LogFilters) -> QuerySet[RunHourRollup]:
+    """The team's rollup rows that match the filters (as `selectors.filtered_runs` matches
+    runs; `answers(filters)` must hold and the time range must fall on whole hours)."""
+    rows = RunHourRollup.objects.filter(team=team, runs__gt=0)
+    if filters.status_class == "network":
+        rows = rows.filter(outcome=Run.Outcome.FAILURE)
+    elif filters.status_class in _CLASS_RANGES:
+        low, high = _CLASS_RANGES[filters.status_class]
+        rows = rows.filter(response_status__gte=low, response_status__lte=high)
+    if filters.status is not None:
+        rows = rows.filter(response_status=filters.status)
+    if filters.diagnosis:
+        rows = rows.filter(
+            Q(diagnosis_code=filters.diagnosis)
+            | Q(diagnosis_code__startswith=f"{filters.diagnosis}.")
+        )
+    if filters.method:
+        rows = rows.filter(method=filters.method)
+    if filters.host:
+        rows = rows.filter(host=filters.host)
+    if filters.since is not None:
+        rows = rows.filter(hour__gte=filters.since)
+    if filters.until is not None:
+        rows = rows.filter(hour__lt=filters.until)
+    return rows.order_by()
+
+
+@dataclass(frozen=True)
+class Split:
+    """A time window cut in whole hours read from the rollups and the rest read live."""
+
+    rolled: tuple[datetime, datetime] | None  # [first hour, end) from the rollups
+    live: list[tuple[datetime, datetime]]  # [since, until) ranges read from the runs
+
+
+def split_window(*, since: datetime, until: datetime, now: datetime) -> Split:
+    """The whole hours of [since, until) before the current one come from the rollups; the
+    partial hours at either end and the current hour are read live (exact)."""
+    first = hour_of(since)
+    if first < since:
+        first += HOUR
+    last = min(hour_of(until), hour_of(now))
+    if first >= last:
+        return Split(rolled=None, live=[(since, until)])
+    live = []
+    if since < first:
+        live.append((since, first))
+    if last < until:
+        live.append((last, until))
+    return Split(rolled=(first, last), live=live)
