@@ -36,6 +36,7 @@ from apps.diagnosis.results import Diagnosis, DiagnosisContext
 from apps.egress.client import USER_AGENT
 from apps.egress.redaction import REDACTED
 from apps.egress.types import Exchange, Failure, FailureKind, Response
+from apps.runs import rollups
 from apps.runs.models import Attempt, Run
 
 DEFAULT_SANDBOX_BASE = "http://127.0.0.1:8000/sandbox"
@@ -496,6 +497,8 @@ RUN_COLUMNS = (
     "response_status", "failure_kind", "diagnosis_code", "diagnosis_title", "severity",
     "duration_ms", "finished_at",
 )  # fmt: skip
+# Where the columns the trends' hourly rollups count are in a run row.
+_ROLLUP_INDEXES = tuple(RUN_COLUMNS.index(name) for name in rollups.RUN_FIELDS)
 ATTEMPT_COLUMNS = (
     "id", "run_id", "number", "reason", "status", "created_at", "not_before", "wait_reason",
     "started_at", "finished_at", "deliveries", "sent_url", "sent_headers", "redirects",
@@ -682,6 +685,7 @@ def generate_runs(
                 _insert(Run, RUN_COLUMNS, runs)
                 if attempts:
                     _insert(Attempt, ATTEMPT_COLUMNS, attempts)
+            rollups.add_rows(tuple(run[index] for index in _ROLLUP_INDEXES) for run in runs)
         written += len(batch)
         if progress is not None:
             progress(written)

@@ -156,7 +156,7 @@ def add_rows(rows: Iterable[tuple[object, ...]]) -> int:
             team_id, hour_of(created_at), str(host), str(method), str(outcome),
             int(status or 0), str(code), str(title),  # type: ignore[call-overload]
         )  # fmt: skip
-        deltas.setdefault(key, Tally()).add(duration if isinstance(duration, float) else None)
+        deltas.setdefault(key, Tally()).add(None if duration is None else float(duration))  # type: ignore[arg-type]
     _apply(deltas)
     return len(deltas)
 
