@@ -14,12 +14,14 @@ import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import NamedTuple, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from django.db.models import QuerySet
 from django.urls import reverse
 
 from apps.egress.redaction import (
+    SecretValues,
     is_secret_header,
     is_secret_param,
     redact_body,
@@ -37,12 +39,12 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 1000
 # Written at the end of a file whose export failed after its first bytes were sent.
 STOPPED_EARLY = "The export stopped early because of an error: this file is incomplete."
-# HAR entries carry response bodies (each up to EGRESS_MAX_BODY_BYTES, 1 MiB by default),
-# so few per batch: 50 bodies at the cap keep the peak near 50 MB.
-HAR_BATCH_SIZE = 50
 # Entries are sent in pieces of about this many characters, not one write per entry.
 HAR_FLUSH_CHARS = 64 * 1024
 HAR_VERSION = "1.2"
+# Stored values were cleaned of the run's secret values when stored; the export redacts by
+# name only (the policy's names), with no values to look for.
+_NO_SECRETS = SecretValues(())
 CREATOR = {"name": "API diagnostics dashboard", "version": "0.1.0"}
 
 CSV_COLUMNS = (
@@ -80,21 +82,105 @@ _CSV_RUN_FIELDS = (
     "duration_ms",
     "attempt_count",
 )
-_HAR_RUN_FIELDS = (
-    "id",
-    "created_at",
-    "created_by__username",
-    "method",
-    "url",
-    "request_headers",
-    "request_body",
-    "diagnosis_code",
-    "diagnosis_title",
-    "severity",
-)
 
 
 # Reading ----------------------------------------------------------------------------------
+
+
+class RunRow(NamedTuple):
+    """The columns of a run a HAR entry needs, read as a tuple (no model instance)."""
+
+    id: uuid.UUID
+    created_at: datetime
+    member: str | None  # the username of who made it
+    method: str
+    url: str
+    request_headers: list[list[str]]
+    request_body: str
+    diagnosis_code: str
+    diagnosis_title: str
+    severity: str
+
+
+class AttemptRow(NamedTuple):
+    """The columns of an attempt a HAR entry needs, read as a tuple (no model instance)."""
+
+    run_id: uuid.UUID
+    number: int
+    started_at: datetime | None
+    created_at: datetime
+    sent_url: str
+    sent_headers: list[list[str]]
+    redirects: list[list[object]]
+    outcome: str
+    response_status: int | None
+    response_reason: str
+    response_http_version: str
+    response_headers: list[list[str]]
+    response_body: str
+    response_body_truncated: bool
+    response_body_bytes: int | None
+    failure_kind: str
+    failure_detail: str
+    failure_message: str
+    duration_ms: float | None
+    diagnosis_code: str
+    hops: object
+
+
+_RUN_ROW_FIELDS = (
+    "id", "created_at", "created_by__username", "method", "url", "request_headers",
+    "request_body", "diagnosis_code", "diagnosis_title", "severity",
+)  # fmt: skip
+# Bodies read at once when the runs' latest attempts are read (each up to
+# EGRESS_MAX_BODY_BYTES): the attempts of a batch are read in groups under this many bytes.
+HAR_READ_BYTES = 16 * 1024 * 1024
+
+
+def run_row_batches(runs: QuerySet[Run], *, size: int = BATCH_SIZE) -> Iterator[list[RunRow]]:
+    """As `run_batches`, the runs as RunRow tuples."""
+    rows = runs.values_list(*_RUN_ROW_FIELDS)
+    batch = [RunRow._make(row) for row in rows[:size]]
+    while batch:
+        yield batch
+        if len(batch) < size:
+            return
+        last = batch[-1]
+        after = older_than(rows, Cursor(created_at=last.created_at, id=last.id))
+        batch = [RunRow._make(cast(tuple[object, ...], row)) for row in after[:size]]
+
+
+def latest_finished_parts(
+    batch: list[RunRow], *, read_bytes: int = HAR_READ_BYTES
+) -> Iterator[tuple[list[RunRow], dict[uuid.UUID, AttemptRow]]]:
+    """The runs of the batch in order, in parts whose latest finished attempts' stored
+    bodies add up to at most `read_bytes` (one run at least), each with those attempts as
+    AttemptRow tuples by run id (a run without a finished attempt has none)."""
+    latest: dict[uuid.UUID, tuple[int, uuid.UUID, int]] = {}
+    finished = Attempt.objects.filter(
+        run_id__in=[run.id for run in batch], status=Attempt.Status.DONE
+    ).values_list("run_id", "number", "pk", "response_body_bytes")
+    for run_id, number, pk, size in finished:
+        if run_id not in latest or number > latest[run_id][0]:
+            latest[run_id] = (number, pk, size or 0)
+    part: list[RunRow] = []
+    part_bytes = 0
+    for run in batch:
+        size = latest[run.id][2] if run.id in latest else 0
+        if part and part_bytes + size > read_bytes:
+            yield part, _attempt_rows([latest[r.id][1] for r in part if r.id in latest])
+            part, part_bytes = [], 0
+        part.append(run)
+        part_bytes += size
+    if part:
+        yield part, _attempt_rows([latest[r.id][1] for r in part if r.id in latest])
+
+
+def _attempt_rows(pks: list[uuid.UUID]) -> dict[uuid.UUID, AttemptRow]:
+    if not pks:
+        return {}
+    rows = Attempt.objects.filter(pk__in=pks).values_list(*AttemptRow._fields)
+    return {row[0]: AttemptRow._make(row) for row in rows}
 
 
 def run_batches(runs: QuerySet[Run], *, size: int = BATCH_SIZE) -> Iterator[list[Run]]:
@@ -107,21 +193,6 @@ def run_batches(runs: QuerySet[Run], *, size: int = BATCH_SIZE) -> Iterator[list
             return
         last = batch[-1]
         batch = list(older_than(runs, Cursor(created_at=last.created_at, id=last.id))[:size])
-
-
-def latest_finished_attempts(runs: list[Run]) -> dict[uuid.UUID, Attempt]:
-    """The latest finished attempt of each of the runs that has one, read with two queries:
-    the numbers of the finished attempts (small rows), then the chosen attempts themselves."""
-    latest: dict[uuid.UUID, tuple[int, uuid.UUID]] = {}
-    finished = Attempt.objects.filter(
-        run_id__in=[run.pk for run in runs], status=Attempt.Status.DONE
-    ).values_list("run_id", "number", "pk")
-    for run_id, number, pk in finished:
-        if run_id not in latest or number > latest[run_id][0]:
-            latest[run_id] = (number, pk)
-    # The diagnosis JSON is large; the run's summary columns say what the export needs.
-    attempts = Attempt.objects.filter(pk__in=[pk for _, pk in latest.values()]).defer("diagnosis")
-    return {attempt.run_id: attempt for attempt in attempts}
 
 
 class RunUrl:
@@ -211,12 +282,13 @@ def _har_pairs(pairs: list[list[str]] | list[tuple[str, str]], *, secret_header:
     headers by their query parameters' names."""
     is_secret = is_secret_header if secret_header else is_secret_param
     return [
-        {"name": name, "value": value} for name, value in redact_pairs(pairs, is_secret=is_secret)
+        {"name": name, "value": value}
+        for name, value in redact_pairs(pairs, _NO_SECRETS, is_secret=is_secret)
     ]
 
 
-def har_request(run: Run, attempt: Attempt) -> dict[str, object]:
-    url = redact_url(attempt.sent_url or run.url)
+def har_request(run: Run | RunRow, attempt: Attempt | AttemptRow) -> dict[str, object]:
+    url = redact_url(attempt.sent_url or run.url, _NO_SECRETS)
     headers = attempt.sent_headers or run.request_headers
     try:
         query = parse_qsl(urlsplit(url).query, keep_blank_values=True)
@@ -242,7 +314,7 @@ def har_request(run: Run, attempt: Attempt) -> dict[str, object]:
     return request
 
 
-def har_response(attempt: Attempt) -> dict[str, object]:
+def har_response(attempt: Attempt | AttemptRow) -> dict[str, object]:
     if attempt.outcome != Run.Outcome.RESPONSE:
         # No HTTP response: status 0 and the reason in `_error`, as browsers write it.
         message = attempt.failure_message or attempt.failure_kind or "No response"
@@ -278,7 +350,7 @@ def har_response(attempt: Attempt) -> dict[str, object]:
         "cookies": [],
         "headers": _har_pairs(headers, secret_header=True),
         "content": content,
-        "redirectURL": redact_url(_header_value(headers, "Location")),
+        "redirectURL": redact_url(_header_value(headers, "Location"), _NO_SECRETS),
         "headersSize": -1,
         # The size on the wire is not known for a compressed body (it is kept decoded).
         "bodySize": -1 if compressed else size,
@@ -328,10 +400,15 @@ def har_time(timings: dict[str, object]) -> float:
     return round(sum(v for v in values if isinstance(v, int | float) and v != -1), 3)
 
 
-def har_timings(attempt: Attempt) -> dict[str, object]:
-    """The final request's measured phases; for an attempt stored before phases were
-    measured, only its total, given as `wait` so the sum stays `time`."""
-    hop = _final_hop(attempt)
+def har_timings(
+    attempt: Attempt | AttemptRow, hops: list[HopFacts] | None = None
+) -> dict[str, object]:
+    """The final request's measured phases (of `hops`, else read from the attempt); for an
+    attempt stored before phases were measured, only its total, given as `wait` so the sum
+    stays `time`."""
+    if hops is None:
+        hops = _hops(attempt)
+    hop = hops[-1] if hops else None
     if hop is not None:
         return har_timings_of(hop.timings)
     total = attempt.duration_ms or 0.0
@@ -347,24 +424,27 @@ def har_timings(attempt: Attempt) -> dict[str, object]:
     }
 
 
-def _hops(attempt: Attempt) -> list[HopFacts]:
+def _hops(attempt: Attempt | AttemptRow) -> list[HopFacts]:
     stored = attempt.hops if isinstance(attempt.hops, list) else []
     return [hop for hop in map(HopFacts.from_dict, stored) if hop is not None]
 
 
-def _final_hop(attempt: Attempt) -> HopFacts | None:
-    hops = _hops(attempt)
-    return hops[-1] if hops else None
+def _member(run: Run | RunRow) -> str:
+    if isinstance(run, RunRow):
+        return run.member or ""
+    return run.created_by.username if run.created_by_id and run.created_by else ""
 
 
-def har_entry(run: Run, attempt: Attempt, *, run_url: str) -> dict[str, object]:
+def har_entry(
+    run: Run | RunRow, attempt: Attempt | AttemptRow, *, run_url: str
+) -> dict[str, object]:
     # The run's summary columns describe its latest finished attempt, the one exported.
     code = attempt.diagnosis_code or run.diagnosis_code
     title = run.diagnosis_title
     started = attempt.started_at or attempt.created_at or run.created_at
-    timings = har_timings(attempt)
     hops = _hops(attempt)
     final = hops[-1] if hops else None
+    timings = har_timings(attempt, hops)
     entry: dict[str, object] = {
         "startedDateTime": iso_utc(started),
         "time": har_time(timings),
@@ -380,7 +460,7 @@ def har_entry(run: Run, attempt: Attempt, *, run_url: str) -> dict[str, object]:
         },
         "_run": run_url,
         "_attempt": attempt.number,
-        "_member": run.created_by.username if run.created_by_id and run.created_by else "",
+        "_member": _member(run),
     }
     if final is not None and final.connection is not None:
         entry["serverIPAddress"] = final.connection.remote_address
@@ -397,12 +477,13 @@ def har_entry(run: Run, attempt: Attempt, *, run_url: str) -> dict[str, object]:
             "notAfter": leaf.not_after,
         }
     if attempt.redirects:
-        entry["_redirects"] = [
-            {"status": status, "location": redact_url(location)}
+        redirects: list[dict[str, object]] = [
+            {"status": status, "location": redact_url(str(location), _NO_SECRETS)}
             for status, location in attempt.redirects
         ]
+        entry["_redirects"] = redirects
         # The hops before the final request, when measured: one per redirect followed.
-        for redirect, hop in zip(entry["_redirects"], hops[:-1], strict=False):
+        for redirect, hop in zip(redirects, hops[:-1], strict=False):
             redirect["timings"] = har_timings_of(hop.timings)
             if hop.connection is not None:
                 redirect["serverIPAddress"] = hop.connection.remote_address
@@ -410,7 +491,7 @@ def har_entry(run: Run, attempt: Attempt, *, run_url: str) -> dict[str, object]:
 
 
 def har_chunks(
-    runs: QuerySet[Run], *, base_url: str, batch_size: int = HAR_BATCH_SIZE
+    runs: QuerySet[Run], *, base_url: str, batch_size: int = BATCH_SIZE
 ) -> Iterator[str]:
     """The runs as one HAR 1.2 document, an entry per run from its latest finished attempt
     (runs not finished yet have none), newest first as in the log."""
@@ -426,28 +507,28 @@ def har_chunks(
     pending: list[str] = []
     pending_chars = 0
     skipped = 0
-    rows = runs.select_related("created_by").only(*_HAR_RUN_FIELDS)
+    encode = json.JSONEncoder(ensure_ascii=False).encode
     try:
-        for batch in run_batches(rows, size=batch_size):
-            attempts = latest_finished_attempts(batch)
-            for run in batch:
-                attempt = attempts.get(run.pk)
-                if attempt is None:
-                    continue
-                try:
-                    entry = har_entry(run, attempt, run_url=run_url(run.id))
-                    text = separator + json.dumps(entry, ensure_ascii=False)
-                except (ValueError, TypeError, RecursionError):
-                    # Stored data this code cannot write: said in the file, never half a file.
-                    logger.exception("HAR export: run %s left out", run.pk)
-                    skipped += 1
-                    continue
-                separator = ","
-                pending.append(text)
-                pending_chars += len(text)
-                if pending_chars >= HAR_FLUSH_CHARS:
-                    yield "".join(pending)
-                    pending, pending_chars = [], 0
+        for batch in run_row_batches(runs, size=batch_size):
+            for part, attempts in latest_finished_parts(batch):
+                for run in part:
+                    attempt = attempts.get(run.id)
+                    if attempt is None:
+                        continue
+                    try:
+                        entry = har_entry(run, attempt, run_url=run_url(run.id))
+                        text = separator + encode(entry)
+                    except (ValueError, TypeError, RecursionError):
+                        # Stored data this code cannot write: said in the file, never half.
+                        logger.exception("HAR export: run %s left out", run.id)
+                        skipped += 1
+                        continue
+                    separator = ","
+                    pending.append(text)
+                    pending_chars += len(text)
+                    if pending_chars >= HAR_FLUSH_CHARS:
+                        yield "".join(pending)
+                        pending, pending_chars = [], 0
     except Exception:
         # Headers are sent already: the document is closed, valid, and says it is short.
         logger.exception("HAR export stopped early")
