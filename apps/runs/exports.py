@@ -8,9 +8,11 @@ redacted columns, and is redacted again by name on the way out.
 """
 
 import csv
+import functools
 import io
 import json
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,11 +23,13 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from apps.egress.redaction import (
+    REDACTED,
+    URL_HEADERS,
     SecretValues,
     is_secret_header,
+    is_secret_name,
     is_secret_param,
     redact_body,
-    redact_pairs,
     redact_url,
 )
 from apps.egress.types import HopFacts, Timings
@@ -277,14 +281,39 @@ def _header_value(pairs: list[list[str]], name: str) -> str:
     return next((value for key, value in pairs if key.lower() == lowered), "")
 
 
+# The policy's name checks, remembered: the same few names come back on every row.
+_secret_header = functools.lru_cache(maxsize=4096)(is_secret_header)
+_secret_param = functools.lru_cache(maxsize=4096)(is_secret_param)
+_secret_name = functools.lru_cache(maxsize=4096)(is_secret_name)
+# A JSON object key: in a JSON text without a backslash, no string holds a quote, so these
+# matches are exactly the text's keys.
+_JSON_KEY = re.compile(r'"([^"\\]*)"\s*:')
+
+
 def _har_pairs(pairs: list[list[str]] | list[tuple[str, str]], *, secret_header: bool) -> list:
-    """Name/value objects with secret values redacted by name (the policy's); URLs in
-    headers by their query parameters' names."""
-    is_secret = is_secret_header if secret_header else is_secret_param
-    return [
-        {"name": name, "value": value}
-        for name, value in redact_pairs(pairs, _NO_SECRETS, is_secret=is_secret)
-    ]
+    """Name/value objects with secret values redacted by name (the policy's, as
+    `redact_pairs` does); URLs in headers by their query parameters' names."""
+    is_secret = _secret_header if secret_header else _secret_param
+    shown = []
+    for name, value in pairs:
+        name, value = str(name), str(value)
+        if value and is_secret(name):
+            value = REDACTED
+        elif name.lower() in URL_HEADERS:
+            value = redact_url(value, _NO_SECRETS)
+        shown.append({"name": name, "value": value})
+    return shown
+
+
+def _body_text(text: str, mime_type: str) -> str:
+    """`redact_body(text, mime_type)`'s text, without parsing a JSON body none of whose keys
+    names a secret (it would come back unchanged)."""
+    lowered = mime_type.lower()
+    is_json = "json" in lowered or (not lowered and text.lstrip()[:1] in ("{", "["))
+    keys = set(_JSON_KEY.findall(text)) if is_json and "\\" not in text else None
+    if keys is not None and not any(map(_secret_name, keys)):
+        return text
+    return redact_body(text, mime_type, _NO_SECRETS)[0]
 
 
 def har_request(run: Run | RunRow, attempt: Attempt | AttemptRow) -> dict[str, object]:
@@ -306,7 +335,7 @@ def har_request(run: Run | RunRow, attempt: Attempt | AttemptRow) -> dict[str, o
     }
     if run.request_body:
         mime_type = _header_value(headers, "Content-Type")
-        text, _ = redact_body(run.request_body, mime_type)
+        text = _body_text(run.request_body, mime_type)
         request["postData"] = {"mimeType": mime_type, "text": text}
         # The size sent (secrets and all) when known, else that of the text shown.
         sent = _header_value(headers, "Content-Length")
@@ -334,7 +363,7 @@ def har_response(attempt: Attempt | AttemptRow) -> dict[str, object]:
         }
     headers = attempt.response_headers
     mime_type = _header_value(headers, "Content-Type")
-    text, _ = redact_body(attempt.response_body, mime_type)
+    text = _body_text(attempt.response_body, mime_type)
     size = attempt.response_body_bytes
     if size is None:
         size = len(attempt.response_body.encode())
