@@ -109,9 +109,13 @@ def ensure_runs(team, count: int, usernames: tuple[str, ...], *, seed: int) -> N
     from django.contrib.auth.models import User
 
     from apps.demo.synthetic import generate_runs
-    from apps.runs.models import Attempt, Run
+    from apps.runs.models import Attempt, Run, RunHourRollup
+    from apps.runs.rollups import rebuild_team
 
     have = Run.objects.filter(team=team).count()
+    if have and not RunHourRollup.objects.filter(team=team).exists():
+        print(f"{team.name}: counting its {have:,} runs in the trends' rollups…", flush=True)
+        rebuild_team(team=team)
     if have >= count:
         return
     missing = count - have
@@ -183,6 +187,11 @@ def pages(team, runs: int) -> list[tuple[str, str]]:
         ("free text, rare q=certificate", "/?q=certificate"),
         (f"deep page ({depth} pages in)", f"/?before={deep}"),
         (f"deep page + class=4xx ({depth} in)", f"/?class=4xx&before={deep}"),
+        ("trends, last 24 hours", "/runs/trends/?range=24h"),
+        ("trends, 7 days (default)", "/runs/trends/"),
+        ("trends, 30 days", "/runs/trends/?range=30d"),
+        ("trends, 30 days + class=4xx", "/runs/trends/?range=30d&class=4xx"),
+        ("trends, 30 days + host", "/runs/trends/?range=30d&host=us.market-api.kaiko.io"),
     ]
 
 

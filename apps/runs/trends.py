@@ -399,12 +399,16 @@ def phase_stats(samples: list[HopFacts]) -> list[PhaseStat]:
 
 def phases_by_host(*, team: Team, filters: LogFilters, hosts: list[str]) -> list[HostPhases]:
     """Per host (in the order given), the percentiles of each phase of the final request
-    of the latest PHASE_SAMPLE finished attempts that have measured phases."""
+    of the latest PHASE_SAMPLE finished attempts of its latest PHASE_SAMPLE runs that have
+    measured phases."""
     found = []
     runs = _runs(team=team, filters=filters)
     for host in hosts:
+        # The latest runs of the host first (an index range scan), then their attempts: a
+        # bounded read however many runs the window holds.
+        latest_runs = runs.filter(host=host).order_by("-created_at", "-id").values("id")
         stored = (
-            Attempt.objects.filter(run__in=runs.filter(host=host), status=Attempt.Status.DONE)
+            Attempt.objects.filter(run__in=latest_runs[:PHASE_SAMPLE], status=Attempt.Status.DONE)
             .order_by("-finished_at", "-id")
             .values_list("hops", flat=True)[:PHASE_SAMPLE]
         )
