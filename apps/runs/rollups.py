@@ -177,7 +177,11 @@ def rebuild_team(*, team: Team) -> int:
 
 def _apply(deltas: dict[Key, Tally]) -> None:
     """Add each tally to its rollup row, creating it: one upsert statement per batch."""
-    changed = [(key, tally) for key, tally in deltas.items() if not tally.is_zero]
+    # In key order: two transactions that touch the same rows lock them in the same order.
+    changed = sorted(
+        ((key, tally) for key, tally in deltas.items() if not tally.is_zero),
+        key=lambda pair: tuple(str(part) for part in pair[0]),
+    )
     if not changed:
         return
     meta = RunHourRollup._meta
