@@ -1,6 +1,7 @@
 """The egress client's hop facts against real local servers: a fresh and a reused
 connection, a redirect chain, a refused certificate looked at again without a request."""
 
+import datetime
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,8 +11,9 @@ from apps.egress import client
 from apps.egress.client import send
 from apps.egress.policy import AddressPolicy
 from apps.egress.types import PHASES, FailureKind, OutboundRequest
+from apps.sandbox.certificates import make_ca, make_server_certificate
 from tests.support.servers import closed_port, serving
-from tests.support.tls import make_ca, make_leaf, tls_serving, write_pem
+from tests.support.tls import tls_serving, write_pem
 
 LOOPBACK = AddressPolicy.from_allowlist(["127.0.0.1", "::1", "localhost"])
 TOLERANCE_MS = 0.01
@@ -72,9 +74,10 @@ def test_a_refused_connection_fails_in_connect() -> None:
 @pytest.fixture(scope="module")
 def expired(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("tls-timings")
-    issuer, ca = make_ca()
-    key, cert = make_leaf("pinned.test", issuer, expired=True)
-    return write_pem(folder, "ca", ca), write_pem(folder, "expired", cert, key)
+    now = datetime.datetime.now(datetime.UTC)
+    issuer = make_ca("Egress Test CA", now, subtrees=("pinned.test",))
+    key, cert = make_server_certificate(("pinned.test",), issuer, now, expired=True)
+    return write_pem(folder, "ca", issuer[1]), write_pem(folder, "expired", cert, key)
 
 
 def test_a_refused_certificate_is_described_and_no_request_is_sent(
