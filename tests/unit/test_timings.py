@@ -101,7 +101,8 @@ def test_a_failure_names_its_phase_and_no_phase_after_it_happened(
     assert timings.failed_in == failed_in
     for name in PHASES:
         assert (timings.phase(name) is not None) is (name in happened), name
-    assert timings.phase(failed_in) is not None and timings.phase(failed_in) > 0
+    failed_phase = timings.phase(failed_in)
+    assert failed_phase is not None and failed_phase > 0
     assert_adds_up(timings)
 
 
