@@ -11,7 +11,7 @@ from apps.accounts.models import Team
 from apps.egress.types import HopFacts, Timings
 from apps.runs.models import Attempt, Run
 from tests.support.factories import add_attempt, make_run
-from tests.web.test_runs_trends_page import DAY, at, table
+from tests.support.trends import DAY, at, table
 
 pytestmark = pytest.mark.django_db
 
