@@ -10,12 +10,13 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 from cryptography.fernet import InvalidToken
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -39,6 +40,7 @@ from apps.api.schemas import (
     CreatedShareLinkOut,
     CurlIn,
     DiagnoseIn,
+    FieldError,
     LogPageOut,
     MeOut,
     Pair,
@@ -101,7 +103,7 @@ def problem_response(problem: Problematic) -> HttpResponse:
         title=problem.title,
         status=problem.status,
         detail=problem.detail,
-        errors=[{"field": field, "message": message} for field, message in problem.errors],
+        errors=[FieldError(field=field, message=message) for field, message in problem.errors],
     )
     response = HttpResponse(
         body.model_dump_json(), status=problem.status, content_type=PROBLEM_TYPE
@@ -147,7 +149,9 @@ class DashboardAPI(NinjaAPI):
 
 # The docs page (Swagger UI, served from django-ninja's own static files): its script sets
 # style attributes, so this page alone allows inline styles.
-docs_csp = csp_override({**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]})
+# django-stubs types the setting as dict[str, object]; ours holds lists of sources.
+site_csp = cast(Mapping[str, Collection[str] | str], settings.SECURE_CSP)
+docs_csp = csp_override({**site_csp, "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]})
 
 api = DashboardAPI(
     title="API diagnostics",
@@ -256,7 +260,7 @@ def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
 
 
 def _form_problem(form: Any, *, prefix: str = "") -> Problematic:
-    errors = []
+    errors: list[tuple[str, str]] = []
     for name, messages in form.errors.items():
         field = "" if name == "__all__" else f"{prefix}{name}"
         errors.extend((field, str(message)) for message in messages)
@@ -268,7 +272,12 @@ def _form_problem(form: Any, *, prefix: str = "") -> Problematic:
 
 
 def _token(request: HttpRequest) -> ApiToken:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+    return request.auth  # type: ignore[attr-defined]
+
+
+def _user(request: HttpRequest) -> User:
+    """The token's user: `TokenAuth` signs it in before any endpoint runs."""
+    return cast(User, request.user)
 
 
 def _team(request: HttpRequest) -> Team:
@@ -281,7 +290,7 @@ def _absolute(request: HttpRequest) -> presenters.Absolute:
 
 def _get_run_for_token(request: HttpRequest, run_id: uuid.UUID) -> Run:
     """The run if it is of the token's team (and its user is a member); Http404 otherwise."""
-    run = selectors.get_run_for_user(user=request.user, run_id=run_id)
+    run = selectors.get_run_for_user(user=_user(request), run_id=run_id)
     if run.team_id != _token(request).team_id:
         raise Http404("No such run")
     return run
@@ -334,7 +343,7 @@ def _submit(request: HttpRequest, data: dict[str, Any]) -> Run:
     if not form.is_valid():
         raise _form_problem(form)
     _limit_submissions(request)
-    return services.submit_run(team=_team(request), user=request.user, request=form.to_request())
+    return services.submit_run(team=_team(request), user=_user(request), request=form.to_request())
 
 
 WAIT = Query(0, ge=0, le=MAX_WAIT_SECONDS, description="Hold the answer up to N seconds "
@@ -408,7 +417,7 @@ def create_run_from_curl(request: HttpRequest, payload: CurlIn, wait: int = WAIT
     if not form.is_valid():
         raise _form_problem(form, prefix="command.")
     _limit_submissions(request)
-    run = services.submit_run(team=_team(request), user=request.user, request=form.to_request())
+    run = services.submit_run(team=_team(request), user=_user(request), request=form.to_request())
     return Status(201, _run_answer(request, run, wait=wait, warnings=parsed.warnings))
 
 
@@ -481,7 +490,7 @@ def reauthenticate_run(
         raise _form_problem(form)
     _limit_submissions(request)
     new_run = services.submit_run(
-        team=run.team, user=request.user, request=form.to_request(run), source=run
+        team=run.team, user=_user(request), request=form.to_request(run), source=run
     )
     return Status(201, _run_answer(request, new_run, wait=wait))
 
@@ -655,11 +664,11 @@ def create_share_link(request: HttpRequest, run_id: uuid.UUID, payload: ShareLin
         raise _form_problem(form)
     link, token = sharing_services.create_link(
         run=run,
-        created_by=request.user,
+        created_by=_user(request),
         visibility=form.cleaned_data["visibility"],
         lifetime=form.lifetime_delta(),
     )
-    link.created_by = request.user
+    link.created_by = _user(request)
     answer = presenters.share_link_out(link, timezone.now())
     answer["url"] = request.build_absolute_uri(reverse("sharing:shared", args=[token]))
     return Status(201, answer)
@@ -761,6 +770,6 @@ def diagnose_recorded(request: HttpRequest, payload: DiagnoseIn) -> Status[Any]:
         raise _invalid_input(invalid.field, invalid.message) from None
     check_rate(request, group="diagnose", rate=settings.RATELIMIT_SUBMIT, key="user")
     run = record_exchange(
-        team=_team(request), user=request.user, recorded=recorded, profile=payload.profile
+        team=_team(request), user=_user(request), recorded=recorded, profile=payload.profile
     )
     return Status(201, _run_answer(request, run))

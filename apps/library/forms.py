@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
@@ -24,8 +26,9 @@ class SpecUploadForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false", "class": "mono"}),
     )
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         upload: UploadedFile | None = cleaned.get("file")
         text: str = cleaned.get("text") or ""
         if upload and text.strip():

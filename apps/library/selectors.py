@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import Http404
 
 from apps.accounts.models import Team
@@ -20,9 +20,7 @@ def profiles_of(*, team: Team) -> list[SpecProfile]:
     return list(SpecProfile.objects.for_team(team).prefetch_related("versions"))
 
 
-def get_profile_for_user(
-    *, user: AbstractBaseUser | AnonymousUser, profile_id: uuid.UUID
-) -> SpecProfile:
+def get_profile_for_user(*, user: User | AnonymousUser, profile_id: uuid.UUID) -> SpecProfile:
     """The profile if the user is a member of its team; Http404 otherwise, as if it did not
     exist."""
     if not user.is_authenticated:

@@ -397,12 +397,13 @@ def har_entry(run: Run, attempt: Attempt, *, run_url: str) -> dict[str, object]:
             "notAfter": leaf.not_after,
         }
     if attempt.redirects:
-        entry["_redirects"] = [
+        redirects: list[dict[str, object]] = [
             {"status": status, "location": redact_url(location)}
             for status, location in attempt.redirects
         ]
+        entry["_redirects"] = redirects
         # The hops before the final request, when measured: one per redirect followed.
-        for redirect, hop in zip(entry["_redirects"], hops[:-1], strict=False):
+        for redirect, hop in zip(redirects, hops[:-1], strict=False):
             redirect["timings"] = har_timings_of(hop.timings)
             if hop.connection is not None:
                 redirect["serverIPAddress"] = hop.connection.remote_address

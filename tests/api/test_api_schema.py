@@ -4,6 +4,7 @@ no 5xx, and every answer conforms to the document (status, content type, headers
 import json
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -76,7 +77,7 @@ EXCLUDED_CHECKS = [schemathesis.checks.positive_data_acceptance]
 KAIKO = "https://us.market-api.kaiko.io/v2/data/trades.v1/exchanges"
 # Bodies that are valid in meaning too, sent for every third case of their operation, so
 # that the success answers of the writes are checked against the document as well.
-VALID_BODIES = {
+VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/runs"): {"url": KAIKO, "api_key": "k-123456"},
     ("POST", "/api/v1/runs/curl"): {"command": f"curl -H 'Accept: application/json' {KAIKO}"},
     ("POST", "/api/v1/diagnose"): {
@@ -143,7 +144,7 @@ def test_the_api_conforms_to_its_document(
     checks (no 5xx, documented status, content type, headers and body) on each answer."""
     operation = api_schema[path][method]
     headers = {"Authorization": f"Bearer {world['token']}"}
-    calls = []
+    calls: list[int] = []
 
     @given(case=operation.as_strategy())
     @settings(

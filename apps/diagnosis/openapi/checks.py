@@ -529,7 +529,8 @@ def value_problem(raw: str, schema: Mapping[str, Any], spec: Spec | None = None)
     types = [t for t in _types(schema) if t != "null"]
     kind = types[0] if len(types) == 1 else ""
     if kind == "array":
-        items = schema.get("items") if isinstance(schema.get("items"), Mapping) else {}
+        items = schema.get("items")
+        items = items if isinstance(items, Mapping) else {}
         parts = raw.split(",") if raw else []
         for part in parts:
             problem = value_problem(part, items, spec)
@@ -588,11 +589,17 @@ def _range_problem(value: float, schema: Mapping[str, Any]) -> str | None:
         return f"must be greater than {ex_low}"
     if isinstance(ex_high, int | float) and not isinstance(ex_high, bool) and value >= ex_high:
         return f"must be less than {ex_high}"
-    low_ok = isinstance(low, int | float) and not isinstance(low, bool)
-    if low_ok and (value < low or (ex_low is True and value == low)):
+    if (
+        isinstance(low, int | float)
+        and not isinstance(low, bool)
+        and (value < low or (ex_low is True and value == low))
+    ):
         return f"must be {'greater than' if ex_low is True else 'at least'} {low}"
-    high_ok = isinstance(high, int | float) and not isinstance(high, bool)
-    if high_ok and (value > high or (ex_high is True and value == high)):
+    if (
+        isinstance(high, int | float)
+        and not isinstance(high, bool)
+        and (value > high or (ex_high is True and value == high))
+    ):
         return f"must be {'less than' if ex_high is True else 'at most'} {high}"
     return None
 
@@ -788,14 +795,12 @@ def _new_validator(spec: Spec, pointer: str) -> Any:
         oas30_format_checker,
         oas31_format_checker,
     )
-    from referencing import Registry, Resource
+    from referencing import Registry
     from referencing.jsonschema import DRAFT4, DRAFT202012
 
     is_31 = spec.openapi.startswith("3.1")
     uri = "urn:openapi-document"
-    resource = Resource(
-        contents=dict(spec.document), specification=DRAFT202012 if is_31 else DRAFT4
-    )
+    resource = (DRAFT202012 if is_31 else DRAFT4).create_resource(dict(spec.document))
     registry = Registry().with_resource(uri, resource)
     cls = OAS31Validator if is_31 else OAS30Validator
     checker = oas31_format_checker if is_31 else oas30_format_checker

@@ -76,9 +76,8 @@ def expired(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("tls-timings")
     now = datetime.datetime.now(datetime.UTC)
     issuer = make_ca("Egress Test CA", now, subtrees=("pinned.test",))
-    ca = issuer[1]
     key, cert = make_server_certificate(("pinned.test",), issuer, now, expired=True)
-    return write_pem(folder, "ca", ca), write_pem(folder, "expired", cert, key)
+    return write_pem(folder, "ca", issuer[1]), write_pem(folder, "expired", cert, key)
 
 
 def test_a_refused_certificate_is_described_and_no_request_is_sent(

@@ -14,7 +14,7 @@ from apps.egress.types import Certificate, ConnectionFacts, HopFacts, Timings, T
 from apps.runs import secrets
 from apps.runs.models import Attempt
 from tests.support.factories import finished_run
-from tests.web.test_sharing_views import make_link, share_url
+from tests.support.sharing import make_link, share_url
 
 pytestmark = pytest.mark.django_db
 KEY = "KSECRET-timings-0001"

@@ -52,11 +52,8 @@ def test_it_reads_servers_schemes_operations_and_responses() -> None:
     assert params["start_time"].schema["format"] == "date-time"
     # A response given by $ref keeps the pointer of its own schema.
     assert trades.responses["400"].description == "The request parameters are invalid."
-    assert (
-        trades.responses["400"]
-        .content["application/json"]
-        .startswith("#/components/responses/BadRequest/")
-    )
+    pointer = trades.responses["400"].content["application/json"]
+    assert pointer is not None and pointer.startswith("#/components/responses/BadRequest/")
     assert spec.operations[1].security == ()  # no auth needed there
     assert spec.security_for(trades) == (("ApiKey",),)
 
@@ -110,6 +107,7 @@ def test_it_names_the_line_of_an_openapi_rule_broken() -> None:
     error = raised.value
     assert "Not valid OpenAPI 3.0.0" in error.message
     assert error.where == "paths./pets.get.parameters[0]"
+    assert error.line is not None
     assert text.splitlines()[error.line - 1].strip() == "- name: limit"
     assert len(error.message) < 200  # the object is named by its place, not quoted whole
 

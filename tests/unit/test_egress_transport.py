@@ -4,9 +4,7 @@ Tolerance: the phases of a request add up to its total within TOLERANCE_MS (each
 and the total are rounded to a microsecond; `blocked` takes what the others leave)."""
 
 import json
-from pathlib import Path
 
-import jsonschema
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,15 +12,9 @@ from hypothesis import strategies as st
 from apps.egress.transport import PhaseClock
 from apps.egress.types import PHASES, ConnectionFacts, HopFacts, Timings
 from apps.runs import exports
-from tests.unit.test_runs_exports import an_attempt, as_document, entry_of, har_problems
+from tests.support.har import VALIDATOR, an_attempt, as_document, entry_of, har_problems
 
 TOLERANCE_MS = 0.01
-SCHEMA = json.loads(
-    (Path(__file__).parent.parent / "fixtures" / "har" / "har-1.2.schema.json").read_text()
-)
-VALIDATOR = jsonschema.Draft202012Validator(
-    SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-)
 
 
 def assert_adds_up(timings: Timings) -> None:
@@ -101,7 +93,8 @@ def test_a_failure_names_its_phase_and_no_phase_after_it_happened(
     assert timings.failed_in == failed_in
     for name in PHASES:
         assert (timings.phase(name) is not None) is (name in happened), name
-    assert timings.phase(failed_in) is not None and timings.phase(failed_in) > 0
+    failed_phase = timings.phase(failed_in)
+    assert failed_phase is not None and failed_phase > 0
     assert_adds_up(timings)
 
 

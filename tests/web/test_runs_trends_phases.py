@@ -1,5 +1,7 @@
 """Trends: p50/p95 of each request phase by host, from the attempts' measured phases."""
 
+from typing import Any, cast
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -9,7 +11,7 @@ from apps.accounts.models import Team
 from apps.egress.types import HopFacts, Timings
 from apps.runs.models import Attempt, Run
 from tests.support.factories import add_attempt, make_run
-from tests.web.test_runs_trends_page import DAY, at, table
+from tests.support.trends import DAY, at, table
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +21,9 @@ def timed(team: Team, user: User, host: str, *, reused: bool = False, **phases: 
     run = make_run(team, user, host=host, status=Run.Status.DONE, duration_ms=total)
     Run.objects.filter(pk=run.pk).update(created_at=at(6))
     redirect = HopFacts(timings=Timings(total=1.0, blocked=1.0, reused=False), status=302)
-    final = HopFacts(timings=Timings(total=total, blocked=0.0, reused=reused, **phases))
+    # `phases` holds Timings' phase fields only (all floats); mypy cannot tell them apart.
+    fields = cast(dict[str, Any], phases)
+    final = HopFacts(timings=Timings(total=total, blocked=0.0, reused=reused, **fields))
     add_attempt(
         run,
         status=Attempt.Status.DONE,
