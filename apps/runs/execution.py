@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -405,7 +406,7 @@ def store_result(
     attempt.spec_version = covering.version if covering else None
     # Every stored field is cleaned of the run's secrets, in every encoding (the policy).
     values = SecretValues(secret_values)
-    diagnosis = Diagnosis.from_dict(redact_data(diagnosis.to_dict(), values))
+    diagnosis = Diagnosis.from_dict(cast(dict[str, Any], redact_data(diagnosis.to_dict(), values)))
     clean, clean_pairs = values.redact, functools.partial(redact_pairs, secrets=values)
 
     attempt.sent_url = redact_url(exchange.url, values)
