@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<path>.*)$", api_views.api_not_found),
     path("tokens/", include("apps.api.urls")),
+    path("monitors/", include("apps.monitors.urls")),
     path("", include("apps.accounts.urls")),
     path("", include("apps.sharing.urls")),  # /s/<token>, and /runs/<id>/share/...
     # Sign-in, sign-out and passwords: Django's views (names as Django expects them).
