@@ -45,6 +45,10 @@ class MonitorForm(forms.Form):
         label="Remind while down every (minutes, 0 for never)", min_value=0, max_value=10080,
         initial=0,
     )  # fmt: skip
+    public = forms.BooleanField(
+        label="Show on the team's public status page (name, state and uptime only)",
+        required=False,
+    )
     channels = forms.ModelMultipleChoiceField(
         label="Alert channels",
         queryset=AlertChannel.objects.none(),

@@ -94,6 +94,8 @@ class Monitor(models.Model):
     failures_to_down = models.PositiveSmallIntegerField(default=2)
     successes_to_up = models.PositiveSmallIntegerField(default=1)
     reminder_minutes = models.PositiveIntegerField(default=0)  # 0: no reminders
+    # Shown (name, state, uptime only) on the team's public status page, if it has one.
+    public = models.BooleanField(default=False)
     channels = models.ManyToManyField(AlertChannel, blank=True, related_name="monitors")
 
     state = models.CharField(max_length=10, choices=State.choices, default=State.UNKNOWN)
@@ -219,3 +221,17 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} alert to {self.channel_id} ({self.status})"
+
+
+class StatusPage(models.Model):
+    """A team's optional public status page: its public monitors' names, states and uptime,
+    at an unguessable address that can be changed (which retires the old one)."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="status_page")
+    key = models.CharField(max_length=64, unique=True)
+    title = models.CharField(max_length=100)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"status page of {self.team_id}"

@@ -11,7 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from apps.accounts.models import Team
-from apps.monitors.models import AlertChannel, Check, Delivery, Monitor, StateChange
+from apps.monitors.models import AlertChannel, Check, Delivery, Monitor, StateChange, StatusPage
 
 UPTIME_WINDOWS = (
     ("24h", timedelta(hours=24)),
@@ -115,3 +115,30 @@ def timeline(*, monitor: Monitor, limit: int = 50) -> list[StateChange]:
 
 def deliveries_of(*, channel: AlertChannel, limit: int = 50) -> list[Delivery]:
     return list(Delivery.objects.filter(channel=channel).select_related("monitor")[:limit])
+
+
+def status_page_of(*, team: Team) -> StatusPage | None:
+    return StatusPage.objects.filter(team=team).first()
+
+
+def get_public_page(*, key: str) -> StatusPage:
+    """An enabled status page by its key; Http404 for any other key."""
+    page = StatusPage.objects.filter(key=key, enabled=True).select_related("team").first()
+    if page is None:
+        raise Http404("No such status page")
+    return page
+
+
+def public_rows(*, page: StatusPage) -> list[MonitorRow]:
+    now = timezone.now()
+    monitors = Monitor.objects.for_team(page.team).filter(public=True).order_by("name", "id")
+    return [
+        MonitorRow(monitor=m, uptime=uptime_of(monitor=m, now=now), p95_ms=None) for m in monitors
+    ]
+
+
+def get_public_monitor(*, page: StatusPage, monitor_id: uuid.UUID) -> Monitor:
+    monitor = Monitor.objects.for_team(page.team).filter(pk=monitor_id, public=True).first()
+    if monitor is None:
+        raise Http404("No such monitor")
+    return monitor

@@ -25,7 +25,7 @@ from apps.egress.client import Limits, send
 from apps.egress.policy import AddressPolicy, TargetRefused, parse_target
 from apps.egress.types import OutboundRequest
 from apps.monitors import alerts, assertions, state
-from apps.monitors.models import AlertChannel, Check, Delivery, Monitor, StateChange
+from apps.monitors.models import AlertChannel, Check, Delivery, Monitor, StateChange, StatusPage
 from apps.runs import execution
 from apps.runs import secrets as run_secrets
 from apps.runs.models import Attempt, Run
@@ -67,6 +67,7 @@ def create_monitor(
     successes_to_up: int = 1,
     reminder_minutes: int = 0,
     channels: list[AlertChannel] | None = None,
+    public: bool = False,
     now: datetime | None = None,
 ) -> Monitor:
     """A monitor sending a copy of `source_run`'s request (its secrets included, still
@@ -89,6 +90,7 @@ def create_monitor(
             failures_to_down=failures_to_down,
             successes_to_up=successes_to_up,
             reminder_minutes=reminder_minutes,
+            public=public,
             next_check_at=now + timedelta(seconds=jitter),
             **request,
         )
@@ -107,8 +109,10 @@ def update_monitor(
     successes_to_up: int,
     reminder_minutes: int,
     channels: list[AlertChannel],
+    public: bool = False,
 ) -> Monitor:
     monitor.name = name
+    monitor.public = public
     if interval_seconds != monitor.interval_seconds and monitor.next_check_at is not None:
         monitor.next_check_at = min(
             monitor.next_check_at, timezone.now() + timedelta(seconds=interval_seconds)
@@ -141,6 +145,19 @@ def check_now(*, monitor: Monitor) -> None:
 def delete_monitor(*, monitor: Monitor) -> None:
     """The monitor, its checks and state changes go; its runs stay in the team log."""
     monitor.delete()
+
+
+def set_status_page(*, team: Team, enabled: bool, rotate: bool = False) -> StatusPage:
+    """Turn the team's public status page on or off; `rotate` gives it a new address."""
+    page, created = StatusPage.objects.get_or_create(
+        team=team, defaults={"key": token_secrets.token_urlsafe(16), "title": team.name[:100]}
+    )
+    page.enabled = enabled
+    if rotate and not created:
+        page.key = token_secrets.token_urlsafe(16)
+    page.save(update_fields=["enabled", "key"])
+    logger.info("status page of team %s %s", team.pk, "on" if enabled else "off")
+    return page
 
 
 # Scheduling (beat) ------------------------------------------------------------------------

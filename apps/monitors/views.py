@@ -3,12 +3,15 @@
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_POST, require_safe
+from django_ratelimit.decorators import ratelimit
 
 from apps.accounts.selectors import current_team
 from apps.monitors import assertions, charts, selectors, services
@@ -28,7 +31,68 @@ def _default_assertions(status: int | None) -> str:
 def monitor_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     team = current_team(request)
     rows = selectors.monitor_rows(team=team) if team is not None else []
-    return render(request, "monitors/list.html", {"rows": rows, "team": team})
+    page = selectors.status_page_of(team=team) if team is not None else None
+    return render(request, "monitors/list.html", {"rows": rows, "team": team, "status_page": page})
+
+
+@login_required
+@require_POST
+def status_page_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
+    team = current_team(request)
+    if team is not None:
+        action = request.POST.get("action", "")
+        services.set_status_page(
+            team=team, enabled=action in {"enable", "rotate"}, rotate=action == "rotate"
+        )
+    return redirect("monitors:list")
+
+
+def _status_view_limit(group: str, request: HttpRequest) -> str:
+    return settings.RATELIMIT_SHARE_VIEW
+
+
+def _public(response: HttpResponse, *, max_age: int = 30) -> HttpResponse:
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    patch_cache_control(response, public=True, max_age=max_age)
+    return response
+
+
+@require_safe
+@ratelimit(key="ip", rate=_status_view_limit, group="status-page", block=False)
+def public_status(request: HttpRequest, key: str) -> HttpResponse:
+    """A team's public status page: names, states and uptime; no request, no secret."""
+    if getattr(request, "limited", False):
+        return HttpResponse("Too many requests; try again in a minute.", status=429)
+    page = selectors.get_public_page(key=key)
+    rows = selectors.public_rows(page=page)
+    return _public(render(request, "monitors/public_status.html", {"page": page, "rows": rows}))
+
+
+BADGE_COLOURS = {"up": "#2e7d32", "degraded": "#b26a00", "down": "#c62828", "unknown": "#6b7280"}
+
+
+@require_safe
+@ratelimit(key="ip", rate=_status_view_limit, group="status-page", block=False)
+def badge(request: HttpRequest, key: str, monitor_id: uuid.UUID) -> HttpResponse:
+    """An SVG badge of a public monitor's state."""
+    if getattr(request, "limited", False):
+        return HttpResponse("Too many requests; try again in a minute.", status=429)
+    page = selectors.get_public_page(key=key)
+    monitor = selectors.get_public_monitor(page=page, monitor_id=monitor_id)
+    label = monitor.get_state_display() if not monitor.paused else "paused"
+    colour = BADGE_COLOURS["unknown" if monitor.paused else monitor.state]
+    name = monitor.name[:40]
+    left = 8 + 7 * len(name)
+    right = 8 + 7 * len(label)
+    response = render(
+        request,
+        "monitors/badge.svg",
+        {"name": name, "label": label, "colour": colour, "left": left, "right": right,
+         "width": left + right},
+        content_type="image/svg+xml",
+    )  # fmt: skip
+    return _public(response, max_age=60)
 
 
 @login_required
@@ -49,6 +113,7 @@ def monitor_new(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpRes
                 successes_to_up=form.cleaned_data["successes_to_up"],
                 reminder_minutes=form.cleaned_data["reminder_minutes"],
                 channels=list(form.cleaned_data["channels"]),
+                public=form.cleaned_data["public"],
             )
             messages.success(
                 request, f"Monitor “{monitor.name}” made: its first check is due soon."
@@ -85,6 +150,7 @@ def monitor_edit(request: AuthenticatedHttpRequest, monitor_id: uuid.UUID) -> Ht
                 successes_to_up=form.cleaned_data["successes_to_up"],
                 reminder_minutes=form.cleaned_data["reminder_minutes"],
                 channels=list(form.cleaned_data["channels"]),
+                public=form.cleaned_data["public"],
             )
             messages.success(request, "Monitor saved.")
             return redirect("monitors:detail", monitor_id=monitor.id)
@@ -99,6 +165,7 @@ def monitor_edit(request: AuthenticatedHttpRequest, monitor_id: uuid.UUID) -> Ht
                 "successes_to_up": monitor.successes_to_up,
                 "reminder_minutes": monitor.reminder_minutes,
                 "channels": list(monitor.channels.all()),
+                "public": monitor.public,
             },
         )
     return render(request, "monitors/form.html", {"form": form, "run": None, "monitor": monitor})
