@@ -453,6 +453,10 @@ CELERY_BEAT_SCHEDULE = {
 # Monitors: a new monitor's first check is spread over this many seconds (at most its
 # interval), so that monitors made together don't all fire at once.
 MONITOR_JITTER_SECONDS = envfloat("MONITOR_JITTER_SECONDS", "30")
+# Incidents: INCIDENT_MIN_RUNS runs of a team to one host failing with the same diagnosis
+# within INCIDENT_WINDOW_MINUTES open an incident (a banner on the team log).
+INCIDENT_WINDOW_MINUTES = envint("INCIDENT_WINDOW_MINUTES", "10")
+INCIDENT_MIN_RUNS = envint("INCIDENT_MIN_RUNS", "3")
 # Alert deliveries: tries in all, and the backoff between them (doubling from the base).
 ALERT_MAX_ATTEMPTS = envint("ALERT_MAX_ATTEMPTS", "6")
 ALERT_BACKOFF_BASE = envfloat("ALERT_BACKOFF_BASE", "10")

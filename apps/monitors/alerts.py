@@ -29,6 +29,7 @@ HEADLINES = {
     "reminder": "{name} is still down",
     "recovery": "{name} has recovered",
     "test": "Test alert from {name}",
+    "incident": "Incident: {name}",
 }
 
 

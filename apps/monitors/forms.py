@@ -78,6 +78,9 @@ class ChannelForm(forms.Form):
         max_length=2000,
         help_text="A webhook URL (https://…), or email addresses separated by commas.",
     )
+    incident_alerts = forms.BooleanField(
+        label="Also alert when an incident opens across the team", required=False
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -47,6 +47,8 @@ class AlertChannel(models.Model):
     # (Slack's carry a token): shown to the team shortened, never in logs.
     target_encrypted = models.BinaryField(editable=False)
     target_hint = models.CharField(max_length=120)  # "hooks.slack.com/…", "ops@example.com"
+    # Also alert when an incident opens across the team (many runs to one host failing).
+    incident_alerts = models.BooleanField(default=False)
     # The generic webhook's signing key, encrypted; shown once when the channel is made.
     signing_key_encrypted = models.BinaryField(blank=True, default=b"", editable=False)
 
@@ -185,6 +187,7 @@ class Delivery(models.Model):
         REMINDER = "reminder", "Still down"
         RECOVERY = "recovery", "Recovered"
         TEST = "test", "Test alert"
+        INCIDENT = "incident", "Incident"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -235,3 +238,34 @@ class StatusPage(models.Model):
 
     def __str__(self) -> str:
         return f"status page of {self.team_id}"
+
+
+class Incident(models.Model):
+    """Several of a team's runs to one host failing with the same diagnosis within the
+    window: likely the provider. Open until a run to that host succeeds again."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="incidents")
+    host = models.CharField(max_length=255)
+    diagnosis_code = models.CharField(max_length=80)
+    diagnosis_title = models.CharField(max_length=200, blank=True)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    first_failure_at = models.DateTimeField()
+    last_failure_at = models.DateTimeField()
+    failed_runs = models.PositiveIntegerField(default=0)  # in the window, same diagnosis
+    total_runs = models.PositiveIntegerField(default=0)  # to the host, in the window
+    members_affected = models.PositiveIntegerField(default=0)
+
+    objects = TeamScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "host"],
+                condition=models.Q(closed_at=None),
+                name="one_open_incident_per_host",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"incident {self.host} ({self.diagnosis_code})"

@@ -24,7 +24,7 @@ from apps.diagnosis.rules import Diagnosis
 from apps.egress.client import Limits, send
 from apps.egress.policy import AddressPolicy, TargetRefused, parse_target
 from apps.egress.types import OutboundRequest
-from apps.monitors import alerts, assertions, state
+from apps.monitors import alerts, assertions, incidents, state
 from apps.monitors.models import AlertChannel, Check, Delivery, Monitor, StateChange, StatusPage
 from apps.runs import execution
 from apps.runs import secrets as run_secrets
@@ -179,6 +179,7 @@ def tick(*, now: datetime | None = None) -> dict[str, int]:
     the checks and deliveries the broker lost; evaluate checks whose worker stopped."""
     now = now or timezone.now()
     counts = {"checks": 0, "republished": 0, "evaluated": 0, "deliveries": 0}
+    # Incidents across the team are looked for on every tick too (apps.monitors.incidents).
     due = (
         Monitor.objects.filter(paused=False, next_check_at__lte=now)
         .order_by("next_check_at")
@@ -218,6 +219,7 @@ def tick(*, now: datetime | None = None) -> dict[str, int]:
     ).values_list("pk", flat=True)[:TICK_BATCH]
     for delivery_id in due_deliveries:
         counts["deliveries"] += int(publish_delivery(delivery_id=delivery_id))
+    counts.update(incidents.detect(now=now))
     acted = {name: count for name, count in counts.items() if count}
     if acted:
         logger.info("monitors tick: %s", ", ".join(f"{k} {v}" for k, v in acted.items()))
@@ -434,7 +436,7 @@ def _queue_alerts(
             lifetime=None,
         )
         share_url = settings.SITE_URL + reverse("sharing:shared", args=[token])
-    _queue(
+    queue_deliveries(
         channels=channels,
         kind=event,
         message=message,
@@ -444,7 +446,7 @@ def _queue_alerts(
     )
 
 
-def _queue(
+def queue_deliveries(
     *,
     channels: list[AlertChannel],
     kind: str,
@@ -483,7 +485,7 @@ def check_webhook_url(url: str) -> None:
 
 
 def create_channel(
-    *, team: Team, user: User, name: str, kind: str, target: str
+    *, team: Team, user: User, name: str, kind: str, target: str, incident_alerts: bool = False
 ) -> tuple[AlertChannel, str]:
     """A new channel and, for a generic webhook, its signing key (shown once)."""
     if kind != AlertChannel.Kind.EMAIL:
@@ -500,6 +502,7 @@ def create_channel(
         kind=kind,
         target_encrypted=fernet.encrypt(target.encode()),
         target_hint=hint,
+        incident_alerts=incident_alerts,
         signing_key_encrypted=fernet.encrypt(key.encode()) if key else b"",
     )
     logger.info("alert channel %s (%s) made by user %s", channel.id, kind, user.pk)
@@ -522,7 +525,7 @@ def send_test_alert(*, channel: AlertChannel) -> Delivery:
     )
     message["what_to_do"] = "Nothing: this channel works."
     with transaction.atomic():
-        (delivery,) = _queue(
+        (delivery,) = queue_deliveries(
             channels=[channel],
             kind=Delivery.Kind.TEST,
             message=message,

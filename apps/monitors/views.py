@@ -244,6 +244,7 @@ def channel_list(request: AuthenticatedHttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 kind=form.cleaned_data["kind"],
                 target=form.cleaned_data["target"],
+                incident_alerts=form.cleaned_data["incident_alerts"],
             )
             form = ChannelForm()
     else:
