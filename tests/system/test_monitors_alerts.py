@@ -5,13 +5,10 @@ switched off: one signed webhook each, carrying the diagnosis; a blip under the 
 sends none; a receiver that fails is retried."""
 
 import json
-import os
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -22,38 +19,12 @@ from apps.monitors import alerts
 from apps.monitors.models import Check, Delivery, Monitor
 from apps.runs.models import Run
 from apps.sandbox import state as sandbox_state
-from dashboard.processes import beat_command
-from tests.conftest import ARTIFACTS, ROOT, database_url
 from tests.support.clients import client_for
 from tests.support.receiver import Receiver, webhook_receiver
-from tests.support.services import stop_group
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
 OHLCV = "/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/aggregations/ohlcv"
-
-
-@pytest.fixture
-def celery_beat(
-    celery_worker: object, broker_env: dict[str, str], tmp_path: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A real `celery -A dashboard beat`, ticking monitors every second."""
-    log_path = ARTIFACTS / "test-beat.log"
-    env = {
-        **os.environ,
-        **broker_env,
-        "DATABASE_URL": database_url(),
-        "MONITOR_TICK_INTERVAL": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    command = beat_command(schedule=str(tmp_path / "beat-schedule"))
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    yield process
-    stop_group(process)
 
 
 @pytest.fixture
