@@ -198,3 +198,35 @@ def test_a_webhook_url_is_stored_encrypted(team: Team, owner: User) -> None:
     )
     assert b"secret" not in bytes(channel.target_encrypted)
     assert "secret" not in channel.target_hint
+
+
+def test_reminders_while_down_at_the_interval(team: Team, owner: User) -> None:
+    monitor = make_monitor(team, owner, reminder_minutes=10, failures_to_down=1)
+    channel, _ = services.create_channel(
+        team=team, user=owner, name="hook", kind="slack", target="http://127.0.0.1:9/h"
+    )
+    monitor.channels.add(channel)
+    first = check_with(monitor, team, owner, 503, T0)
+    services.evaluate_check(check_id=first.pk)
+    second = check_with(monitor, team, owner, 503, T0 + timedelta(minutes=1))
+    services.evaluate_check(check_id=second.pk)  # too soon for a reminder
+    Monitor.objects.filter(pk=monitor.pk).update(
+        last_alert_at=timezone.now() - timedelta(minutes=11)
+    )
+    third = check_with(monitor, team, owner, 503, T0 + timedelta(minutes=2))
+    services.evaluate_check(check_id=third.pk)
+    kinds = list(Delivery.objects.order_by("id").values_list("kind", flat=True))
+    assert kinds == ["down", "reminder"]
+
+
+def test_an_email_channel_sends_the_alert(team: Team, owner: User, mailoutbox: list) -> None:
+    channel, key = services.create_channel(
+        team=team, user=owner, name="mail", kind="email", target="ops@example.com"
+    )
+    assert key == ""
+    delivery = services.send_test_alert(channel=channel)
+    assert services.deliver(delivery_id=delivery.pk) == Delivery.Status.SENT
+    (mail,) = mailoutbox
+    assert mail.to == ["ops@example.com"]
+    assert "Test alert from mail" in mail.subject
+    assert "Nothing: this channel works." in mail.body
