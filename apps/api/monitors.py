@@ -23,6 +23,7 @@ class MonitorIn(Schema):
     run_id: uuid.UUID = Field(description="The run whose request the monitor sends.")
     name: str
     interval_seconds: int = Field(300, description="30, 60, 300, 900, 3600, 21600 or 86400.")
+    cron: str = Field("", description="Five-field cron expression (UTC); replaces the interval.")
     assertions: list[str] = Field(description="One assertion per item, e.g. 'status in 200-299'.")
     failures_to_down: int = 2
     successes_to_up: int = 1
@@ -34,6 +35,7 @@ class MonitorIn(Schema):
 class MonitorPatch(Schema):
     name: str | None = None
     interval_seconds: int | None = None
+    cron: str | None = None
     assertions: list[str] | None = None
     failures_to_down: int | None = None
     successes_to_up: int | None = None
@@ -50,6 +52,8 @@ class MonitorOut(Schema):
     state: str
     paused: bool
     interval_seconds: int
+    cron: str
+    schedule: str = Field(description="The schedule in words.")
     next_check_at: datetime | None
     last_check_at: datetime | None
     assertions: list[str]
@@ -143,6 +147,7 @@ def _out(request: HttpRequest, monitor: Monitor) -> dict[str, Any]:
                 "state",
                 "paused",
                 "interval_seconds",
+                "cron",
                 "next_check_at",
                 "last_check_at",
                 "failures_to_down",
@@ -153,6 +158,7 @@ def _out(request: HttpRequest, monitor: Monitor) -> dict[str, Any]:
         },
         "assertions": [assertions.describe(a) for a in monitor.assertions],
         "channel_ids": list(monitor.channels.values_list("id", flat=True)),
+        "schedule": monitor.schedule_text,
         "uptime": selectors.uptime_of(monitor=monitor, now=now),
         "p95_ms": selectors.p95_of(monitor=monitor, now=now),
         "page": request.build_absolute_uri(f"/monitors/{monitor.id}/"),
@@ -164,6 +170,7 @@ def _form(request: HttpRequest, data: dict[str, Any]) -> MonitorForm:
         {
             "name": data["name"],
             "interval_seconds": str(data["interval_seconds"]),
+            "cron": data["cron"],
             "assertions": "\n".join(data["assertions"]),
             "failures_to_down": str(data["failures_to_down"]),
             "successes_to_up": str(data["successes_to_up"]),
@@ -208,6 +215,7 @@ def create_monitor(request: HttpRequest, payload: MonitorIn) -> Status[Any]:
         reminder_minutes=data["reminder_minutes"],
         channels=list(data["channels"]),
         public=data["public"],
+        cron=data["cron"],
     )
     return Status(201, _out(request, monitor))
 
@@ -231,6 +239,7 @@ def update_monitor(
     current = {
         "name": monitor.name,
         "interval_seconds": monitor.interval_seconds,
+        "cron": monitor.cron,
         "assertions": [assertions.describe(a) for a in monitor.assertions],
         "failures_to_down": monitor.failures_to_down,
         "successes_to_up": monitor.successes_to_up,
@@ -250,6 +259,7 @@ def update_monitor(
         reminder_minutes=data["reminder_minutes"],
         channels=list(data["channels"]),
         public=data["public"],
+        cron=data["cron"],
     )
     return _out(request, monitor)
 

@@ -6,7 +6,7 @@ from django import forms
 from django.core.validators import validate_email
 
 from apps.accounts.models import Team
-from apps.monitors import assertions, services
+from apps.monitors import assertions, schedules, services
 from apps.monitors.models import AlertChannel
 
 INTERVAL_CHOICES = [
@@ -24,6 +24,12 @@ class MonitorForm(forms.Form):
     name = forms.CharField(max_length=100)
     interval_seconds = forms.TypedChoiceField(
         label="Check", choices=INTERVAL_CHOICES, coerce=int, initial=300
+    )
+    cron = forms.CharField(
+        label="Or on a cron schedule (UTC)",
+        required=False,
+        max_length=100,
+        help_text="Five fields, e.g. */5 * * * 1-5; when given, it replaces the interval.",
     )
     assertions = forms.CharField(
         label="Assertions",
@@ -59,6 +65,15 @@ class MonitorForm(forms.Form):
     def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["channels"].queryset = AlertChannel.objects.for_team(team).order_by("name")  # type: ignore[attr-defined]
+
+    def clean_cron(self) -> str:
+        text = self.cleaned_data["cron"].strip()
+        if not text:
+            return ""
+        try:
+            return schedules.check_cron(text)
+        except schedules.CronRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def clean_assertions(self) -> list[dict[str, Any]]:
         try:

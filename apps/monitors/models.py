@@ -88,6 +88,8 @@ class Monitor(models.Model):
 
     # The schedule: every `interval_seconds`, from `next_check_at` (claimed per tick).
     interval_seconds = models.PositiveIntegerField(default=300)
+    # A cron expression (five fields, UTC) instead of the interval, when set.
+    cron = models.CharField(max_length=100, blank=True)
     paused = models.BooleanField(default=False)
     next_check_at = models.DateTimeField(null=True, blank=True)
 
@@ -117,6 +119,15 @@ class Monitor(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def schedule_text(self) -> str:
+        """The schedule in words."""
+        if self.cron:
+            from apps.monitors.schedules import in_words
+
+            return in_words(self.cron)
+        return f"Every {self.interval_seconds} s"
 
     @property
     def state_class(self) -> str:

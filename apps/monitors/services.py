@@ -24,7 +24,7 @@ from apps.diagnosis.rules import Diagnosis
 from apps.egress.client import Limits, send
 from apps.egress.policy import AddressPolicy, TargetRefused, parse_target
 from apps.egress.types import OutboundRequest
-from apps.monitors import alerts, assertions, incidents, state
+from apps.monitors import alerts, assertions, incidents, schedules, state
 from apps.monitors.models import AlertChannel, Check, Delivery, Monitor, StateChange, StatusPage
 from apps.runs import execution
 from apps.runs import secrets as run_secrets
@@ -68,6 +68,7 @@ def create_monitor(
     reminder_minutes: int = 0,
     channels: list[AlertChannel] | None = None,
     public: bool = False,
+    cron: str = "",
     now: datetime | None = None,
 ) -> Monitor:
     """A monitor sending a copy of `source_run`'s request (its secrets included, still
@@ -91,7 +92,10 @@ def create_monitor(
             successes_to_up=successes_to_up,
             reminder_minutes=reminder_minutes,
             public=public,
-            next_check_at=now + timedelta(seconds=jitter),
+            cron=cron,
+            next_check_at=(
+                schedules.next_time(cron, now) if cron else now + timedelta(seconds=jitter)
+            ),
             **request,
         )
         monitor.channels.set([c for c in channels or [] if c.team_id == team.pk])
@@ -110,9 +114,13 @@ def update_monitor(
     reminder_minutes: int,
     channels: list[AlertChannel],
     public: bool = False,
+    cron: str = "",
 ) -> Monitor:
     monitor.name = name
     monitor.public = public
+    if cron and cron != monitor.cron:
+        monitor.next_check_at = schedules.next_time(cron, timezone.now())
+    monitor.cron = cron
     if interval_seconds != monitor.interval_seconds and monitor.next_check_at is not None:
         monitor.next_check_at = min(
             monitor.next_check_at, timezone.now() + timedelta(seconds=interval_seconds)
@@ -163,9 +171,11 @@ def set_status_page(*, team: Team, enabled: bool, rotate: bool = False) -> Statu
 # Scheduling (beat) ------------------------------------------------------------------------
 
 
-def next_slot(planned: datetime, interval: int, now: datetime) -> datetime:
+def next_slot(planned: datetime, interval: int, now: datetime, cron: str = "") -> datetime:
     """The first slot of the schedule after `now`: missed slots (beat or workers down) are
     skipped, so a monitor is checked once after an outage, not once per missed slot."""
+    if cron:
+        return schedules.next_time(cron, max(planned, now))
     following = planned + timedelta(seconds=interval)
     if following > now:
         return following
@@ -183,14 +193,14 @@ def tick(*, now: datetime | None = None) -> dict[str, int]:
     due = (
         Monitor.objects.filter(paused=False, next_check_at__lte=now)
         .order_by("next_check_at")
-        .values_list("pk", "next_check_at", "interval_seconds")[:TICK_BATCH]
+        .values_list("pk", "next_check_at", "interval_seconds", "cron")[:TICK_BATCH]
     )
-    for pk, planned, interval in due:
+    for pk, planned, interval, cron in due:
         if planned is None:
             continue
         with transaction.atomic():
             claimed = Monitor.objects.filter(pk=pk, paused=False, next_check_at=planned).update(
-                next_check_at=next_slot(planned, interval, now)
+                next_check_at=next_slot(planned, interval, now, cron)
             )
             if not claimed:
                 continue

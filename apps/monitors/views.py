@@ -114,6 +114,7 @@ def monitor_new(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpRes
                 reminder_minutes=form.cleaned_data["reminder_minutes"],
                 channels=list(form.cleaned_data["channels"]),
                 public=form.cleaned_data["public"],
+                cron=form.cleaned_data["cron"],
             )
             messages.success(
                 request, f"Monitor “{monitor.name}” made: its first check is due soon."
@@ -151,6 +152,7 @@ def monitor_edit(request: AuthenticatedHttpRequest, monitor_id: uuid.UUID) -> Ht
                 reminder_minutes=form.cleaned_data["reminder_minutes"],
                 channels=list(form.cleaned_data["channels"]),
                 public=form.cleaned_data["public"],
+                cron=form.cleaned_data["cron"],
             )
             messages.success(request, "Monitor saved.")
             return redirect("monitors:detail", monitor_id=monitor.id)
@@ -166,6 +168,7 @@ def monitor_edit(request: AuthenticatedHttpRequest, monitor_id: uuid.UUID) -> Ht
                 "reminder_minutes": monitor.reminder_minutes,
                 "channels": list(monitor.channels.all()),
                 "public": monitor.public,
+                "cron": monitor.cron,
             },
         )
     return render(request, "monitors/form.html", {"form": form, "run": None, "monitor": monitor})

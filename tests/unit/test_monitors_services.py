@@ -230,3 +230,10 @@ def test_an_email_channel_sends_the_alert(team: Team, owner: User, mailoutbox: l
     assert mail.to == ["ops@example.com"]
     assert "Test alert from mail" in mail.subject
     assert "Nothing: this channel works." in mail.body
+
+
+def test_a_cron_schedule_runs_at_its_times_and_skips_missed_ones() -> None:
+    at = services.next_slot(T0, 60, T0 + timedelta(seconds=1), cron="*/15 * * * *")
+    assert at == T0 + timedelta(minutes=15)
+    late = services.next_slot(T0, 60, T0 + timedelta(hours=2, minutes=1), cron="*/15 * * * *")
+    assert late == T0 + timedelta(hours=2, minutes=15)

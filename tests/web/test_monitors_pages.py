@@ -80,9 +80,15 @@ def test_monitor_this_on_the_run_page_makes_a_monitor(owner: User, run: Run) -> 
 def test_a_bad_assertion_is_answered_at_its_field(owner: User, run: Run) -> None:
     response = client_for(owner).post(
         reverse("monitors:new", args=[run.id]),
-        {"name": "x", "interval_seconds": "60", "assertions": "status 200",
-         "failures_to_down": "2", "successes_to_up": "1", "reminder_minutes": "0"},
-    )  # fmt: skip
+        {
+            "name": "x",
+            "interval_seconds": "60",
+            "assertions": "status 200",
+            "failures_to_down": "2",
+            "successes_to_up": "1",
+            "reminder_minutes": "0",
+        },
+    )
     assert response.status_code == 200
     assert "Line 1" in response.context["form"].errors["assertions"][0]
     assert not Monitor.objects.exists()
@@ -91,9 +97,15 @@ def test_a_bad_assertion_is_answered_at_its_field(owner: User, run: Run) -> None
 def test_an_interval_outside_the_choices_is_refused(owner: User, run: Run) -> None:
     response = client_for(owner).post(
         reverse("monitors:new", args=[run.id]),
-        {"name": "x", "interval_seconds": "5", "assertions": "status in 200",
-         "failures_to_down": "2", "successes_to_up": "1", "reminder_minutes": "0"},
-    )  # fmt: skip
+        {
+            "name": "x",
+            "interval_seconds": "5",
+            "assertions": "status in 200",
+            "failures_to_down": "2",
+            "successes_to_up": "1",
+            "reminder_minutes": "0",
+        },
+    )
     assert "interval_seconds" in response.context["form"].errors
 
 
@@ -218,3 +230,21 @@ def test_teammates_can_open_everything(
     for method, url in _urls(monitor, channel, run):
         if method == "get":
             assert client.get(url).status_code == 200, url
+
+
+def test_a_cron_schedule_is_shown_in_words(owner: User, monitor: Monitor) -> None:
+    client = client_for(owner)
+    data = {
+        "name": "x",
+        "interval_seconds": "60",
+        "cron": "0 9 * * 1-5",
+        "assertions": "status in 200",
+        "failures_to_down": "2",
+        "successes_to_up": "1",
+        "reminder_minutes": "0",
+    }
+    assert client.post(reverse("monitors:edit", args=[monitor.id]), data).status_code == 302
+    page = client.get(reverse("monitors:detail", args=[monitor.id])).content.decode()
+    assert "At 09:00, Monday through Friday (UTC)" in page
+    bad = client.post(reverse("monitors:edit", args=[monitor.id]), {**data, "cron": "61 * * * *"})
+    assert "not a valid cron" in bad.context["form"].errors["cron"][0]
