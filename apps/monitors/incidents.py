@@ -13,6 +13,7 @@ from django.db.models import Count, Max, Min
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.accounts.models import Team
 from apps.monitors import alerts
 from apps.monitors.models import AlertChannel, Incident
 from apps.runs.models import Run
@@ -43,8 +44,18 @@ def detect(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     since = now - window()
     counts = {"opened": 0, "closed": 0}
-    groups = (
-        Run.objects.filter(finished_at__gte=since, severity="error")
+    # Per team, over the (team, created_at) index: a run finished in the window was created
+    # at most the worker's hard time limit (and its retries' waits) before it.
+    created_since = since - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 3600)
+    groups = [
+        group
+        for team_id in Team.objects.values_list("id", flat=True)
+        for group in Run.objects.filter(
+            team_id=team_id,
+            created_at__gte=created_since,
+            finished_at__gte=since,
+            severity="error",
+        )
         .exclude(host="")
         .values("team_id", "host", "diagnosis_code")
         .annotate(
@@ -55,14 +66,20 @@ def detect(*, now: datetime | None = None) -> dict[str, int]:
             title=Max("diagnosis_title"),
         )
         .filter(failed__gte=settings.INCIDENT_MIN_RUNS)
-    )
+    ]
     for group in groups:
         team_id, host = group["team_id"], group["host"]
         if Run.objects.filter(
-            team_id=team_id, host=host, severity="ok", finished_at__gt=group["last"]
+            team_id=team_id,
+            host=host,
+            created_at__gte=created_since,
+            severity="ok",
+            finished_at__gt=group["last"],
         ).exists():
             continue  # it failed, then succeeded: over already
-        total = Run.objects.filter(team_id=team_id, host=host, finished_at__gte=since).count()
+        total = Run.objects.filter(
+            team_id=team_id, host=host, created_at__gte=created_since, finished_at__gte=since
+        ).count()
         values = {
             "diagnosis_code": group["diagnosis_code"],
             "diagnosis_title": (group["title"] or "")[:200],
