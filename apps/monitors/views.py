@@ -124,16 +124,17 @@ def monitor_new(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpRes
         form = MonitorForm(
             team=run.team,
             initial={
-                "name": f"{run.method} {run.host}{_path_of(run.url)}"[:100],
+                "name": f"{run.method} {run.host} {_last_segment(run.url)}".strip()[:100],
                 "assertions": _default_assertions(run.response_status),
             },
         )
     return render(request, "monitors/form.html", {"form": form, "run": run, "monitor": None})
 
 
-def _path_of(url: str) -> str:
-    path = url.split("://", 1)[-1].partition("/")[2]
-    return "/" + path.split("?")[0] if path else ""
+def _last_segment(url: str) -> str:
+    """The last segment of the URL's path ("ohlcv"), a short default name."""
+    path = url.split("://", 1)[-1].partition("/")[2].split("?")[0]
+    return path.rstrip("/").rpartition("/")[2]
 
 
 @login_required

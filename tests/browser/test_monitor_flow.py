@@ -36,7 +36,7 @@ def test_a_run_becomes_a_monitor_that_goes_down_and_up(
     page.get_by_test_id("monitor-this").click()  # click one
     expect(page.get_by_label("Assertions")).to_have_value("status in 200")
     page.get_by_role("button", name="Start monitoring").click()  # click two
-    expect(page.get_by_role("heading", level=1)).to_contain_text("GET localhost/sandbox")
+    expect(page.get_by_role("heading", level=1)).to_have_text("GET localhost ohlcv")
 
     check_now_and_expect(page, "up")
     try:
@@ -53,6 +53,10 @@ def test_a_run_becomes_a_monitor_that_goes_down_and_up(
     expect(page.get_by_test_id("timeline")).to_contain_text("Down → Up")
     expect(page.get_by_test_id("latency-chart")).to_be_visible()
     screenshot(page, "61-monitor-up-again")
+    page.set_viewport_size({"width": 390, "height": 844})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the monitor page is {width} px wide at 390 px"
+    page.set_viewport_size({"width": 1200, "height": 900})
 
     page.get_by_role("link", name="Monitors", exact=True).first.click()
     expect(page.get_by_test_id("monitors")).to_contain_text("Up")
