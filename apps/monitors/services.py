@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -190,27 +190,36 @@ def tick(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     counts = {"checks": 0, "republished": 0, "evaluated": 0, "deliveries": 0}
     # Incidents across the team are looked for on every tick too (apps.monitors.incidents).
-    due = (
-        Monitor.objects.filter(paused=False, next_check_at__lte=now)
-        .order_by("next_check_at")
-        .values_list("pk", "next_check_at", "interval_seconds", "cron")[:TICK_BATCH]
-    )
-    for pk, planned, interval, cron in due:
-        if planned is None:
-            continue
-        with transaction.atomic():
-            claimed = Monitor.objects.filter(pk=pk, paused=False, next_check_at=planned).update(
+    # One transaction for the whole batch (one commit, not one per monitor); each claim is
+    # still conditional on the slot read, which is what keeps two beats apart on SQLite,
+    # and on PostgreSQL the rows another beat holds are skipped, not waited for.
+    with transaction.atomic():
+        due = list(
+            Monitor.objects.select_for_update(skip_locked=True)
+            .filter(paused=False, next_check_at__lte=now)
+            .order_by("next_check_at")
+            .values_list("pk", "next_check_at", "interval_seconds", "cron")[:TICK_BATCH]
+        )
+        claimed: list[tuple[Any, datetime]] = []
+        for pk, planned, interval, cron in due:
+            if planned is None:
+                continue
+            if Monitor.objects.filter(pk=pk, paused=False, next_check_at=planned).update(
                 next_check_at=next_slot(planned, interval, now, cron)
-            )
-            if not claimed:
-                continue
-            try:
-                with transaction.atomic():
-                    check = Check.objects.create(monitor_id=pk, planned_at=planned)
-            except IntegrityError:
-                continue
-            transaction.on_commit(partial(publish_check, check_id=check.pk))
-        counts["checks"] += 1
+            ):
+                claimed.append((pk, planned))
+        Check.objects.bulk_create(
+            [Check(monitor_id=pk, planned_at=planned) for pk, planned in claimed],
+            ignore_conflicts=True,
+        )
+    wanted = set(claimed)
+    made = Check.objects.filter(
+        started_at=None, monitor_id__in=[pk for pk, _ in claimed]
+    ).values_list("pk", "monitor_id", "planned_at")
+    for check_id, monitor_id, planned_at in made:
+        if (monitor_id, planned_at) in wanted:
+            publish_check(check_id=check_id)
+            counts["checks"] += 1
     lost = Check.objects.filter(
         started_at=None, planned_at__lte=now - CHECK_REPUBLISH_AFTER
     ).values_list("pk", flat=True)[:TICK_BATCH]
