@@ -773,3 +773,9 @@ def diagnose_recorded(request: HttpRequest, payload: DiagnoseIn) -> Status[Any]:
         team=_team(request), user=_user(request), recorded=recorded, profile=payload.profile
     )
     return Status(201, _run_answer(request, run))
+
+
+# Monitors and alert channels: their endpoints live in a module of their own.
+from apps.api.monitors import router as monitors_router  # noqa: E402
+
+api.add_router("", monitors_router)

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -158,6 +159,33 @@ def split_secrets(request: RunRequest) -> tuple[StoredRequest, secrets.RunSecret
         body_values=body_values,
         url=request.url if shown_url != request.url else "",
     )
+
+
+# The request fields of a run that another part (a monitor) keeps its own copy of.
+REQUEST_FIELDS = (
+    "method", "url", "host", "query", "request_headers", "request_body", "timeout_seconds",
+    "follow_redirects", "send_traceparent", "profile", "has_api_key", "secrets_encrypted",
+)  # fmt: skip
+
+
+def submit_copy(
+    *, team: Team, user: User | None, request: dict[str, Any], publish: bool = True
+) -> tuple[Run, Attempt]:
+    """Store a new run from request fields already redacted and secrets already encrypted
+    (`REQUEST_FIELDS`, e.g. a monitor's copy), with its first attempt.
+
+    With `publish=False` the caller executes the attempt itself (a monitor's check, in its
+    worker); if it never does, the sweeper publishes it as one the broker never got.
+    """
+    values = {name: request[name] for name in REQUEST_FIELDS}
+    with transaction.atomic():
+        run = Run.objects.create(
+            team=team, created_by=user, status=Run.Status.QUEUED, attempt_count=1, **values
+        )
+        attempt = Attempt.objects.create(run=run, number=1, reason=Attempt.Reason.FIRST)
+        if publish:
+            transaction.on_commit(lambda: enqueue_attempt(attempt_id=attempt.id))
+    return run, attempt
 
 
 def _move_secret_query_to_params(request: RunRequest) -> RunRequest:
