@@ -1,7 +1,10 @@
 from django import forms
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from apps.diagnosis.openapi import MAX_DOCUMENT_BYTES, SpecError
+from apps.library.importers.curl import MAX_COMMAND_CHARS, CurlError, ParsedCurl, parse_curl
+from apps.library.importers.raw_http import RawHttpError, looks_like_raw_http, parse_raw_http
 from apps.library.services import PASTED, CheckedDocument, check_document
 
 MAX_MB = MAX_DOCUMENT_BYTES // 1_048_576
@@ -53,3 +56,44 @@ class SpecUploadForm(forms.Form):
     @property
     def checked(self) -> CheckedDocument:
         return self.cleaned_data["checked"]
+
+
+class PasteRequestForm(forms.Form):
+    """A cURL command or a raw HTTP request, pasted to fill the new-request form."""
+
+    text = forms.CharField(
+        label="Paste a cURL command or a raw HTTP request",
+        strip=False,
+        max_length=MAX_COMMAND_CHARS,
+        help_text="It fills the form below; nothing is sent until you press Send request.",
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "mono"}),
+    )
+
+    def clean_text(self) -> ParsedCurl:
+        text: str = self.cleaned_data["text"]
+        if not text.strip():
+            raise forms.ValidationError("Paste a cURL command or a raw HTTP request.")
+        try:
+            if looks_like_raw_http(text):
+                return parse_raw_http(text)
+            return parse_curl(text)
+        except (CurlError, RawHttpError) as error:
+            raise forms.ValidationError(str(error)) from None
+
+    @property
+    def parsed(self) -> ParsedCurl:
+        return self.cleaned_data["text"]
+
+
+def run_form_initial(parsed: ParsedCurl) -> dict[str, object]:
+    """The new-request form's values for an imported request (it is checked when sent)."""
+    timeout = parsed.timeout or settings.EGRESS_DEFAULT_TIMEOUT
+    return {
+        "method": parsed.method,
+        "url": parsed.url,
+        "headers": "\n".join(f"{name}: {value}" for name, value in parsed.headers),
+        "body": parsed.body,
+        "api_key": parsed.api_key,
+        "timeout": min(max(timeout, 0.5), settings.EGRESS_MAX_TIMEOUT),
+        "follow_redirects": parsed.follow_redirects,
+    }

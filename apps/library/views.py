@@ -7,14 +7,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
 from apps.accounts.selectors import current_team
 from apps.diagnosis.openapi import build_spec
 from apps.library import selectors, services
-from apps.library.forms import SpecUploadForm
+from apps.library.forms import PasteRequestForm, SpecUploadForm, run_form_initial
 from apps.library.models import SpecProfile
+from apps.runs.forms import RunForm
+from apps.runs.presets import preset_groups
 
 # Checking a large document takes seconds of the web process: uploads are rate limited.
 UPLOADS_PER_USER = "10/m"
@@ -133,3 +136,34 @@ def delete_profile(request: HttpRequest, profile_id: uuid.UUID) -> HttpResponse:
     services.delete_profile(profile=profile)
     messages.success(request, f"Profile “{name}” deleted. Runs it explained keep their diagnosis.")
     return redirect("library:profiles")
+
+
+# Import into the new-request form ---------------------------------------------------------
+
+
+@login_required
+@require_POST
+@sensitive_post_parameters("text")
+def import_request(request: HttpRequest) -> HttpResponse:
+    """A pasted cURL command or raw HTTP request fills the new-request form; nothing is sent
+    until the person presses Send. What the form cannot honour is said above it."""
+    paste = PasteRequestForm(request.POST)
+    if paste.is_valid():
+        parsed = paste.parsed
+        form = RunForm(initial=run_form_initial(parsed))
+        for warning in parsed.warnings:
+            messages.warning(request, warning)
+        messages.info(request, "Imported into the form: check it, then send it.")
+        paste = PasteRequestForm()
+        status = 200
+    else:
+        form = RunForm(initial={"method": "GET"})
+        status = 400
+    context = {
+        "form": form,
+        "paste_form": paste,
+        "source": None,
+        "preset_groups": preset_groups(),
+        "sandbox_base": request.build_absolute_uri("/sandbox").rstrip("/"),
+    }
+    return render(request, "runs/new.html", context, status=status)
