@@ -7,5 +7,25 @@ from apps.library import views
 app_name = "saved"
 
 urlpatterns = [
+    path("", views.collections, name="collections"),
     path("import/", views.import_request, name="import"),
+    path("collections/<uuid:collection_id>/", views.collection_detail, name="collection"),
+    path("collections/<uuid:collection_id>/run/", views.run_collection, name="run_collection"),
+    path(
+        "collections/<uuid:collection_id>/export.json",
+        views.export_collection,
+        {"kind": "native"},
+        name="export",
+    ),
+    path(
+        "collections/<uuid:collection_id>/export.postman.json",
+        views.export_collection,
+        {"kind": "postman"},
+        name="export_postman",
+    ),
+    path("runs/<uuid:collection_run_id>/", views.collection_run_detail, name="collection_run"),
+    path("requests/<uuid:saved_id>/", views.saved_request_detail, name="request"),
+    path("requests/<uuid:saved_id>/run/", views.run_saved_request, name="run_request"),
+    path("requests/<uuid:saved_id>/open/", views.open_saved_request, name="open_request"),
+    path("save/<uuid:run_id>/", views.save_run, name="save_run"),
 ]

@@ -7,11 +7,20 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Model, QuerySet
 from django.http import Http404
 
 from apps.accounts.models import Team
 from apps.diagnosis.openapi import Spec, build_spec, covers
-from apps.library.models import SpecProfile, SpecVersion
+from apps.library.models import (
+    Collection,
+    CollectionRun,
+    SavedRequest,
+    SavedRequestRun,
+    SpecProfile,
+    SpecVersion,
+)
+from apps.runs.models import Run
 
 logger = logging.getLogger(__name__)
 
@@ -73,3 +82,68 @@ def spec_covering(*, team_id: uuid.UUID, url: str) -> CoveringSpec | None:
         if spec is not None and covers(spec, url):
             return CoveringSpec(version=version, spec=spec)
     return None
+
+
+# Saved requests and collections -------------------------------------------------------------
+
+
+def collections_of(*, team: Team) -> list[Collection]:
+    return list(
+        Collection.objects.for_team(team)
+        .annotate(request_count=Count("requests"))
+        .order_by("name", "created_at")
+    )
+
+
+def _for_member[T: Model](
+    queryset: QuerySet[T], *, user: AbstractBaseUser | AnonymousUser, pk: uuid.UUID
+) -> T:
+    """The object if the user is a member of its team; Http404 otherwise, as if it did not
+    exist."""
+    if not user.is_authenticated:
+        raise Http404("Not found")
+    found = queryset.filter(pk=pk, team__membership__user=user).select_related("team").first()
+    if found is None:
+        raise Http404("Not found")
+    return found
+
+
+def get_collection_for_user(
+    *, user: AbstractBaseUser | AnonymousUser, collection_id: uuid.UUID
+) -> Collection:
+    return _for_member(Collection.objects.all(), user=user, pk=collection_id)
+
+
+def get_saved_request_for_user(
+    *, user: AbstractBaseUser | AnonymousUser, saved_id: uuid.UUID
+) -> SavedRequest:
+    return _for_member(SavedRequest.objects.select_related("collection"), user=user, pk=saved_id)
+
+
+def get_collection_run_for_user(
+    *, user: AbstractBaseUser | AnonymousUser, collection_run_id: uuid.UUID
+) -> CollectionRun:
+    return _for_member(
+        CollectionRun.objects.select_related("collection"), user=user, pk=collection_run_id
+    )
+
+
+def history_of(*, saved: SavedRequest, limit: int = 50) -> list[Run]:
+    """The saved request's runs, newest first."""
+    return list(
+        Run.objects.filter(team=saved.team, saved_from__saved_request=saved).order_by(
+            "-created_at"
+        )[:limit]
+    )
+
+
+def runs_of_collection_run(*, collection_run: CollectionRun) -> list[SavedRequestRun]:
+    return list(
+        SavedRequestRun.objects.filter(collection_run=collection_run)
+        .select_related("run", "saved_request")
+        .order_by("position")
+    )
+
+
+def latest_collection_runs(*, collection: Collection, limit: int = 10) -> list[CollectionRun]:
+    return list(CollectionRun.objects.filter(collection=collection).order_by("-created_at")[:limit])

@@ -1,13 +1,39 @@
-"""Writes of the library: uploading, replacing and deleting a team's OpenAPI profiles."""
+"""Writes of the library: a team's OpenAPI profiles (upload, replace, delete); saved
+requests and collections (import in one transaction, save a run's request, run one or a
+whole collection through the runs service). Secret values are kept as the runs keep them:
+encrypted, and removed by value from every other column."""
 
+import re
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.db import transaction
 
 from apps.accounts.models import Team
 from apps.diagnosis.openapi import Document, Spec, SpecError, build_spec, load_document
-from apps.library.models import SpecProfile, SpecVersion
+from apps.egress.redaction import (
+    REDACTED,
+    is_secret_header,
+    is_secret_param,
+    redact_body,
+    redact_text,
+    split_secret_pairs,
+)
+from apps.library.importers.collection import ImportedCollection, ImportedRequest
+from apps.library.models import (
+    Collection,
+    CollectionRun,
+    SavedRequest,
+    SavedRequestRun,
+    SpecProfile,
+    SpecVersion,
+)
+from apps.runs import secrets
+from apps.runs import services as run_services
+from apps.runs.forms import RunForm, RunRequest
+from apps.runs.models import Run
 
 PASTED = "pasted"
 
@@ -93,3 +119,285 @@ def replace_profile(
 def delete_profile(*, profile: SpecProfile) -> None:
     """The profile and its versions; runs it explained keep their stored diagnosis."""
     profile.delete()
+
+
+# Saved requests and collections ---------------------------------------------------------
+
+VARIABLE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
+
+
+class RequestRefused(Exception):
+    """A saved request that cannot be sent as it is; the message says why, to the user."""
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A request as composed: every value, secrets included (never stored like this)."""
+
+    method: str
+    url: str
+    params: list[tuple[str, str]]
+    headers: list[tuple[str, str]]
+    body: str
+    api_key: str = ""
+
+
+def _kept_fields(composed: Composed) -> dict[str, object]:
+    """The columns of a saved request: what is shown, and the secrets encrypted."""
+    parts = urlsplit(composed.url)
+    url, params = composed.url, list(composed.params)
+    in_url = parse_qsl(parts.query, keep_blank_values=True)
+    if any(is_secret_param(name) for name, _ in in_url):
+        url, params = urlunsplit(parts._replace(query="")), in_url + params
+    shown_headers, secret_headers = split_secret_pairs(composed.headers, is_secret=is_secret_header)
+    shown_params, secret_params = split_secret_pairs(params, is_secret=is_secret_param)
+    content_type = next((v for n, v in composed.headers if n.lower() == "content-type"), "")
+    shown_body, body_values = redact_body(composed.body, content_type)
+    kept = secrets.RunSecrets(
+        api_key=composed.api_key,
+        headers=secret_headers,
+        params=secret_params,
+        body=composed.body if body_values else "",
+        body_values=body_values,
+    )
+    values = kept.values()
+    return {
+        "method": composed.method.upper()[:10],
+        "url": url,
+        "query": [[n, v] for n, v in shown_params],
+        "request_headers": [[n, redact_text(v, values)] for n, v in shown_headers],
+        "request_body": redact_text(shown_body, values),
+        "has_api_key": bool(composed.api_key),
+        "secrets_encrypted": secrets.encrypt(kept),
+    }
+
+
+def composed_of(saved: SavedRequest) -> Composed:
+    """The saved request with its secrets back in place (for sending, never for showing)."""
+    kept = secrets.decrypt(saved.secrets_encrypted)
+    return Composed(
+        method=saved.method,
+        url=saved.url,
+        params=restored(saved.query, kept.params, by_lower_name=False),
+        headers=restored(saved.request_headers, kept.headers, by_lower_name=True),
+        body=kept.body or saved.request_body,
+        api_key=kept.api_key,
+    )
+
+
+def restored(
+    shown: list[list[str]], kept: list[tuple[str, str]], *, by_lower_name: bool
+) -> list[tuple[str, str]]:
+    """Shown pairs with each "[redacted]" value given back its kept value, by name."""
+    key = str.lower if by_lower_name else str
+    values = {key(name): value for name, value in kept}
+    return [
+        (name, values.get(key(name), value) if value == REDACTED else value)
+        for name, value in shown
+    ]
+
+
+@transaction.atomic
+def import_collection(*, team: Team, user: User, imported: ImportedCollection) -> Collection:
+    """The collection and all its requests, or nothing."""
+    collection = Collection.objects.create(
+        team=team,
+        name=imported.name[:200],
+        description=imported.description,
+        variables=[[n, v] for n, v in imported.variables],
+        created_by=user,
+    )
+    SavedRequest.objects.bulk_create(
+        [
+            _saved(team, user, collection, item, position)
+            for position, item in enumerate(imported.requests)
+        ]
+    )
+    return collection
+
+
+def _saved(
+    team: Team, user: User, collection: Collection, item: ImportedRequest, position: int
+) -> SavedRequest:
+    composed = Composed(
+        method=item.method,
+        url=item.url,
+        params=item.params,
+        headers=item.headers,
+        body=item.body,
+        api_key=item.api_key,
+    )
+    return SavedRequest(
+        team=team,
+        collection=collection,
+        folder=item.folder[:500],
+        name=item.name[:200] or f"Request {position + 1}",
+        description=item.description,
+        position=position,
+        timeout_seconds=item.timeout,
+        follow_redirects=item.follow_redirects,
+        created_by=user,
+        **_kept_fields(composed),
+    )
+
+
+@transaction.atomic
+def save_run(
+    *, run: Run, user: User, name: str, collection: Collection | None, new_collection: str
+) -> SavedRequest:
+    """A run's request kept in a collection (a new one when `new_collection` names it)."""
+    if collection is None:
+        collection = Collection.objects.create(
+            team=run.team, name=new_collection[:200], created_by=user
+        )
+    last = SavedRequest.objects.filter(collection=collection).order_by("-position").first()
+    return SavedRequest.objects.create(
+        team=run.team,
+        collection=collection,
+        name=name[:200],
+        position=(last.position + 1) if last else 0,
+        method=run.method,
+        url=run.url,
+        query=run.query,
+        request_headers=run.request_headers,
+        request_body=run.request_body,
+        timeout_seconds=run.timeout_seconds,
+        follow_redirects=run.follow_redirects,
+        profile=run.profile,
+        has_api_key=run.has_api_key,
+        secrets_encrypted=bytes(run.secrets_encrypted),
+        created_by=user,
+    )
+
+
+def resolve(text: str, variables: dict[str, str], missing: list[str]) -> str:
+    """{{name}} replaced by its value; names with no value are added to `missing`."""
+
+    def value_of(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in variables:
+            if name not in missing:
+                missing.append(name)
+            return match.group(0)
+        return variables[name]
+
+    return VARIABLE.sub(value_of, text)
+
+
+def run_request_of(saved: SavedRequest, *, variables: dict[str, str]) -> RunRequest:
+    """The saved request, variables resolved, checked as the form checks a request."""
+    composed = composed_of(saved)
+    missing: list[str] = []
+
+    def pairs(values: list[tuple[str, str]], separator: str) -> str:
+        return "\n".join(
+            f"{resolve(n, variables, missing)}{separator}{resolve(v, variables, missing)}"
+            for n, v in values
+        )
+
+    data = {
+        "method": composed.method,
+        "url": resolve(composed.url, variables, missing),
+        "params": pairs(composed.params, "="),
+        "headers": pairs(composed.headers, ": "),
+        "body": resolve(composed.body, variables, missing),
+        "api_key": resolve(composed.api_key, variables, missing),
+        "timeout": saved.timeout_seconds or settings.EGRESS_DEFAULT_TIMEOUT,
+        "profile": saved.profile,
+        "follow_redirects": saved.follow_redirects,
+    }
+    if missing:
+        raise RequestRefused(
+            "No value for "
+            + ", ".join(f"{{{{{name}}}}}" for name in missing)
+            + ": add it to the collection's variables."
+        )
+    data["timeout"] = min(float(data["timeout"]), settings.EGRESS_MAX_TIMEOUT)  # type: ignore[arg-type]
+    form = RunForm(data)
+    if not form.is_valid():
+        problems = [
+            f"{form.fields[field].label or field if field in form.fields else 'request'}: "
+            + " ".join(str(e) for e in errors)
+            for field, errors in form.errors.items()
+        ]
+        raise RequestRefused(" ".join(problems))
+    return form.to_request()
+
+
+def variables_of(collection: Collection) -> dict[str, str]:
+    return {str(name): str(value) for name, value in collection.variables}
+
+
+def run_saved_request(*, saved: SavedRequest, user: User) -> Run:
+    """One run of the saved request, noted in its history; RequestRefused if it cannot be."""
+    request = run_request_of(saved, variables=variables_of(saved.collection))
+    with transaction.atomic():
+        run = run_services.submit_run(team=saved.team, user=user, request=request)
+        SavedRequestRun.objects.create(saved_request=saved, run=run)
+    return run
+
+
+@transaction.atomic
+def run_collection(*, collection: Collection, user: User) -> CollectionRun:
+    """A run of each request of the collection, all stored at once; a request that cannot
+    be sent is noted as skipped, with why."""
+    variables = variables_of(collection)
+    collection_run = CollectionRun.objects.create(
+        team=collection.team, collection=collection, created_by=user
+    )
+    skipped: list[list[str]] = []
+    links = []
+    for position, saved in enumerate(collection.requests.all()):
+        try:
+            request = run_request_of(saved, variables=variables)
+        except RequestRefused as refusal:
+            skipped.append([saved.name, str(refusal)])
+            continue
+        run = run_services.submit_run(team=collection.team, user=user, request=request)
+        links.append(
+            SavedRequestRun(
+                saved_request=saved, run=run, collection_run=collection_run, position=position
+            )
+        )
+    SavedRequestRun.objects.bulk_create(links)
+    if skipped:
+        collection_run.skipped = skipped
+        collection_run.save(update_fields=["skipped"])
+    return collection_run
+
+
+@transaction.atomic
+def import_openapi(
+    *, team: Team, user: User, checked: CheckedDocument, imported: ImportedCollection
+) -> tuple[Collection, SpecVersion]:
+    """The document as the team's profile for its hosts (a new version of the profile that
+    covers them, else a new profile) and its operations as a collection: both or nothing."""
+    taken = hosts_taken(team=team, hosts=checked.spec.hosts)
+    names = set(taken.values())
+    covering = [p for p in SpecProfile.objects.for_team(team) if p.name in names]
+    if len(covering) == 1:
+        version = replace_profile(profile=covering[0], user=user, checked=checked)
+    elif not covering:
+        version = create_profile(team=team, user=user, checked=checked)
+    else:
+        raise SpecError(
+            "Several profiles of the team cover this document's hosts ("
+            + ", ".join(sorted(names))
+            + "): delete all but one, then import again.",
+            where="servers",
+        )
+    return import_collection(team=team, user=user, imported=imported), version
+
+
+def form_initial_of(saved: SavedRequest) -> dict[str, object]:
+    """The new-request form's values for a saved request, without its secret values."""
+    return {
+        "method": saved.method,
+        "url": saved.url,
+        "params": "\n".join(f"{n}={v}" for n, v in saved.query),
+        "headers": "\n".join(f"{n}: {v}" for n, v in saved.request_headers),
+        "body": saved.request_body,
+        "timeout": saved.timeout_seconds or settings.EGRESS_DEFAULT_TIMEOUT,
+        "profile": saved.profile,
+        "follow_redirects": saved.follow_redirects,
+    }
