@@ -9,7 +9,9 @@ from apps.accounts.models import Team
 from apps.diagnosis.openapi import MAX_DOCUMENT_BYTES, SpecError
 from apps.library.importers.collection import (
     MAX_FILE_BYTES,
+    MAX_REQUESTS,
     ImportedCollection,
+    ImportedRequest,
     ImportFailed,
     check_size,
 )
@@ -213,3 +215,76 @@ class SaveRunForm(forms.Form):
         if not cleaned.get("collection") and not (cleaned.get("new_collection") or "").strip():
             self.add_error("new_collection", "Name the new collection, or pick one above.")
         return cleaned
+
+
+class HarForm(forms.Form):
+    """A HAR file to pick entries from; then the entries picked and what to do with them."""
+
+    SAVE, SUBMIT, DIAGNOSE = "save", "submit", "diagnose"
+
+    file = forms.FileField(
+        label="HAR file",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".har,.json"}),
+    )
+    text = forms.CharField(
+        label="Or paste it",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "mono"}),
+    )
+    entries = forms.TypedMultipleChoiceField(
+        label="Entries", required=False, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    name = forms.CharField(label="Collection name", max_length=200, required=False)
+    action = forms.ChoiceField(
+        choices=[("read", "Read"), (SAVE, "Save"), (SUBMIT, "Send"), (DIAGNOSE, "Diagnose")],
+        required=False,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        upload: UploadedFile | None = cleaned.get("file")
+        text: str = cleaned.get("text") or ""
+        if upload is not None:
+            if (upload.size or 0) > MAX_FILE_BYTES:
+                self.add_error("file", f"Up to {MAX_FILE_BYTES // 1_048_576} MB can be imported.")
+                return cleaned
+            raw = upload.read(MAX_FILE_BYTES + 1)
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                self.add_error("file", "The file is not UTF-8 text.")
+                return cleaned
+            cleaned["text"] = text
+        if not text.strip():
+            self.add_error("file", "Choose a HAR file, or paste it below.")
+            return cleaned
+        try:
+            name = (cleaned.get("name") or "").strip() or "Imported HAR"
+            cleaned["imported"] = parse_har(text, name=name)
+        except ImportFailed as error:
+            self.add_error("file" if upload else "text", str(error))
+            return cleaned
+        action = cleaned.get("action") or "read"
+        cleaned["action"] = action
+        if action != "read" and not cleaned.get("entries"):
+            self.add_error("entries", "Pick at least one entry.")
+        if action == self.SAVE and not (cleaned.get("name") or "").strip():
+            self.add_error("name", "Name the collection the entries are saved in.")
+        return cleaned
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Any index may be picked; the ones the file has are checked in `picked`.
+        entries = cast(forms.TypedMultipleChoiceField, self.fields["entries"])
+        entries.choices = [(str(i), str(i)) for i in range(MAX_REQUESTS)]
+
+    @property
+    def imported(self) -> ImportedCollection:
+        return self.cleaned_data["imported"]
+
+    @property
+    def picked(self) -> list[ImportedRequest]:
+        wanted = set(self.cleaned_data.get("entries") or [])
+        return [r for r in self.imported.requests if r.source_index in wanted]

@@ -9,6 +9,7 @@ app_name = "saved"
 urlpatterns = [
     path("", views.collections, name="collections"),
     path("import/", views.import_request, name="import"),
+    path("har/", views.import_har, name="har"),
     path("collections/<uuid:collection_id>/", views.collection_detail, name="collection"),
     path("collections/<uuid:collection_id>/run/", views.run_collection, name="run_collection"),
     path(

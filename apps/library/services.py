@@ -34,6 +34,7 @@ from apps.runs import secrets
 from apps.runs import services as run_services
 from apps.runs.forms import RunForm, RunRequest
 from apps.runs.models import Run
+from apps.runs.recorded import RecordedInvalid, record_exchange, recorded_from_har_entry
 
 PASTED = "pasted"
 
@@ -286,25 +287,44 @@ def resolve(text: str, variables: dict[str, str], missing: list[str]) -> str:
 
 def run_request_of(saved: SavedRequest, *, variables: dict[str, str]) -> RunRequest:
     """The saved request, variables resolved, checked as the form checks a request."""
-    composed = composed_of(saved)
+    return checked_request(
+        composed_of(saved),
+        timeout=saved.timeout_seconds,
+        profile=saved.profile,
+        follow=saved.follow_redirects,
+        variables=variables,
+    )
+
+
+def checked_request(
+    composed: Composed,
+    *,
+    timeout: float | None,
+    profile: str,
+    follow: bool,
+    variables: dict[str, str] | None = None,
+) -> RunRequest:
+    """The request, {{variables}} resolved, checked as the form checks one; RequestRefused
+    says what is wrong."""
+    values = variables or {}
     missing: list[str] = []
 
-    def pairs(values: list[tuple[str, str]], separator: str) -> str:
+    def pairs(found: list[tuple[str, str]], separator: str) -> str:
         return "\n".join(
-            f"{resolve(n, variables, missing)}{separator}{resolve(v, variables, missing)}"
-            for n, v in values
+            f"{resolve(n, values, missing)}{separator}{resolve(v, values, missing)}"
+            for n, v in found
         )
 
     data = {
         "method": composed.method,
-        "url": resolve(composed.url, variables, missing),
+        "url": resolve(composed.url, values, missing),
         "params": pairs(composed.params, "="),
         "headers": pairs(composed.headers, ": "),
-        "body": resolve(composed.body, variables, missing),
-        "api_key": resolve(composed.api_key, variables, missing),
-        "timeout": saved.timeout_seconds or settings.EGRESS_DEFAULT_TIMEOUT,
-        "profile": saved.profile,
-        "follow_redirects": saved.follow_redirects,
+        "body": resolve(composed.body, values, missing),
+        "api_key": resolve(composed.api_key, values, missing),
+        "timeout": min(timeout or settings.EGRESS_DEFAULT_TIMEOUT, settings.EGRESS_MAX_TIMEOUT),
+        "profile": profile,
+        "follow_redirects": follow,
     }
     if missing:
         raise RequestRefused(
@@ -312,7 +332,6 @@ def run_request_of(saved: SavedRequest, *, variables: dict[str, str]) -> RunRequ
             + ", ".join(f"{{{{{name}}}}}" for name in missing)
             + ": add it to the collection's variables."
         )
-    data["timeout"] = min(float(data["timeout"]), settings.EGRESS_MAX_TIMEOUT)  # type: ignore[arg-type]
     form = RunForm(data)
     if not form.is_valid():
         problems = [
@@ -401,3 +420,46 @@ def form_initial_of(saved: SavedRequest) -> dict[str, object]:
         "profile": saved.profile,
         "follow_redirects": saved.follow_redirects,
     }
+
+
+# HAR entries picked: sent, or diagnosed as recorded -----------------------------------------
+
+
+def _checked_request(item: ImportedRequest) -> RunRequest:
+    composed = Composed(
+        method=item.method,
+        url=item.url,
+        params=item.params,
+        headers=item.headers,
+        body=item.body,
+        api_key=item.api_key,
+    )
+    return checked_request(composed, timeout=item.timeout, profile="", follow=False)
+
+
+@transaction.atomic
+def submit_imported(*, team: Team, user: User, items: list[ImportedRequest]) -> list[Run]:
+    """Each request sent as a run, or none: RequestRefused names the first that cannot be."""
+    requests = []
+    for item in items:
+        try:
+            requests.append(_checked_request(item))
+        except RequestRefused as refusal:
+            raise RequestRefused(f"“{item.name}”: {refusal}") from None
+    return [run_services.submit_run(team=team, user=user, request=r) for r in requests]
+
+
+@transaction.atomic
+def diagnose_recorded_entries(
+    *, team: Team, user: User, entries: list[object], indexes: list[int]
+) -> list[Run]:
+    """Each entry stored as a run diagnosed as recorded (nothing is sent), or none:
+    RequestRefused names the first entry that cannot be read."""
+    runs = []
+    for index in indexes:
+        try:
+            recorded = recorded_from_har_entry(entries[index])
+        except RecordedInvalid as invalid:
+            raise RequestRefused(f"Entry {index + 1}: {invalid.message}") from None
+        runs.append(record_exchange(team=team, user=user, recorded=recorded))
+    return runs

@@ -23,11 +23,13 @@ from apps.diagnosis.openapi import SpecError, build_spec
 from apps.library import exporters, selectors, services
 from apps.library.forms import (
     CollectionImportForm,
+    HarForm,
     PasteRequestForm,
     SaveRunForm,
     SpecUploadForm,
     run_form_initial,
 )
+from apps.library.importers.har import har_entries
 from apps.library.models import Collection, SavedRequest, SpecProfile
 from apps.library.snippets import snippets_of_saved
 from apps.runs import selectors as run_selectors
@@ -415,3 +417,60 @@ def save_run(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpRespon
         return redirect("saved:request", saved_id=saved.pk)
     status = 400 if form.is_bound else 200
     return render(request, "library/save_run.html", {"form": form, "run": run}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("text")
+@ratelimit(key="user", rate=_submission_limit, method="POST", group="submit", block=False)
+def import_har(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """A HAR file's entries, to pick: saved in a collection, sent, or diagnosed as recorded
+    (nothing sent). Each of them all or nothing."""
+    team = current_team(request)
+    form = HarForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST" and _limited(request):
+        form.add_error(None, RUN_TOO_MANY)
+        status = 429
+    elif request.method == "POST" and team is None:
+        form.add_error(None, "You are not a member of any team, so nothing can be kept.")
+        status = 400
+    elif request.method == "POST" and form.is_valid():
+        done = _act_on_har(request, team, form)
+        if done is not None:
+            return done
+        status = 200 if form.cleaned_data["action"] == "read" and not form.errors else 400
+    elif request.method == "POST":
+        status = 400
+    return render(request, "library/har.html", {"form": form}, status=status)
+
+
+def _act_on_har(
+    request: AuthenticatedHttpRequest, team: Team | None, form: HarForm
+) -> HttpResponse | None:
+    action = form.cleaned_data["action"]
+    if team is None or action == "read":
+        return None
+    try:
+        if action == HarForm.SAVE:
+            picked = form.imported
+            picked.requests = form.picked
+            collection = services.import_collection(team=team, user=request.user, imported=picked)
+            messages.success(request, f"Saved {len(picked.requests)} requests.")
+            return redirect("saved:collection", collection_id=collection.pk)
+        if action == HarForm.SUBMIT:
+            runs = services.submit_imported(team=team, user=request.user, items=form.picked)
+        else:
+            runs = services.diagnose_recorded_entries(
+                team=team,
+                user=request.user,
+                entries=har_entries(form.cleaned_data["text"]),
+                indexes=[r.source_index for r in form.picked if r.source_index is not None],
+            )
+    except services.RequestRefused as refusal:
+        form.add_error("entries", f"Nothing was done: {refusal}")
+        return None
+    if len(runs) == 1:
+        return redirect("runs:detail", run_id=runs[0].pk)
+    messages.success(request, f"{len(runs)} runs stored: they are at the top of the log.")
+    return redirect("home")

@@ -24,6 +24,7 @@ class ImportedRequest:
     description: str = ""
     timeout: float | None = None
     follow_redirects: bool = False
+    source_index: int | None = None  # its place in the file, when entries are picked (HAR)
 
 
 @dataclass

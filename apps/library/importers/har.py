@@ -20,6 +20,11 @@ CLIENT_HEADERS = frozenset(
 API_KEY_HEADER = "x-api-key"
 
 
+def har_entries(raw: str | bytes) -> list[object]:
+    """The file's entries, as they are (for the diagnose-as-recorded path)."""
+    return list(json.loads(raw)["log"]["entries"])
+
+
 def parse_har(raw: str | bytes, *, name: str = "Imported HAR") -> ImportedCollection:
     check_size(raw, what="file")
     try:
@@ -33,6 +38,7 @@ def parse_har(raw: str | bytes, *, name: str = "Imported HAR") -> ImportedCollec
     for index, entry in enumerate(log["entries"]):
         request = _request(entry, f"log.entries[{index}]", collection.warnings)
         if request is not None:
+            request.source_index = index
             collection.requests.append(request)
     check_count(collection.requests, what="HAR file")
     return collection
