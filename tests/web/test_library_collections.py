@@ -246,3 +246,17 @@ def test_anonymous_people_are_asked_to_sign_in(urls: list[tuple[str, str]]) -> N
     for method, url in urls:
         response = getattr(client, method)(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
+
+
+def test_the_run_page_offers_copy_as_with_secrets_as_variables(owner: User, team: Team) -> None:
+    run = finished_run(team, owner, run={"request_headers": [["Authorization", "[redacted]"]]})
+    Run.objects.filter(pk=run.pk).update(
+        has_api_key=True,
+        secrets_encrypted=secrets.encrypt(
+            secrets.RunSecrets(api_key="k-run-77", headers=[("Authorization", "Bearer zz-99")])
+        ),
+    )
+    page = client_for(owner).get(reverse("runs:detail", args=[run.pk])).content.decode()
+    assert 'data-testid="snippet-curl"' in page and 'data-testid="snippet-httpie"' in page
+    assert "os.environ[&quot;API_KEY&quot;]" in page and "$AUTHORIZATION" in page
+    assert "k-run-77" not in page and "zz-99" not in page
