@@ -67,6 +67,7 @@ from apps.sharing import selectors as sharing_selectors
 from apps.sharing import services as sharing_services
 from apps.sharing.forms import ShareLinkForm
 from apps.sharing.selectors import shared_run_ids
+from apps.vault.services import VaultRefused, submit_with_vault
 
 logger = logging.getLogger(__name__)
 
@@ -334,7 +335,17 @@ def _submit(request: HttpRequest, data: dict[str, Any]) -> Run:
     if not form.is_valid():
         raise _form_problem(form)
     _limit_submissions(request)
-    return services.submit_run(team=_team(request), user=request.user, request=form.to_request())
+    return _submit_checked(request, form)
+
+
+def _submit_checked(request: HttpRequest, form: RunForm) -> Run:
+    """Submit a checked request; a vault secret it may not use is a 422 naming api_key."""
+    try:
+        return submit_with_vault(team=_team(request), user=request.user, request=form.to_request())
+    except VaultRefused as refusal:
+        raise Problematic(
+            422, str(refusal), errors=[("api_key", str(refusal))], title="Your request is not valid"
+        ) from None
 
 
 WAIT = Query(0, ge=0, le=MAX_WAIT_SECONDS, description="Hold the answer up to N seconds "
@@ -408,7 +419,7 @@ def create_run_from_curl(request: HttpRequest, payload: CurlIn, wait: int = WAIT
     if not form.is_valid():
         raise _form_problem(form, prefix="command.")
     _limit_submissions(request)
-    run = services.submit_run(team=_team(request), user=request.user, request=form.to_request())
+    run = _submit_checked(request, form)
     return Status(201, _run_answer(request, run, wait=wait, warnings=parsed.warnings))
 
 

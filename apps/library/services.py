@@ -31,10 +31,10 @@ from apps.library.models import (
     SpecVersion,
 )
 from apps.runs import secrets
-from apps.runs import services as run_services
 from apps.runs.forms import RunForm, RunRequest
 from apps.runs.models import Run
 from apps.runs.recorded import RecordedInvalid, record_exchange, recorded_from_har_entry
+from apps.vault.services import VaultRefused, submit_with_vault
 
 PASTED = "pasted"
 
@@ -276,6 +276,8 @@ def resolve(text: str, variables: dict[str, str], missing: list[str]) -> str:
 
     def value_of(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name.startswith("vault:"):
+            return match.group(0)  # the vault's, resolved when the run is submitted
         if name not in variables:
             if name not in missing:
                 missing.append(name)
@@ -351,9 +353,17 @@ def run_saved_request(*, saved: SavedRequest, user: User) -> Run:
     """One run of the saved request, noted in its history; RequestRefused if it cannot be."""
     request = run_request_of(saved, variables=variables_of(saved.collection))
     with transaction.atomic():
-        run = run_services.submit_run(team=saved.team, user=user, request=request)
+        run = _submit(team=saved.team, user=user, request=request)
         SavedRequestRun.objects.create(saved_request=saved, run=run)
     return run
+
+
+def _submit(*, team: Team, user: User, request: RunRequest) -> Run:
+    """Through the vault (which resolves {{vault:NAME}} or refuses); its refusal is ours."""
+    try:
+        return submit_with_vault(team=team, user=user, request=request)
+    except VaultRefused as refusal:
+        raise RequestRefused(str(refusal)) from None
 
 
 @transaction.atomic
@@ -369,10 +379,10 @@ def run_collection(*, collection: Collection, user: User) -> CollectionRun:
     for position, saved in enumerate(collection.requests.all()):
         try:
             request = run_request_of(saved, variables=variables)
+            run = _submit(team=collection.team, user=user, request=request)
         except RequestRefused as refusal:
             skipped.append([saved.name, str(refusal)])
             continue
-        run = run_services.submit_run(team=collection.team, user=user, request=request)
         links.append(
             SavedRequestRun(
                 saved_request=saved, run=run, collection_run=collection_run, position=position
@@ -446,7 +456,7 @@ def submit_imported(*, team: Team, user: User, items: list[ImportedRequest]) -> 
             requests.append(_checked_request(item))
         except RequestRefused as refusal:
             raise RequestRefused(f"“{item.name}”: {refusal}") from None
-    return [run_services.submit_run(team=team, user=user, request=r) for r in requests]
+    return [_submit(team=team, user=user, request=r) for r in requests]
 
 
 @transaction.atomic

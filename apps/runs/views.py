@@ -34,6 +34,7 @@ from apps.runs.presentation import body_view, content_type_of
 from apps.runs.presets import PRESETS_BY_SLUG, preset_groups
 from apps.runs.trends import filter_summary, range_links, team_trends, trend_charts
 from apps.sharing.selectors import shared_run_ids
+from apps.vault.services import VaultRefused, submit_with_vault
 from dashboard.requests import AuthenticatedHttpRequest
 
 # After this long in one state, the page says that the run may be waiting on a worker.
@@ -197,13 +198,17 @@ def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
             form.is_valid()
             form.add_error(None, TOO_MANY)
         elif form.is_valid():
-            run = services.submit_run(
-                team=source.team if source else team,
-                user=request.user,
-                request=form.to_request(),
-                source=source,
-            )
-            return redirect("runs:detail", run_id=run.id)
+            try:
+                run = submit_with_vault(
+                    team=source.team if source else team,
+                    user=request.user,
+                    request=form.to_request(),
+                    source=source,
+                )
+            except VaultRefused as refusal:
+                form.add_error("api_key", str(refusal))
+            else:
+                return redirect("runs:detail", run_id=run.id)
     elif source is not None:
         form = RunForm(initial=initial_from_run(source))
     else:
