@@ -22,7 +22,13 @@ from apps.library.importers.openapi import collection_from_spec
 from apps.library.importers.postman import parse_postman
 from apps.library.importers.raw_http import RawHttpError, looks_like_raw_http, parse_raw_http
 from apps.library.models import Collection
-from apps.library.services import PASTED, CheckedDocument, check_document
+from apps.library.services import (
+    PASTED,
+    CheckedDocument,
+    RequestRefused,
+    check_document,
+    check_environment_variables,
+)
 
 MAX_MB = MAX_DOCUMENT_BYTES // 1_048_576
 
@@ -288,3 +294,19 @@ class HarForm(forms.Form):
     def picked(self) -> list[ImportedRequest]:
         wanted = set(self.cleaned_data.get("entries") or [])
         return [r for r in self.imported.requests if r.source_index in wanted]
+
+
+class EnvironmentForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="E.g. “Kaiko production”, “sandbox”.")
+    variables = forms.CharField(
+        required=False,
+        help_text="One per line: name=value, used as {{name}} in saved requests. Not encrypted: "
+        "a secret's value is a vault reference, e.g. api_key={{vault:kaiko-prod}}.",
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "mono"}),
+    )
+
+    def clean_variables(self) -> list[list[str]]:
+        try:
+            return check_environment_variables(self.cleaned_data["variables"])
+        except RequestRefused as refusal:
+            raise forms.ValidationError(str(refusal)) from None

@@ -144,6 +144,9 @@ class CollectionRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Requests that could not be sent, with why: [[saved request name, reason], ...].
     skipped = models.JSONField(default=list, blank=True)
+    environment = models.ForeignKey(
+        "Environment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = TeamScopedQuerySet.as_manager()
 
@@ -165,9 +168,40 @@ class SavedRequestRun(models.Model):
         CollectionRun, null=True, blank=True, on_delete=models.CASCADE, related_name="items"
     )
     position = models.PositiveIntegerField(default=0)
+    # The environment its {{variables}} were resolved with, if any.
+    environment = models.ForeignKey(
+        "Environment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
         return f"{self.saved_request} → run {self.run_id}"
+
+
+class Environment(models.Model):
+    """Named values for {{name}} in a team's saved requests ("Kaiko production",
+    "sandbox"), used when a request or a collection is run. Not secret: a secret's value is
+    a reference to the vault, {{vault:NAME}}."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="environments")
+    name = models.CharField(max_length=100)
+    variables = models.JSONField(default=list, blank=True)  # [[name, value], ...]
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TeamScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="one_environment_name_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

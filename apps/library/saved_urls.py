@@ -29,4 +29,11 @@ urlpatterns = [
     path("requests/<uuid:saved_id>/run/", views.run_saved_request, name="run_request"),
     path("requests/<uuid:saved_id>/open/", views.open_saved_request, name="open_request"),
     path("save/<uuid:run_id>/", views.save_run, name="save_run"),
+    path("environments/", views.environments, name="environments"),
+    path("environments/<uuid:environment_id>/", views.environment_detail, name="environment"),
+    path(
+        "environments/<uuid:environment_id>/delete/",
+        views.delete_environment,
+        name="delete_environment",
+    ),
 ]

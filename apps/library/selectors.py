@@ -15,6 +15,7 @@ from apps.diagnosis.openapi import Spec, build_spec, covers
 from apps.library.models import (
     Collection,
     CollectionRun,
+    Environment,
     SavedRequest,
     SavedRequestRun,
     SpecProfile,
@@ -147,3 +148,30 @@ def runs_of_collection_run(*, collection_run: CollectionRun) -> list[SavedReques
 
 def latest_collection_runs(*, collection: Collection, limit: int = 10) -> list[CollectionRun]:
     return list(CollectionRun.objects.filter(collection=collection).order_by("-created_at")[:limit])
+
+
+def environments_of(*, team: Team) -> list[Environment]:
+    return list(Environment.objects.for_team(team).order_by("name"))
+
+
+def get_environment_for_user(
+    *, user: AbstractBaseUser | AnonymousUser, environment_id: uuid.UUID
+) -> Environment:
+    return _for_member(Environment.objects.all(), user=user, pk=environment_id)
+
+
+def environment_of_post(
+    *, user: AbstractBaseUser | AnonymousUser, team: Team, value: str
+) -> Environment | None:
+    """The environment a run form picked (its id), of the same team; Http404 for one of
+    another team or an id that is none."""
+    if not value:
+        return None
+    try:
+        environment_id = uuid.UUID(value)
+    except ValueError:
+        raise Http404("No such environment") from None
+    environment = get_environment_for_user(user=user, environment_id=environment_id)
+    if environment.team_id != team.pk:
+        raise Http404("No such environment")
+    return environment

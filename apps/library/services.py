@@ -25,6 +25,7 @@ from apps.library.importers.collection import ImportedCollection, ImportedReques
 from apps.library.models import (
     Collection,
     CollectionRun,
+    Environment,
     SavedRequest,
     SavedRequestRun,
     SpecProfile,
@@ -125,6 +126,7 @@ def delete_profile(*, profile: SpecProfile) -> None:
 # Saved requests and collections ---------------------------------------------------------
 
 VARIABLE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
+VAULT_ONLY = re.compile(r"(?:[A-Za-z]+ )?\{\{\s*vault:[^{}\s]+\s*\}\}")
 
 
 class RequestRefused(Exception):
@@ -332,7 +334,7 @@ def checked_request(
         raise RequestRefused(
             "No value for "
             + ", ".join(f"{{{{{name}}}}}" for name in missing)
-            + ": add it to the collection's variables."
+            + ": add it to the collection's variables or the environment's."
         )
     form = RunForm(data)
     if not form.is_valid():
@@ -345,16 +347,23 @@ def checked_request(
     return form.to_request()
 
 
-def variables_of(collection: Collection) -> dict[str, str]:
-    return {str(name): str(value) for name, value in collection.variables}
+def variables_of(collection: Collection, environment: Environment | None = None) -> dict[str, str]:
+    """The collection's variables, the environment's over them."""
+    values = {str(name): str(value) for name, value in collection.variables}
+    if environment is not None:
+        values.update({str(name): str(value) for name, value in environment.variables})
+    return values
 
 
-def run_saved_request(*, saved: SavedRequest, user: User) -> Run:
-    """One run of the saved request, noted in its history; RequestRefused if it cannot be."""
-    request = run_request_of(saved, variables=variables_of(saved.collection))
+def run_saved_request(
+    *, saved: SavedRequest, user: User, environment: Environment | None = None
+) -> Run:
+    """One run of the saved request, noted in its history (with the environment it used);
+    RequestRefused if it cannot be sent."""
+    request = run_request_of(saved, variables=variables_of(saved.collection, environment))
     with transaction.atomic():
         run = _submit(team=saved.team, user=user, request=request)
-        SavedRequestRun.objects.create(saved_request=saved, run=run)
+        SavedRequestRun.objects.create(saved_request=saved, run=run, environment=environment)
     return run
 
 
@@ -367,12 +376,14 @@ def _submit(*, team: Team, user: User, request: RunRequest) -> Run:
 
 
 @transaction.atomic
-def run_collection(*, collection: Collection, user: User) -> CollectionRun:
+def run_collection(
+    *, collection: Collection, user: User, environment: Environment | None = None
+) -> CollectionRun:
     """A run of each request of the collection, all stored at once; a request that cannot
     be sent is noted as skipped, with why."""
-    variables = variables_of(collection)
+    variables = variables_of(collection, environment)
     collection_run = CollectionRun.objects.create(
-        team=collection.team, collection=collection, created_by=user
+        team=collection.team, collection=collection, created_by=user, environment=environment
     )
     skipped: list[list[str]] = []
     links = []
@@ -385,7 +396,11 @@ def run_collection(*, collection: Collection, user: User) -> CollectionRun:
             continue
         links.append(
             SavedRequestRun(
-                saved_request=saved, run=run, collection_run=collection_run, position=position
+                saved_request=saved,
+                run=run,
+                collection_run=collection_run,
+                position=position,
+                environment=environment,
             )
         )
     SavedRequestRun.objects.bulk_create(links)
@@ -473,3 +488,45 @@ def diagnose_recorded_entries(
             raise RequestRefused(f"Entry {index + 1}: {invalid.message}") from None
         runs.append(record_exchange(team=team, user=user, recorded=recorded))
     return runs
+
+
+# Environments ---------------------------------------------------------------------------------
+
+
+def check_environment_variables(text: str) -> list[list[str]]:
+    """`name=value` lines; a variable named like a secret must take its value from the
+    vault. RequestRefused names the line that is wrong."""
+    found: list[list[str]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not VARIABLE.fullmatch("{{" + name + "}}"):
+            raise RequestRefused(f"Line {number} is not a variable: write it as 'name=value'.")
+        if name.startswith("vault:"):
+            raise RequestRefused(f"Line {number}: names starting with vault: are the vault's.")
+        if is_secret_param(name) and value and not VAULT_ONLY.fullmatch(value):
+            raise RequestRefused(
+                f"Line {number}: “{name}” looks like a secret; environments are not "
+                "encrypted, so give it a vault secret: {{vault:NAME}}."
+            )
+        found.append([name, value])
+    return found
+
+
+def save_environment(
+    *,
+    team: Team,
+    user: User,
+    name: str,
+    variables: list[list[str]],
+    environment: Environment | None,
+) -> Environment:
+    if environment is None:
+        return Environment.objects.create(
+            team=team, name=name, variables=variables, created_by=user
+        )
+    environment.name, environment.variables = name, variables
+    environment.save(update_fields=["name", "variables", "updated_at"])
+    return environment

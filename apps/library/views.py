@@ -23,6 +23,7 @@ from apps.diagnosis.openapi import SpecError, build_spec
 from apps.library import exporters, selectors, services
 from apps.library.forms import (
     CollectionImportForm,
+    EnvironmentForm,
     HarForm,
     PasteRequestForm,
     SaveRunForm,
@@ -30,7 +31,7 @@ from apps.library.forms import (
     run_form_initial,
 )
 from apps.library.importers.har import har_entries
-from apps.library.models import Collection, SavedRequest, SpecProfile
+from apps.library.models import Collection, Environment, SavedRequest, SpecProfile
 from apps.library.snippets import snippets_of_saved
 from apps.runs import selectors as run_selectors
 from apps.runs.forms import RunForm
@@ -269,6 +270,7 @@ def collection_detail(request: AuthenticatedHttpRequest, collection_id: uuid.UUI
         "collection": collection,
         "folders": _folders(list(collection.requests.all())),
         "collection_runs": selectors.latest_collection_runs(collection=collection),
+        "environments": selectors.environments_of(team=collection.team),
     }
     return render(request, "library/collection_detail.html", context)
 
@@ -282,7 +284,12 @@ def run_collection(request: AuthenticatedHttpRequest, collection_id: uuid.UUID) 
     if _limited(request):
         messages.error(request, RUN_TOO_MANY)
         return redirect("saved:collection", collection_id=collection.pk)
-    collection_run = services.run_collection(collection=collection, user=request.user)
+    environment = selectors.environment_of_post(
+        user=request.user, team=collection.team, value=request.POST.get("environment", "")
+    )
+    collection_run = services.run_collection(
+        collection=collection, user=request.user, environment=environment
+    )
     return redirect("saved:collection_run", collection_run_id=collection_run.pk)
 
 
@@ -354,6 +361,7 @@ def saved_request_detail(request: AuthenticatedHttpRequest, saved_id: uuid.UUID)
         "saved": saved,
         "history": selectors.history_of(saved=saved),
         "snippets": snippets_of_saved(saved),
+        "environments": selectors.environments_of(team=saved.team),
     }
     return render(request, "library/saved_request.html", context)
 
@@ -366,8 +374,11 @@ def run_saved_request(request: AuthenticatedHttpRequest, saved_id: uuid.UUID) ->
     if _limited(request):
         messages.error(request, RUN_TOO_MANY)
         return redirect("saved:request", saved_id=saved.pk)
+    environment = selectors.environment_of_post(
+        user=request.user, team=saved.team, value=request.POST.get("environment", "")
+    )
     try:
-        run = services.run_saved_request(saved=saved, user=request.user)
+        run = services.run_saved_request(saved=saved, user=request.user, environment=environment)
     except services.RequestRefused as refusal:
         messages.error(request, f"“{saved.name}” was not sent: {refusal}")
         return redirect("saved:request", saved_id=saved.pk)
@@ -474,3 +485,84 @@ def _act_on_har(
         return redirect("runs:detail", run_id=runs[0].pk)
     messages.success(request, f"{len(runs)} runs stored: they are at the top of the log.")
     return redirect("home")
+
+
+# Environments ------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def environments(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The team's environments, and a new one."""
+    team = current_team(request)
+    form = EnvironmentForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if team is not None and form.is_valid():
+            return _save_environment(request, team, form, None)
+        status = 400
+    context = {
+        "team": team,
+        "environments": selectors.environments_of(team=team) if team else [],
+        "form": form,
+    }
+    return render(request, "library/environments.html", context, status=status)
+
+
+def _save_environment(
+    request: AuthenticatedHttpRequest,
+    team: Team,
+    form: EnvironmentForm,
+    environment: Environment | None,
+) -> HttpResponse:
+    name = form.cleaned_data["name"]
+    clash = Environment.objects.for_team(team).filter(name=name)
+    if environment is not None:
+        clash = clash.exclude(pk=environment.pk)
+    if clash.exists():
+        form.add_error("name", f"The team has an environment named “{name}” already.")
+        template = "library/environment.html" if environment else "library/environments.html"
+        context = {"team": team, "environment": environment, "form": form,
+                   "environments": selectors.environments_of(team=team)}  # fmt: skip
+        return render(request, template, context, status=400)
+    saved = services.save_environment(
+        team=team, user=request.user, name=name,
+        variables=form.cleaned_data["variables"], environment=environment,
+    )  # fmt: skip
+    messages.success(request, f"Environment “{saved.name}” saved.")
+    return redirect("saved:environment", environment_id=saved.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def environment_detail(
+    request: AuthenticatedHttpRequest, environment_id: uuid.UUID
+) -> HttpResponse:
+    environment = selectors.get_environment_for_user(
+        user=request.user, environment_id=environment_id
+    )
+    initial = {
+        "name": environment.name,
+        "variables": "\n".join(f"{n}={v}" for n, v in environment.variables),
+    }
+    form = EnvironmentForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if form.is_valid():
+            return _save_environment(request, environment.team, form, environment)
+        context = {"environment": environment, "form": form}
+        return render(request, "library/environment.html", context, status=400)
+    return render(request, "library/environment.html", {"environment": environment, "form": form})
+
+
+@login_required
+@require_POST
+def delete_environment(
+    request: AuthenticatedHttpRequest, environment_id: uuid.UUID
+) -> HttpResponse:
+    environment = selectors.get_environment_for_user(
+        user=request.user, environment_id=environment_id
+    )
+    name = environment.name
+    environment.delete()
+    messages.success(request, f"Environment “{name}” deleted.")
+    return redirect("saved:environments")
