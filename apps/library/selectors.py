@@ -175,3 +175,50 @@ def environment_of_post(
     if environment.team_id != team.pk:
         raise Http404("No such environment")
     return environment
+
+
+def _by_id_or_name[T: Model](queryset: QuerySet[T], value: str) -> list[T]:
+    value = value.strip()
+    try:
+        return list(queryset.filter(pk=uuid.UUID(value)))
+    except ValueError:
+        return list(queryset.filter(name=value))
+
+
+class NotFound(Exception):
+    """No such object of the team, or several with that name; the message says which."""
+
+
+def find_collection(*, team: Team, value: str) -> Collection:
+    found = _by_id_or_name(Collection.objects.for_team(team), value)
+    if len(found) != 1:
+        raise NotFound(
+            f"The team has no collection “{value}”." if not found
+            else f"The team has {len(found)} collections named “{value}”: give its id."
+        )  # fmt: skip
+    return found[0]
+
+
+def find_environment(*, team: Team, value: str) -> Environment | None:
+    if not value.strip():
+        return None
+    found = _by_id_or_name(Environment.objects.for_team(team), value)
+    if not found:
+        raise NotFound(f"The team has no environment “{value}”.")
+    return found[0]
+
+
+def find_saved_request(*, team: Team, value: str, collection: str = "") -> SavedRequest:
+    queryset = SavedRequest.objects.for_team(team).select_related("collection", "team")
+    if collection.strip():
+        queryset = queryset.filter(collection=find_collection(team=team, value=collection))
+    found = _by_id_or_name(queryset, value)
+    if not found:
+        raise NotFound(f"The team has no saved request “{value}”.")
+    if len(found) > 1:
+        names = ", ".join(sorted({f"“{s.collection.name}”" for s in found}))
+        raise NotFound(
+            f"“{value}” is the name of {len(found)} saved requests (in {names}): name its "
+            "collection too."
+        )
+    return found[0]

@@ -17,6 +17,7 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
 from apps.accounts.models import Team
 from apps.api import api as api_module
+from apps.library.models import Collection, CollectionRun
 from apps.sharing import services as sharing_services
 from tests.api.conftest import make_token
 from tests.support.factories import finished_run
@@ -132,7 +133,14 @@ def world(team: Team, owner: User, monkeypatch: pytest.MonkeyPatch, settings: ob
     link, _ = sharing_services.create_link(
         run=run, created_by=owner, visibility="team", lifetime=None
     )
-    return {"token": make_token(owner, team), "run": run, "link": link}
+    collection = Collection.objects.create(team=team, name="C", created_by=owner)
+    collection_run = CollectionRun.objects.create(team=team, collection=collection)
+    return {
+        "token": make_token(owner, team),
+        "run": run,
+        "link": link,
+        "collection_run": collection_run,
+    }
 
 
 @pytest.mark.parametrize(("method", "path"), _operations())
@@ -161,6 +169,8 @@ def test_the_api_conforms_to_its_document(
                 case.path_parameters["run_id"] = str(world["run"].id)
             if "link_id" in case.path_parameters:
                 case.path_parameters["link_id"] = str(world["link"].id)
+            if "collection_run_id" in case.path_parameters:
+                case.path_parameters["collection_run_id"] = str(world["collection_run"].id)
         if (method, path) in VALID_BODIES and len(calls) % 3 == 0:
             case.body = VALID_BODIES[(method, path)]
         response = case.call_and_validate(headers=headers, excluded_checks=EXCLUDED_CHECKS)
