@@ -35,7 +35,12 @@ from apps.runs import secrets
 from apps.runs.forms import RunForm, RunRequest
 from apps.runs.models import Run
 from apps.runs.recorded import RecordedInvalid, record_exchange, recorded_from_har_entry
-from apps.vault.services import VaultRefused, submit_with_vault
+from apps.vault.services import (
+    VaultRefused,
+    resolve_request,
+    submit_resolved,
+    submit_with_vault,
+)
 
 PASTED = "pasted"
 
@@ -361,8 +366,12 @@ def run_saved_request(
     """One run of the saved request, noted in its history (with the environment it used);
     RequestRefused if it cannot be sent."""
     request = run_request_of(saved, variables=variables_of(saved.collection, environment))
+    try:  # resolved before the transaction: a refusal is recorded even though nothing runs
+        resolved = resolve_request(team=saved.team, user=user, request=request)
+    except VaultRefused as refusal:
+        raise RequestRefused(str(refusal)) from None
     with transaction.atomic():
-        run = _submit(team=saved.team, user=user, request=request)
+        run = submit_resolved(team=saved.team, user=user, resolved=resolved)
         SavedRequestRun.objects.create(saved_request=saved, run=run, environment=environment)
     return run
 

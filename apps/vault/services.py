@@ -215,7 +215,17 @@ def submit_with_vault(
 ) -> Run:
     """Submit a run whose request may name vault secrets: resolved (or VaultRefused), then
     stored by the runs service like any other secret of the form, and each use recorded."""
-    resolved = resolve_request(team=team, user=user, request=request)
+    return submit_resolved(
+        team=team,
+        user=user,
+        resolved=resolve_request(team=team, user=user, request=request),
+        source=source,
+    )
+
+
+def submit_resolved(
+    *, team: Team, user: User, resolved: Resolved, source: Run | None = None
+) -> Run:
     with transaction.atomic():
         run = run_services.submit_run(team=team, user=user, request=resolved.request, source=source)
         record_use(used=resolved.used, user=user, run=run)
