@@ -85,7 +85,7 @@ class PasteRequestForm(forms.Form):
     """A cURL command or a raw HTTP request, pasted to fill the new-request form."""
 
     text = forms.CharField(
-        label="Paste a cURL command or a raw HTTP request",
+        label="Paste a command or a raw HTTP request",  # no "URL" in it: the form has one
         strip=False,
         max_length=MAX_COMMAND_CHARS,
         help_text="It fills the form below; nothing is sent until you press Send request.",

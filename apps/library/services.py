@@ -259,7 +259,7 @@ def save_run(
             team=run.team, name=new_collection[:200], created_by=user
         )
     last = SavedRequest.objects.filter(collection=collection).order_by("-position").first()
-    return SavedRequest.objects.create(
+    saved = SavedRequest.objects.create(
         team=run.team,
         collection=collection,
         name=name[:200],
@@ -276,6 +276,9 @@ def save_run(
         secrets_encrypted=bytes(run.secrets_encrypted),
         created_by=user,
     )
+    if not SavedRequestRun.objects.filter(run=run).exists():  # the run opens its history
+        SavedRequestRun.objects.create(saved_request=saved, run=run)
+    return saved
 
 
 def resolve(text: str, variables: dict[str, str], missing: list[str]) -> str:

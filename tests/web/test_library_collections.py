@@ -197,6 +197,10 @@ def test_a_run_is_saved_to_a_new_collection_with_its_secrets(owner: User, team: 
     assert response["Location"] == reverse("saved:request", args=[saved.pk])
     assert (saved.collection.name, saved.has_api_key) == ("Kaiko", True)
     assert secrets.decrypt(saved.secrets_encrypted).api_key == "k-9"
+    assert SavedRequestRun.objects.get().run == run  # it opens the saved request's history
+    # Saved again elsewhere: a second saved request, the run stays in the first's history.
+    assert client.post(url, {"name": "Again", "new_collection": "Other"}).status_code == 302
+    assert SavedRequestRun.objects.count() == 1
 
 
 # Who may open what ---------------------------------------------------------------------
