@@ -34,7 +34,7 @@ from apps.runs.presentation import body_view, content_type_of
 from apps.runs.presets import PRESETS_BY_SLUG, preset_groups
 from apps.runs.trends import filter_summary, range_links, team_trends, trend_charts
 from apps.sharing.selectors import shared_run_ids
-from apps.vault.services import VaultRefused, submit_with_vault
+from apps.vault.services import VaultRefused, reauthenticate_with_vault, submit_with_vault
 from dashboard.requests import AuthenticatedHttpRequest
 
 # After this long in one state, the page says that the run may be waiting on a worker.
@@ -345,13 +345,17 @@ def reauthenticate(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> Http
         form.is_valid()
         form.add_error(None, TOO_MANY)
     elif request.method == "POST" and form.is_valid():
-        new_run = services.submit_run(
-            team=run.team,
-            user=request.user,
-            request=form.to_request(run),
-            source=run,
-        )
-        return redirect("runs:detail", run_id=new_run.id)
+        try:
+            new_run = reauthenticate_with_vault(
+                run=run,
+                user=request.user,
+                request=form.to_request(run),
+                save_as=form.cleaned_data["save_to_vault"].strip(),
+            )
+        except VaultRefused as refusal:
+            form.add_error("save_to_vault", str(refusal))
+        else:
+            return redirect("runs:detail", run_id=new_run.id)
     return render(request, "runs/reauthenticate.html", {"run": run, "form": form})
 
 

@@ -230,3 +230,21 @@ def submit_resolved(
         run = run_services.submit_run(team=team, user=user, request=resolved.request, source=source)
         record_use(used=resolved.used, user=user, run=run)
     return run
+
+
+def reauthenticate_with_vault(*, run: Run, user: User, request: RunRequest, save_as: str) -> Run:
+    """Re-authenticate: the run sent again with a new key; with `save_as`, the key is kept in
+    the vault first (a new secret bound to the run's host, or a new value of that secret)
+    and the run takes it from there."""
+    if not save_as:
+        return submit_with_vault(team=run.team, user=user, request=request, source=run)
+    name = check_name(save_as)
+    with transaction.atomic():
+        existing = VaultSecret.objects.for_team(run.team).filter(name=name).first()
+        if existing is None:
+            create_secret(team=run.team, user=user, name=name, value=request.api_key,
+                          hosts=[run.host.lower()])  # fmt: skip
+        else:
+            rotate_secret(secret=existing, user=user, value=request.api_key)
+        by_name = dataclasses.replace(request, api_key=f"{{{{vault:{name}}}}}")
+        return submit_with_vault(team=run.team, user=user, request=by_name, source=run)

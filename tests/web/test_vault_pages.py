@@ -16,6 +16,7 @@ from apps.runs.models import Run
 from apps.vault.models import VaultEvent, VaultSecret
 from tests.api.conftest import ApiClient, make_token
 from tests.support.clients import ClientResponse, client_for
+from tests.support.factories import finished_run
 
 pytestmark = pytest.mark.django_db
 VALUE = "kv-7f3a9c-very-secret"
@@ -178,3 +179,26 @@ def test_a_teammate_opens_the_pages(teammate: User, secret: VaultSecret) -> None
     client = client_for(teammate)
     assert client.get(VAULT).status_code == 200
     assert client.get(reverse("vault:detail", args=[secret.pk])).status_code == 200
+
+
+def test_re_authenticate_keeps_the_new_key_in_the_vault(
+    owner: User, teammate: User, team: Team
+) -> None:
+    run = finished_run(team, owner)
+    url = reverse("runs:reauthenticate", args=[run.pk])
+    refused = client_for(teammate).post(url, {"api_key": "k-new-1", "save_to_vault": "kaiko"})
+    assert "Only the team&#x27;s owners add secrets." in refused.content.decode()
+    assert Run.objects.count() == 1 and not VaultSecret.objects.exists()
+    response = client_for(owner).post(url, {"api_key": "k-new-1", "save_to_vault": "kaiko"})
+    new_run = Run.objects.exclude(pk=run.pk).get()
+    assert response["Location"] == reverse("runs:detail", args=[new_run.pk])
+    secret = VaultSecret.objects.get()
+    assert (secret.name, secret.hosts) == ("kaiko", ["us.market-api.kaiko.io"])
+    assert secrets.decrypt(new_run.secrets_encrypted).api_key == "k-new-1"
+    # Again with another key: the same secret, a new version.
+    client_for(owner).post(url, {"api_key": "k-new-2", "save_to_vault": "kaiko"})
+    secret.refresh_from_db()
+    assert secret.version == 2
+    assert [e.action for e in VaultEvent.objects.order_by("at", "id")] == [
+        "created", "used", "rotated", "used"
+    ]  # fmt: skip
