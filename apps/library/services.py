@@ -36,9 +36,11 @@ from apps.runs.forms import RunForm, RunRequest
 from apps.runs.models import Run
 from apps.runs.recorded import RecordedInvalid, record_exchange, recorded_from_har_entry
 from apps.vault.services import (
+    Resolved,
     VaultRefused,
     resolve_request,
     submit_resolved,
+    submit_resolved_many,
     submit_with_vault,
 )
 
@@ -391,22 +393,27 @@ def _submit(*, team: Team, user: User, request: RunRequest) -> Run:
 def run_collection(
     *, collection: Collection, user: User, environment: Environment | None = None
 ) -> CollectionRun:
-    """A run of each request of the collection, all stored at once; a request that cannot
-    be sent is noted as skipped, with why."""
+    """A run of each request of the collection, all stored at once (bulk inserts); a
+    request that cannot be sent is noted as skipped, with why."""
     variables = variables_of(collection, environment)
     collection_run = CollectionRun.objects.create(
         team=collection.team, collection=collection, created_by=user, environment=environment
     )
     skipped: list[list[str]] = []
-    links = []
+    ready: list[tuple[int, SavedRequest, Resolved]] = []
     for position, saved in enumerate(collection.requests.all()):
         try:
             request = run_request_of(saved, variables=variables)
-            run = _submit(team=collection.team, user=user, request=request)
-        except RequestRefused as refusal:
+            resolved = resolve_request(team=collection.team, user=user, request=request)
+        except (RequestRefused, VaultRefused) as refusal:
             skipped.append([saved.name, str(refusal)])
             continue
-        links.append(
+        ready.append((position, saved, resolved))
+    runs = submit_resolved_many(
+        team=collection.team, user=user, resolved=[item for _, _, item in ready]
+    )
+    SavedRequestRun.objects.bulk_create(
+        [
             SavedRequestRun(
                 saved_request=saved,
                 run=run,
@@ -414,8 +421,9 @@ def run_collection(
                 position=position,
                 environment=environment,
             )
-        )
-    SavedRequestRun.objects.bulk_create(links)
+            for (position, saved, _), run in zip(ready, runs, strict=True)
+        ]
+    )
     if skipped:
         collection_run.skipped = skipped
         collection_run.save(update_fields=["skipped"])

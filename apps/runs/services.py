@@ -60,6 +60,33 @@ def submit_run(
     With a `source` run (edit and re-run, re-authenticate), values the user left as
     "[redacted]" and an empty key with `request.keep_api_key` take the source's secrets.
     """
+    with transaction.atomic():
+        run = _new_run(team=team, user=user, request=request, source=source)
+        run.save(force_insert=True)
+        attempt = Attempt.objects.create(run=run, number=1, reason=Attempt.Reason.FIRST)
+        transaction.on_commit(lambda: enqueue_attempt(attempt_id=attempt.id))
+    logger.info("run %s submitted by user %s: %s %s", run.id, user.pk, run.method, run.host)
+    return run
+
+
+def submit_runs(*, team: Team, user: User, requests: list[RunRequest]) -> list[Run]:
+    """Several new runs at once (a collection): stored with their first attempts in two
+    bulk inserts, each enqueued on commit, exactly as `submit_run` stores one."""
+    runs = [_new_run(team=team, user=user, request=request) for request in requests]
+    with transaction.atomic():
+        Run.objects.bulk_create(runs)
+        attempts = Attempt.objects.bulk_create(
+            [Attempt(run=run, number=1, reason=Attempt.Reason.FIRST) for run in runs]
+        )
+        ids = [attempt.id for attempt in attempts]
+        transaction.on_commit(lambda: [enqueue_attempt(attempt_id=i) for i in ids])
+    logger.info("%d runs submitted by user %s", len(runs), user.pk)
+    return runs
+
+
+def _new_run(*, team: Team, user: User, request: RunRequest, source: Run | None = None) -> Run:
+    """The run to store for a request (not saved): every column redacted, the secrets
+    encrypted."""
     request = _restore_secrets(request, source) if source is not None else request
     request = _move_secret_query_to_params(request)
     shown_headers, secret_headers = split_secret_pairs(request.headers, is_secret=is_secret_header)
@@ -75,31 +102,26 @@ def submit_run(
     )
     profile = request.profile or profile_for_url(request.url).slug
     policy = default_retry_policy().to_dict() if request.auto_retry else {}
-    with transaction.atomic():
-        run = Run.objects.create(
-            team=team,
-            created_by=user,
-            source=source,
-            method=request.method,
-            url=redact_url(request.url),
-            host=_host_of(request.url),
-            query=[list(pair) for pair in shown_params],
-            request_headers=[list(pair) for pair in shown_headers],
-            request_body=redact_text(shown_body, run_secrets.values()),
-            timeout_seconds=request.timeout,
-            follow_redirects=request.follow_redirects,
-            send_traceparent=request.send_traceparent,
-            profile=profile,
-            has_api_key=bool(request.api_key),
-            secrets_encrypted=secrets.encrypt(run_secrets),
-            retry_policy=policy,
-            status=Run.Status.QUEUED,
-            attempt_count=1,
-        )
-        attempt = Attempt.objects.create(run=run, number=1, reason=Attempt.Reason.FIRST)
-        transaction.on_commit(lambda: enqueue_attempt(attempt_id=attempt.id))
-    logger.info("run %s submitted by user %s: %s %s", run.id, user.pk, run.method, run.host)
-    return run
+    return Run(
+        team=team,
+        created_by=user,
+        source=source,
+        method=request.method,
+        url=redact_url(request.url),
+        host=_host_of(request.url),
+        query=[list(pair) for pair in shown_params],
+        request_headers=[list(pair) for pair in shown_headers],
+        request_body=redact_text(shown_body, run_secrets.values()),
+        timeout_seconds=request.timeout,
+        follow_redirects=request.follow_redirects,
+        send_traceparent=request.send_traceparent,
+        profile=profile,
+        has_api_key=bool(request.api_key),
+        secrets_encrypted=secrets.encrypt(run_secrets),
+        retry_policy=policy,
+        status=Run.Status.QUEUED,
+        attempt_count=1,
+    )
 
 
 def _move_secret_query_to_params(request: RunRequest) -> RunRequest:

@@ -248,3 +248,26 @@ def reauthenticate_with_vault(*, run: Run, user: User, request: RunRequest, save
             rotate_secret(secret=existing, user=user, value=request.api_key)
         by_name = dataclasses.replace(request, api_key=f"{{{{vault:{name}}}}}")
         return submit_with_vault(team=run.team, user=user, request=by_name, source=run)
+
+
+def submit_resolved_many(*, team: Team, user: User, resolved: list[Resolved]) -> list[Run]:
+    """Several resolved requests stored at once (bulk inserts), each use recorded."""
+    with transaction.atomic():
+        runs = run_services.submit_runs(
+            team=team, user=user, requests=[item.request for item in resolved]
+        )
+        VaultEvent.objects.bulk_create(
+            [
+                VaultEvent(
+                    team=team,
+                    secret=secret,
+                    secret_name=secret.name,
+                    action=VaultEvent.Action.USED,
+                    user=user,
+                    run=run,
+                )
+                for item, run in zip(resolved, runs, strict=True)
+                for secret in item.used
+            ]
+        )
+    return runs
