@@ -349,7 +349,9 @@ def _submit(request: HttpRequest, data: dict[str, Any]) -> Run:
 def _submit_checked(request: HttpRequest, form: RunForm) -> Run:
     """Submit a checked request; a vault secret it may not use is a 422 naming api_key."""
     try:
-        return submit_with_vault(team=_team(request), user=request.user, request=form.to_request())
+        return submit_with_vault(
+            team=_team(request), user=_token(request).user, request=form.to_request()
+        )
     except VaultRefused as refusal:
         raise Problematic(
             422, str(refusal), errors=[("api_key", str(refusal))], title="Your request is not valid"
@@ -845,7 +847,7 @@ def run_saved(request: HttpRequest, payload: SavedRunIn, wait: int = WAIT) -> St
     _limit_submissions(request)
     try:
         run = library_services.run_saved_request(
-            saved=saved, user=request.user, environment=environment
+            saved=saved, user=_token(request).user, environment=environment
         )
     except library_services.RequestRefused as refusal:
         raise _invalid_input("saved", str(refusal)) from None
@@ -881,7 +883,7 @@ def run_collection(request: HttpRequest, payload: CollectionRunIn) -> Status[Any
     environment = _found("env", library_selectors.find_environment, team=team, value=payload.env)
     _limit_submissions(request)
     collection_run = library_services.run_collection(
-        collection=collection, user=request.user, environment=environment
+        collection=collection, user=_token(request).user, environment=environment
     )
     return Status(201, _collection_run_answer(request, collection_run))
 

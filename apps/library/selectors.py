@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Model, QuerySet
 from django.http import Http404
 
@@ -30,9 +30,7 @@ def profiles_of(*, team: Team) -> list[SpecProfile]:
     return list(SpecProfile.objects.for_team(team).prefetch_related("versions"))
 
 
-def get_profile_for_user(
-    *, user: AbstractBaseUser | AnonymousUser, profile_id: uuid.UUID
-) -> SpecProfile:
+def get_profile_for_user(*, user: User | AnonymousUser, profile_id: uuid.UUID) -> SpecProfile:
     """The profile if the user is a member of its team; Http404 otherwise, as if it did not
     exist."""
     if not user.is_authenticated:
@@ -96,9 +94,7 @@ def collections_of(*, team: Team) -> list[Collection]:
     )
 
 
-def _for_member[T: Model](
-    queryset: QuerySet[T], *, user: AbstractBaseUser | AnonymousUser, pk: uuid.UUID
-) -> T:
+def _for_member[T: Model](queryset: QuerySet[T], *, user: User | AnonymousUser, pk: uuid.UUID) -> T:
     """The object if the user is a member of its team; Http404 otherwise, as if it did not
     exist."""
     if not user.is_authenticated:
@@ -109,20 +105,16 @@ def _for_member[T: Model](
     return found
 
 
-def get_collection_for_user(
-    *, user: AbstractBaseUser | AnonymousUser, collection_id: uuid.UUID
-) -> Collection:
+def get_collection_for_user(*, user: User | AnonymousUser, collection_id: uuid.UUID) -> Collection:
     return _for_member(Collection.objects.all(), user=user, pk=collection_id)
 
 
-def get_saved_request_for_user(
-    *, user: AbstractBaseUser | AnonymousUser, saved_id: uuid.UUID
-) -> SavedRequest:
+def get_saved_request_for_user(*, user: User | AnonymousUser, saved_id: uuid.UUID) -> SavedRequest:
     return _for_member(SavedRequest.objects.select_related("collection"), user=user, pk=saved_id)
 
 
 def get_collection_run_for_user(
-    *, user: AbstractBaseUser | AnonymousUser, collection_run_id: uuid.UUID
+    *, user: User | AnonymousUser, collection_run_id: uuid.UUID
 ) -> CollectionRun:
     return _for_member(
         CollectionRun.objects.select_related("collection"), user=user, pk=collection_run_id
@@ -155,13 +147,13 @@ def environments_of(*, team: Team) -> list[Environment]:
 
 
 def get_environment_for_user(
-    *, user: AbstractBaseUser | AnonymousUser, environment_id: uuid.UUID
+    *, user: User | AnonymousUser, environment_id: uuid.UUID
 ) -> Environment:
     return _for_member(Environment.objects.all(), user=user, pk=environment_id)
 
 
 def environment_of_post(
-    *, user: AbstractBaseUser | AnonymousUser, team: Team, value: str
+    *, user: User | AnonymousUser, team: Team, value: str
 ) -> Environment | None:
     """The environment a run form picked (its id), of the same team; Http404 for one of
     another team or an id that is none."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from apps.accounts.models import Team
@@ -76,7 +76,10 @@ def hosts_taken(
 ) -> dict[str, str]:
     """Hosts among these that another profile of the team already covers: host → its name."""
     taken: dict[str, str] = {}
-    for profile in SpecProfile.objects.for_team(team).exclude(pk=getattr(but, "pk", None)):
+    others = SpecProfile.objects.for_team(team)
+    if but is not None:
+        others = others.exclude(pk=but.pk)
+    for profile in others:
         for host in profile.hosts:
             if host in hosts:
                 taken[host] = profile.name
@@ -84,7 +87,7 @@ def hosts_taken(
 
 
 def _add_version(
-    *, profile: SpecProfile, checked: CheckedDocument, user: AbstractBaseUser | None
+    *, profile: SpecProfile, checked: CheckedDocument, user: User | None
 ) -> SpecVersion:
     latest = SpecVersion.objects.filter(profile=profile).order_by("-number").first()
     version = SpecVersion.objects.create(
@@ -107,9 +110,7 @@ def _add_version(
 
 
 @transaction.atomic
-def create_profile(
-    *, team: Team, user: AbstractBaseUser | None, checked: CheckedDocument
-) -> SpecVersion:
+def create_profile(*, team: Team, user: User | None, checked: CheckedDocument) -> SpecVersion:
     profile = SpecProfile.objects.create(
         team=team, name=checked.spec.title[:200], created_by=user, hosts=list(checked.spec.hosts)
     )
@@ -118,7 +119,7 @@ def create_profile(
 
 @transaction.atomic
 def replace_profile(
-    *, profile: SpecProfile, user: AbstractBaseUser | None, checked: CheckedDocument
+    *, profile: SpecProfile, user: User | None, checked: CheckedDocument
 ) -> SpecVersion:
     """A new version of the profile; runs from now on are diagnosed against it."""
     SpecProfile.objects.select_for_update().filter(pk=profile.pk).first()

@@ -68,7 +68,7 @@ def _taken_error(form: SpecUploadForm, taken: dict[str, str]) -> None:
 @login_required
 @require_http_methods(["GET", "POST"])
 @ratelimit(key="user", rate=UPLOADS_PER_USER, method="POST", group="spec-upload", block=False)
-def profiles(request: HttpRequest) -> HttpResponse:
+def profiles(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The team's profiles, and the upload of a new one."""
     team = current_team(request)
     form = SpecUploadForm()
@@ -124,7 +124,7 @@ def profile_detail(request: HttpRequest, profile_id: uuid.UUID) -> HttpResponse:
 @login_required
 @require_POST
 @ratelimit(key="user", rate=UPLOADS_PER_USER, method="POST", group="spec-upload", block=False)
-def replace_profile(request: HttpRequest, profile_id: uuid.UUID) -> HttpResponse:
+def replace_profile(request: AuthenticatedHttpRequest, profile_id: uuid.UUID) -> HttpResponse:
     """A new version of the profile from a new document."""
     profile = selectors.get_profile_for_user(user=request.user, profile_id=profile_id)
     limited = _too_many(request)
