@@ -13,6 +13,11 @@ urlpatterns = [
     path("collections/<uuid:collection_id>/", views.collection_detail, name="collection"),
     path("collections/<uuid:collection_id>/run/", views.run_collection, name="run_collection"),
     path(
+        "collections/<uuid:collection_id>/delete/",
+        views.delete_collection,
+        name="delete_collection",
+    ),
+    path(
         "collections/<uuid:collection_id>/export.json",
         views.export_collection,
         {"kind": "native"},

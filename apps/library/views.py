@@ -566,3 +566,14 @@ def delete_environment(
     environment.delete()
     messages.success(request, f"Environment “{name}” deleted.")
     return redirect("saved:environments")
+
+
+@login_required
+@require_POST
+def delete_collection(request: AuthenticatedHttpRequest, collection_id: uuid.UUID) -> HttpResponse:
+    """The collection and its saved requests; the runs made from them stay in the log."""
+    collection = selectors.get_collection_for_user(user=request.user, collection_id=collection_id)
+    name = collection.name
+    collection.delete()
+    messages.success(request, f"Collection “{name}” deleted; its runs stay in the log.")
+    return redirect("saved:collections")

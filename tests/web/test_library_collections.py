@@ -222,6 +222,7 @@ def urls(owner: User, team: Team, market: Collection) -> list[tuple[str, str]]:
         ("get", reverse("saved:save_run", args=[run.pk])),
         ("post", reverse("saved:run_request", args=[saved.pk])),
         ("post", reverse("saved:run_collection", args=[market.pk])),
+        ("post", reverse("saved:delete_collection", args=[market.pk])),  # last: it deletes
     ]
 
 
@@ -243,6 +244,7 @@ def test_a_stranger_gets_404_everywhere(stranger: User, urls: list[tuple[str, st
     for method, url in urls:
         assert getattr(client, method)(url).status_code == 404, url
     assert Run.objects.count() == runs_before
+    assert Collection.objects.count() == 1
 
 
 def test_anonymous_people_are_asked_to_sign_in(urls: list[tuple[str, str]]) -> None:
@@ -264,3 +266,13 @@ def test_the_run_page_offers_copy_as_with_secrets_as_variables(owner: User, team
     assert 'data-testid="snippet-curl"' in page and 'data-testid="snippet-httpie"' in page
     assert "os.environ[&quot;API_KEY&quot;]" in page and "$AUTHORIZATION" in page
     assert "k-run-77" not in page and "zz-99" not in page
+
+
+def test_deleting_a_collection_keeps_its_runs(owner: User, market: Collection) -> None:
+    saved = SavedRequest.objects.get(collection=market, name="No auth here")
+    client = client_for(owner)
+    client.post(reverse("saved:run_request", args=[saved.pk]))
+    response = client.post(reverse("saved:delete_collection", args=[market.pk]))
+    assert response["Location"] == reverse("saved:collections")
+    assert not Collection.objects.exists() and not SavedRequest.objects.exists()
+    assert Run.objects.count() == 1
