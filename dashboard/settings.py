@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "apps.sharing",
     "apps.demo",
     "apps.library",
+    "apps.vault",
     "ninja",  # django-ninja: the JSON API's OpenAPI document and its docs page's assets
     "apps.api",
     "apps.monitors",

@@ -15,6 +15,8 @@ urlpatterns = [
     path("help/", include("apps.diagnosis.urls")),
     path("sandbox/", include("apps.sandbox.urls")),
     path("profiles/", include("apps.library.urls")),
+    path("library/", include("apps.library.saved_urls")),
+    path("vault/", include("apps.vault.urls")),
     path("api/v1/", api_views.api_not_found),  # before django-ninja's own root page
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<path>.*)$", api_views.api_not_found),

@@ -37,9 +37,13 @@ from apps.api import presenters
 from apps.api.auth import NotAuthenticated, RateLimited, TokenAuth, check_rate
 from apps.api.models import ApiToken
 from apps.api.schemas import (
+    CollectionOut,
+    CollectionRunIn,
+    CollectionRunOut,
     CreatedShareLinkOut,
     CurlIn,
     DiagnoseIn,
+    EnvironmentOut,
     FieldError,
     LogPageOut,
     MeOut,
@@ -48,12 +52,16 @@ from apps.api.schemas import (
     ReauthenticateIn,
     RunIn,
     RunOut,
+    SavedRunIn,
     ShareLinkIn,
     ShareLinkOut,
 )
 from apps.diagnosis.lookups import get_profile
 from apps.egress.types import Failure, Response
+from apps.library import selectors as library_selectors
+from apps.library import services as library_services
 from apps.library.importers.curl import CurlError, parse_curl
+from apps.library.models import CollectionRun
 from apps.runs import exports, selectors, services
 from apps.runs.filters import Cursor, parse_filters
 from apps.runs.forms import ReauthenticateForm, RunForm
@@ -69,6 +77,7 @@ from apps.sharing import selectors as sharing_selectors
 from apps.sharing import services as sharing_services
 from apps.sharing.forms import ShareLinkForm
 from apps.sharing.selectors import shared_run_ids
+from apps.vault.services import VaultRefused, submit_with_vault
 
 logger = logging.getLogger(__name__)
 
@@ -343,7 +352,19 @@ def _submit(request: HttpRequest, data: dict[str, Any]) -> Run:
     if not form.is_valid():
         raise _form_problem(form)
     _limit_submissions(request)
-    return services.submit_run(team=_team(request), user=_user(request), request=form.to_request())
+    return _submit_checked(request, form)
+
+
+def _submit_checked(request: HttpRequest, form: RunForm) -> Run:
+    """Submit a checked request; a vault secret it may not use is a 422 naming api_key."""
+    try:
+        return submit_with_vault(
+            team=_team(request), user=_user(request), request=form.to_request()
+        )
+    except VaultRefused as refusal:
+        raise Problematic(
+            422, str(refusal), errors=[("api_key", str(refusal))], title="Your request is not valid"
+        ) from None
 
 
 WAIT = Query(0, ge=0, le=MAX_WAIT_SECONDS, description="Hold the answer up to N seconds "
@@ -417,7 +438,7 @@ def create_run_from_curl(request: HttpRequest, payload: CurlIn, wait: int = WAIT
     if not form.is_valid():
         raise _form_problem(form, prefix="command.")
     _limit_submissions(request)
-    run = services.submit_run(team=_team(request), user=_user(request), request=form.to_request())
+    run = _submit_checked(request, form)
     return Status(201, _run_answer(request, run, wait=wait, warnings=parsed.warnings))
 
 
@@ -773,6 +794,122 @@ def diagnose_recorded(request: HttpRequest, payload: DiagnoseIn) -> Status[Any]:
         team=_team(request), user=_user(request), recorded=recorded, profile=payload.profile
     )
     return Status(201, _run_answer(request, run))
+
+
+# Library: collections, saved requests, environments -----------------------------------------
+
+
+@api.get(
+    "/collections",
+    tags=["Library"],
+    response={200: list[CollectionOut], **ERRORS},
+    summary="The team's collections and their saved requests",
+)
+def list_collections(request: HttpRequest) -> list[dict[str, Any]]:
+    team = _team(request)
+    return [
+        {
+            "id": collection.pk,
+            "name": collection.name,
+            "description": collection.description,
+            "url": request.build_absolute_uri(reverse("saved:collection", args=[collection.pk])),
+            "requests": [
+                {"id": s.pk, "name": s.name, "folder": s.folder, "method": s.method, "url": s.url}
+                for s in collection.requests.all()
+            ],
+        }
+        for collection in library_selectors.collections_of(team=team)
+    ]
+
+
+@api.get(
+    "/environments",
+    tags=["Library"],
+    response={200: list[EnvironmentOut], **ERRORS},
+    summary="The team's environments",
+)
+def list_environments(request: HttpRequest) -> list[dict[str, Any]]:
+    return [
+        {"id": e.pk, "name": e.name, "variables": [name for name, _ in e.variables]}
+        for e in library_selectors.environments_of(team=_team(request))
+    ]
+
+
+def _found(field: str, find: Any, **kwargs: Any) -> Any:
+    try:
+        return find(**kwargs)
+    except library_selectors.NotFound as error:
+        raise _invalid_input(field, str(error)) from None
+
+
+@api.post(
+    "/saved-requests/run",
+    tags=["Library"],
+    response={201: RunOut, **ERRORS},
+    summary="Run a saved request, with an environment",
+)
+def run_saved(request: HttpRequest, payload: SavedRunIn, wait: int = WAIT) -> Status[Any]:
+    team = _team(request)
+    saved = _found("saved", library_selectors.find_saved_request, team=team,
+                   value=payload.saved, collection=payload.collection)  # fmt: skip
+    environment = _found("env", library_selectors.find_environment, team=team, value=payload.env)
+    _limit_submissions(request)
+    try:
+        run = library_services.run_saved_request(
+            saved=saved, user=_token(request).user, environment=environment
+        )
+    except library_services.RequestRefused as refusal:
+        raise _invalid_input("saved", str(refusal)) from None
+    return Status(201, _run_answer(request, run, wait=wait))
+
+
+def _collection_run_answer(request: HttpRequest, collection_run: CollectionRun) -> dict[str, Any]:
+    items = library_selectors.runs_of_collection_run(collection_run=collection_run)
+    runs = [_run_answer(request, item.run) for item in items]
+    return {
+        "id": collection_run.pk,
+        "url": request.build_absolute_uri(
+            reverse("saved:collection_run", args=[collection_run.pk])
+        ),
+        "collection": collection_run.collection.name,
+        "environment": collection_run.environment.name if collection_run.environment else None,
+        "finished": all(run["finished"] for run in runs),
+        "runs": runs,
+        "skipped": [{"name": n, "reason": r} for n, r in collection_run.skipped],
+    }
+
+
+@api.post(
+    "/collections/run",
+    tags=["Library"],
+    response={201: CollectionRunOut, **ERRORS},
+    summary="Run every request of a collection, with an environment",
+)
+def run_collection(request: HttpRequest, payload: CollectionRunIn) -> Status[Any]:
+    team = _team(request)
+    collection = _found("collection", library_selectors.find_collection, team=team,
+                        value=payload.collection)  # fmt: skip
+    environment = _found("env", library_selectors.find_environment, team=team, value=payload.env)
+    _limit_submissions(request)
+    collection_run = library_services.run_collection(
+        collection=collection, user=_token(request).user, environment=environment
+    )
+    return Status(201, _collection_run_answer(request, collection_run))
+
+
+@api.get(
+    "/collection-runs/{uuid:collection_run_id}",
+    tags=["Library"],
+    response={200: CollectionRunOut, **RUN_ERRORS},
+    summary="A run of a collection: each request's outcome",
+)
+def get_collection_run(request: HttpRequest, collection_run_id: uuid.UUID) -> dict[str, Any]:
+    collection_run = library_selectors.get_collection_run_for_user(
+        user=request.user, collection_run_id=collection_run_id
+    )
+    if collection_run.team_id != _token(request).team_id:
+        raise Http404("No such collection run")
+    return _collection_run_answer(request, collection_run)
 
 
 # Monitors and alert channels: their endpoints live in a module of their own.

@@ -297,3 +297,57 @@ class MeOut(Schema):
     team_id: uuid.UUID
     token: str = Field(description="The token's name.")
     expires_at: datetime
+
+
+# Library: collections, saved requests, environments --------------------------------------
+
+
+class SavedRequestOut(Schema):
+    id: uuid.UUID
+    name: str
+    folder: str = Field(description="“Folder/Subfolder”, empty at the top.")
+    method: str
+    url: str = Field(description="As saved, {{variables}} unresolved; secrets are never given.")
+
+
+class CollectionOut(Schema):
+    id: uuid.UUID
+    name: str
+    description: str
+    url: str = Field(description="The collection's page in the dashboard.")
+    requests: list[SavedRequestOut]
+
+
+class EnvironmentOut(Schema):
+    id: uuid.UUID
+    name: str
+    variables: list[str] = Field(description="The names of its variables (values not given).")
+
+
+class SavedRunIn(Schema):
+    """A saved request to run: by id, or by name (with its collection when the name is in
+    several)."""
+
+    saved: str = Field(max_length=200, description="The saved request's id or name.")
+    collection: str = Field("", max_length=200, description="The collection's id or name.")
+    env: str = Field("", max_length=100, description="An environment's id or name.")
+
+
+class CollectionRunIn(Schema):
+    collection: str = Field(max_length=200, description="The collection's id or name.")
+    env: str = Field("", max_length=100, description="An environment's id or name.")
+
+
+class SkippedOut(Schema):
+    name: str
+    reason: str
+
+
+class CollectionRunOut(Schema):
+    id: uuid.UUID
+    url: str = Field(description="The summary page in the dashboard.")
+    collection: str
+    environment: str | None
+    finished: bool
+    runs: list[RunOut]
+    skipped: list[SkippedOut]

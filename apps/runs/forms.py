@@ -151,7 +151,8 @@ class RunForm(forms.Form):
         label="API key",
         required=False,
         max_length=500,
-        help_text="Sent as the X-Api-Key header. Stored encrypted; never shown again.",
+        help_text="Sent as the X-Api-Key header. Stored encrypted; never shown again. Or "
+        "{{vault:NAME}}: a secret of the team's vault.",
         widget=forms.PasswordInput(
             render_value=True, attrs={"autocomplete": "off", "spellcheck": "false"}
         ),
@@ -285,6 +286,13 @@ class ReauthenticateForm(forms.Form):
         max_length=500,
         help_text="The same request is sent again as a new run, with this key as X-Api-Key.",
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    save_to_vault = forms.CharField(
+        label="Also keep it in the team's vault as",
+        required=False,
+        max_length=100,
+        help_text="A name (owners only): a new vault secret bound to this host, or a new "
+        "value for the secret of that name.",
     )
 
     def clean_api_key(self) -> str:

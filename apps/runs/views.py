@@ -35,6 +35,7 @@ from apps.runs.presets import get_preset, preset_groups
 from apps.runs.trends import filter_summary, range_links, team_trends, trend_charts
 from apps.sandbox.views import sandbox_root
 from apps.sharing.selectors import shared_run_ids
+from apps.vault.services import VaultRefused, reauthenticate_with_vault, submit_with_vault
 from dashboard.requests import AuthenticatedHttpRequest
 
 # After this long in one state, the page says that the run may be waiting on a worker.
@@ -198,13 +199,17 @@ def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
             form.is_valid()
             form.add_error(None, TOO_MANY)
         elif form.is_valid():
-            run = services.submit_run(
-                team=source.team if source else team,
-                user=request.user,
-                request=form.to_request(),
-                source=source,
-            )
-            return redirect("runs:detail", run_id=run.id)
+            try:
+                run = submit_with_vault(
+                    team=source.team if source else team,
+                    user=request.user,
+                    request=form.to_request(),
+                    source=source,
+                )
+            except VaultRefused as refusal:
+                form.add_error("api_key", str(refusal))
+            else:
+                return redirect("runs:detail", run_id=run.id)
     elif source is not None:
         form = RunForm(initial=initial_from_run(source))
     else:
@@ -341,13 +346,17 @@ def reauthenticate(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> Http
         form.is_valid()
         form.add_error(None, TOO_MANY)
     elif request.method == "POST" and form.is_valid():
-        new_run = services.submit_run(
-            team=run.team,
-            user=request.user,
-            request=form.to_request(run),
-            source=run,
-        )
-        return redirect("runs:detail", run_id=new_run.id)
+        try:
+            new_run = reauthenticate_with_vault(
+                run=run,
+                user=request.user,
+                request=form.to_request(run),
+                save_as=form.cleaned_data["save_to_vault"].strip(),
+            )
+        except VaultRefused as refusal:
+            form.add_error("save_to_vault", str(refusal))
+        else:
+            return redirect("runs:detail", run_id=new_run.id)
     return render(request, "runs/reauthenticate.html", {"run": run, "form": form})
 
 

@@ -18,6 +18,7 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
 from apps.accounts.models import Team
 from apps.api import api as api_module
+from apps.library.models import Collection, CollectionRun
 from apps.monitors import services as monitor_services
 from apps.sharing import services as sharing_services
 from tests.api.conftest import make_token
@@ -154,9 +155,11 @@ def world(team: Team, owner: User, monkeypatch: pytest.MonkeyPatch, settings: ob
     channel, _ = monitor_services.create_channel(
         team=team, user=owner, name="c", kind="slack", target="http://127.0.0.1:9/x"
     )
+    collection = Collection.objects.create(team=team, name="C", created_by=owner)
+    collection_run = CollectionRun.objects.create(team=team, collection=collection)
     return {
         "token": make_token(owner, team), "run": run, "link": link, "monitor": monitor,
-        "channel": channel,
+        "channel": channel, "collection_run": collection_run,
     }  # fmt: skip
 
 
@@ -190,6 +193,8 @@ def test_the_api_conforms_to_its_document(
                 case.path_parameters["monitor_id"] = str(world["monitor"].id)
             if "channel_id" in case.path_parameters:
                 case.path_parameters["channel_id"] = str(world["channel"].id)
+            if "collection_run_id" in case.path_parameters:
+                case.path_parameters["collection_run_id"] = str(world["collection_run"].id)
         if (method, path) in VALID_BODIES and len(calls) % 3 == 0:
             case.body = VALID_BODIES[(method, path)]
         response = case.call_and_validate(headers=headers, excluded_checks=EXCLUDED_CHECKS)
