@@ -6,6 +6,7 @@ from apps.diagnosis.results import Fix
 from apps.runs.fix_requests import (
     DiffLine,
     FixNotApplicable,
+    StoredShape,
     apply_fix,
     fix_outcome,
     request_diff,
@@ -86,8 +87,8 @@ def test_it_refuses_a_url_that_would_need_a_redacted_secret() -> None:
 
 
 def test_it_shows_the_change_as_a_request_diff() -> None:
-    before = ("GET", "https://a/x", [["api_key", "[redacted]"], ["n", "1"]], [])
-    after = ("GET", "https://a/x", [["n", "1"]], [["X-Api-Key", "[redacted]"]])
+    before: StoredShape = ("GET", "https://a/x", [["api_key", "[redacted]"], ["n", "1"]], [])
+    after: StoredShape = ("GET", "https://a/x", [["n", "1"]], [["X-Api-Key", "[redacted]"]])
     assert request_diff(before=before, after=after) == [
         DiffLine("-", "param", "api_key=[redacted]"),
         DiffLine("+", "header", "X-Api-Key: [redacted]"),
