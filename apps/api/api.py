@@ -502,7 +502,9 @@ def try_fix(
     run = _get_run_for_token(request, run_id)
     _limit_submissions(request)
     try:
-        followup = services.try_fix(run=run, user=_token(request).user, cause_code=payload.cause)
+        followup = services.try_fix(
+            run=run, user=_token(request).user, cause_code=payload.cause, index=payload.index
+        )
     except services.ActionRefused as refused:
         raise Problematic(409, str(refused)) from None
     return Status(201, _run_answer(request, followup, wait=wait))

@@ -83,6 +83,12 @@ class CurlIn(Schema):
 
 class TryFixIn(Schema):
     cause: str = Field(max_length=200, description="The code of the cause whose fix to try.")
+    index: int | None = Field(
+        default=None,
+        ge=0,
+        le=999,
+        description="The cause's position in diagnosis.causes, when several share its code.",
+    )
 
 
 class ReauthenticateIn(Schema):

@@ -340,13 +340,17 @@ def cancel_pending(*, run: Run) -> int:
     return cancelled
 
 
-def fix_of(*, run: Run, cause_code: str) -> Fix | None:
-    """The fix the run's latest diagnosis offers for that cause, if any."""
+def fix_of(*, run: Run, cause_code: str, index: int | None = None) -> Fix | None:
+    """The fix the run's latest diagnosis offers for that cause, if any. `index` (the
+    cause's position in the diagnosis) tells apart causes of the same code (two invalid
+    parameters); without it, the first cause of that code with a fix."""
     last = run.attempts.filter(status=Attempt.Status.DONE).order_by("-number").first()
     if last is None:
         return None
-    causes = Diagnosis.from_dict(last.diagnosis).causes
-    return next((c.fix for c in causes if c.code == cause_code and c.fix is not None), None)
+    causes = list(enumerate(Diagnosis.from_dict(last.diagnosis).causes))
+    if index is not None:
+        causes = causes[index : index + 1] if index >= 0 else []
+    return next((c.fix for _, c in causes if c.code == cause_code and c.fix is not None), None)
 
 
 def fix_refusal(*, run: Run, fix: Fix) -> str:
@@ -364,12 +368,12 @@ def fix_refusal(*, run: Run, fix: Fix) -> str:
     return ""
 
 
-def try_fix(*, run: Run, user: User, cause_code: str) -> Run:
+def try_fix(*, run: Run, user: User, cause_code: str, index: int | None = None) -> Run:
     """A follow-up run of the run's request with exactly the fix the diagnosis names for
     the cause: enqueued like any submission, its source the run, the fix noted on it."""
     if not run.is_finished:
         raise ActionRefused("This run is still in progress; try the fix once it is done.")
-    fix = fix_of(run=run, cause_code=cause_code)
+    fix = fix_of(run=run, cause_code=cause_code, index=index)
     if fix is None:
         raise ActionRefused("This run's diagnosis has no fix to try for that cause.")
     refusal = fix_refusal(run=run, fix=fix)

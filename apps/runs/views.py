@@ -303,8 +303,13 @@ def _is_stale(run: Run, pending: list[Attempt]) -> bool:
 def _fixes_offered(run: Run, diagnosis: Diagnosis) -> list[dict[str, object]]:
     """Each cause's fix, with why it is not offered when it would send secrets elsewhere."""
     return [
-        {"cause": cause, "fix": cause.fix, "refusal": services.fix_refusal(run=run, fix=cause.fix)}
-        for cause in diagnosis.causes
+        {
+            "cause": cause,
+            "index": index,
+            "fix": cause.fix,
+            "refusal": services.fix_refusal(run=run, fix=cause.fix),
+        }
+        for index, cause in enumerate(diagnosis.causes)
         if cause.fix is not None
     ]
 
@@ -350,8 +355,12 @@ def try_fix(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpRespons
         messages.error(request, TOO_MANY)
         return redirect("runs:detail", run_id=run.id)
     try:
+        index = request.POST.get("index", "")
         followup = services.try_fix(
-            run=run, user=request.user, cause_code=request.POST.get("cause", "")[:200]
+            run=run,
+            user=request.user,
+            cause_code=request.POST.get("cause", "")[:200],
+            index=int(index) if index.isdigit() and len(index) < 4 else None,
         )
     except services.ActionRefused as refused:
         messages.error(request, str(refused))

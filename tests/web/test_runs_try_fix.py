@@ -163,3 +163,20 @@ def test_it_needs_the_csrf_token(team: Team, owner: User) -> None:
     response = client.post(reverse("runs:try_fix", args=[run.id]), {"cause": CAUSE})
     assert response.status_code == 403
     assert Run.objects.count() == 1
+
+
+def test_it_tells_apart_causes_of_the_same_code_by_their_place(team: Team, owner: User) -> None:
+    invalid = "openapi.param.invalid"
+
+    def cause(param: str, value: str) -> dict[str, object]:
+        return {"code": invalid, "title": f"bad {param}", "fix": {
+            "kind": "set_param", "summary": f"Set `{param}` to `{value}`.",
+            "changes": {"param": param, "value": value}}}  # fmt: skip
+
+    diagnosis = {**key_in_query_diagnosis(), "causes": [cause("sort", "asc"), cause("n", "1")]}
+    run = finished_run(team, owner, run={"query": [["sort", "ASC"], ["n", "0"]]},
+                       response_status=400, diagnosis=diagnosis)  # fmt: skip
+    page = client_for(owner).get(reverse("runs:detail", args=[run.id])).content.decode()
+    assert 'name="index" value="1"' in page
+    client_for(owner).post(reverse("runs:try_fix", args=[run.id]), {"cause": invalid, "index": "1"})
+    assert Run.objects.exclude(pk=run.pk).get().query == [["sort", "ASC"], ["n", "1"]]
