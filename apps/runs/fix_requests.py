@@ -159,19 +159,28 @@ def _outcome_label(status: int | None, failure_kind: str) -> str:
 def fix_outcome(
     *,
     fix: Fix,
+    cause: str,
     before_status: int | None,
     before_failure: str,
     after: tuple[int | None, str, str] | None,
+    after_causes: list[str] | None = None,
 ) -> FixOutcome:
     """Whether the follow-up proved the fix. `after` is its latest finished attempt's
-    (status, failure kind, diagnosis severity), None while it has none: proven when that
-    diagnosis found nothing wrong (a 2xx that is no error in disguise)."""
+    (status, failure kind, diagnosis severity), None while it has none; `after_causes` the
+    codes of that diagnosis' causes. Proven when that diagnosis found nothing wrong, or when
+    it is a 2xx that is no error in disguise and the fixed cause is gone (another finding,
+    e.g. a body off the documented schema, may remain: said so)."""
     if after is None:
         return FixOutcome("pending", "not proven yet: the follow-up run has not finished")
     status, failure_kind, severity = after
     label = _outcome_label(status, failure_kind)
     if severity == "ok":
         return FixOutcome("proven", f"proven: {label} after {fix_action(fix)}")
+    success = status is not None and 200 <= status < 300 and severity != "error"
+    if success and cause not in (after_causes or []):
+        return FixOutcome(
+            "proven", f"proven: {label} after {fix_action(fix)} (other findings remain)"
+        )
     if status is not None and status == before_status:
         return FixOutcome("not_proven", f"not proven: still {label}")
     if status is None and before_status is None and failure_kind == before_failure:

@@ -160,18 +160,25 @@ def fix_of_followup(*, run: Run) -> Fix | None:
 
 def fix_outcome_of(*, run: Run) -> FixOutcome | None:
     """Whether a "Try the fix" run proved its fix (None for any other run), from the summary
-    columns of the run and its source."""
+    columns of the run and its source, and the causes its latest diagnosis found."""
     fix = fix_of_followup(run=run)
     if fix is None:
         return None
     source = run.source
+    finished = run.is_finished and bool(run.outcome)
+    latest = (
+        run.attempts.filter(status=Attempt.Status.DONE).order_by("-number").first()
+        if finished
+        else None
+    )
+    causes = latest.diagnosis.get("causes") if latest and isinstance(latest.diagnosis, dict) else []
     return fix_outcome(
         fix=fix,
+        cause=str(run.fix.get("cause", "")),
         before_status=source.response_status if source else None,
         before_failure=source.failure_kind if source else "",
-        after=(run.response_status, run.failure_kind, run.severity)
-        if run.is_finished and run.outcome
-        else None,
+        after=(run.response_status, run.failure_kind, run.severity) if finished else None,
+        after_causes=[str(c.get("code")) for c in causes or [] if isinstance(c, dict)],
     )
 
 

@@ -106,12 +106,27 @@ MOVE = Fix(kind="move_key_to_header", summary="", changes={"to_header": "X-Api-K
         ((401, "", "error"), "not_proven", "not proven: still 401"),
         ((403, "", "error"), "not_proven", "not proven: 403 now"),
         ((200, "", "error"), "not_proven", "not proven: 200 now"),
+        ((200, "", "warning"), "proven", "proven: 200 after moving the key to `X-Api-Key` (other"),
         ((None, "dns", "error"), "not_proven", "not proven: no response (dns) now"),
     ],
 )
 def test_it_says_whether_the_follow_up_proved_the_fix(
     after: tuple[int | None, str, str] | None, state: str, text: str
 ) -> None:
-    outcome = fix_outcome(fix=MOVE, before_status=401, before_failure="", after=after)
+    outcome = fix_outcome(
+        fix=MOVE, cause="x.401.key_in_query", before_status=401, before_failure="", after=after
+    )
     assert outcome.state == state
     assert outcome.text.startswith(text)
+
+
+def test_a_2xx_that_still_has_the_fixed_cause_does_not_prove_it() -> None:
+    outcome = fix_outcome(
+        fix=MOVE,
+        cause="x.401.key_in_query",
+        before_status=401,
+        before_failure="",
+        after=(200, "", "warning"),
+        after_causes=["x.401.key_in_query"],
+    )
+    assert outcome.state == "not_proven"
