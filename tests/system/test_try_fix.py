@@ -1,7 +1,12 @@
 """Try the fix through the real worker against the sandbox: each scenario with a mechanical
 fix gives a follow-up run with exactly that change, and the follow-up proves it."""
 
+import json
+import threading
 import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import User
@@ -96,5 +101,56 @@ def test_an_openapi_profiles_fixes_are_proven(
                                  api_key=SPEC_KEY))  # fmt: skip
     followup = _try_first_fix(client, run, "openapi.param.invalid")
     assert followup.query == [["interval", "1h"], ["page_size", "1"]]
+    outcome = selectors.fix_outcome_of(run=followup)
+    assert outcome is not None and outcome.state == "proven", (followup.diagnosis_code, outcome)
+
+
+class _MovedHandler(BaseHTTPRequestHandler):
+    """/v1/... moved permanently to /v2/... (308); /v2/... answers 200 with JSON."""
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path.startswith("/v1/"):
+            self.send_response(308)
+            self.send_header("Location", "/v2/" + path.removeprefix("/v1/"))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = json.dumps({"path": path, "query": urlsplit(self.path).query}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def moved_upstream() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _MovedHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_permanent_move_is_fixed_by_the_new_url(
+    celery_worker: object, live_server: object, owner: User, moved_upstream: str
+) -> None:
+    client = client_for(owner)
+    run = wait_until_done(submit(client, f"{moved_upstream}/v1/items", params="page=2"))
+    assert run.response_status == 308
+    latest = selectors.latest_finished(selectors.attempts_of(run=run))
+    assert latest is not None
+    causes = Diagnosis.from_dict(latest.diagnosis).causes
+    cause = next((c for c in causes if c.fix is not None), None)
+    assert cause is not None and cause.fix is not None, latest.diagnosis_code
+    assert cause.fix.kind == "use_url" and cause.fix.same_host
+    followup = _try_first_fix(client, run, cause.code)
+    assert followup.url == f"{moved_upstream}/v2/items"
+    assert followup.query == [["page", "2"]]  # the request's own query string is kept
     outcome = selectors.fix_outcome_of(run=followup)
     assert outcome is not None and outcome.state == "proven", (followup.diagnosis_code, outcome)
