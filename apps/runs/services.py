@@ -356,6 +356,13 @@ def fix_of(*, run: Run, cause_code: str, index: int | None = None) -> Fix | None
 def fix_refusal(*, run: Run, fix: Fix) -> str:
     """Why this fix is not offered for this run ("" when it is): a change that would send
     the run's key or credentials to another host never is."""
+    header = fix.changes.get("to_header", "")
+    if fix.kind == "move_key_to_header" and not is_secret_header(header):
+        # Stored requests keep secret-named headers encrypted; another name would be clear.
+        return (
+            f"Not offered: {header} is not a header name this dashboard keeps secret, so the "
+            "key would be stored in clear. Edit the request and put the key there yourself."
+        )
     target = host_of(fix.changes.get("url", "")) if fix.kind == "use_url" else run.host
     if fix.same_host and target == run.host:
         return ""

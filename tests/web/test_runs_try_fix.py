@@ -180,3 +180,21 @@ def test_it_tells_apart_causes_of_the_same_code_by_their_place(team: Team, owner
     assert 'name="index" value="1"' in page
     client_for(owner).post(reverse("runs:try_fix", args=[run.id]), {"cause": invalid, "index": "1"})
     assert Run.objects.exclude(pk=run.pk).get().query == [["sort", "ASC"], ["n", "1"]]
+
+
+def test_it_refuses_to_move_a_key_to_a_header_it_would_store_in_clear(
+    team: Team, owner: User
+) -> None:
+    fix = {
+        "kind": "move_key_to_header", "summary": "Move the key to `X-Client`.",
+        "changes": {"from_param": "api_key", "to_header": "X-Client"}, "same_host": True,
+    }  # fmt: skip
+    run = key_in_query_run(team, owner, fix=fix)
+    page = client_for(owner).get(reverse("runs:detail", args=[run.id])).content.decode()
+    assert "stored in clear" in page
+    assert reverse("runs:try_fix", args=[run.id]) not in page
+    response = client_for(owner).post(
+        reverse("runs:try_fix", args=[run.id]), {"cause": CAUSE}, follow=True
+    )
+    assert "stored in clear" in response.content.decode()
+    assert Run.objects.count() == 1
