@@ -55,6 +55,7 @@ from apps.api.schemas import (
     SavedRunIn,
     ShareLinkIn,
     ShareLinkOut,
+    TryFixIn,
 )
 from apps.diagnosis.lookups import get_profile
 from apps.egress.types import Failure, Response
@@ -514,6 +515,29 @@ def reauthenticate_run(
         team=run.team, user=_user(request), request=form.to_request(run), source=run
     )
     return Status(201, _run_answer(request, new_run, wait=wait))
+
+
+@api.post(
+    "/runs/{uuid:run_id}/try-fix",
+    tags=["Runs"],
+    response={201: RunOut, **ACTION_ERRORS},
+    summary="Try a cause's fix: the same request with exactly that change, as a new run",
+)
+def try_fix(
+    request: HttpRequest, run_id: uuid.UUID, payload: TryFixIn, wait: int = WAIT
+) -> Status[Any]:
+    """The cause's `fix` (in the run's diagnosis) made to the run's request, sent as a new
+    run whose `tried_fix` says whether it proved the fix. 409 when the cause has no fix, or
+    when the fix would send the request's key or credentials to another host."""
+    run = _get_run_for_token(request, run_id)
+    _limit_submissions(request)
+    try:
+        followup = services.try_fix(
+            run=run, user=_token(request).user, cause_code=payload.cause, index=payload.index
+        )
+    except services.ActionRefused as refused:
+        raise Problematic(409, str(refused)) from None
+    return Status(201, _run_answer(request, followup, wait=wait))
 
 
 # The team log and its exports -------------------------------------------------------------

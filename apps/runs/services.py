@@ -7,7 +7,7 @@ import logging
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Team
 from apps.diagnosis.lookups import profile_for_url
-from apps.diagnosis.results import Diagnosis
+from apps.diagnosis.results import Diagnosis, Fix
 from apps.egress.redaction import (
     REDACTED,
     SecretValues,
@@ -29,6 +29,7 @@ from apps.egress.redaction import (
     redact_url,
 )
 from apps.runs import backoff, secrets
+from apps.runs.fix_requests import FixNotApplicable, apply_fix, host_of
 from apps.runs.forms import RunRequest
 from apps.runs.models import Attempt, Run
 
@@ -57,6 +58,7 @@ def submit_run(
     user: User,
     request: RunRequest,
     source: Run | None = None,
+    fix: dict[str, object] | None = None,
 ) -> Run:
     """Store a new run (secrets encrypted) with its first attempt, enqueued on commit.
 
@@ -64,7 +66,7 @@ def submit_run(
     "[redacted]" and an empty key with `request.keep_api_key` take the source's secrets.
     """
     with transaction.atomic():
-        run = _new_run(team=team, user=user, request=request, source=source)
+        run = _new_run(team=team, user=user, request=request, source=source, fix=fix)
         run.save(force_insert=True)
         # Noted as published in the insert (one UPDATE less); unnoted if the publish fails.
         attempt = Attempt.objects.create(
@@ -96,7 +98,14 @@ def submit_runs(*, team: Team, user: User, requests: list[RunRequest]) -> list[R
     return runs
 
 
-def _new_run(*, team: Team, user: User, request: RunRequest, source: Run | None = None) -> Run:
+def _new_run(
+    *,
+    team: Team,
+    user: User,
+    request: RunRequest,
+    source: Run | None = None,
+    fix: dict[str, object] | None = None,
+) -> Run:
     """The run to store for a request (not saved): every column redacted, the secrets
     encrypted."""
     request = _restore_secrets(request, source) if source is not None else request
@@ -122,6 +131,7 @@ def _new_run(*, team: Team, user: User, request: RunRequest, source: Run | None 
         retry_policy=policy,
         status=Run.Status.QUEUED,
         attempt_count=1,
+        fix=fix or {},
     )
 
 
@@ -411,3 +421,78 @@ def cancel_pending(*, run: Run) -> int:
         run.save(update_fields=["retry_policy"])
         _settle(run)
     return cancelled
+
+
+def fix_of(*, run: Run, cause_code: str, index: int | None = None) -> Fix | None:
+    """The fix the run's latest diagnosis offers for that cause, if any. `index` (the
+    cause's position in the diagnosis) tells apart causes of the same code (two invalid
+    parameters); without it, the first cause of that code with a fix."""
+    last = run.attempts.filter(status=Attempt.Status.DONE).order_by("-number").first()
+    if last is None:
+        return None
+    causes = list(enumerate(Diagnosis.from_dict(last.diagnosis).causes))
+    if index is not None:
+        causes = causes[index : index + 1] if index >= 0 else []
+    return next((c.fix for _, c in causes if c.code == cause_code and c.fix is not None), None)
+
+
+def fix_refusal(*, run: Run, fix: Fix) -> str:
+    """Why this fix is not offered for this run ("" when it is): a change that would send
+    the run's key or credentials to another host never is."""
+    header = fix.changes.get("to_header", "")
+    if fix.kind == "move_key_to_header" and not is_secret_header(header):
+        # Stored requests keep secret-named headers encrypted; another name would be clear.
+        return (
+            f"Not offered: {header} is not a header name this dashboard keeps secret, so the "
+            "key would be stored in clear. Edit the request and put the key there yourself."
+        )
+    target = host_of(fix.changes.get("url", "")) if fix.kind == "use_url" else run.host
+    if fix.same_host and target == run.host:
+        return ""
+    if run.has_api_key or bytes(run.secrets_encrypted or b""):
+        return (
+            f"Not offered: it sends the request to {target or 'another host'}, not "
+            f"{run.host}, and this request carries a key or credentials, which are never "
+            "sent to another host. Check that host, then edit the request yourself."
+        )
+    return ""
+
+
+def try_fix(*, run: Run, user: User, cause_code: str, index: int | None = None) -> Run:
+    """A follow-up run of the run's request with exactly the fix the diagnosis names for
+    the cause: enqueued like any submission, its source the run, the fix noted on it."""
+    if not run.is_finished:
+        raise ActionRefused("This run is still in progress; try the fix once it is done.")
+    fix = fix_of(run=run, cause_code=cause_code, index=index)
+    if fix is None:
+        raise ActionRefused("This run's diagnosis has no fix to try for that cause.")
+    refusal = fix_refusal(run=run, fix=fix)
+    if refusal:
+        raise ActionRefused(refusal)
+    original = _restore_secrets(
+        RunRequest(
+            method=run.method,
+            url=run.url,
+            params=[(name, value) for name, value in run.query],
+            headers=[(name, value) for name, value in run.request_headers],
+            body=run.request_body,
+            api_key="",
+            timeout=run.timeout_seconds,
+            profile=run.profile,
+            follow_redirects=run.follow_redirects,
+            send_traceparent=run.send_traceparent,
+            keep_api_key=True,
+        ),
+        run,
+    )
+    try:
+        fixed = apply_fix(original, fix)
+    except FixNotApplicable as problem:
+        raise ActionRefused(str(problem)) from None
+    return submit_run(
+        team=run.team,
+        user=user,
+        request=fixed,
+        source=run,
+        fix={**asdict(fix), "cause": cause_code},
+    )

@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/", views.new_run, name="new"),
     path("<uuid:run_id>/", views.run_detail, name="detail"),
     path("<uuid:run_id>/retry/", views.retry, name="retry"),
+    path("<uuid:run_id>/try-fix/", views.try_fix, name="try_fix"),
     path("<uuid:run_id>/cancel-retries/", views.cancel_retries, name="cancel_retries"),
     path("<uuid:run_id>/reauthenticate/", views.reauthenticate, name="reauthenticate"),
     path("<uuid:run_id>/compare/<uuid:other_id>/", views.compare, name="compare"),

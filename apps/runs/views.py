@@ -262,12 +262,22 @@ def _run_context(run: Run) -> dict[str, object]:
         diagnosis = Diagnosis.from_dict(latest.diagnosis)
         context["diagnosis"] = diagnosis
         context["actions"] = _actions_for(diagnosis)
+        if run.is_finished and diagnosis.severity != "ok":
+            context["fixes_offered"] = _fixes_offered(run, diagnosis)
         if latest.outcome == Run.Outcome.RESPONSE:
             context["body"] = body_view(
                 latest.response_body, content_type_of(latest.response_headers)
             )
+    if run.fix:
+        context["applied_fix"] = selectors.fix_of_followup(run=run)
+        context["fix_diff"] = selectors.fix_diff_of(run=run)
+        context["fix_outcome"] = selectors.fix_outcome_of(run=run)
     if run.is_finished:
         context["earlier"] = selectors.earlier_runs_of_same_request(run=run).first()
+        context["fix_followups"] = [
+            (followup, selectors.fix_outcome_of(run=followup))
+            for followup in selectors.fix_followups(run=run)
+        ]
     return context
 
 
@@ -293,6 +303,20 @@ def _is_stale(run: Run, pending: list[Attempt]) -> bool:
         if now - due > STALE_AFTER:
             return True
     return False
+
+
+def _fixes_offered(run: Run, diagnosis: Diagnosis) -> list[dict[str, object]]:
+    """Each cause's fix, with why it is not offered when it would send secrets elsewhere."""
+    return [
+        {
+            "cause": cause,
+            "index": index,
+            "fix": cause.fix,
+            "refusal": services.fix_refusal(run=run, fix=cause.fix),
+        }
+        for index, cause in enumerate(diagnosis.causes)
+        if cause.fix is not None
+    ]
 
 
 def _actions_for(diagnosis: Diagnosis) -> set[str]:
@@ -324,6 +348,29 @@ def retry(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     except services.ActionRefused as refused:
         messages.error(request, str(refused))
     return redirect("runs:detail", run_id=run.id)
+
+
+@login_required
+@require_POST
+@ratelimit(key="user", rate=_submission_limit, method="POST", group="submit", block=False)
+def try_fix(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpResponse:
+    """Send the run's request again with exactly the fix its diagnosis names, as a new run."""
+    run = selectors.get_run_for_user(user=request.user, run_id=run_id)
+    if getattr(request, "limited", False):
+        messages.error(request, TOO_MANY)
+        return redirect("runs:detail", run_id=run.id)
+    try:
+        index = request.POST.get("index", "")
+        followup = services.try_fix(
+            run=run,
+            user=request.user,
+            cause_code=request.POST.get("cause", "")[:200],
+            index=int(index) if index.isdigit() and len(index) < 4 else None,
+        )
+    except services.ActionRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("runs:detail", run_id=run.id)
+    return redirect("runs:detail", run_id=followup.id)
 
 
 @login_required

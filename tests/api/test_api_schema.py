@@ -87,6 +87,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "kind": "slack",
         "target": "http://127.0.0.1:9/x",
     },
+    ("POST", "/api/v1/runs/{run_id}/try-fix"): {"cause": "kaiko.429.page_size"},
     ("POST", "/api/v1/diagnose"): {
         "request": {"method": "GET", "url": KAIKO},
         "response": {"status": 401, "body": '{"message": "Unauthorized"}'},
@@ -126,6 +127,10 @@ RATE_LIMITED = {
     "code": "kaiko.429", "severity": "warning", "title": "Rate limit reached",
     "profile": "kaiko", "profile_name": "Kaiko market-data API", "retryable": True,
     "retry_after_seconds": 2, "playbooks": ["back-off"],
+    # A cause with a fix, for POST /runs/{run_id}/try-fix.
+    "causes": [{"code": "kaiko.429.page_size", "title": "Small pages", "fix": {
+        "kind": "set_param", "summary": "Set `page_size` to `100`.",
+        "changes": {"param": "page_size", "value": "100"}}}],
 }  # fmt: skip
 
 

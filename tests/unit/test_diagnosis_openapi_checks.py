@@ -315,3 +315,62 @@ def test_the_server_with_the_longest_base_path_is_used(petstore: Spec) -> None:
     unknown = find_spec_causes(exchange("http://petstore.swagger.io/v2/pets"), spec).causes[0]
     assert unknown.code == "openapi.path.unknown"
     assert "`/v1/pets`" in unknown.explanation and "`/pets`" in unknown.explanation
+
+
+# Fixes: the mechanical change a spec finding names ------------------------------------------
+
+
+def test_a_method_the_path_does_not_allow_offers_the_allowed_one(petstore: Spec) -> None:
+    cause = find_spec_causes(exchange(f"{PET}/pets", method="DELETE"), petstore).causes[0]
+    assert cause.fix is not None
+    assert (cause.fix.kind, cause.fix.changes) == ("use_method", {"method": "GET"})
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "valid"),
+    [
+        ("page_size=0", "page_size", "1"),
+        ("page_size=100001", "page_size", "100000"),
+        ("sort=ASC", "sort", "asc"),
+        ("sort=dsc", "sort", "desc"),
+    ],
+)
+def test_a_value_outside_its_schema_offers_the_nearest_valid_one(
+    kaiko: Spec, query: str, name: str, valid: str
+) -> None:
+    ex = exchange(f"{TRADES}?{query}", headers=[("X-Api-Key", KEY)], status=400)
+    invalid = next(
+        c for c in find_spec_causes(ex, kaiko).causes if c.code == "openapi.param.invalid"
+    )
+    assert invalid.fix is not None
+    assert (invalid.fix.kind, invalid.fix.changes) == ("set_param", {"param": name, "value": valid})
+
+
+@pytest.mark.parametrize("query", ["page_size=ten", "sort=newest", "start_time=yesterday"])
+def test_a_value_with_no_obvious_valid_one_offers_no_fix(kaiko: Spec, query: str) -> None:
+    ex = exchange(f"{TRADES}?{query}", headers=[("X-Api-Key", KEY)], status=400)
+    invalid = next(
+        c for c in find_spec_causes(ex, kaiko).causes if c.code == "openapi.param.invalid"
+    )
+    assert invalid.fix is None
+
+
+def test_a_key_in_the_query_offers_to_move_it_to_the_documented_header(kaiko: Spec) -> None:
+    ex = exchange(f"{TRADES}?api_key={KEY}", status=401, body={"result": "error"})
+    cause = find_spec_causes(ex, kaiko).causes[0]
+    assert cause.fix is not None
+    assert cause.fix.kind == "move_key_to_header"
+    assert cause.fix.changes == {"from_param": "api_key", "to_header": "X-Api-Key"}
+    assert KEY not in json.dumps(cause.fix.changes) + cause.fix.summary
+
+
+def test_a_key_in_authorization_offers_the_documented_header(kaiko: Spec) -> None:
+    ex = exchange(TRADES, headers=[("Authorization", f"Bearer {KEY}")], status=401)
+    cause = find_spec_causes(ex, kaiko).causes[0]
+    assert cause.code == "openapi.auth.other_way"
+    assert cause.fix is not None
+    assert cause.fix.changes == {
+        "from_header": "Authorization",
+        "to_header": "X-Api-Key",
+        "strip_scheme": "true",
+    }
