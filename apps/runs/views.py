@@ -23,9 +23,8 @@ from django_ratelimit.decorators import ratelimit
 
 from apps.accounts.models import Team
 from apps.accounts.selectors import current_team, members_of
-from apps.diagnosis.catalog import get_playbook
 from apps.diagnosis.rules import Diagnosis
-from apps.runs import exports, selectors, services
+from apps.runs import exports, selectors, services, verdict
 from apps.runs.compare import compare_attempts
 from apps.runs.filters import Cursor, LogFilterForm, diagnosis_codes, filter_query, parse_filters
 from apps.runs.forms import ReauthenticateForm, RunForm, initial_from_run
@@ -255,13 +254,21 @@ def _run_context(run: Run) -> dict[str, object]:
     if latest is not None:
         diagnosis = Diagnosis.from_dict(latest.diagnosis)
         context["diagnosis"] = diagnosis
-        context["actions"] = _actions_for(diagnosis)
         if latest.outcome == Run.Outcome.RESPONSE:
             context["body"] = body_view(
                 latest.response_body, content_type_of(latest.response_headers)
             )
-    if run.is_finished:
-        context["earlier"] = selectors.earlier_runs_of_same_request(run=run).first()
+    earlier = selectors.earlier_runs_of_same_request(run=run).first() if run.is_finished else None
+    context["earlier"] = earlier
+    if latest is not None:
+        context["verdict"] = verdict.decide(
+            diagnosis=Diagnosis.from_dict(latest.diagnosis),
+            host=run.host,
+            finished_at=latest.finished_at,
+            duration_ms=latest.duration_ms,
+            idempotent=run.is_idempotent,
+            has_earlier=earlier is not None,
+        )
     return context
 
 
@@ -287,19 +294,6 @@ def _is_stale(run: Run, pending: list[Attempt]) -> bool:
         if now - due > STALE_AFTER:
             return True
     return False
-
-
-def _actions_for(diagnosis: Diagnosis) -> set[str]:
-    """The one-click actions that the diagnosis' playbooks call for."""
-    actions = set()
-    for slug in diagnosis.playbooks:
-        try:
-            action = get_playbook(slug).action
-        except KeyError:
-            continue
-        if action:
-            actions.add(action)
-    return actions
 
 
 @login_required
