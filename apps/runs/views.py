@@ -28,6 +28,7 @@ from apps.runs import exports, selectors, services, verdict
 from apps.runs.compare import compare_attempts
 from apps.runs.filters import Cursor, LogFilterForm, diagnosis_codes, filter_query, parse_filters
 from apps.runs.forms import ReauthenticateForm, RunForm, initial_from_run
+from apps.runs.highlight import folded_lines
 from apps.runs.models import Attempt, Run
 from apps.runs.presentation import body_view, content_type_of
 from apps.runs.presets import PRESETS_BY_SLUG, preset_groups
@@ -182,6 +183,7 @@ def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
     team = current_team(request)
     sandbox_base = request.build_absolute_uri("/sandbox").rstrip("/")
     source = None
+    preset = None
     source_id = request.POST.get("source") or request.GET.get("from")
     if source_id:
         try:
@@ -210,13 +212,18 @@ def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
         form = RunForm(initial=preset.initial(sandbox_base) if preset else {"method": "GET"})
         if request.GET.get("preset") and preset is None:
             messages.info(request, "That preset does not exist; the form is empty.")
+    # The preset picker fills the form in place: htmx asks for the form alone.
+    template = (
+        "runs/new.html#run_form" if request.htmx and request.method == "GET" else "runs/new.html"
+    )
     return render(
         request,
-        "runs/new.html",
+        template,
         {
             "form": form,
             "source": source,
             "preset_groups": preset_groups(),
+            "active_preset": preset,
             "sandbox_base": sandbox_base,
         },
         status=429 if getattr(request, "limited", False) else 200,
@@ -255,8 +262,11 @@ def _run_context(run: Run) -> dict[str, object]:
         diagnosis = Diagnosis.from_dict(latest.diagnosis)
         context["diagnosis"] = diagnosis
         if latest.outcome == Run.Outcome.RESPONSE:
-            context["body"] = body_view(
-                latest.response_body, content_type_of(latest.response_headers)
+            content_type = content_type_of(latest.response_headers)
+            body = body_view(latest.response_body, content_type)
+            context["body"] = body
+            context["body_lines"], context["body_more"] = folded_lines(
+                head=body.head, rest=body.rest, content_type=content_type, is_json=body.is_json
             )
     earlier = selectors.earlier_runs_of_same_request(run=run).first() if run.is_finished else None
     context["earlier"] = earlier
