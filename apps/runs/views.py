@@ -355,6 +355,22 @@ def reauthenticate(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> Http
 
 
 @login_required
+def compare_picked(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The two runs ticked in the log, compared: the newer one against the older."""
+    picked: list[Run] = []
+    for value in request.GET.getlist("run")[:3]:
+        try:
+            picked.append(selectors.get_run_for_user(user=request.user, run_id=uuid.UUID(value)))
+        except ValueError:
+            raise Http404("No such run") from None
+    if len(picked) != 2:
+        messages.error(request, "Tick exactly two runs in the log to compare them.")
+        return redirect("home")
+    older, newer = sorted(picked, key=lambda run: run.created_at)
+    return redirect("runs:compare", run_id=newer.id, other_id=older.id)
+
+
+@login_required
 def compare(
     request: AuthenticatedHttpRequest, run_id: uuid.UUID, other_id: uuid.UUID
 ) -> HttpResponse:
