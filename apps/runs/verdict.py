@@ -56,7 +56,7 @@ def what_happened(
     took = f" in {ms:.0f} ms" if ms is not None else ""
     if status is not None:
         return f"{host} answered {status}{f' {reason}' if reason else ''}{took}."
-    return f"No response from {host}{took}: {failure or 'the request failed'}."
+    return f"No response from {host}{took}: {(failure or 'the request failed').rstrip('.')}."
 
 
 def _action_kinds(diagnosis: Diagnosis) -> list[tuple[str, str]]:
@@ -99,9 +99,19 @@ def decide(
 ) -> Verdict:
     """The verdict of a finished attempt's diagnosis."""
     cause = diagnosis.top_cause
-    evidence = [line for line in cause.evidence if line.value][:MAX_EVIDENCE] if cause else []
-    if cause and not evidence:
-        evidence = cause.evidence[:MAX_EVIDENCE]
+    sentence = what_happened(
+        host=host,
+        status=diagnosis.status,
+        reason=diagnosis.reason,
+        failure=diagnosis.failure_message,
+        ms=duration_ms,
+    )
+    # The decisive lines: with a value, and not one the sentence already says.
+    evidence = (
+        [line for line in cause.evidence if line.value and line.value.rstrip(".") not in sentence]
+        if cause
+        else []
+    )[:MAX_EVIDENCE]
     kinds = [
         (kind, slug)
         for kind, slug in _action_kinds(diagnosis)
@@ -125,13 +135,7 @@ def decide(
     if has_earlier:
         secondary.append("compare")
     return Verdict(
-        sentence=what_happened(
-            host=host,
-            status=diagnosis.status,
-            reason=diagnosis.reason,
-            failure=diagnosis.failure_message,
-            ms=duration_ms,
-        ),
+        sentence=sentence,
         title=diagnosis.title,
         severity=diagnosis.severity,
         cause_title=cause.title if cause and cause.title != diagnosis.title else "",

@@ -144,4 +144,19 @@
     e.preventDefault();
     if (form.requestSubmit) form.requestSubmit(); else form.submit();
   });
+
+  // A region that scrolls (a wide table, a long pre) can be reached with the keyboard and
+  // scrolled with the arrow keys. Checked again when the page changes size or a fold opens.
+  function focusableScrollers() {
+    document.querySelectorAll(".table-wrap, .chart-wrap, pre, .code-scroll").forEach(function (el) {
+      if (el.hasAttribute("tabindex")) return;
+      if (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1) {
+        el.setAttribute("tabindex", "0");
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", focusableScrollers);
+  document.addEventListener("htmx:afterSettle", focusableScrollers);
+  document.addEventListener("toggle", focusableScrollers, true);
+  window.addEventListener("resize", focusableScrollers);
 })();

@@ -83,6 +83,13 @@ def test_the_evidence_is_the_top_cause_s() -> None:
     assert all(line in diagnosis.top_cause.evidence for line in verdict.evidence)
 
 
+def test_no_evidence_line_repeats_the_sentence() -> None:
+    diagnosis, verdict = verdict_of(fixture("network-connection-refused"))
+    assert diagnosis.failure_message and diagnosis.failure_message.rstrip(".") in verdict.sentence
+    assert not verdict.sentence.endswith("..")
+    assert all(line.value.rstrip(".") not in verdict.sentence for line in verdict.evidence)
+
+
 @pytest.mark.parametrize(
     ("status", "reason", "failure", "expected"),
     [
