@@ -34,7 +34,12 @@ def test_it_retries_a_429_with_backoff_and_fills_the_timeline_live(
     expect(result.locator(".status-code")).to_have_text("429")
     screenshot(page, "10-run-429")
 
-    result.get_by_role("button", name="Retry with backoff").click()
+    # The verdict's one primary action: retry when the server said it would work.
+    primary = result.get_by_test_id("verdict-actions").locator(".primary")
+    expect(primary).to_have_count(1)
+    expect(primary).to_have_text(re.compile(r"^Retry (at \d\d:\d\d|with backoff)"))
+    expect(result.get_by_role("link", name="Re-authenticate")).to_have_count(0)
+    primary.click()
     expect(page).to_have_url(re.compile(r"/runs/[0-9a-f-]{36}/$"))
     page.evaluate("window.__sameDocument = true")  # gone if the page reloads
     timeline = page.get_by_test_id("timeline")
