@@ -1,6 +1,7 @@
 """Compare: any two runs ticked in the log, their request differences with the fix marked."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -14,7 +15,7 @@ from tests.support.factories import finished_run
 
 pytestmark = pytest.mark.django_db
 
-UNAUTHORIZED = {
+UNAUTHORIZED: dict[str, Any] = {
     "response_status": 401,
     "response_reason": "Unauthorized",
     "response_body": '{"result": "error", "message": "No API key"}',
