@@ -159,4 +159,35 @@
   document.addEventListener("htmx:afterSettle", focusableScrollers);
   document.addEventListener("toggle", focusableScrollers, true);
   window.addEventListener("resize", focusableScrollers);
+
+  // Filter boxes over long pages (data-filter="<id>"): rows and list items without the text
+  // are hidden, and sections with none left. Without JavaScript the box is not shown.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-filter-box][hidden]").forEach(function (box) { box.hidden = false; });
+  });
+  document.addEventListener("input", function (e) {
+    var box = e.target.closest && e.target.closest("input[data-filter]");
+    if (!box) return;
+    var root = document.getElementById(box.dataset.filter);
+    if (!root) return;
+    var needle = box.value.trim().toLowerCase();
+    var sections = root.querySelectorAll("section");
+    var shown = 0;
+    sections.forEach(function (section) {
+      var items = section.querySelectorAll("tbody > tr, ul > li, ol > li");
+      var any = needle === "" || section.textContent.toLowerCase().indexOf(needle) !== -1;
+      items.forEach(function (item) {
+        var hit = needle === "" || item.textContent.toLowerCase().indexOf(needle) !== -1;
+        item.hidden = !hit && needle !== "" && !headingMatches(section, needle);
+      });
+      section.hidden = !any;
+      if (any) shown += 1;
+    });
+    var count = document.getElementById(box.getAttribute("aria-describedby"));
+    if (count) count.textContent = needle === "" ? "" : shown === 1 ? "1 section" : shown + " sections";
+  });
+  function headingMatches(section, needle) {
+    var heading = section.querySelector("h2");
+    return heading && heading.textContent.toLowerCase().indexOf(needle) !== -1;
+  }
 })();
