@@ -4,7 +4,8 @@ empty: axe-core reports no violation, nothing scrolls sideways, and what must be
 
 axe-core comes from npm (tests/browser/axe, installed by `make test`) and is injected by
 Playwright; the test browser alone ignores the site's Content-Security-Policy to let it in.
-One browser context per width walks all the pages, to keep this layer's run time low.
+One browser context per width walks all the pages, to keep this layer's run time low; the
+phone one asks for the dark colour scheme, so both themes are checked.
 """
 
 import json
@@ -165,7 +166,12 @@ def test_every_page_passes_axe_fits_the_screen_and_shows_what_matters_first(
         name="Empty team", owner=User.objects.create_user("newcomer", password="x")
     ).team
 
-    context = browser.new_context(viewport=WIDTHS[width], bypass_csp=True)  # type: ignore[arg-type]
+    # The phone walk is in dark mode (the system's choice): its colours pass axe too.
+    context = browser.new_context(
+        viewport=WIDTHS[width],  # type: ignore[arg-type]
+        bypass_csp=True,
+        color_scheme="dark" if width == "phone" else "light",
+    )
     page = context.new_page()
     page.set_default_timeout(20_000)
     sweep = Sweep(page=page, width=width, problems=[])
