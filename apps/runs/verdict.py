@@ -96,8 +96,9 @@ def decide(
     duration_ms: float | None,
     idempotent: bool,
     has_earlier: bool,
+    now: datetime | None = None,
 ) -> Verdict:
-    """The verdict of a finished attempt's diagnosis."""
+    """The verdict of a finished attempt's diagnosis, as of `now` (None: just finished)."""
     cause = diagnosis.top_cause
     sentence = what_happened(
         host=host,
@@ -122,7 +123,8 @@ def decide(
     if diagnosis.wait_seconds is not None and finished_at is not None:
         retry_at = finished_at + timedelta(seconds=diagnosis.wait_seconds)
     if primary in ("back_off", "retry_at") and retry_at is not None:
-        primary = "retry_at"
+        # Past the time the server named, the wait is over: a retry now fits.
+        primary = "retry_at" if now is None or retry_at > now else "retry_now"
     elif primary == "retry_at":
         primary = "back_off"
     secondary = []

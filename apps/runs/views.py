@@ -278,6 +278,7 @@ def _run_context(run: Run) -> dict[str, object]:
             duration_ms=latest.duration_ms,
             idempotent=run.is_idempotent,
             has_earlier=earlier is not None,
+            now=timezone.now(),
         )
     return context
 

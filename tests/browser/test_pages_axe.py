@@ -26,7 +26,7 @@ from apps.sharing.models import ShareLink
 from apps.sharing.services import create_link
 from tests.browser.conftest import screenshot
 from tests.browser.test_submit_flow import sign_in
-from tests.support.factories import finished_run
+from tests.support.factories import add_attempt, finished_run, make_run
 from tests.unit.test_diagnosis_exchanges import FIXTURES, diagnosis_of, load
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,7 +39,7 @@ RUNS = {
     "sandbox-kaiko-200": "",
     "sandbox-kaiko-401-no-key": "Re-authenticate",
     "sandbox-kaiko-403-no-entitlement": "Request access",
-    "sandbox-kaiko-429-burst": "Retry at",
+    "sandbox-kaiko-429-burst": "Retry",  # at HH:MM (30 s after it), then now
     "sandbox-kaiko-503-maintenance": "Retry",
     "network-tls-certificate-expired": "Check the certificate",
     "network-connection-refused": "Retry now",
@@ -214,9 +214,18 @@ def test_every_page_passes_axe_fits_the_screen_and_shows_what_matters_first(
                 expect(page.locator(PRIMARY)).to_contain_text(RUNS[name])
         first_401 = runs["sandbox-kaiko-401-no-key"]
         sweep.check(f"{base}{reverse('runs:compare', args=[again.id, first_401.id])}", "compare")
+        queued = add_attempt(make_run(team, owner)).run
+        sweep.check(f"{base}{reverse('runs:detail', args=[queued.id])}", "run-queued")
+        sweep.check(
+            f"{base}{reverse('runs:reauthenticate', args=[first_401.id])}", "reauthenticate"
+        )
         sweep.check(f"{base}{reverse('runs:trends')}", "trends")
         sweep.check(f"{base}{reverse('accounts:teams')}", "teams")
         sweep.check(f"{base}{reverse('accounts:team', args=[team.id])}", "team")
+        page.get_by_role("button", name="Create invite link").click()
+        expect(page.locator("#invite-link")).to_be_visible()
+        sweep.audit("invite-created")
+        screenshot(page, f"page-{width}-invite-created")
         sweep.check(f"{base}{reverse('library:profiles')}", "profiles")
         sweep.check(f"{base}{reverse('password_change')}", "password-change")
 

@@ -70,6 +70,24 @@ def test_a_429_says_when_to_retry() -> None:
     assert verdict.retry_at == FINISHED + timedelta(seconds=diagnosis.wait_seconds)
 
 
+def test_once_the_wait_is_over_a_retry_now_fits() -> None:
+    data, exchange = load(fixture("sandbox-kaiko-429-burst"))
+    diagnosis = diagnosis_of(data, exchange)
+    assert diagnosis.wait_seconds is not None
+    later = FINISHED + timedelta(seconds=diagnosis.wait_seconds + 1)
+    verdict = decide(
+        diagnosis=diagnosis,
+        host="api.example",
+        finished_at=FINISHED,
+        duration_ms=1.0,
+        idempotent=True,
+        has_earlier=False,
+        now=later,
+    )
+    assert verdict.primary == "retry_now" and verdict.retry_at is None
+    assert "retry_now" not in verdict.secondary
+
+
 def test_a_post_is_not_retried_with_backoff() -> None:
     _diagnosis, verdict = verdict_of(fixture("sandbox-kaiko-429-burst"), idempotent=False)
     assert verdict.primary not in ("retry_at", "back_off")
