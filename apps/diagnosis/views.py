@@ -1,4 +1,3 @@
-
 """Help pages: the error catalog of every API profile, the causes the diagnosis tells apart,
 and the remediation playbooks. Public: they describe APIs, not anyone's data."""
 
