@@ -8,8 +8,8 @@ from playwright.sync_api import Browser, expect
 
 from apps.accounts.models import Team
 from tests.browser.conftest import screenshot
-from tests.browser.test_pages_axe import run_of_exchange
 from tests.browser.test_submit_flow import sign_in
+from tests.support.exchanges import run_of_exchange
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -21,13 +20,12 @@ from playwright.sync_api import Browser, Page, expect
 
 from apps.accounts.models import Membership, Team
 from apps.accounts.services import create_invite, create_team
-from apps.runs.models import Run
 from apps.sharing.models import ShareLink
 from apps.sharing.services import create_link
 from tests.browser.conftest import screenshot
 from tests.browser.test_submit_flow import sign_in
-from tests.support.factories import add_attempt, finished_run, make_run
-from tests.unit.test_diagnosis_exchanges import FIXTURES, diagnosis_of, load
+from tests.support.exchanges import run_of_exchange
+from tests.support.factories import add_attempt, make_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,48 +42,6 @@ RUNS = {
     "network-tls-certificate-expired": "Check the certificate",
     "network-connection-refused": "Retry now",
 }
-
-
-def run_of_exchange(team: Team, user: User, name: str) -> Run:
-    """A finished run of a recorded exchange, diagnosed as a worker would."""
-    data, exchange = load(FIXTURES / f"{name}.json")
-    diagnosis = diagnosis_of(data, exchange).to_dict()
-    common: dict[str, Any] = {
-        "diagnosis": diagnosis,
-        "diagnosis_code": diagnosis["code"],
-        "duration_ms": exchange.elapsed_ms or 120.0,
-        "sent_url": exchange.url,
-    }
-    run = {"method": exchange.method, "url": exchange.url, "host": exchange.url.split("/")[2]}
-    if exchange.response is not None:
-        body = exchange.response.body.decode("utf-8", "replace")
-        return finished_run(
-            team,
-            user,
-            run=run,
-            response_status=exchange.response.status,
-            response_reason=exchange.response.reason,
-            response_headers=[list(pair) for pair in exchange.response.headers],
-            response_body=body,
-            response_body_bytes=len(exchange.response.body),
-            **common,
-        )
-    assert exchange.failure is not None
-    return finished_run(
-        team,
-        user,
-        run=run,
-        outcome=Run.Outcome.FAILURE,
-        response_status=None,
-        response_reason="",
-        response_headers=[],
-        response_body="",
-        response_body_bytes=None,
-        failure_kind=exchange.failure.kind.value,
-        failure_detail=exchange.failure.detail,
-        failure_message=exchange.failure.message,
-        **common,
-    )
 
 
 # The outermost elements that stick out of the viewport on the right: what to fix.
