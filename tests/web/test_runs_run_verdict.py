@@ -55,3 +55,13 @@ def test_the_why_section_says_no_sentence_of_the_verdict_again(team: Team, owner
     why = why[: why.index("</details>")]
     assert "What went wrong" not in why  # the failure is the verdict's sentence
     assert 'class="diagnosis-title' not in why  # so is the title
+
+
+def test_a_sustained_429_gives_one_coherent_advice(team: Team, owner: User) -> None:
+    run = run_of_exchange(team, owner, "sandbox-kaiko-429-sustained")
+    html = client_for(owner).get(reverse("runs:detail", args=[run.id])).content.decode()
+    why = html[html.index('data-testid="why"') :]
+    why = why[: why.index("</details>")]
+    assert "Retrying will keep failing until fewer requests are sent" in why
+    assert "Retrying can help" not in why  # the cause says otherwise
+    assert "Retry at" in verdict_of(html) or "Retry now" in verdict_of(html)
