@@ -119,6 +119,9 @@ def decide(
         if _applies(kind, diagnosis=diagnosis, idempotent=idempotent)
     ]
     primary, playbook = kinds[0] if kinds and diagnosis.severity != "ok" else ("", "")
+    if not primary and diagnosis.severity != "ok":
+        # No playbook action fits (e.g. a POST the dashboard never retries by itself): by hand.
+        primary = "retry_now" if diagnosis.retryable else "fix_request"
     retry_at = None
     if diagnosis.wait_seconds is not None and finished_at is not None:
         retry_at = finished_at + timedelta(seconds=diagnosis.wait_seconds)

@@ -26,6 +26,7 @@ from tests.browser.conftest import screenshot
 from tests.browser.test_submit_flow import sign_in
 from tests.support.exchanges import run_of_exchange
 from tests.support.factories import add_attempt, make_run
+from tests.unit.test_diagnosis_exchanges import FIXTURES
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -168,6 +169,19 @@ def test_every_page_passes_axe_fits_the_screen_and_shows_what_matters_first(
             )
             if RUNS[name]:
                 expect(page.locator(PRIMARY)).to_contain_text(RUNS[name])
+        if width == "desktop":
+            # Every other recorded sandbox answer: its verdict and action on the first screen.
+            others = [*FIXTURES.glob("sandbox-*.json"), *FIXTURES.glob("network-tls-*.json")]
+            for path in sorted(others):
+                if path.stem in RUNS:
+                    continue
+                run = run_of_exchange(team, owner, path.stem)
+                ok = run.attempts.get().diagnosis["severity"] == "ok"
+                sweep.check(
+                    f"{base}{reverse('runs:detail', args=[run.id])}",
+                    f"run-{path.stem}",
+                    first_seen=".verdict h2" if ok else PRIMARY,
+                )
         first_401 = runs["sandbox-kaiko-401-no-key"]
         sweep.check(f"{base}{reverse('runs:compare', args=[again.id, first_401.id])}", "compare")
         queued = add_attempt(make_run(team, owner)).run

@@ -31,9 +31,12 @@ def fixture(name: str) -> Path:
     return next(path for path in FILES if path.stem == name)
 
 
+@pytest.mark.parametrize("idempotent", [True, False], ids=["GET", "POST"])
 @pytest.mark.parametrize("path", FILES, ids=[path.stem for path in FILES])
-def test_it_never_offers_an_action_that_cannot_help(path: Path) -> None:
-    diagnosis, verdict = verdict_of(path)
+def test_it_never_offers_an_action_that_cannot_help(path: Path, idempotent: bool) -> None:
+    diagnosis, verdict = verdict_of(path, idempotent=idempotent)
+    if not idempotent:
+        assert verdict.primary not in ("retry_at", "back_off")
     offered = [verdict.primary, *verdict.secondary]
     if diagnosis.status not in AUTH_STATUSES:
         assert "reauthenticate" not in offered
