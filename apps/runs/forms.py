@@ -226,6 +226,9 @@ class RunForm(forms.Form):
         headers = cleaned.get("headers") or []
         body = cleaned.get("body") or ""
         content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
+        if "headers" in self.errors:
+            # Every error at once: the body is checked even when another header line is wrong.
+            content_type = _raw_content_type(str(self.data.get("headers", "")))
         if body and "json" in content_type.lower():
             try:
                 loads_bounded(body)
@@ -256,6 +259,15 @@ class RunForm(forms.Form):
             auto_retry=data["auto_retry"],
             keep_api_key=data["keep_api_key"],
         )
+
+
+def _raw_content_type(text: str) -> str:
+    """The Content-Type of header lines that did not all parse."""
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip().lower() == "content-type":
+            return value.strip()
+    return ""
 
 
 def _lines_of(pairs: list[list[str]], separator: str) -> str:

@@ -23,12 +23,12 @@ from django_ratelimit.decorators import ratelimit
 
 from apps.accounts.models import Team
 from apps.accounts.selectors import current_team, members_of
-from apps.diagnosis.lookups import get_playbook
 from apps.diagnosis.results import Diagnosis
-from apps.runs import exports, selectors, services
+from apps.runs import exports, selectors, services, verdict
 from apps.runs.compare import compare_attempts
 from apps.runs.filters import Cursor, LogFilterForm, diagnosis_codes, filter_query, parse_filters
 from apps.runs.forms import ReauthenticateForm, RunForm, initial_from_run
+from apps.runs.highlight import folded_lines
 from apps.runs.models import Attempt, Run
 from apps.runs.presentation import body_view, content_type_of
 from apps.runs.presets import get_preset, preset_groups
@@ -185,6 +185,7 @@ def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
     team = current_team(request)
     sandbox_base = sandbox_root(request).rstrip("/")
     source = None
+    preset = None
     source_id = request.POST.get("source") or request.GET.get("from")
     if source_id:
         try:
@@ -217,13 +218,18 @@ def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
         form = RunForm(initial=preset.initial(sandbox_base) if preset else {"method": "GET"})
         if request.GET.get("preset") and preset is None:
             messages.info(request, "That preset does not exist; the form is empty.")
+    # The preset picker fills the form in place: htmx asks for the form alone.
+    template = (
+        "runs/new.html#run_form" if request.htmx and request.method == "GET" else "runs/new.html"
+    )
     return render(
         request,
-        "runs/new.html",
+        template,
         {
             "form": form,
             "source": source,
             "preset_groups": preset_groups(),
+            "active_preset": preset,
             "sandbox_base": sandbox_base,
         },
         status=429 if getattr(request, "limited", False) else 200,
@@ -261,23 +267,39 @@ def _run_context(run: Run) -> dict[str, object]:
     if latest is not None:
         diagnosis = Diagnosis.from_dict(latest.diagnosis)
         context["diagnosis"] = diagnosis
-        context["actions"] = _actions_for(diagnosis)
         if run.is_finished and diagnosis.severity != "ok":
-            context["fixes_offered"] = _fixes_offered(run, diagnosis)
+            offers = _fixes_offered(run, diagnosis)
+            context["fixes_offered"] = offers
+            # The first fix that may be tried leads the verdict's actions.
+            context["primary_fix"] = next((offer for offer in offers if not offer["refusal"]), None)
         if latest.outcome == Run.Outcome.RESPONSE:
-            context["body"] = body_view(
-                latest.response_body, content_type_of(latest.response_headers)
+            content_type = content_type_of(latest.response_headers)
+            body = body_view(latest.response_body, content_type)
+            context["body"] = body
+            context["body_lines"], context["body_more"] = folded_lines(
+                head=body.head, rest=body.rest, content_type=content_type, is_json=body.is_json
             )
     if run.fix:
         context["applied_fix"] = selectors.fix_of_followup(run=run)
         context["fix_diff"] = selectors.fix_diff_of(run=run)
         context["fix_outcome"] = selectors.fix_outcome_of(run=run)
     if run.is_finished:
-        context["earlier"] = selectors.earlier_runs_of_same_request(run=run).first()
         context["fix_followups"] = [
             (followup, selectors.fix_outcome_of(run=followup))
             for followup in selectors.fix_followups(run=run)
         ]
+    earlier = selectors.earlier_runs_of_same_request(run=run).first() if run.is_finished else None
+    context["earlier"] = earlier
+    if latest is not None:
+        context["verdict"] = verdict.decide(
+            diagnosis=Diagnosis.from_dict(latest.diagnosis),
+            host=run.host,
+            finished_at=latest.finished_at,
+            duration_ms=latest.duration_ms,
+            idempotent=run.is_idempotent,
+            has_earlier=earlier is not None,
+            now=timezone.now(),
+        )
     return context
 
 
@@ -317,19 +339,6 @@ def _fixes_offered(run: Run, diagnosis: Diagnosis) -> list[dict[str, object]]:
         for index, cause in enumerate(diagnosis.causes)
         if cause.fix is not None
     ]
-
-
-def _actions_for(diagnosis: Diagnosis) -> set[str]:
-    """The one-click actions that the diagnosis' playbooks call for."""
-    actions = set()
-    for slug in diagnosis.playbooks:
-        try:
-            action = get_playbook(slug).action
-        except KeyError:
-            continue
-        if action:
-            actions.add(action)
-    return actions
 
 
 @login_required
@@ -405,6 +414,22 @@ def reauthenticate(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> Http
         else:
             return redirect("runs:detail", run_id=new_run.id)
     return render(request, "runs/reauthenticate.html", {"run": run, "form": form})
+
+
+@login_required
+def compare_picked(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The two runs ticked in the log, compared: the newer one against the older."""
+    picked: list[Run] = []
+    for value in request.GET.getlist("run")[:3]:
+        try:
+            picked.append(selectors.get_run_for_user(user=request.user, run_id=uuid.UUID(value)))
+        except ValueError:
+            raise Http404("No such run") from None
+    if len(picked) != 2:
+        messages.error(request, "Tick exactly two runs in the log to compare them.")
+        return redirect("home")
+    older, newer = sorted(picked, key=lambda run: run.created_at)
+    return redirect("runs:compare", run_id=newer.id, other_id=older.id)
 
 
 @login_required

@@ -23,6 +23,7 @@ def test_paste_send_save_and_run_the_collection(
     base = live_server.url  # type: ignore[attr-defined]
     sign_in(page, base, owner)
     page.get_by_role("link", name="New request").first.click()
+    page.get_by_text("Paste a cURL command or a raw HTTP request").click()  # unfolds the box
     page.get_by_label("Paste a command or a raw HTTP request").fill(
         f"curl -k --compressed '{base}{OHLCV}?interval=1d' \\\n  -H 'Accept: application/json'"
     )
