@@ -61,8 +61,15 @@ lint: $(VENV)/.installed-dev
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
+# axe-core for the browser tests' accessibility checks (injected by Playwright, never served).
+AXE := tests/browser/axe/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
+	@command -v npm >/dev/null || { echo "error: the browser tests need npm to install axe-core (Debian: apt-get install npm)"; exit 1; }
+	npm ci --prefix tests/browser/axe --no-audit --no-fund
+	@touch $@
+
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass.
-test: $(VENV)/.installed-dev check-chromium lint
+test: $(VENV)/.installed-dev check-chromium $(AXE) lint
 	@CHROMIUM=$(CHROMIUM) $(PY) -m pytest -m "not chaos" $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; \
 	exit $$status

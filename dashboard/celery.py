@@ -4,8 +4,12 @@ schedule with `celery -A dashboard beat`."""
 import os
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+
+# filesystem:// publishes atomically (see dashboard/broker.py).
+TRANSPORT_ALIASES["filesystem"] = "dashboard.broker:Transport"
 
 app = Celery("dashboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -35,8 +35,10 @@ class OversizedFormMiddleware:
             if length > MAX_FORM_POST_BYTES:
                 return _too_large()
             if length > limit:
-                request.POST = _read_fields(request, length=length, field_limit=limit)
-                request._files = MultiValueDict()  # read: there are none in such a post
+                # Django's own attributes, set as its parser would: the stubs type POST as
+                # immutable and don't know _files.
+                request.POST = _read_fields(request, length=length, field_limit=limit)  # type: ignore[assignment]
+                request._files = MultiValueDict()  # type: ignore[attr-defined]  # none in such a post
         return self.get_response(request)
 
 

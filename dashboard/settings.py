@@ -99,8 +99,10 @@ INSTALLED_APPS = [
     "apps.sharing",
     "apps.demo",
     "apps.library",
+    "apps.vault",
     "ninja",  # django-ninja: the JSON API's OpenAPI document and its docs page's assets
     "apps.api",
+    "apps.monitors",
 ]
 
 MIDDLEWARE = [
@@ -472,8 +474,26 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SWEEP_INTERVAL,
         # A sweep nobody ran in time is dropped: the next one does the same work.
         "options": {"expires": SWEEP_INTERVAL},
-    }
+    },
+    # Monitors' schedules live in their own table (apps.monitors); this tick claims the due
+    # ones, each with a conditional update, so a second beat never doubles a check.
+    "monitors-tick": {
+        "task": "monitors.tick",
+        "schedule": envfloat("MONITOR_TICK_INTERVAL", "5"),
+        "options": {"expires": envfloat("MONITOR_TICK_INTERVAL", "5")},
+    },
 }
+# Monitors: a new monitor's first check is spread over this many seconds (at most its
+# interval), so that monitors made together don't all fire at once.
+MONITOR_JITTER_SECONDS = envfloat("MONITOR_JITTER_SECONDS", "30")
+# Incidents: INCIDENT_MIN_RUNS runs of a team to one host failing with the same diagnosis
+# within INCIDENT_WINDOW_MINUTES open an incident (a banner on the team log).
+INCIDENT_WINDOW_MINUTES = envint("INCIDENT_WINDOW_MINUTES", "10")
+INCIDENT_MIN_RUNS = envint("INCIDENT_MIN_RUNS", "3")
+# Alert deliveries: tries in all, and the backoff between them (doubling from the base).
+ALERT_MAX_ATTEMPTS = envint("ALERT_MAX_ATTEMPTS", "6")
+ALERT_BACKOFF_BASE = envfloat("ALERT_BACKOFF_BASE", "10")
+ALERT_BACKOFF_CAP = envfloat("ALERT_BACKOFF_CAP", "600")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Outbound requests made by workers (apps.egress).

@@ -6,6 +6,7 @@ from apps.accounts import views as account_views
 from apps.api import views as api_views
 from apps.api.api import api
 from apps.health import views as health_views
+from apps.monitors import urls as monitor_urls
 from apps.runs import views as run_views
 
 urlpatterns = [
@@ -14,10 +15,14 @@ urlpatterns = [
     path("help/", include("apps.diagnosis.urls")),
     path("sandbox/", include("apps.sandbox.urls")),
     path("profiles/", include("apps.library.urls")),
+    path("library/", include("apps.library.saved_urls")),
+    path("vault/", include("apps.vault.urls")),
     path("api/v1/", api_views.api_not_found),  # before django-ninja's own root page
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<path>.*)$", api_views.api_not_found),
     path("tokens/", include("apps.api.urls")),
+    path("monitors/", include("apps.monitors.urls")),
+    path("status/", include((monitor_urls.public_urlpatterns, "status"))),
     path("", include("apps.accounts.urls")),
     path("", include("apps.sharing.urls")),  # /s/<token>, and /runs/<id>/share/...
     # Sign-in, sign-out and passwords: Django's views (names as Django expects them).

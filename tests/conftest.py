@@ -24,7 +24,7 @@ from django.test import Client
 
 from apps.accounts.models import Membership, Team
 from dashboard.celery import app as celery_app
-from dashboard.processes import worker_command
+from dashboard.processes import beat_command, worker_command
 from tests.support.clients import client_for
 from tests.support.services import stop_group
 
@@ -194,3 +194,27 @@ def sandbox_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxTLS
     yield SandboxTLS(ca_bundle=folder / "ca.pem", ports=ports)
     settings.SANDBOX_TLS_PORTS = previous
     stop_group(process, timeout=10)
+
+
+@pytest.fixture
+def celery_beat(
+    celery_worker: object, broker_env: dict[str, str], tmp_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `celery -A dashboard beat` on the session's queue and the test database,
+    ticking monitors every second (its log in artifacts/test-beat.log)."""
+    log_path = ARTIFACTS / "test-beat.log"
+    env = {
+        **os.environ,
+        **broker_env,
+        "DATABASE_URL": database_url(),
+        "MONITOR_TICK_INTERVAL": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    command = beat_command(schedule=str(tmp_path / "beat-schedule"))
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    yield process
+    stop_group(process)

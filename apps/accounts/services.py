@@ -77,6 +77,15 @@ def accept_invite(*, invite: Invite, user: User) -> tuple[Membership, bool]:
     return membership, True
 
 
+def sign_up_with_invite(*, invite: Invite, username: str, password: str) -> Membership:
+    """A new account for someone who opened an invite link, and their membership: both or
+    neither (an invite used up in the meantime leaves no account behind)."""
+    with transaction.atomic():
+        user = User.objects.create_user(username=username, password=password)
+        membership, _joined = accept_invite(invite=invite, user=user)
+    return membership
+
+
 def _lock_team(team_id: uuid.UUID) -> None:
     """Serialise changes of one team's memberships (so two owners removing each other at
     once cannot leave the team with none)."""

@@ -14,9 +14,11 @@ from collections.abc import Callable
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
+from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm, UserCreationForm
+from django.contrib.auth.models import User
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -24,16 +26,21 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from apps.accounts import selectors, services
 from apps.accounts.forms import InviteForm, RoleForm, TeamForm
-from apps.accounts.models import Membership
+from apps.accounts.models import Invite, Membership
 from dashboard.requests import AuthenticatedHttpRequest
 
 TOO_MANY_INVITES = "Too many invite links opened in a short time: wait a minute, then try again."
 TOO_MANY_RESETS = "Too many password reset requests from your address: try again later."
+
+
+# Who signs up with an invite is signed in with the model backend (they just chose a password).
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def _invite_limit(group: str, request: HttpRequest) -> str:
@@ -243,15 +250,19 @@ def leave_team(request: AuthenticatedHttpRequest, team_id: uuid.UUID) -> HttpRes
 
 
 @never_cache
-@login_required
-@ratelimit(key="user", rate=_invite_limit, group="invite", block=False)
-def join_team(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
-    """An invite link: the team it is for and a Join button (POST)."""
+@sensitive_post_parameters("password1", "password2")
+@ratelimit(key="user_or_ip", rate=_invite_limit, group="invite", block=False)
+def join_team(request: HttpRequest, token: str) -> HttpResponse:
+    """An invite link: the team it is for and a Join button (POST). Someone without an
+    account creates one here: the invite is the only way in."""
     if getattr(request, "limited", False):
         return render(request, "accounts/too_many.html", {"message": TOO_MANY_INVITES}, status=429)
     invite = selectors.get_usable_invite(token=token)
+    if not request.user.is_authenticated:
+        return _sign_up_with_invite(request, invite)
+    user = request.user
     if request.method == "POST":
-        membership, joined = services.accept_invite(invite=invite, user=request.user)
+        membership, joined = services.accept_invite(invite=invite, user=user)
         services.set_current_team(request=request, membership=membership)
         if joined:
             messages.success(request, f"Welcome to “{invite.team.name}”.")
@@ -263,9 +274,26 @@ def join_team(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
         "accounts/join.html",
         {
             "invite": invite,
-            "already_member": selectors.is_member(user=request.user, team_id=invite.team_id),
+            "already_member": selectors.is_member(user=user, team_id=invite.team_id),
         },
     )
+
+
+def _sign_up_with_invite(request: HttpRequest, invite: Invite) -> HttpResponse:
+    form: UserCreationForm[User] = UserCreationForm(
+        request.POST if request.method == "POST" else None
+    )
+    if request.method == "POST" and form.is_valid():
+        membership = services.sign_up_with_invite(
+            invite=invite,
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password1"],
+        )
+        login(request, membership.user, backend=MODEL_BACKEND)
+        services.set_current_team(request=request, membership=membership)
+        messages.success(request, f"Welcome to “{invite.team.name}”.")
+        return redirect("home")
+    return render(request, "accounts/join.html", {"invite": invite, "signup_form": form})
 
 
 @method_decorator(

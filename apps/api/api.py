@@ -10,12 +10,13 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 from cryptography.fernet import InvalidToken
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -36,9 +37,14 @@ from apps.api import presenters
 from apps.api.auth import NotAuthenticated, RateLimited, TokenAuth, check_rate
 from apps.api.models import ApiToken
 from apps.api.schemas import (
+    CollectionOut,
+    CollectionRunIn,
+    CollectionRunOut,
     CreatedShareLinkOut,
     CurlIn,
     DiagnoseIn,
+    EnvironmentOut,
+    FieldError,
     LogPageOut,
     MeOut,
     Pair,
@@ -46,12 +52,17 @@ from apps.api.schemas import (
     ReauthenticateIn,
     RunIn,
     RunOut,
+    SavedRunIn,
     ShareLinkIn,
     ShareLinkOut,
+    TryFixIn,
 )
 from apps.diagnosis.lookups import get_profile
 from apps.egress.types import Failure, Response
+from apps.library import selectors as library_selectors
+from apps.library import services as library_services
 from apps.library.importers.curl import CurlError, parse_curl
+from apps.library.models import CollectionRun
 from apps.runs import exports, selectors, services
 from apps.runs.filters import Cursor, parse_filters
 from apps.runs.forms import ReauthenticateForm, RunForm
@@ -67,6 +78,7 @@ from apps.sharing import selectors as sharing_selectors
 from apps.sharing import services as sharing_services
 from apps.sharing.forms import ShareLinkForm
 from apps.sharing.selectors import shared_run_ids
+from apps.vault.services import VaultRefused, submit_with_vault
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +113,7 @@ def problem_response(problem: Problematic) -> HttpResponse:
         title=problem.title,
         status=problem.status,
         detail=problem.detail,
-        errors=[{"field": field, "message": message} for field, message in problem.errors],
+        errors=[FieldError(field=field, message=message) for field, message in problem.errors],
     )
     response = HttpResponse(
         body.model_dump_json(), status=problem.status, content_type=PROBLEM_TYPE
@@ -147,7 +159,9 @@ class DashboardAPI(NinjaAPI):
 
 # The docs page (Swagger UI, served from django-ninja's own static files): its script sets
 # style attributes, so this page alone allows inline styles.
-docs_csp = csp_override({**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]})
+# django-stubs types the setting as dict[str, object]; ours holds lists of sources.
+site_csp = cast(Mapping[str, Collection[str] | str], settings.SECURE_CSP)
+docs_csp = csp_override({**site_csp, "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]})
 
 api = DashboardAPI(
     title="API diagnostics",
@@ -256,7 +270,7 @@ def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
 
 
 def _form_problem(form: Any, *, prefix: str = "") -> Problematic:
-    errors = []
+    errors: list[tuple[str, str]] = []
     for name, messages in form.errors.items():
         field = "" if name == "__all__" else f"{prefix}{name}"
         errors.extend((field, str(message)) for message in messages)
@@ -268,7 +282,12 @@ def _form_problem(form: Any, *, prefix: str = "") -> Problematic:
 
 
 def _token(request: HttpRequest) -> ApiToken:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+    return request.auth  # type: ignore[attr-defined]
+
+
+def _user(request: HttpRequest) -> User:
+    """The token's user: `TokenAuth` signs it in before any endpoint runs."""
+    return cast(User, request.user)
 
 
 def _team(request: HttpRequest) -> Team:
@@ -281,7 +300,7 @@ def _absolute(request: HttpRequest) -> presenters.Absolute:
 
 def _get_run_for_token(request: HttpRequest, run_id: uuid.UUID) -> Run:
     """The run if it is of the token's team (and its user is a member); Http404 otherwise."""
-    run = selectors.get_run_for_user(user=request.user, run_id=run_id)
+    run = selectors.get_run_for_user(user=_user(request), run_id=run_id)
     if run.team_id != _token(request).team_id:
         raise Http404("No such run")
     return run
@@ -334,7 +353,19 @@ def _submit(request: HttpRequest, data: dict[str, Any]) -> Run:
     if not form.is_valid():
         raise _form_problem(form)
     _limit_submissions(request)
-    return services.submit_run(team=_team(request), user=request.user, request=form.to_request())
+    return _submit_checked(request, form)
+
+
+def _submit_checked(request: HttpRequest, form: RunForm) -> Run:
+    """Submit a checked request; a vault secret it may not use is a 422 naming api_key."""
+    try:
+        return submit_with_vault(
+            team=_team(request), user=_user(request), request=form.to_request()
+        )
+    except VaultRefused as refusal:
+        raise Problematic(
+            422, str(refusal), errors=[("api_key", str(refusal))], title="Your request is not valid"
+        ) from None
 
 
 WAIT = Query(0, ge=0, le=MAX_WAIT_SECONDS, description="Hold the answer up to N seconds "
@@ -408,7 +439,7 @@ def create_run_from_curl(request: HttpRequest, payload: CurlIn, wait: int = WAIT
     if not form.is_valid():
         raise _form_problem(form, prefix="command.")
     _limit_submissions(request)
-    run = services.submit_run(team=_team(request), user=request.user, request=form.to_request())
+    run = _submit_checked(request, form)
     return Status(201, _run_answer(request, run, wait=wait, warnings=parsed.warnings))
 
 
@@ -481,9 +512,32 @@ def reauthenticate_run(
         raise _form_problem(form)
     _limit_submissions(request)
     new_run = services.submit_run(
-        team=run.team, user=request.user, request=form.to_request(run), source=run
+        team=run.team, user=_user(request), request=form.to_request(run), source=run
     )
     return Status(201, _run_answer(request, new_run, wait=wait))
+
+
+@api.post(
+    "/runs/{uuid:run_id}/try-fix",
+    tags=["Runs"],
+    response={201: RunOut, **ACTION_ERRORS},
+    summary="Try a cause's fix: the same request with exactly that change, as a new run",
+)
+def try_fix(
+    request: HttpRequest, run_id: uuid.UUID, payload: TryFixIn, wait: int = WAIT
+) -> Status[Any]:
+    """The cause's `fix` (in the run's diagnosis) made to the run's request, sent as a new
+    run whose `tried_fix` says whether it proved the fix. 409 when the cause has no fix, or
+    when the fix would send the request's key or credentials to another host."""
+    run = _get_run_for_token(request, run_id)
+    _limit_submissions(request)
+    try:
+        followup = services.try_fix(
+            run=run, user=_token(request).user, cause_code=payload.cause, index=payload.index
+        )
+    except services.ActionRefused as refused:
+        raise Problematic(409, str(refused)) from None
+    return Status(201, _run_answer(request, followup, wait=wait))
 
 
 # The team log and its exports -------------------------------------------------------------
@@ -655,11 +709,11 @@ def create_share_link(request: HttpRequest, run_id: uuid.UUID, payload: ShareLin
         raise _form_problem(form)
     link, token = sharing_services.create_link(
         run=run,
-        created_by=request.user,
+        created_by=_user(request),
         visibility=form.cleaned_data["visibility"],
         lifetime=form.lifetime_delta(),
     )
-    link.created_by = request.user
+    link.created_by = _user(request)
     answer = presenters.share_link_out(link, timezone.now())
     answer["url"] = request.build_absolute_uri(reverse("sharing:shared", args=[token]))
     return Status(201, answer)
@@ -761,6 +815,128 @@ def diagnose_recorded(request: HttpRequest, payload: DiagnoseIn) -> Status[Any]:
         raise _invalid_input(invalid.field, invalid.message) from None
     check_rate(request, group="diagnose", rate=settings.RATELIMIT_SUBMIT, key="user")
     run = record_exchange(
-        team=_team(request), user=request.user, recorded=recorded, profile=payload.profile
+        team=_team(request), user=_user(request), recorded=recorded, profile=payload.profile
     )
     return Status(201, _run_answer(request, run))
+
+
+# Library: collections, saved requests, environments -----------------------------------------
+
+
+@api.get(
+    "/collections",
+    tags=["Library"],
+    response={200: list[CollectionOut], **ERRORS},
+    summary="The team's collections and their saved requests",
+)
+def list_collections(request: HttpRequest) -> list[dict[str, Any]]:
+    team = _team(request)
+    return [
+        {
+            "id": collection.pk,
+            "name": collection.name,
+            "description": collection.description,
+            "url": request.build_absolute_uri(reverse("saved:collection", args=[collection.pk])),
+            "requests": [
+                {"id": s.pk, "name": s.name, "folder": s.folder, "method": s.method, "url": s.url}
+                for s in collection.requests.all()
+            ],
+        }
+        for collection in library_selectors.collections_of(team=team)
+    ]
+
+
+@api.get(
+    "/environments",
+    tags=["Library"],
+    response={200: list[EnvironmentOut], **ERRORS},
+    summary="The team's environments",
+)
+def list_environments(request: HttpRequest) -> list[dict[str, Any]]:
+    return [
+        {"id": e.pk, "name": e.name, "variables": [name for name, _ in e.variables]}
+        for e in library_selectors.environments_of(team=_team(request))
+    ]
+
+
+def _found(field: str, find: Any, **kwargs: Any) -> Any:
+    try:
+        return find(**kwargs)
+    except library_selectors.NotFound as error:
+        raise _invalid_input(field, str(error)) from None
+
+
+@api.post(
+    "/saved-requests/run",
+    tags=["Library"],
+    response={201: RunOut, **ERRORS},
+    summary="Run a saved request, with an environment",
+)
+def run_saved(request: HttpRequest, payload: SavedRunIn, wait: int = WAIT) -> Status[Any]:
+    team = _team(request)
+    saved = _found("saved", library_selectors.find_saved_request, team=team,
+                   value=payload.saved, collection=payload.collection)  # fmt: skip
+    environment = _found("env", library_selectors.find_environment, team=team, value=payload.env)
+    _limit_submissions(request)
+    try:
+        run = library_services.run_saved_request(
+            saved=saved, user=_token(request).user, environment=environment
+        )
+    except library_services.RequestRefused as refusal:
+        raise _invalid_input("saved", str(refusal)) from None
+    return Status(201, _run_answer(request, run, wait=wait))
+
+
+def _collection_run_answer(request: HttpRequest, collection_run: CollectionRun) -> dict[str, Any]:
+    items = library_selectors.runs_of_collection_run(collection_run=collection_run)
+    runs = [_run_answer(request, item.run) for item in items]
+    return {
+        "id": collection_run.pk,
+        "url": request.build_absolute_uri(
+            reverse("saved:collection_run", args=[collection_run.pk])
+        ),
+        "collection": collection_run.collection.name,
+        "environment": collection_run.environment.name if collection_run.environment else None,
+        "finished": all(run["finished"] for run in runs),
+        "runs": runs,
+        "skipped": [{"name": n, "reason": r} for n, r in collection_run.skipped],
+    }
+
+
+@api.post(
+    "/collections/run",
+    tags=["Library"],
+    response={201: CollectionRunOut, **ERRORS},
+    summary="Run every request of a collection, with an environment",
+)
+def run_collection(request: HttpRequest, payload: CollectionRunIn) -> Status[Any]:
+    team = _team(request)
+    collection = _found("collection", library_selectors.find_collection, team=team,
+                        value=payload.collection)  # fmt: skip
+    environment = _found("env", library_selectors.find_environment, team=team, value=payload.env)
+    _limit_submissions(request)
+    collection_run = library_services.run_collection(
+        collection=collection, user=_token(request).user, environment=environment
+    )
+    return Status(201, _collection_run_answer(request, collection_run))
+
+
+@api.get(
+    "/collection-runs/{uuid:collection_run_id}",
+    tags=["Library"],
+    response={200: CollectionRunOut, **RUN_ERRORS},
+    summary="A run of a collection: each request's outcome",
+)
+def get_collection_run(request: HttpRequest, collection_run_id: uuid.UUID) -> dict[str, Any]:
+    collection_run = library_selectors.get_collection_run_for_user(
+        user=request.user, collection_run_id=collection_run_id
+    )
+    if collection_run.team_id != _token(request).team_id:
+        raise Http404("No such collection run")
+    return _collection_run_answer(request, collection_run)
+
+
+# Monitors and alert channels: their endpoints live in a module of their own.
+from apps.api.monitors import router as monitors_router  # noqa: E402
+
+api.add_router("", monitors_router)

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any, cast
 
 from django import forms
 
@@ -27,10 +28,12 @@ class TokenForm(forms.Form):
         initial=DEFAULT_LIFETIME,
     )
 
-    def __init__(self, *args: object, memberships: list[Membership], **kwargs: object) -> None:
+    def __init__(self, *args: Any, memberships: list[Membership], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.memberships = {str(m.team_id): m for m in memberships}
-        self.fields["team"].choices = [(str(m.team_id), m.team.name) for m in memberships]
+        cast(forms.ChoiceField, self.fields["team"]).choices = [
+            (str(m.team_id), m.team.name) for m in memberships
+        ]
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

@@ -6,13 +6,14 @@ their encodings) on the way out, exactly as a share page is: no secret in any fi
 """
 
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from django.urls import reverse
 
 from apps.diagnosis.lookups import get_playbook
-from apps.diagnosis.results import Diagnosis
+from apps.diagnosis.results import Diagnosis, Fix
 from apps.egress.redaction import redact_url
 from apps.runs import secrets
 from apps.runs import selectors as run_selectors
@@ -25,6 +26,30 @@ Absolute = Callable[[str], str]  # a path to an absolute URL
 
 def _pairs(pairs: list[tuple[str, str]] | list[list[str]]) -> list[dict[str, str]]:
     return [{"name": str(name), "value": str(value)} for name, value in pairs]
+
+
+def _fix_out(fix: Fix) -> dict[str, Any]:
+    return {
+        "kind": fix.kind,
+        "summary": fix.summary,
+        "changes": dict(fix.changes),
+        "same_host": fix.same_host,
+    }
+
+
+def tried_fix_out(run: Run) -> dict[str, Any] | None:
+    """What a "Try the fix" run changed and whether it proved the fix; None for other runs."""
+    fix = run_selectors.fix_of_followup(run=run)
+    outcome = run_selectors.fix_outcome_of(run=run)
+    if fix is None or outcome is None:
+        return None
+    return {
+        **_fix_out(fix),
+        "cause": str(run.fix.get("cause", "")),
+        "source": run.source_id,
+        "diff": [asdict(line) for line in run_selectors.fix_diff_of(run=run)],
+        "outcome": {"state": outcome.state, "text": outcome.text},
+    }
 
 
 def diagnosis_out(diagnosis: Diagnosis, absolute: Absolute) -> dict[str, Any]:
@@ -62,6 +87,7 @@ def diagnosis_out(diagnosis: Diagnosis, absolute: Absolute) -> dict[str, Any]:
                     for e in cause.evidence
                 ],
                 "playbooks": list(cause.playbooks),
+                "fix": _fix_out(cause.fix) if cause.fix else None,
             }
             for cause in diagnosis.causes
         ],
@@ -144,6 +170,7 @@ def run_out(run: Run, absolute: Absolute, *, warnings: list[str] | None = None) 
             }
             for a in view.attempts
         ],
+        "tried_fix": tried_fix_out(run),
         "redacted": view.redacted,
         "warnings": list(warnings or []),
     }

@@ -81,6 +81,16 @@ class CurlIn(Schema):
     auto_retry: bool = False
 
 
+class TryFixIn(Schema):
+    cause: str = Field(max_length=200, description="The code of the cause whose fix to try.")
+    index: int | None = Field(
+        default=None,
+        ge=0,
+        le=999,
+        description="The cause's position in diagnosis.causes, when several share its code.",
+    )
+
+
 class ReauthenticateIn(Schema):
     api_key: str = Field(max_length=500, description="The new key, sent as X-Api-Key.")
 
@@ -128,6 +138,26 @@ class EvidenceOut(Schema):
     note: str
 
 
+class FixOut(Schema):
+    kind: Literal[
+        "move_key_to_header",
+        "set_header",
+        "use_method",
+        "set_param",
+        "remove_param",
+        "clip_time_range",
+        "use_url",
+    ] = Field(description="The mechanical change; try it with POST /runs/{id}/try-fix.")
+    summary: str
+    changes: dict[str, str] = Field(
+        description="The kind's fields, e.g. {from_param, to_header}; never a secret value."
+    )
+    same_host: bool = Field(
+        description="False: the change sends the request to another host (never tried "
+        "when the request carries a key or credentials)."
+    )
+
+
 class CauseOut(Schema):
     code: str = Field(description="Stable code, e.g. kaiko.401.no_key.")
     title: str
@@ -135,6 +165,7 @@ class CauseOut(Schema):
     likelihood: Literal["likely", "possible"] | str
     evidence: list[EvidenceOut]
     playbooks: list[str]
+    fix: FixOut | None = Field(default=None, description="The mechanical fix, when there is one.")
 
 
 class PlaybookRef(Schema):
@@ -182,6 +213,24 @@ class AttemptOut(Schema):
     wait_reason: str
 
 
+class DiffLineOut(Schema):
+    sign: Literal["-", "+"]
+    part: Literal["method", "url", "param", "header"]
+    text: str = Field(description="As stored: secret values are [redacted].")
+
+
+class FixOutcomeOut(Schema):
+    state: Literal["pending", "proven", "not_proven"]
+    text: str = Field(description='e.g. "proven: 200 after moving the key to `X-Api-Key`".')
+
+
+class TriedFixOut(FixOut):
+    cause: str = Field(description="The code of the cause the fix was for.")
+    source: uuid.UUID | None = Field(description="The run the fix was made to.")
+    diff: list[DiffLineOut] = Field(description="What changed in the source's request.")
+    outcome: FixOutcomeOut
+
+
 class RunOut(Schema):
     id: uuid.UUID
     url: str = Field(description="The run's page in the dashboard.")
@@ -195,6 +244,9 @@ class RunOut(Schema):
     result: ResultOut | None
     diagnosis: DiagnosisOut | None
     attempts: list[AttemptOut]
+    tried_fix: TriedFixOut | None = Field(
+        default=None, description='A run made by "Try the fix": the change and whether it worked.'
+    )
     redacted: list[str] = Field(description="What was redacted, by kind and place; no values.")
     warnings: list[str] = Field(
         default_factory=list, description="About the input (e.g. cURL flags not used)."
@@ -297,3 +349,57 @@ class MeOut(Schema):
     team_id: uuid.UUID
     token: str = Field(description="The token's name.")
     expires_at: datetime
+
+
+# Library: collections, saved requests, environments --------------------------------------
+
+
+class SavedRequestOut(Schema):
+    id: uuid.UUID
+    name: str
+    folder: str = Field(description="“Folder/Subfolder”, empty at the top.")
+    method: str
+    url: str = Field(description="As saved, {{variables}} unresolved; secrets are never given.")
+
+
+class CollectionOut(Schema):
+    id: uuid.UUID
+    name: str
+    description: str
+    url: str = Field(description="The collection's page in the dashboard.")
+    requests: list[SavedRequestOut]
+
+
+class EnvironmentOut(Schema):
+    id: uuid.UUID
+    name: str
+    variables: list[str] = Field(description="The names of its variables (values not given).")
+
+
+class SavedRunIn(Schema):
+    """A saved request to run: by id, or by name (with its collection when the name is in
+    several)."""
+
+    saved: str = Field(max_length=200, description="The saved request's id or name.")
+    collection: str = Field("", max_length=200, description="The collection's id or name.")
+    env: str = Field("", max_length=100, description="An environment's id or name.")
+
+
+class CollectionRunIn(Schema):
+    collection: str = Field(max_length=200, description="The collection's id or name.")
+    env: str = Field("", max_length=100, description="An environment's id or name.")
+
+
+class SkippedOut(Schema):
+    name: str
+    reason: str
+
+
+class CollectionRunOut(Schema):
+    id: uuid.UUID
+    url: str = Field(description="The summary page in the dashboard.")
+    collection: str
+    environment: str | None
+    finished: bool
+    runs: list[RunOut]
+    skipped: list[SkippedOut]

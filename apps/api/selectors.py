@@ -4,7 +4,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -16,12 +16,12 @@ from apps.api.models import TOKEN_PREFIX, ApiToken
 TOKEN_SHAPE = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{20,100}")
 
 
-def tokens_of_user(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
+def tokens_of_user(*, user: User) -> QuerySet[ApiToken]:
     """The user's tokens in every team, newest first."""
     return ApiToken.objects.filter(user=user).select_related("team").order_by("-created_at", "-id")
 
 
-def get_token_for_user(*, user: AbstractBaseUser, token_id: uuid.UUID) -> ApiToken:
+def get_token_for_user(*, user: User, token_id: uuid.UUID) -> ApiToken:
     """One of the user's own tokens; Http404 for anyone else's, as if it did not exist."""
     found = tokens_of_user(user=user).filter(pk=token_id).first()
     if found is None:

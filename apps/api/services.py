@@ -4,7 +4,7 @@ import logging
 import secrets
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from apps.accounts.models import Team, hash_link_token
@@ -17,9 +17,7 @@ LAST_USED_EVERY = timedelta(minutes=1)
 HINT_CHARS = len(TOKEN_PREFIX) + 4
 
 
-def create_token(
-    *, user: AbstractBaseUser, team: Team, name: str, lifetime: timedelta
-) -> tuple[ApiToken, str]:
+def create_token(*, user: User, team: Team, name: str, lifetime: timedelta) -> tuple[ApiToken, str]:
     """A new token for the user in the team, and its value: shown now, never again (only its
     hash is stored). The caller has checked that the user is a member of the team."""
     value = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -18,12 +18,13 @@ from apps.accounts.selectors import current_team, memberships_of_request
 from apps.api import selectors, services
 from apps.api.api import Problematic, problem_response
 from apps.api.forms import TokenForm
+from dashboard.requests import AuthenticatedHttpRequest
 
 
 @never_cache
 @login_required
 @sensitive_variables("value")
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The list and the form; a valid POST makes a token and shows it in this answer only
     (not a redirect that could be reloaded, and never cached)."""
     memberships = memberships_of_request(request)
@@ -61,7 +62,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def revoke(request: HttpRequest, token_id: uuid.UUID) -> HttpResponse:
+def revoke(request: AuthenticatedHttpRequest, token_id: uuid.UUID) -> HttpResponse:
     token = selectors.get_token_for_user(user=request.user, token_id=token_id)
     if services.revoke_token(token=token):
         messages.success(request, f"Token “{token.name}” revoked: it no longer works.")

@@ -1,10 +1,12 @@
 """Help pages: the error catalog of every API profile, the causes the diagnosis tells apart,
 and the remediation playbooks. Public: they describe APIs, not anyone's data."""
 
+import uuid
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from apps.diagnosis import lookups
@@ -54,6 +56,7 @@ def playbook(request: HttpRequest, slug: str) -> HttpResponse:
         "diagnosis/playbook.html",
         {
             "playbook": found,
+            "back_to_run": _run_link(request.GET.get("run", "")),
             "profile_steps": [
                 {
                     "name": profile_names.get(ps.profile, ps.profile),
@@ -72,3 +75,12 @@ def playbook(request: HttpRequest, slug: str) -> HttpResponse:
             ],
         },
     )
+
+
+def _run_link(value: str) -> str:
+    """The page of the run a playbook was opened from, or "". Only the id's form is checked:
+    the run's page answers 404 to whoever may not see it."""
+    try:
+        return reverse("runs:detail", args=[uuid.UUID(value)])
+    except ValueError:
+        return ""

@@ -85,7 +85,8 @@ def facts_of(sock: ssl.SSLSocket | ssl.SSLObject, *, verified: bool, now: dateti
     """The facts of an established TLS connection, its chain as the server presented it."""
     ders: list[bytes] = []
     with contextlib.suppress(AttributeError, ValueError, ssl.SSLError):
-        ders = list(sock.get_unverified_chain() or [])
+        # New in Python 3.13 (mypy checks against 3.12); older ones raise AttributeError.
+        ders = list(sock.get_unverified_chain() or [])  # type: ignore[union-attr]
     if not ders:
         with contextlib.suppress(AttributeError, ValueError, ssl.SSLError):
             leaf = sock.getpeercert(binary_form=True)

@@ -1,8 +1,34 @@
+import json
+from typing import Any, cast
+
 from django import forms
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
+from apps.accounts.models import Team
 from apps.diagnosis.openapi import MAX_DOCUMENT_BYTES, SpecError
-from apps.library.services import PASTED, CheckedDocument, check_document
+from apps.library.importers.collection import (
+    MAX_FILE_BYTES,
+    MAX_REQUESTS,
+    ImportedCollection,
+    ImportedRequest,
+    ImportFailed,
+    check_size,
+)
+from apps.library.importers.curl import MAX_COMMAND_CHARS, CurlError, ParsedCurl, parse_curl
+from apps.library.importers.har import parse_har
+from apps.library.importers.native import is_native, parse_native
+from apps.library.importers.openapi import collection_from_spec
+from apps.library.importers.postman import parse_postman
+from apps.library.importers.raw_http import RawHttpError, looks_like_raw_http, parse_raw_http
+from apps.library.models import Collection
+from apps.library.services import (
+    PASTED,
+    CheckedDocument,
+    RequestRefused,
+    check_document,
+    check_environment_variables,
+)
 
 MAX_MB = MAX_DOCUMENT_BYTES // 1_048_576
 
@@ -24,8 +50,8 @@ class SpecUploadForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false", "class": "mono"}),
     )
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         upload: UploadedFile | None = cleaned.get("file")
         text: str = cleaned.get("text") or ""
         if upload and text.strip():
@@ -53,3 +79,234 @@ class SpecUploadForm(forms.Form):
     @property
     def checked(self) -> CheckedDocument:
         return self.cleaned_data["checked"]
+
+
+class PasteRequestForm(forms.Form):
+    """A cURL command or a raw HTTP request, pasted to fill the new-request form."""
+
+    text = forms.CharField(
+        label="Paste a command or a raw HTTP request",  # no "URL" in it: the form has one
+        strip=False,
+        max_length=MAX_COMMAND_CHARS,
+        help_text="It fills the form below; nothing is sent until you press Send request.",
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "mono"}),
+    )
+
+    def clean_text(self) -> ParsedCurl:
+        text: str = self.cleaned_data["text"]
+        if not text.strip():
+            raise forms.ValidationError("Paste a cURL command or a raw HTTP request.")
+        try:
+            if looks_like_raw_http(text):
+                return parse_raw_http(text)
+            return parse_curl(text)
+        except (CurlError, RawHttpError) as error:
+            raise forms.ValidationError(str(error)) from None
+
+    @property
+    def parsed(self) -> ParsedCurl:
+        return self.cleaned_data["text"]
+
+
+def run_form_initial(parsed: ParsedCurl) -> dict[str, object]:
+    """The new-request form's values for an imported request (it is checked when sent)."""
+    timeout = parsed.timeout or settings.EGRESS_DEFAULT_TIMEOUT
+    return {
+        "method": parsed.method,
+        "url": parsed.url,
+        "headers": "\n".join(f"{name}: {value}" for name, value in parsed.headers),
+        "body": parsed.body,
+        "api_key": parsed.api_key,
+        "timeout": min(max(timeout, 0.5), settings.EGRESS_MAX_TIMEOUT),
+        "follow_redirects": parsed.follow_redirects,
+    }
+
+
+class CollectionImportForm(forms.Form):
+    """A Postman collection (v2.1/v2.0), an OpenAPI 3.x document, a HAR file or a
+    collection this dashboard exported, as a file or pasted; read as a whole when the form
+    is checked. Which of them it is, is told from the content."""
+
+    file = forms.FileField(
+        label="File",
+        required=False,
+        help_text=f"JSON (or YAML for OpenAPI), up to {MAX_FILE_BYTES // 1_048_576} MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".json,.yaml,.yml,.har"}),
+    )
+    text = forms.CharField(
+        label="Or paste it",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "mono"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        upload: UploadedFile | None = cleaned.get("file")
+        text: str = cleaned.get("text") or ""
+        if upload and text.strip():
+            raise forms.ValidationError("Give the file once: uploaded or pasted, not both.")
+        if not upload and not text.strip():
+            self.add_error("file", "Choose a file, or paste its content below.")
+            return cleaned
+        field = "file" if upload else "text"
+        if upload is not None and (upload.size or 0) > MAX_FILE_BYTES:
+            self.add_error(
+                "file",
+                f"The file is {(upload.size or 0) / 1_048_576:.1f} MB; up to "
+                f"{MAX_FILE_BYTES // 1_048_576} MB can be imported.",
+            )
+            return cleaned
+        raw: str | bytes = upload.read(MAX_FILE_BYTES + 1) if upload else text
+        name = (upload.name or "upload") if upload else PASTED
+        try:
+            self._read(cleaned, raw, name)
+        except ImportFailed as error:
+            self.add_error(field, str(error))
+        except SpecError as error:
+            where = f" ({error.where})" if error.where else ""
+            line = f" (line {error.line})" if error.line else ""
+            self.add_error(field, f"{error.message}{line}{where}")
+        return cleaned
+
+    def _read(self, cleaned: dict[str, Any], raw: str | bytes, name: str) -> None:
+        check_size(raw, what="file")
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None  # YAML, or not a document at all: only OpenAPI may be YAML
+        if isinstance(data, dict) and "info" in data and "item" in data:
+            cleaned["imported"] = parse_postman(raw)
+        elif is_native(data):
+            cleaned["imported"] = parse_native(raw)
+        elif isinstance(data, dict) and "log" in data:
+            stem = name.rsplit(".", 1)[0] if name != PASTED else "Imported HAR"
+            cleaned["imported"] = parse_har(raw, name=stem[:200] or "Imported HAR")
+        elif isinstance(data, dict) and "openapi" not in data and "swagger" not in data:
+            raise ImportFailed(
+                "This file is none of what can be imported: a Postman collection v2.1, an "
+                "OpenAPI 3.x document, a HAR file or a collection exported from here."
+            )
+        else:
+            checked = check_document(raw=raw, source_name=name)
+            cleaned["checked"] = checked
+            cleaned["imported"] = collection_from_spec(checked.spec)
+
+    @property
+    def imported(self) -> ImportedCollection:
+        return self.cleaned_data["imported"]
+
+    @property
+    def openapi(self) -> CheckedDocument | None:
+        return self.cleaned_data.get("checked")
+
+
+class SaveRunForm(forms.Form):
+    """Keep a run's request: its name, and the collection it goes in (or a new one)."""
+
+    name = forms.CharField(label="Name", max_length=200)
+    collection = forms.ModelChoiceField(
+        label="Collection", queryset=Collection.objects.none(), required=False,
+        empty_label="A new collection…",
+    )  # fmt: skip
+    new_collection = forms.CharField(label="New collection's name", max_length=200, required=False)
+
+    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = cast(forms.ModelChoiceField, self.fields["collection"])
+        choices.queryset = Collection.objects.for_team(team)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("collection") and not (cleaned.get("new_collection") or "").strip():
+            self.add_error("new_collection", "Name the new collection, or pick one above.")
+        return cleaned
+
+
+class HarForm(forms.Form):
+    """A HAR file to pick entries from; then the entries picked and what to do with them."""
+
+    SAVE, SUBMIT, DIAGNOSE = "save", "submit", "diagnose"
+
+    file = forms.FileField(
+        label="HAR file",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".har,.json"}),
+    )
+    text = forms.CharField(
+        label="Or paste it",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "mono"}),
+    )
+    entries = forms.TypedMultipleChoiceField(
+        label="Entries", required=False, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    name = forms.CharField(label="Collection name", max_length=200, required=False)
+    action = forms.ChoiceField(
+        choices=[("read", "Read"), (SAVE, "Save"), (SUBMIT, "Send"), (DIAGNOSE, "Diagnose")],
+        required=False,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        upload: UploadedFile | None = cleaned.get("file")
+        text: str = cleaned.get("text") or ""
+        if upload is not None:
+            if (upload.size or 0) > MAX_FILE_BYTES:
+                self.add_error("file", f"Up to {MAX_FILE_BYTES // 1_048_576} MB can be imported.")
+                return cleaned
+            raw = upload.read(MAX_FILE_BYTES + 1)
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                self.add_error("file", "The file is not UTF-8 text.")
+                return cleaned
+            cleaned["text"] = text
+        if not text.strip():
+            self.add_error("file", "Choose a HAR file, or paste it below.")
+            return cleaned
+        try:
+            name = (cleaned.get("name") or "").strip() or "Imported HAR"
+            cleaned["imported"] = parse_har(text, name=name)
+        except ImportFailed as error:
+            self.add_error("file" if upload else "text", str(error))
+            return cleaned
+        action = cleaned.get("action") or "read"
+        cleaned["action"] = action
+        if action != "read" and not cleaned.get("entries"):
+            self.add_error("entries", "Pick at least one entry.")
+        if action == self.SAVE and not (cleaned.get("name") or "").strip():
+            self.add_error("name", "Name the collection the entries are saved in.")
+        return cleaned
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Any index may be picked; the ones the file has are checked in `picked`.
+        entries = cast(forms.TypedMultipleChoiceField, self.fields["entries"])
+        entries.choices = [(str(i), str(i)) for i in range(MAX_REQUESTS)]
+
+    @property
+    def imported(self) -> ImportedCollection:
+        return self.cleaned_data["imported"]
+
+    @property
+    def picked(self) -> list[ImportedRequest]:
+        wanted = set(self.cleaned_data.get("entries") or [])
+        return [r for r in self.imported.requests if r.source_index in wanted]
+
+
+class EnvironmentForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="E.g. “Kaiko production”, “sandbox”.")
+    variables = forms.CharField(
+        required=False,
+        help_text="One per line: name=value, used as {{name}} in saved requests. Not encrypted: "
+        "a secret's value is a vault reference, e.g. api_key={{vault:kaiko-prod}}.",
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "mono"}),
+    )
+
+    def clean_variables(self) -> list[list[str]]:
+        try:
+            return check_environment_variables(self.cleaned_data["variables"])
+        except RequestRefused as refusal:
+            raise forms.ValidationError(str(refusal)) from None

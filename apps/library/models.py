@@ -70,3 +70,138 @@ class SpecVersion(models.Model):
     def label(self) -> str:
         """How a diagnosis names it: "Swagger Petstore (OpenAPI profile, version 2)"."""
         return f"{self.title} (OpenAPI profile, version {self.number})"
+
+
+class Collection(models.Model):
+    """A team's named set of saved requests, in folders, with its own variables."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="collections")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    # Non-secret values used as {{name}} in its requests: [[name, value], ...].
+    variables = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TeamScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SavedRequest(models.Model):
+    """A request kept to be run again, as the runs keep theirs: secret values only in
+    `secrets_encrypted`, every other column redacted."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="saved_requests")
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="requests")
+    folder = models.CharField(max_length=500, blank=True)  # "Folder/Subfolder"
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+    method = models.CharField(max_length=10)
+    url = models.TextField()  # may hold {{variables}}
+    query = models.JSONField(default=list, blank=True)  # [[name, value], ...]
+    request_headers = models.JSONField(default=list, blank=True)  # [[name, value], ...]
+    request_body = models.TextField(blank=True)
+    timeout_seconds = models.FloatField(null=True, blank=True)  # None: the default
+    follow_redirects = models.BooleanField(default=False)
+    profile = models.CharField(max_length=40, blank=True)  # "": from the host
+    has_api_key = models.BooleanField(default=False)
+    secrets_encrypted = models.BinaryField(blank=True, default=b"", editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TeamScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["collection", "position", "created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CollectionRun(models.Model):
+    """A whole collection sent at once: one run per saved request."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="collection_runs")
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="runs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Requests that could not be sent, with why: [[saved request name, reason], ...].
+    skipped = models.JSONField(default=list, blank=True)
+    environment = models.ForeignKey(
+        "Environment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = TeamScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.collection} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SavedRequestRun(models.Model):
+    """A run made from a saved request (its history), alone or in a collection run."""
+
+    saved_request = models.ForeignKey(
+        SavedRequest, on_delete=models.CASCADE, related_name="history"
+    )
+    run = models.OneToOneField("runs.Run", on_delete=models.CASCADE, related_name="saved_from")
+    collection_run = models.ForeignKey(
+        CollectionRun, null=True, blank=True, on_delete=models.CASCADE, related_name="items"
+    )
+    position = models.PositiveIntegerField(default=0)
+    # The environment its {{variables}} were resolved with, if any.
+    environment = models.ForeignKey(
+        "Environment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.saved_request} → run {self.run_id}"
+
+
+class Environment(models.Model):
+    """Named values for {{name}} in a team's saved requests ("Kaiko production",
+    "sandbox"), used when a request or a collection is run. Not secret: a secret's value is
+    a reference to the vault, {{vault:NAME}}."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="environments")
+    name = models.CharField(max_length=100)
+    variables = models.JSONField(default=list, blank=True)  # [[name, value], ...]
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TeamScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="one_environment_name_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

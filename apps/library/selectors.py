@@ -6,12 +6,22 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Count, Model, QuerySet
 from django.http import Http404
 
 from apps.accounts.models import Team
 from apps.diagnosis.openapi import Spec, build_spec, covers
-from apps.library.models import SpecProfile, SpecVersion
+from apps.library.models import (
+    Collection,
+    CollectionRun,
+    Environment,
+    SavedRequest,
+    SavedRequestRun,
+    SpecProfile,
+    SpecVersion,
+)
+from apps.runs.models import Run
 
 logger = logging.getLogger(__name__)
 
@@ -20,9 +30,7 @@ def profiles_of(*, team: Team) -> list[SpecProfile]:
     return list(SpecProfile.objects.for_team(team).prefetch_related("versions"))
 
 
-def get_profile_for_user(
-    *, user: AbstractBaseUser | AnonymousUser, profile_id: uuid.UUID
-) -> SpecProfile:
+def get_profile_for_user(*, user: User | AnonymousUser, profile_id: uuid.UUID) -> SpecProfile:
     """The profile if the user is a member of its team; Http404 otherwise, as if it did not
     exist."""
     if not user.is_authenticated:
@@ -73,3 +81,136 @@ def spec_covering(*, team_id: uuid.UUID, url: str) -> CoveringSpec | None:
         if spec is not None and covers(spec, url):
             return CoveringSpec(version=version, spec=spec)
     return None
+
+
+# Saved requests and collections -------------------------------------------------------------
+
+
+def collections_of(*, team: Team) -> list[Collection]:
+    return list(
+        Collection.objects.for_team(team)
+        .annotate(request_count=Count("requests"))
+        .order_by("name", "created_at")
+    )
+
+
+def _for_member[T: Model](queryset: QuerySet[T], *, user: User | AnonymousUser, pk: uuid.UUID) -> T:
+    """The object if the user is a member of its team; Http404 otherwise, as if it did not
+    exist."""
+    if not user.is_authenticated:
+        raise Http404("Not found")
+    found = queryset.filter(pk=pk, team__membership__user=user).select_related("team").first()
+    if found is None:
+        raise Http404("Not found")
+    return found
+
+
+def get_collection_for_user(*, user: User | AnonymousUser, collection_id: uuid.UUID) -> Collection:
+    return _for_member(Collection.objects.all(), user=user, pk=collection_id)
+
+
+def get_saved_request_for_user(*, user: User | AnonymousUser, saved_id: uuid.UUID) -> SavedRequest:
+    return _for_member(SavedRequest.objects.select_related("collection"), user=user, pk=saved_id)
+
+
+def get_collection_run_for_user(
+    *, user: User | AnonymousUser, collection_run_id: uuid.UUID
+) -> CollectionRun:
+    return _for_member(
+        CollectionRun.objects.select_related("collection"), user=user, pk=collection_run_id
+    )
+
+
+def history_of(*, saved: SavedRequest, limit: int = 50) -> list[Run]:
+    """The saved request's runs, newest first."""
+    return list(
+        Run.objects.filter(team=saved.team, saved_from__saved_request=saved).order_by(
+            "-created_at"
+        )[:limit]
+    )
+
+
+def runs_of_collection_run(*, collection_run: CollectionRun) -> list[SavedRequestRun]:
+    return list(
+        SavedRequestRun.objects.filter(collection_run=collection_run)
+        .select_related("run", "saved_request")
+        .order_by("position")
+    )
+
+
+def latest_collection_runs(*, collection: Collection, limit: int = 10) -> list[CollectionRun]:
+    return list(CollectionRun.objects.filter(collection=collection).order_by("-created_at")[:limit])
+
+
+def environments_of(*, team: Team) -> list[Environment]:
+    return list(Environment.objects.for_team(team).order_by("name"))
+
+
+def get_environment_for_user(
+    *, user: User | AnonymousUser, environment_id: uuid.UUID
+) -> Environment:
+    return _for_member(Environment.objects.all(), user=user, pk=environment_id)
+
+
+def environment_of_post(
+    *, user: User | AnonymousUser, team: Team, value: str
+) -> Environment | None:
+    """The environment a run form picked (its id), of the same team; Http404 for one of
+    another team or an id that is none."""
+    if not value:
+        return None
+    try:
+        environment_id = uuid.UUID(value)
+    except ValueError:
+        raise Http404("No such environment") from None
+    environment = get_environment_for_user(user=user, environment_id=environment_id)
+    if environment.team_id != team.pk:
+        raise Http404("No such environment")
+    return environment
+
+
+def _by_id_or_name[T: Model](queryset: QuerySet[T], value: str) -> list[T]:
+    value = value.strip()
+    try:
+        return list(queryset.filter(pk=uuid.UUID(value)))
+    except ValueError:
+        return list(queryset.filter(name=value))
+
+
+class NotFound(Exception):
+    """No such object of the team, or several with that name; the message says which."""
+
+
+def find_collection(*, team: Team, value: str) -> Collection:
+    found = _by_id_or_name(Collection.objects.for_team(team), value)
+    if len(found) != 1:
+        raise NotFound(
+            f"The team has no collection “{value}”." if not found
+            else f"The team has {len(found)} collections named “{value}”: give its id."
+        )  # fmt: skip
+    return found[0]
+
+
+def find_environment(*, team: Team, value: str) -> Environment | None:
+    if not value.strip():
+        return None
+    found = _by_id_or_name(Environment.objects.for_team(team), value)
+    if not found:
+        raise NotFound(f"The team has no environment “{value}”.")
+    return found[0]
+
+
+def find_saved_request(*, team: Team, value: str, collection: str = "") -> SavedRequest:
+    queryset = SavedRequest.objects.for_team(team).select_related("collection", "team")
+    if collection.strip():
+        queryset = queryset.filter(collection=find_collection(team=team, value=collection))
+    found = _by_id_or_name(queryset, value)
+    if not found:
+        raise NotFound(f"The team has no saved request “{value}”.")
+    if len(found) > 1:
+        names = ", ".join(sorted({f"“{s.collection.name}”" for s in found}))
+        raise NotFound(
+            f"“{value}” is the name of {len(found)} saved requests (in {names}): name its "
+            "collection too."
+        )
+    return found[0]

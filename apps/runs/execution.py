@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -40,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 # 429s from the same host within this window tell a sustained overload from a burst.
 RATE_LIMIT_HISTORY = timedelta(minutes=10)
+# The team's own requests to a host within this window are the evidence on a 429 from an
+# API that announces no quota (Kaiko: 6,000 requests per minute per key).
+REQUEST_RATE_WINDOW = timedelta(minutes=1)
 
 
 INTERRUPTED_MESSAGE = (
@@ -357,18 +361,22 @@ def _outbound_request(run: Run, run_secrets: secrets.RunSecrets) -> OutboundRequ
 
 
 def _diagnosis_context(run: Run, exchange: Exchange) -> DiagnosisContext:
-    """What the diagnosis needs besides the exchange: the host's recent 429s, for a 429."""
+    """What the diagnosis needs besides the exchange, for a 429: the host's recent 429s,
+    and how many requests the team sent to the host in the last minute (the evidence when
+    the API sends no rate-limit headers)."""
     if exchange.response is None or exchange.response.status != 429:
         return DiagnosisContext(window_seconds=int(RATE_LIMIT_HISTORY.total_seconds()))
-    since = timezone.now() - RATE_LIMIT_HISTORY
-    recent = Attempt.objects.filter(
-        run__team_id=run.team_id,
-        run__host=run.host,
-        response_status=429,
-        finished_at__gte=since,
-    ).count()
+    now = timezone.now()
+    to_host = Attempt.objects.filter(run__team_id=run.team_id, run__host=run.host)
+    recent = to_host.filter(response_status=429, finished_at__gte=now - RATE_LIMIT_HISTORY)
+    window = REQUEST_RATE_WINDOW
+    # Attempts started in the window (this one included): each is a request sent.
+    sent = to_host.filter(started_at__gte=now - window).count()
     return DiagnosisContext(
-        recent_rate_limited=recent, window_seconds=int(RATE_LIMIT_HISTORY.total_seconds())
+        recent_rate_limited=recent.count(),
+        window_seconds=int(RATE_LIMIT_HISTORY.total_seconds()),
+        recent_requests=sent,
+        requests_window_seconds=int(window.total_seconds()),
     )
 
 
@@ -405,7 +413,7 @@ def store_result(
     attempt.spec_version = covering.version if covering else None
     # Every stored field is cleaned of the run's secrets, in every encoding (the policy).
     values = SecretValues(secret_values)
-    diagnosis = Diagnosis.from_dict(redact_data(diagnosis.to_dict(), values))
+    diagnosis = Diagnosis.from_dict(cast(dict[str, Any], redact_data(diagnosis.to_dict(), values)))
     clean, clean_pairs = values.redact, functools.partial(redact_pairs, secrets=values)
 
     attempt.sent_url = redact_url(exchange.url, values)

@@ -151,7 +151,8 @@ class RunForm(forms.Form):
         label="API key",
         required=False,
         max_length=500,
-        help_text="Sent as the X-Api-Key header. Stored encrypted; never shown again.",
+        help_text="Sent as the X-Api-Key header. Stored encrypted; never shown again. Or "
+        "{{vault:NAME}}: a secret of the team's vault.",
         widget=forms.PasswordInput(
             render_value=True, attrs={"autocomplete": "off", "spellcheck": "false"}
         ),
@@ -225,6 +226,9 @@ class RunForm(forms.Form):
         headers = cleaned.get("headers") or []
         body = cleaned.get("body") or ""
         content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
+        if "headers" in self.errors:
+            # Every error at once: the body is checked even when another header line is wrong.
+            content_type = _raw_content_type(str(self.data.get("headers", "")))
         if body and "json" in content_type.lower():
             try:
                 loads_bounded(body)
@@ -257,6 +261,15 @@ class RunForm(forms.Form):
         )
 
 
+def _raw_content_type(text: str) -> str:
+    """The Content-Type of header lines that did not all parse."""
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip().lower() == "content-type":
+            return value.strip()
+    return ""
+
+
 def _lines_of(pairs: list[list[str]], separator: str) -> str:
     return "\n".join(f"{name}{separator}{value}" for name, value in pairs)
 
@@ -285,6 +298,13 @@ class ReauthenticateForm(forms.Form):
         max_length=500,
         help_text="The same request is sent again as a new run, with this key as X-Api-Key.",
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    save_to_vault = forms.CharField(
+        label="Also keep it in the team's vault as",
+        required=False,
+        max_length=100,
+        help_text="A name (owners only): a new vault secret bound to this host, or a new "
+        "value for the secret of that name.",
     )
 
     def clean_api_key(self) -> str:

@@ -61,6 +61,9 @@ class Run(models.Model):
     # Submitted as recorded (the API's diagnose-only path): the caller gave the exchange it
     # already had; nothing was sent for the first attempt.
     recorded = models.BooleanField(default=False)
+    # "Try the fix": the diagnosis' Fix this run made to its source's request, as
+    # `Fix.to_dict()` with the cause's code under "cause"; {} for any other run.
+    fix = models.JSONField(default=dict, blank=True)
 
     # Summary of the latest finished attempt, for lists and filters.
     attempt_count = models.PositiveIntegerField(default=0)

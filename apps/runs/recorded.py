@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -240,9 +240,7 @@ def _har_failure(response: Mapping) -> Failure:
     return Failure(kind=kind, message=message, detail=detail)
 
 
-def record_exchange(
-    *, team: Team, user: AbstractBaseUser, recorded: Recorded, profile: str = ""
-) -> Run:
+def record_exchange(*, team: Team, user: User, recorded: Recorded, profile: str = "") -> Run:
     """Store the recorded exchange as a finished run of the team, diagnosed, marked recorded.
 
     Its secrets are kept as a submitted run's are: credential headers, secret query and body

@@ -8,8 +8,12 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from apps.accounts.models import Team
+from apps.diagnosis.results import Fix
+from apps.egress.redaction import REDACTED
 from apps.runs.filters import Cursor, LogFilters
+from apps.runs.fix_requests import DiffLine, FixOutcome, StoredShape, fix_outcome, request_diff
 from apps.runs.models import Attempt, Run
+from apps.runs.secrets import API_KEY_HEADER
 
 COMPARE_CANDIDATES = 10
 LOG_PAGE_SIZE = 50
@@ -138,3 +142,56 @@ def earlier_runs_of_same_request(*, run: Run) -> QuerySet[Run]:
         .exclude(outcome="")
         .order_by("-created_at")[:COMPARE_CANDIDATES]
     )
+
+
+def fix_followups(*, run: Run) -> list[Run]:
+    """The runs made from this one by "Try the fix", oldest first."""
+    return list(
+        Run.objects.filter(team_id=run.team_id, source_id=run.id)
+        .exclude(fix={})
+        .order_by("created_at")
+    )
+
+
+def fix_of_followup(*, run: Run) -> Fix | None:
+    """The fix a "Try the fix" run made, None for any other run."""
+    return Fix.from_dict(run.fix) if run.fix else None
+
+
+def fix_outcome_of(*, run: Run) -> FixOutcome | None:
+    """Whether a "Try the fix" run proved its fix (None for any other run), from the summary
+    columns of the run and its source, and the causes its latest diagnosis found."""
+    fix = fix_of_followup(run=run)
+    if fix is None:
+        return None
+    source = run.source
+    finished = run.is_finished and bool(run.outcome)
+    latest = (
+        run.attempts.filter(status=Attempt.Status.DONE).order_by("-number").first()
+        if finished
+        else None
+    )
+    causes = latest.diagnosis.get("causes") if latest and isinstance(latest.diagnosis, dict) else []
+    return fix_outcome(
+        fix=fix,
+        cause=str(run.fix.get("cause", "")),
+        before_status=source.response_status if source else None,
+        before_failure=source.failure_kind if source else "",
+        after=(run.response_status, run.failure_kind, run.severity) if finished else None,
+        after_causes=[str(c.get("code")) for c in causes or [] if isinstance(c, dict)],
+    )
+
+
+def fix_diff_of(*, run: Run) -> list[DiffLine]:
+    """What a "Try the fix" run changed in its source's request, as stored (redacted)."""
+    source = run.source
+    if source is None or not run.fix:
+        return []
+
+    def stored(of: Run) -> StoredShape:
+        headers = list(of.request_headers) + (
+            [[API_KEY_HEADER, REDACTED]] if of.has_api_key else []
+        )
+        return (of.method, of.url, list(of.query), headers)
+
+    return request_diff(before=stored(source), after=stored(run))

@@ -7,8 +7,9 @@ import logging
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Team
 from apps.diagnosis.lookups import profile_for_url
-from apps.diagnosis.results import Diagnosis
+from apps.diagnosis.results import Diagnosis, Fix
 from apps.egress.redaction import (
     REDACTED,
     SecretValues,
@@ -28,6 +29,7 @@ from apps.egress.redaction import (
     redact_url,
 )
 from apps.runs import backoff, secrets
+from apps.runs.fix_requests import FixNotApplicable, apply_fix, host_of
 from apps.runs.forms import RunRequest
 from apps.runs.models import Attempt, Run
 
@@ -56,37 +58,16 @@ def submit_run(
     user: User,
     request: RunRequest,
     source: Run | None = None,
+    fix: dict[str, object] | None = None,
 ) -> Run:
     """Store a new run (secrets encrypted) with its first attempt, enqueued on commit.
 
     With a `source` run (edit and re-run, re-authenticate), values the user left as
     "[redacted]" and an empty key with `request.keep_api_key` take the source's secrets.
     """
-    request = _restore_secrets(request, source) if source is not None else request
-    stored, run_secrets = split_secrets(request)
-    profile = request.profile or profile_for_url(request.url).slug
-    policy = default_retry_policy().to_dict() if request.auto_retry else {}
     with transaction.atomic():
-        run = Run.objects.create(
-            team=team,
-            created_by=user,
-            source=source,
-            method=request.method,
-            url=stored.url,
-            host=stored.host,
-            query=[list(pair) for pair in stored.params],
-            request_headers=[list(pair) for pair in stored.headers],
-            request_body=stored.body,
-            timeout_seconds=request.timeout,
-            follow_redirects=request.follow_redirects,
-            send_traceparent=request.send_traceparent,
-            profile=profile,
-            has_api_key=bool(request.api_key),
-            secrets_encrypted=secrets.encrypt(run_secrets),
-            retry_policy=policy,
-            status=Run.Status.QUEUED,
-            attempt_count=1,
-        )
+        run = _new_run(team=team, user=user, request=request, source=source, fix=fix)
+        run.save(force_insert=True)
         # Noted as published in the insert (one UPDATE less); unnoted if the publish fails.
         attempt = Attempt.objects.create(
             run=run, number=1, reason=Attempt.Reason.FIRST, published_at=timezone.now()
@@ -96,6 +77,62 @@ def submit_run(
         )
     logger.info("run %s submitted by user %s: %s %s", run.id, user.pk, run.method, run.host)
     return run
+
+
+def submit_runs(*, team: Team, user: User, requests: list[RunRequest]) -> list[Run]:
+    """Several new runs at once (a collection): stored with their first attempts in two
+    bulk inserts, each enqueued on commit, exactly as `submit_run` stores one."""
+    runs = [_new_run(team=team, user=user, request=request) for request in requests]
+    with transaction.atomic():
+        Run.objects.bulk_create(runs)
+        now = timezone.now()
+        attempts = Attempt.objects.bulk_create(
+            [
+                Attempt(run=run, number=1, reason=Attempt.Reason.FIRST, published_at=now)
+                for run in runs
+            ]
+        )
+        ids = [attempt.id for attempt in attempts]
+        transaction.on_commit(lambda: [enqueue_attempt(attempt_id=i, noted_at=now) for i in ids])
+    logger.info("%d runs submitted by user %s", len(runs), user.pk)
+    return runs
+
+
+def _new_run(
+    *,
+    team: Team,
+    user: User,
+    request: RunRequest,
+    source: Run | None = None,
+    fix: dict[str, object] | None = None,
+) -> Run:
+    """The run to store for a request (not saved): every column redacted, the secrets
+    encrypted."""
+    request = _restore_secrets(request, source) if source is not None else request
+    stored, run_secrets = split_secrets(request)
+    profile = request.profile or profile_for_url(request.url).slug
+    policy = default_retry_policy().to_dict() if request.auto_retry else {}
+    return Run(
+        team=team,
+        created_by=user,
+        source=source,
+        method=request.method,
+        url=stored.url,
+        host=stored.host,
+        query=[list(pair) for pair in stored.params],
+        request_headers=[list(pair) for pair in stored.headers],
+        request_body=stored.body,
+        timeout_seconds=request.timeout,
+        follow_redirects=request.follow_redirects,
+        send_traceparent=request.send_traceparent,
+        profile=profile,
+        has_api_key=bool(request.api_key),
+        secrets_encrypted=secrets.encrypt(run_secrets),
+        retry_policy=policy,
+        status=Run.Status.QUEUED,
+        attempt_count=1,
+        fix=fix or {},
+    )
 
 
 @dataclass(frozen=True)
@@ -158,6 +195,33 @@ def split_secrets(request: RunRequest) -> tuple[StoredRequest, secrets.RunSecret
         body_values=body_values,
         url=request.url if shown_url != request.url else "",
     )
+
+
+# The request fields of a run that another part (a monitor) keeps its own copy of.
+REQUEST_FIELDS = (
+    "method", "url", "host", "query", "request_headers", "request_body", "timeout_seconds",
+    "follow_redirects", "send_traceparent", "profile", "has_api_key", "secrets_encrypted",
+)  # fmt: skip
+
+
+def submit_copy(
+    *, team: Team, user: User | None, request: dict[str, Any], publish: bool = True
+) -> tuple[Run, Attempt]:
+    """Store a new run from request fields already redacted and secrets already encrypted
+    (`REQUEST_FIELDS`, e.g. a monitor's copy), with its first attempt.
+
+    With `publish=False` the caller executes the attempt itself (a monitor's check, in its
+    worker); if it never does, the sweeper publishes it as one the broker never got.
+    """
+    values = {name: request[name] for name in REQUEST_FIELDS}
+    with transaction.atomic():
+        run = Run.objects.create(
+            team=team, created_by=user, status=Run.Status.QUEUED, attempt_count=1, **values
+        )
+        attempt = Attempt.objects.create(run=run, number=1, reason=Attempt.Reason.FIRST)
+        if publish:
+            transaction.on_commit(lambda: enqueue_attempt(attempt_id=attempt.id))
+    return run, attempt
 
 
 def _move_secret_query_to_params(request: RunRequest) -> RunRequest:
@@ -357,3 +421,78 @@ def cancel_pending(*, run: Run) -> int:
         run.save(update_fields=["retry_policy"])
         _settle(run)
     return cancelled
+
+
+def fix_of(*, run: Run, cause_code: str, index: int | None = None) -> Fix | None:
+    """The fix the run's latest diagnosis offers for that cause, if any. `index` (the
+    cause's position in the diagnosis) tells apart causes of the same code (two invalid
+    parameters); without it, the first cause of that code with a fix."""
+    last = run.attempts.filter(status=Attempt.Status.DONE).order_by("-number").first()
+    if last is None:
+        return None
+    causes = list(enumerate(Diagnosis.from_dict(last.diagnosis).causes))
+    if index is not None:
+        causes = causes[index : index + 1] if index >= 0 else []
+    return next((c.fix for _, c in causes if c.code == cause_code and c.fix is not None), None)
+
+
+def fix_refusal(*, run: Run, fix: Fix) -> str:
+    """Why this fix is not offered for this run ("" when it is): a change that would send
+    the run's key or credentials to another host never is."""
+    header = fix.changes.get("to_header", "")
+    if fix.kind == "move_key_to_header" and not is_secret_header(header):
+        # Stored requests keep secret-named headers encrypted; another name would be clear.
+        return (
+            f"Not offered: {header} is not a header name this dashboard keeps secret, so the "
+            "key would be stored in clear. Edit the request and put the key there yourself."
+        )
+    target = host_of(fix.changes.get("url", "")) if fix.kind == "use_url" else run.host
+    if fix.same_host and target == run.host:
+        return ""
+    if run.has_api_key or bytes(run.secrets_encrypted or b""):
+        return (
+            f"Not offered: it sends the request to {target or 'another host'}, not "
+            f"{run.host}, and this request carries a key or credentials, which are never "
+            "sent to another host. Check that host, then edit the request yourself."
+        )
+    return ""
+
+
+def try_fix(*, run: Run, user: User, cause_code: str, index: int | None = None) -> Run:
+    """A follow-up run of the run's request with exactly the fix the diagnosis names for
+    the cause: enqueued like any submission, its source the run, the fix noted on it."""
+    if not run.is_finished:
+        raise ActionRefused("This run is still in progress; try the fix once it is done.")
+    fix = fix_of(run=run, cause_code=cause_code, index=index)
+    if fix is None:
+        raise ActionRefused("This run's diagnosis has no fix to try for that cause.")
+    refusal = fix_refusal(run=run, fix=fix)
+    if refusal:
+        raise ActionRefused(refusal)
+    original = _restore_secrets(
+        RunRequest(
+            method=run.method,
+            url=run.url,
+            params=[(name, value) for name, value in run.query],
+            headers=[(name, value) for name, value in run.request_headers],
+            body=run.request_body,
+            api_key="",
+            timeout=run.timeout_seconds,
+            profile=run.profile,
+            follow_redirects=run.follow_redirects,
+            send_traceparent=run.send_traceparent,
+            keep_api_key=True,
+        ),
+        run,
+    )
+    try:
+        fixed = apply_fix(original, fix)
+    except FixNotApplicable as problem:
+        raise ActionRefused(str(problem)) from None
+    return submit_run(
+        team=run.team,
+        user=user,
+        request=fixed,
+        source=run,
+        fix={**asdict(fix), "cause": cause_code},
+    )

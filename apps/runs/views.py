@@ -23,18 +23,19 @@ from django_ratelimit.decorators import ratelimit
 
 from apps.accounts.models import Team
 from apps.accounts.selectors import current_team, members_of
-from apps.diagnosis.lookups import get_playbook
 from apps.diagnosis.results import Diagnosis
-from apps.runs import exports, selectors, services
+from apps.runs import exports, selectors, services, verdict
 from apps.runs.compare import compare_attempts
 from apps.runs.filters import Cursor, LogFilterForm, diagnosis_codes, filter_query, parse_filters
 from apps.runs.forms import ReauthenticateForm, RunForm, initial_from_run
+from apps.runs.highlight import folded_lines
 from apps.runs.models import Attempt, Run
 from apps.runs.presentation import body_view, content_type_of
 from apps.runs.presets import get_preset, preset_groups
 from apps.runs.trends import filter_summary, range_links, team_trends, trend_charts
 from apps.sandbox.views import sandbox_root
 from apps.sharing.selectors import shared_run_ids
+from apps.vault.services import VaultRefused, reauthenticate_with_vault, submit_with_vault
 from dashboard.requests import AuthenticatedHttpRequest
 
 # After this long in one state, the page says that the run may be waiting on a worker.
@@ -184,6 +185,7 @@ def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
     team = current_team(request)
     sandbox_base = sandbox_root(request).rstrip("/")
     source = None
+    preset = None
     source_id = request.POST.get("source") or request.GET.get("from")
     if source_id:
         try:
@@ -198,13 +200,17 @@ def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
             form.is_valid()
             form.add_error(None, TOO_MANY)
         elif form.is_valid():
-            run = services.submit_run(
-                team=source.team if source else team,
-                user=request.user,
-                request=form.to_request(),
-                source=source,
-            )
-            return redirect("runs:detail", run_id=run.id)
+            try:
+                run = submit_with_vault(
+                    team=source.team if source else team,
+                    user=request.user,
+                    request=form.to_request(),
+                    source=source,
+                )
+            except VaultRefused as refusal:
+                form.add_error("api_key", str(refusal))
+            else:
+                return redirect("runs:detail", run_id=run.id)
     elif source is not None:
         form = RunForm(initial=initial_from_run(source))
     else:
@@ -212,13 +218,18 @@ def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
         form = RunForm(initial=preset.initial(sandbox_base) if preset else {"method": "GET"})
         if request.GET.get("preset") and preset is None:
             messages.info(request, "That preset does not exist; the form is empty.")
+    # The preset picker fills the form in place: htmx asks for the form alone.
+    template = (
+        "runs/new.html#run_form" if request.htmx and request.method == "GET" else "runs/new.html"
+    )
     return render(
         request,
-        "runs/new.html",
+        template,
         {
             "form": form,
             "source": source,
             "preset_groups": preset_groups(),
+            "active_preset": preset,
             "sandbox_base": sandbox_base,
         },
         status=429 if getattr(request, "limited", False) else 200,
@@ -256,13 +267,39 @@ def _run_context(run: Run) -> dict[str, object]:
     if latest is not None:
         diagnosis = Diagnosis.from_dict(latest.diagnosis)
         context["diagnosis"] = diagnosis
-        context["actions"] = _actions_for(diagnosis)
+        if run.is_finished and diagnosis.severity != "ok":
+            offers = _fixes_offered(run, diagnosis)
+            context["fixes_offered"] = offers
+            # The first fix that may be tried leads the verdict's actions.
+            context["primary_fix"] = next((offer for offer in offers if not offer["refusal"]), None)
         if latest.outcome == Run.Outcome.RESPONSE:
-            context["body"] = body_view(
-                latest.response_body, content_type_of(latest.response_headers)
+            content_type = content_type_of(latest.response_headers)
+            body = body_view(latest.response_body, content_type)
+            context["body"] = body
+            context["body_lines"], context["body_more"] = folded_lines(
+                head=body.head, rest=body.rest, content_type=content_type, is_json=body.is_json
             )
+    if run.fix:
+        context["applied_fix"] = selectors.fix_of_followup(run=run)
+        context["fix_diff"] = selectors.fix_diff_of(run=run)
+        context["fix_outcome"] = selectors.fix_outcome_of(run=run)
     if run.is_finished:
-        context["earlier"] = selectors.earlier_runs_of_same_request(run=run).first()
+        context["fix_followups"] = [
+            (followup, selectors.fix_outcome_of(run=followup))
+            for followup in selectors.fix_followups(run=run)
+        ]
+    earlier = selectors.earlier_runs_of_same_request(run=run).first() if run.is_finished else None
+    context["earlier"] = earlier
+    if latest is not None:
+        context["verdict"] = verdict.decide(
+            diagnosis=Diagnosis.from_dict(latest.diagnosis),
+            host=run.host,
+            finished_at=latest.finished_at,
+            duration_ms=latest.duration_ms,
+            idempotent=run.is_idempotent,
+            has_earlier=earlier is not None,
+            now=timezone.now(),
+        )
     return context
 
 
@@ -290,17 +327,18 @@ def _is_stale(run: Run, pending: list[Attempt]) -> bool:
     return False
 
 
-def _actions_for(diagnosis: Diagnosis) -> set[str]:
-    """The one-click actions that the diagnosis' playbooks call for."""
-    actions = set()
-    for slug in diagnosis.playbooks:
-        try:
-            action = get_playbook(slug).action
-        except KeyError:
-            continue
-        if action:
-            actions.add(action)
-    return actions
+def _fixes_offered(run: Run, diagnosis: Diagnosis) -> list[dict[str, object]]:
+    """Each cause's fix, with why it is not offered when it would send secrets elsewhere."""
+    return [
+        {
+            "cause": cause,
+            "index": index,
+            "fix": cause.fix,
+            "refusal": services.fix_refusal(run=run, fix=cause.fix),
+        }
+        for index, cause in enumerate(diagnosis.causes)
+        if cause.fix is not None
+    ]
 
 
 @login_required
@@ -323,6 +361,29 @@ def retry(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
+@ratelimit(key="user", rate=_submission_limit, method="POST", group="submit", block=False)
+def try_fix(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpResponse:
+    """Send the run's request again with exactly the fix its diagnosis names, as a new run."""
+    run = selectors.get_run_for_user(user=request.user, run_id=run_id)
+    if getattr(request, "limited", False):
+        messages.error(request, TOO_MANY)
+        return redirect("runs:detail", run_id=run.id)
+    try:
+        index = request.POST.get("index", "")
+        followup = services.try_fix(
+            run=run,
+            user=request.user,
+            cause_code=request.POST.get("cause", "")[:200],
+            index=int(index) if index.isdigit() and len(index) < 4 else None,
+        )
+    except services.ActionRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("runs:detail", run_id=run.id)
+    return redirect("runs:detail", run_id=followup.id)
+
+
+@login_required
+@require_POST
 def cancel_retries(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     run = selectors.get_run_for_user(user=request.user, run_id=run_id)
     cancelled = services.cancel_pending(run=run)
@@ -341,14 +402,34 @@ def reauthenticate(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> Http
         form.is_valid()
         form.add_error(None, TOO_MANY)
     elif request.method == "POST" and form.is_valid():
-        new_run = services.submit_run(
-            team=run.team,
-            user=request.user,
-            request=form.to_request(run),
-            source=run,
-        )
-        return redirect("runs:detail", run_id=new_run.id)
+        try:
+            new_run = reauthenticate_with_vault(
+                run=run,
+                user=request.user,
+                request=form.to_request(run),
+                save_as=form.cleaned_data["save_to_vault"].strip(),
+            )
+        except VaultRefused as refusal:
+            form.add_error("save_to_vault", str(refusal))
+        else:
+            return redirect("runs:detail", run_id=new_run.id)
     return render(request, "runs/reauthenticate.html", {"run": run, "form": form})
+
+
+@login_required
+def compare_picked(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The two runs ticked in the log, compared: the newer one against the older."""
+    picked: list[Run] = []
+    for value in request.GET.getlist("run")[:3]:
+        try:
+            picked.append(selectors.get_run_for_user(user=request.user, run_id=uuid.UUID(value)))
+        except ValueError:
+            raise Http404("No such run") from None
+    if len(picked) != 2:
+        messages.error(request, "Tick exactly two runs in the log to compare them.")
+        return redirect("home")
+    older, newer = sorted(picked, key=lambda run: run.created_at)
+    return redirect("runs:compare", run_id=newer.id, other_id=older.id)
 
 
 @login_required

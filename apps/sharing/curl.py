@@ -136,3 +136,100 @@ def curl_command(
 
 def _header_pieces(name: str, value: str) -> list[Piece]:
     return _merged([f"{name}: ", *pieces_of(value, variable_name(name))])
+
+
+# The same request for other clients: Python requests and HTTPie, with the same placeholders.
+
+
+def _python_value(pieces: Sequence[Piece]) -> str:
+    """A Python expression: literals as str literals, placeholders as os.environ["NAME"]."""
+    if not pieces:
+        return '""'
+    return " + ".join(
+        f'os.environ["{piece.name}"]' if isinstance(piece, Placeholder) else repr(piece)
+        for piece in pieces
+    )
+
+
+def python_requests_code(
+    *,
+    method: str,
+    url: str,
+    query: Sequence[tuple[str, str]] = (),
+    headers: Sequence[tuple[str, str]] = (),
+    has_api_key: bool = False,
+    body: str = "",
+    timeout: float | None = None,
+    follow_redirects: bool = False,
+) -> CurlCommand:
+    """A Python program sending the request with `requests`; secrets from the environment."""
+    pairs = [*headers, *([(API_KEY_HEADER, REDACTED)] if has_api_key else [])]
+    lines = ["import os", "", "import requests", "", "response = requests.request("]
+    lines.append(f"    {method!r},")
+    lines.append(f"    {_python_value(pieces_of(url, 'SECRET'))},")
+    if query:
+        params = ", ".join(
+            f"({name!r}, {_python_value(pieces_of(value, variable_name(name)))})"
+            for name, value in query
+        )
+        lines.append(f"    params=[{params}],")
+    if pairs:
+        fields = ", ".join(
+            f"{name!r}: {_python_value(pieces_of(value, variable_name(name)))}"
+            for name, value in pairs
+        )
+        lines.append(f"    headers={{{fields}}},")
+    if body:
+        lines.append(f"    data={_python_value(pieces_of(body, 'BODY_SECRET'))}.encode(),")
+    lines.append(f"    timeout={timeout:g}," if timeout else "    timeout=10,")
+    lines.append(f"    allow_redirects={follow_redirects},")
+    lines.append(")")
+    lines.append("print(response.status_code, response.reason)")
+    lines.append("print(response.text)")
+    text = "\n".join(lines) + "\n"
+    return CurlCommand(text=text, variables=_variables_in(text, 'os.environ["'))
+
+
+def httpie_command(
+    *,
+    method: str,
+    url: str,
+    query: Sequence[tuple[str, str]] = (),
+    headers: Sequence[tuple[str, str]] = (),
+    has_api_key: bool = False,
+    body: str = "",
+    timeout: float | None = None,
+    follow_redirects: bool = False,
+) -> CurlCommand:
+    """An HTTPie (3.2+) command: `Name:value` headers, `name==value` parameters, the body
+    with --raw; secrets as shell variables."""
+    words: list[list[Piece]] = [["http"], ["--ignore-stdin"]]
+    if follow_redirects:
+        words.append(["--follow"])
+    if timeout:
+        words.append([f"--timeout={timeout:g}"])
+    words.append([method or "GET"])
+    words.append(pieces_of(url, "SECRET"))
+    for name, value in query:
+        words.append(_merged([f"{name}==", *pieces_of(value, variable_name(name))]))
+    for name, value in [*headers, *([(API_KEY_HEADER, REDACTED)] if has_api_key else [])]:
+        words.append(_merged([f"{name}:", *pieces_of(value, variable_name(name))]))
+    if body:
+        words.append(["--raw"])
+        words.append(pieces_of(body, "BODY_SECRET"))
+    text = " ".join(shell_word(word) for word in words)
+    variables: list[str] = []
+    for word in words:
+        for piece in word:
+            if isinstance(piece, Placeholder) and piece.name not in variables:
+                variables.append(piece.name)
+    return CurlCommand(text=text, variables=variables)
+
+
+def _variables_in(text: str, marker: str) -> list[str]:
+    found: list[str] = []
+    for part in text.split(marker)[1:]:
+        name = part.split('"', 1)[0]
+        if name not in found:
+            found.append(name)
+    return found

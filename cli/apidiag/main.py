@@ -4,6 +4,9 @@
     apidiag run 'curl https://… -H …'
     apidiag diagnose --har recording.har
     apidiag log --class 5xx --since 1h
+    apidiag collections
+    apidiag run --saved "Recent trades" --env "Kaiko production"
+    apidiag run --collection "Market data" --env sandbox
 
 Exit codes, for CI jobs: 0 success (no error status), 1 client error (4xx), 2 server error
 (5xx), 3 network failure (no response), 4 usage or authentication error of the CLI itself.
@@ -176,7 +179,19 @@ def read_key(variable: str | None) -> str:
 
 
 @cli.command()
-@click.argument("words", nargs=-1, required=True)
+@click.argument("words", nargs=-1)
+@click.option("--saved", metavar="NAME", help="Run the team's saved request of this name (or id).")
+@click.option(
+    "--collection",
+    metavar="NAME",
+    help="With --saved: the collection it is in. Alone: run the whole collection.",
+)
+@click.option(
+    "--env",
+    metavar="NAME",
+    default="",
+    help="With --saved or --collection: the environment whose values fill the {{variables}}.",
+)
 @click.option("-H", "--header", "headers", multiple=True, help="'Name: value', repeatable.")
 @click.option("-d", "--data", "body", default="", help="The request body.")
 @click.option(
@@ -194,6 +209,9 @@ def read_key(variable: str | None) -> str:
 def run(
     obj: Context,
     words: tuple[str, ...],
+    saved: str | None,
+    collection: str | None,
+    env: str,
     headers: tuple[str, ...],
     body: str,
     key_env: str | None,
@@ -205,7 +223,16 @@ def run(
     wait_seconds: float,
     as_json: bool,
 ) -> None:
-    """Send a request and print its diagnosis: `run METHOD URL` or `run 'curl …'`."""
+    """Send a request and print its diagnosis: `run METHOD URL`, `run 'curl …'`,
+    `run --saved NAME --env NAME` or `run --collection NAME --env NAME`."""
+    if saved or collection:
+        if words or headers or body or key_env:
+            fail("--saved and --collection take no URL, headers, body or key: they are saved.")
+        run_library(obj, saved, collection or "", env, wait_seconds, as_json)
+    if env:
+        fail("--env goes with --saved or --collection.")
+    if not words:
+        fail("give METHOD URL, a URL, one quoted cURL command, --saved NAME or --collection NAME.")
     api_key = read_key(key_env)
     if len(words) == 1 and words[0].lstrip().lower().startswith(("curl ", "curl.exe ")):
         if headers or body:
@@ -245,6 +272,62 @@ def run(
     except UsageError as error:
         fail(str(error))
     finish(done, link, as_json)
+
+
+def run_library(
+    obj: Context, saved: str | None, collection: str, env: str, wait_seconds: float, as_json: bool
+) -> NoReturn:
+    """A saved request (then its verdict) or a whole collection (then one line a request)."""
+    client = obj.client()
+    try:
+        if saved:
+            payload = {"saved": saved, "collection": collection, "env": env}
+            first = client.json("POST", "/saved-requests/run", json=payload,
+                                params={"wait": int(min(wait_seconds, WAIT_PER_CALL))})  # fmt: skip
+            finish(wait_for(client, first, wait_seconds), None, as_json)
+        summary = client.json(
+            "POST", "/collections/run", json={"collection": collection, "env": env}
+        )
+        runs = [wait_for(client, one, wait_seconds) for one in summary["runs"]]
+    except UsageError as error:
+        fail(str(error))
+    summary["runs"], summary["finished"] = runs, True
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        where = f" in {summary['environment']}" if summary.get("environment") else ""
+        click.echo(f"{summary['collection']}{where}: {len(runs)} runs, {summary['url']}")
+        for one in runs:
+            click.echo(verdict_lines(one)[0] + f"  {(one.get('request') or {}).get('url', '')}")
+        for skipped in summary["skipped"]:
+            click.echo(f"Not sent: {skipped['name']}: {skipped['reason']}")
+    codes = [exit_code_of(one) for one in runs]
+    if summary["skipped"]:
+        codes.append(USAGE)
+    sys.exit(max(codes, default=OK))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+@click.pass_obj
+def collections(obj: Context, as_json: bool) -> None:
+    """The team's collections, their saved requests, and the environments."""
+    client = obj.client()
+    try:
+        found = client.json("GET", "/collections")
+        environments = client.json("GET", "/environments")
+    except UsageError as error:
+        fail(str(error))
+    if as_json:
+        click.echo(json.dumps({"collections": found, "environments": environments}, indent=2))
+        return
+    for collection in found:
+        click.echo(f"{collection['name']}  ({len(collection['requests'])} requests)")
+        for saved in collection["requests"]:
+            folder = f"{saved['folder']}/" if saved["folder"] else ""
+            click.echo(f"  {folder}{saved['name']}: {saved['method']} {saved['url']}")
+    if environments:
+        click.echo("Environments: " + ", ".join(e["name"] for e in environments))
 
 
 @cli.command()

@@ -2,6 +2,7 @@
 `other_team`, each with a working token; and tokens that no longer work."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -28,10 +29,10 @@ class ApiClient:
         self.client = Client()
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
-    def get(self, path: str, **params: object):  # type: ignore[no-untyped-def]
+    def get(self, path: str, **params: Any):
         return self.client.get(path, params, headers=self.headers)
 
-    def post(self, path: str, data: object = None, **params: object):  # type: ignore[no-untyped-def]
+    def post(self, path: str, data: object = None, **params: object):
         query = "&".join(f"{k}={v}" for k, v in params.items())
         return self.client.post(
             f"{path}?{query}" if query else path,

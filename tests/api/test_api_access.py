@@ -19,6 +19,7 @@ KAIKO_URL = "https://us.market-api.kaiko.io/v2/data/trades.v1/exchanges"
 
 
 def _link_path(run: Run) -> str:
+    assert run.created_by is not None
     link, _ = sharing_services.create_link(
         run=run, created_by=run.created_by, visibility="team", lifetime=None
     )
@@ -53,7 +54,7 @@ TEAM_ENDPOINTS: list[tuple[str, str, str, object]] = [
 ]
 
 
-def call(client: ApiClient, method: str, path: str, body: object):  # type: ignore[no-untyped-def]
+def call(client: ApiClient, method: str, path: str, body: object):
     return client.get(path) if method == "get" else client.post(path, body)
 
 

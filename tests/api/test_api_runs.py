@@ -5,6 +5,7 @@ import base64
 import json
 import uuid
 from datetime import timedelta
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -248,7 +249,7 @@ def test_the_log_pages_with_the_keyset_cursor(
     owner_api: ApiClient, team: Team, owner: User
 ) -> None:
     runs = [finished_run(team, owner, response_status=500 + i) for i in range(5)]
-    seen = []
+    seen: list[str] = []
     page = owner_api.get("/api/v1/runs", limit=2).json()
     while True:
         seen.extend(row["id"] for row in page["runs"])
@@ -564,7 +565,10 @@ def test_what_cannot_be_stored_is_refused_at_its_field(
 
 
 def test_har_http_versions_are_read_as_browsers_write_them(owner_api: ApiClient) -> None:
-    entry = {"request": GET, "response": {"status": 200, "httpVersion": "h2" + "x" * 40}}
+    entry: dict[str, Any] = {
+        "request": GET,
+        "response": {"status": 200, "httpVersion": "h2" + "x" * 40},
+    }
     assert owner_api.post("/api/v1/diagnose", {"har_entry": entry}).status_code == 201
     entry["response"]["httpVersion"] = "h2"
     body = owner_api.post("/api/v1/diagnose", {"har_entry": entry}).json()

@@ -4,6 +4,7 @@ no 5xx, and every answer conforms to the document (status, content type, headers
 import json
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -17,6 +18,8 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
 from apps.accounts.models import Team
 from apps.api import api as api_module
+from apps.library.models import Collection, CollectionRun
+from apps.monitors import services as monitor_services
 from apps.sharing import services as sharing_services
 from tests.api.conftest import make_token
 from tests.support.factories import finished_run
@@ -76,9 +79,15 @@ EXCLUDED_CHECKS = [schemathesis.checks.positive_data_acceptance]
 KAIKO = "https://us.market-api.kaiko.io/v2/data/trades.v1/exchanges"
 # Bodies that are valid in meaning too, sent for every third case of their operation, so
 # that the success answers of the writes are checked against the document as well.
-VALID_BODIES = {
+VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/runs"): {"url": KAIKO, "api_key": "k-123456"},
     ("POST", "/api/v1/runs/curl"): {"command": f"curl -H 'Accept: application/json' {KAIKO}"},
+    ("POST", "/api/v1/channels"): {
+        "name": "Ops",
+        "kind": "slack",
+        "target": "http://127.0.0.1:9/x",
+    },
+    ("POST", "/api/v1/runs/{run_id}/try-fix"): {"cause": "kaiko.429.page_size"},
     ("POST", "/api/v1/diagnose"): {
         "request": {"method": "GET", "url": KAIKO},
         "response": {"status": 401, "body": '{"message": "Unauthorized"}'},
@@ -118,6 +127,10 @@ RATE_LIMITED = {
     "code": "kaiko.429", "severity": "warning", "title": "Rate limit reached",
     "profile": "kaiko", "profile_name": "Kaiko market-data API", "retryable": True,
     "retry_after_seconds": 2, "playbooks": ["back-off"],
+    # A cause with a fix, for POST /runs/{run_id}/try-fix.
+    "causes": [{"code": "kaiko.429.page_size", "title": "Small pages", "fix": {
+        "kind": "set_param", "summary": "Set `page_size` to `100`.",
+        "changes": {"param": "page_size", "value": "100"}}}],
 }  # fmt: skip
 
 
@@ -132,7 +145,27 @@ def world(team: Team, owner: User, monkeypatch: pytest.MonkeyPatch, settings: ob
     link, _ = sharing_services.create_link(
         run=run, created_by=owner, visibility="team", lifetime=None
     )
-    return {"token": make_token(owner, team), "run": run, "link": link}
+    # Monitors and channels: nothing published (no broker here), the local hook allowed.
+    monkeypatch.setattr(monitor_services, "publish_check", lambda check_id: True)
+    monkeypatch.setattr(monitor_services, "publish_delivery", lambda delivery_id: True)
+    settings.EGRESS_ALLOWLIST = ["127.0.0.1"]  # type: ignore[attr-defined]
+    monitor = monitor_services.create_monitor(
+        team=team,
+        user=owner,
+        source_run=run,
+        name="m",
+        interval_seconds=60,
+        assertion_list=[{"kind": "status", "ranges": [[200, 299]]}],
+    )
+    channel, _ = monitor_services.create_channel(
+        team=team, user=owner, name="c", kind="slack", target="http://127.0.0.1:9/x"
+    )
+    collection = Collection.objects.create(team=team, name="C", created_by=owner)
+    collection_run = CollectionRun.objects.create(team=team, collection=collection)
+    return {
+        "token": make_token(owner, team), "run": run, "link": link, "monitor": monitor,
+        "channel": channel, "collection_run": collection_run,
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(("method", "path"), _operations())
@@ -143,7 +176,7 @@ def test_the_api_conforms_to_its_document(
     checks (no 5xx, documented status, content type, headers and body) on each answer."""
     operation = api_schema[path][method]
     headers = {"Authorization": f"Bearer {world['token']}"}
-    calls = []
+    calls: list[int] = []
 
     @given(case=operation.as_strategy())
     @settings(
@@ -161,6 +194,12 @@ def test_the_api_conforms_to_its_document(
                 case.path_parameters["run_id"] = str(world["run"].id)
             if "link_id" in case.path_parameters:
                 case.path_parameters["link_id"] = str(world["link"].id)
+            if "monitor_id" in case.path_parameters:
+                case.path_parameters["monitor_id"] = str(world["monitor"].id)
+            if "channel_id" in case.path_parameters:
+                case.path_parameters["channel_id"] = str(world["channel"].id)
+            if "collection_run_id" in case.path_parameters:
+                case.path_parameters["collection_run_id"] = str(world["collection_run"].id)
         if (method, path) in VALID_BODIES and len(calls) % 3 == 0:
             case.body = VALID_BODIES[(method, path)]
         response = case.call_and_validate(headers=headers, excluded_checks=EXCLUDED_CHECKS)
@@ -168,7 +207,8 @@ def test_the_api_conforms_to_its_document(
 
     check()
     assert calls, "schemathesis generated no request"
-    if (method, path) in VALID_BODIES or "{run_id}" in path or method == "GET":
+    named = any(f"{{{name}}}" in path for name in ("run_id", "monitor_id", "channel_id"))
+    if (method, path) in VALID_BODIES or named or method == "GET":
         assert any(code < 400 for code in calls), calls
 
 

@@ -37,7 +37,9 @@ def test_it_makes_a_token_shown_once(owner: User, team: Team) -> None:
     )
     assert response.status_code == 200
     page = response.content.decode()
-    value = TOKEN.search(page).group()
+    found = TOKEN.search(page)
+    assert found is not None
+    value = found.group()
     token = ApiToken.objects.get()
     assert (token.name, token.user, token.team) == ("CI job", owner, team)
     assert token.token_hash == hash_link_token(value) and value not in str(token.__dict__)

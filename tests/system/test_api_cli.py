@@ -57,7 +57,9 @@ def test_run_prints_the_diagnosis_and_a_share_link_that_opens_signed_out(
     assert done.returncode == 1, done.stdout + done.stderr  # a 4xx
     assert "401" in done.stdout and "kaiko.401.no_key" in done.stdout
     assert "What to do:" in done.stdout and "/help/" in done.stdout
-    share_url = re.search(r"^Share: (\S+)", done.stdout, re.MULTILINE).group(1)
+    shared = re.search(r"^Share: (\S+)", done.stdout, re.MULTILINE)
+    assert shared is not None, done.stdout
+    share_url = shared.group(1)
     page = requests.get(share_url, timeout=10)  # a new session: signed out
     assert page.status_code == 200
     assert "401" in page.text and "No API key" in page.text
@@ -157,7 +159,9 @@ def test_log_prints_the_filtered_team_log_a_page_at_a_time(
     lines = first.stdout.splitlines()
     assert lines[0].split()[:4] == ["WHEN", "(UTC)", "WHO", "METHOD"]
     assert "503" in lines[1] and "404" not in first.stdout
-    cursor = re.search(r"--before (\S+)", first.stdout).group(1)
+    before = re.search(r"--before (\S+)", first.stdout)
+    assert before is not None, first.stdout
+    cursor = before.group(1)
     second = apidiag(base, token, "log", "--class", "5xx", "--limit", "1", "--before", cursor)
     assert "502" in second.stdout and "503" not in second.stdout
     assert "(more:" not in second.stdout

@@ -15,8 +15,8 @@ from apps.egress.redaction import secret_forms
 from apps.runs import services
 from apps.runs.forms import RunRequest
 from tests.support.clients import client_for, streamed_body
+from tests.support.har import har_problems
 from tests.system.test_run_pipeline import wait_until_done
-from tests.unit.test_runs_exports import har_problems
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 

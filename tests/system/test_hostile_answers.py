@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from tests.support.clients import streamed_body
 from tests.support.upstream import counting_upstream
 from tests.system.test_run_pipeline import submit, wait_until_done
 from tests.unit.test_runs_exports import har_problems
@@ -36,7 +37,7 @@ def test_a_400_nested_1000_levels_deep_is_shown_shared_and_exported(
     assert token is not None
     shared = Client().get(reverse("sharing:shared", args=[token.group(1)]))
     assert shared.status_code == 200 and "[[[[" in shared.text
-    har = b"".join(client.get(reverse("runs:export_har")).streaming_content).decode()
+    har = streamed_body(client.get(reverse("runs:export_har"))).decode()
     document = json.loads(har)
     assert har_problems(document) == []
     assert document["log"]["entries"][0]["response"]["status"] == 400

@@ -127,7 +127,8 @@ def test_a_run_that_breaks_the_spec_is_diagnosed_against_it(
     assert "is not of type 'integer'" in body_cause["evidence"][0]["note"]
     assert attempt.diagnosis["api_meaning"] == "The candles, newest first."
     # The first run still names the version that explained it.
-    assert only_attempt(wait_until_done(broken)).spec_version.number == 1
+    first_version = only_attempt(wait_until_done(broken)).spec_version
+    assert first_version is not None and first_version.number == 1
 
 
 def test_a_run_to_a_host_no_profile_covers_is_unchanged(

@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from apps.egress.types import HopFacts
 from apps.runs.models import Attempt, Run
+from tests.support.har import VALIDATOR
 from tests.system.test_run_pipeline import only_attempt, submit, wait_until_done
-from tests.unit.test_timings import VALIDATOR
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 

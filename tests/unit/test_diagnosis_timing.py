@@ -1,6 +1,8 @@
 """The diagnosis reads the phase timings and the TLS facts (apps/diagnosis/timing.py),
 through the project's diagnose()."""
 
+from typing import Any, cast
+
 import pytest
 
 from apps.diagnosis.diagnose import diagnose
@@ -42,7 +44,8 @@ def certificate(**fields: object) -> Certificate:
 
 def timings(**phases: float | None) -> Timings:
     total = sum(v for v in phases.values() if isinstance(v, float | int))
-    return Timings(total=total, blocked=0.0, **phases)
+    # `phases` holds Timings' phase fields only (all floats); mypy cannot tell them apart.
+    return Timings(total=total, blocked=0.0, **cast(dict[str, Any], phases))
 
 
 def answered(hop_timings: Timings, leaf: Certificate | None = None) -> Exchange:

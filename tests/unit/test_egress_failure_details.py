@@ -35,7 +35,7 @@ def test_it_tells_no_such_name_from_no_answer(errno: int, detail: str) -> None:
 
 def _ssl_error(reason: str) -> requests.exceptions.SSLError:
     error = ssl.SSLError(1, f"[SSL: {reason}] {reason.lower()} (_ssl.c:1000)")
-    error.reason = reason  # type: ignore[misc]
+    error.reason = reason
     wrapped = requests.exceptions.SSLError(error)
     wrapped.__context__ = error
     return wrapped

@@ -1,9 +1,12 @@
 """execute_attempt in-process (the system tests run it in a real worker)."""
 
 import base64
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from apps.accounts.models import Team
 from apps.egress.types import Exchange, Response
@@ -92,3 +95,31 @@ def test_it_removes_echoed_secrets_from_the_stored_response(team: Team, owner: U
                 assert "k-secret-1" not in str(value), column
                 assert encoded.rstrip("=") not in str(value), column
     assert "[redacted]" in Attempt.objects.get(pk=attempt.pk).response_body
+
+
+def test_it_counts_the_teams_recent_requests_to_the_host_on_a_429(
+    team: Team, other_team: Team, owner: User, stranger: User
+) -> None:
+    now = timezone.now()
+    run = make_run(team, owner, host="api.example")
+    for _ in range(3):
+        add_attempt(run, started_at=now - timedelta(seconds=10))
+    add_attempt(run, started_at=now - timedelta(minutes=5))  # outside the window
+    add_attempt(make_run(team, owner, host="other.example"), started_at=now)
+    add_attempt(make_run(other_team, stranger, host="api.example"), started_at=now)
+    rate_limited = Exchange(
+        method="GET",
+        url="https://api.example/x",
+        request_headers=[],
+        response=Response(
+            status=429, reason="Too Many Requests", headers=[], body=b"", truncated=False
+        ),
+        failure=None,
+        elapsed_ms=5,
+    )
+    context = execution._diagnosis_context(run, rate_limited)
+    assert context.recent_requests == 3
+    assert context.requests_window_seconds == 60
+    assert rate_limited.response is not None
+    ok = replace(rate_limited, response=replace(rate_limited.response, status=200))
+    assert execution._diagnosis_context(run, ok).recent_requests is None

@@ -132,14 +132,15 @@ def test_it_lets_one_of_two_racing_users_in(
     assert not Membership.objects.filter(user=latecomer).exists()
 
 
-def test_it_sends_an_anonymous_user_to_sign_in_and_back(
+def test_it_offers_an_anonymous_user_to_sign_up_or_sign_in_and_back(
     invite_and_token: tuple[Invite, str], stranger: User
 ) -> None:
     _, token = invite_and_token
     client = Client()
-    response = client.get(join_url(token))
+    page = client.get(join_url(token)).content.decode()
     login = f"{reverse('login')}?next={join_url(token)}"
-    assert response["Location"] == login
+    assert 'data-testid="signup-form"' in page
+    assert f'href="{login}"' in page.replace("%2F", "/")
     assert "Sign in to open your invite link" in client.get(login).content.decode()
     signed_in = client.post(
         reverse("login"), {"username": "mallory", "password": PASSWORD, "next": join_url(token)}

@@ -58,5 +58,6 @@ def test_it_refuses_a_bad_name_and_keeps_what_was_typed(owner: User, name: str) 
     response = client_for(owner).post(reverse("accounts:create_team"), {"name": name})
     assert response.status_code == 200
     assert response.context["form"].errors["name"]
-    assert 'role="alert"' in response.content.decode()
+    page = response.content.decode()
+    assert 'id="id_name_error"' in page and 'aria-describedby="id_name_error"' in page
     assert Team.objects.count() == 1

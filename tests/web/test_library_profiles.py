@@ -55,6 +55,7 @@ def test_it_uploads_a_file_and_shows_what_it_covers(owner: User, team: Team) -> 
     assert profile.name == "Kaiko-like market data"
     assert profile.hosts == ["us.market-api.example.com", "eu.market-api.example.com"]
     version = profile.latest
+    assert version is not None
     assert (version.number, version.source_name, version.operation_count) == (1, "kaiko.yaml", 2)
     page = client.get(response["Location"]).content.decode()
     assert "https://us.market-api.example.com/v2" in page
@@ -233,6 +234,7 @@ def test_the_navigation_links_to_profiles(owner: User) -> None:
 
 def test_stored_document_is_json_data(owner: User, profile: SpecProfile) -> None:
     version = profile.latest
+    assert version is not None
     assert (
         json.loads(json.dumps(version.document))["paths"]["/pets"]["get"]["operationId"]
         == "listPets"
@@ -255,6 +257,7 @@ def test_a_stored_document_that_no_longer_reads_covers_nothing(
     team: Team, profile: SpecProfile
 ) -> None:
     version = profile.latest
+    assert version is not None
     broken = {
         "servers": [{"url": "http://petstore.swagger.io/v1"}],
         "paths": {"/x": {"$ref": "#/no"}},

@@ -11,6 +11,7 @@ have turned it into a page.
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import cast
 from urllib.parse import quote, quote_from_bytes
 
 import pytest
@@ -126,7 +127,7 @@ def _encoded(value: str | bytes) -> str:
 def fields(draw: st.DrawFn, world: dict[str, object]) -> str:
     """A query string or form body: each name a view reads, or not, mostly with the edge
     values of its kind; then names no view reads, with anything (bytes not UTF-8 too)."""
-    ids = st.sampled_from(world["uuids"])  # type: ignore[arg-type]
+    ids = st.sampled_from(cast(list[str], world["uuids"]))
     kinds = [
         (DATE_NAMES, ODD_DATES),
         (NUMBER_NAMES, NUMBERS),
@@ -173,7 +174,7 @@ def paths(draw: st.DrawFn, regex: str, world: dict[str, object]) -> str:
     """A path the pattern matches, its ids often the team's real objects."""
     path = draw(st.from_regex(re.compile(regex, re.DOTALL), fullmatch=True))
     if draw(st.booleans()):  # the team's real objects, to get past the 404s
-        path = UUID.sub(lambda _: draw(st.sampled_from(world["uuids"])), path)
+        path = UUID.sub(lambda _: draw(st.sampled_from(cast(list[str], world["uuids"]))), path)
         path = re.sub(r"^s/[^/]+$", f"s/{world['token']}", path)
         path = re.sub(r"members/\d+/", f"members/{world['membership']}/", path)
     return "/" + quote(path, safe="/")

@@ -2,6 +2,7 @@
 shows its steps and the diagnoses that lead to it. Public, no login."""
 
 import re
+import uuid
 
 import pytest
 from django.test import Client
@@ -144,3 +145,13 @@ def test_it_answers_404_for_an_unknown_playbook(client: Client) -> None:
 
 def test_it_refuses_to_post(client: Client) -> None:
     assert client.post("/help/").status_code == 405
+
+
+def test_a_playbook_opened_from_a_run_links_back_to_it(client: Client) -> None:
+    run_id = uuid.uuid4()
+    page = client.get(reverse("diagnosis:playbook", args=["reauthenticate"]), {"run": str(run_id)})
+    assert f'href="{reverse("runs:detail", args=[run_id])}" data-testid="back-to-run"' in (
+        page.content.decode()
+    )
+    other = client.get(reverse("diagnosis:playbook", args=["reauthenticate"]), {"run": "<x>"})
+    assert b"back-to-run" not in other.content

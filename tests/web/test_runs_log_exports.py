@@ -21,7 +21,7 @@ from apps.runs.selectors import filtered_runs
 from tests.conftest import PASSWORD
 from tests.support.clients import client_for, streamed_body
 from tests.support.factories import add_attempt, finished_run, make_run
-from tests.unit.test_runs_exports import har_problems
+from tests.support.har import har_problems
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,6 @@
 """The run pages: submit form, run page and its htmx fragment, access for every kind of user."""
 
+import re
 import uuid
 from urllib.parse import urlencode
 
@@ -92,7 +93,9 @@ def test_it_polls_while_queued_and_stops_once_done(team: Team, owner: User) -> N
     Run.objects.filter(pk=run.pk).update(status=Run.Status.DONE)
     done = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert "hx-trigger" not in done
-    assert "&quot;result&quot;: &quot;success&quot;" in done  # pretty-printed, escaped
+    # Pretty-printed, escaped, and highlighted by classes (no inline style).
+    assert '<span class="nt">&quot;result&quot;</span>' in done
+    assert '<span class="s2">&quot;success&quot;</span>' in done
 
 
 def test_it_escapes_response_bodies(team: Team, owner: User) -> None:
@@ -106,7 +109,11 @@ def test_it_escapes_response_bodies(team: Team, owner: User) -> None:
     )
     page = client_for(owner).get(reverse("runs:detail", args=[run.id])).content.decode()
     assert "<script>alert(1)</script>" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    viewer = page[page.index('<ol class="code hl"') : page.index("</ol>")]
+    # Highlighted as HTML source: tokens in classed spans, every character escaped.
+    assert '<span class="nt">script</span>' in viewer
+    text = re.sub(r"</?(span|li)[^>]*>", "", viewer.split(">", 1)[1])
+    assert text == "&lt;script&gt;alert(1)&lt;/script&gt;&lt;h1&gt;Bad gateway&lt;/h1&gt;"
 
 
 def test_it_lists_only_the_teams_runs_on_home(

@@ -1,7 +1,7 @@
 """The trends page: figures for a known set of runs, filters, windows, access."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import User
@@ -10,22 +10,17 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import strip_tags
 
 from apps.accounts.models import Team
 from apps.runs import rollups, trends
 from apps.runs.models import Run
 from tests.support.clients import ClientResponse, client_for
 from tests.support.factories import make_run
+from tests.support.trends import DAY, at, table
 
 pytestmark = pytest.mark.django_db
 
-DAY = "since=2025-01-01T00:00&until=2025-01-02T00:00"  # one day: counted per hour
 FORTNIGHT = "since=2024-12-25T00:00&until=2025-01-08T00:00"  # counted per day
-
-
-def at(hour: int, minute: int = 0, day: int = 1) -> datetime:
-    return datetime(2025, 1, day, hour, minute, tzinfo=UTC)
 
 
 def run_at(team: Team, user: User, when: datetime, **fields: object) -> Run:
@@ -87,14 +82,6 @@ def get(user: User | None, query: str = "") -> ClientResponse:
     for each in Team.objects.all():
         rollups.rebuild_team(team=each)
     return client_for(user).get(f"{reverse('runs:trends')}?{query}")
-
-
-def table(content: bytes, table_id: str) -> str:
-    """The text of one table of the page, its cells separated by single spaces."""
-    found = re.search(rf'<table id="{table_id}"[^>]*>(.*?)</table>', content.decode(), re.S)
-    assert found, f"no table {table_id}"
-    cells = re.sub(r"<t[dh][^>]*>", " ", found.group(1))
-    return " ".join(strip_tags(cells).split())
 
 
 def test_it_sends_anonymous_users_to_sign_in() -> None:

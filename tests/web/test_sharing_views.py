@@ -21,9 +21,9 @@ from apps.sharing.forms import NEVER_ONLY_FOR_TEAM
 from apps.sharing.models import ShareLink
 from tests.support.clients import ClientResponse, client_for
 from tests.support.factories import finished_run
+from tests.support.sharing import make_link, share_url
 
 pytestmark = pytest.mark.django_db
-WEEK = timedelta(days=7)
 KEY = "KSECRET-share-0001"
 LINK = re.compile(r'id="share-url"[^>]*value="(http[^"]+/s/([A-Za-z0-9_-]+))"')
 
@@ -80,21 +80,11 @@ def run(team: Team, owner: User) -> Run:
     return created
 
 
-def make_link(
-    run: Run, user: User, *, visibility: str = "public", lifetime: timedelta | None = WEEK
-) -> tuple[ShareLink, str]:
-    return services.create_link(run=run, created_by=user, visibility=visibility, lifetime=lifetime)
-
-
 def without_per_request_values(response: object) -> str:
     """The page without its CSRF token and CSP nonces, which differ on every response."""
     page = response.content.decode()  # type: ignore[attr-defined]
     page = re.sub(r'"X-CSRFToken": "[^"]*"', "", page)
     return re.sub(r'nonce="[^"]*"', "", page)
-
-
-def share_url(token: str) -> str:
-    return reverse("sharing:shared", args=[token])
 
 
 def create(client: Client, run: Run, **data: str) -> ClientResponse:

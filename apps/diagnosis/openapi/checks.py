@@ -30,7 +30,7 @@ from apps.diagnosis.openapi.spec import (
     Server,
     Spec,
 )
-from apps.diagnosis.results import LIKELY, POSSIBLE, Cause, Diagnosis, Evidence
+from apps.diagnosis.results import LIKELY, POSSIBLE, Cause, Diagnosis, Evidence, Fix
 from apps.egress.redaction import REDACTED, is_secret_header, is_secret_param, redact_text
 from apps.egress.types import Exchange
 
@@ -372,6 +372,18 @@ def _method_not_allowed(
         ],
         playbooks=["use-allowed-method"],
         retryable=False,
+        fix=_method_fix(request.method, allowed),
+    )
+
+
+def _method_fix(sent: str, allowed: list[str]) -> Fix | None:
+    """The allowed method to use instead, when there is one obvious choice (or GET)."""
+    choices = [m for m in allowed if m != sent and m not in ("HEAD", "OPTIONS")]
+    if len(choices) != 1 and "GET" not in choices:
+        return None
+    method = choices[0] if len(choices) == 1 else "GET"
+    return Fix(
+        kind="use_method", summary=f"Send the request as `{method}`.", changes={"method": method}
     )
 
 
@@ -415,6 +427,34 @@ def _where_sent(request: _Request, spec: Spec, wanted: list[SecurityScheme]) -> 
         if name.lower() in names or is_secret_param(name):
             lines.append(Evidence(source="request", name=f"cookie {name}", value=REDACTED))
     return lines
+
+
+def _auth_fix(sent: list[Evidence], wanted: list[SecurityScheme]) -> Fix | None:
+    """Move a key sent in the query string or in `Authorization` to the header the spec's
+    apiKey scheme names, when the spec asks for exactly one such header."""
+    headers = list(
+        dict.fromkeys(s.param_name for s in wanted if s.type == "apiKey" and s.location == "header")
+    )
+    if len(headers) != 1 or len(sent) != 1 or not headers[0]:
+        return None
+    target, line = headers[0], sent[0]
+    if line.source == "param":
+        return Fix(
+            kind="move_key_to_header",
+            summary=f"Move the key from the query parameter `{line.name}` to the header "
+            f"`{target}`, as the spec says.",
+            changes={"from_param": line.name, "to_header": target},
+        )
+    if line.source == "request_header" and line.name.lower() != target.lower():
+        changes = {"from_header": line.name, "to_header": target}
+        if line.name.lower() == "authorization":
+            changes["strip_scheme"] = "true"
+        return Fix(
+            kind="move_key_to_header",
+            summary=f"Send the key in `{target}` instead of `{line.name}`, as the spec says.",
+            changes=changes,
+        )
+    return None
 
 
 def _auth_causes(
@@ -466,6 +506,7 @@ def _auth_causes(
                 ],
                 playbooks=["reauthenticate"],
                 retryable=False,
+                fix=_auth_fix(sent, wanted),
             )
         ]
     return [
@@ -529,7 +570,8 @@ def value_problem(raw: str, schema: Mapping[str, Any], spec: Spec | None = None)
     types = [t for t in _types(schema) if t != "null"]
     kind = types[0] if len(types) == 1 else ""
     if kind == "array":
-        items = schema.get("items") if isinstance(schema.get("items"), Mapping) else {}
+        items = schema.get("items")
+        items = items if isinstance(items, Mapping) else {}
         parts = raw.split(",") if raw else []
         for part in parts:
             problem = value_problem(part, items, spec)
@@ -588,11 +630,17 @@ def _range_problem(value: float, schema: Mapping[str, Any]) -> str | None:
         return f"must be greater than {ex_low}"
     if isinstance(ex_high, int | float) and not isinstance(ex_high, bool) and value >= ex_high:
         return f"must be less than {ex_high}"
-    low_ok = isinstance(low, int | float) and not isinstance(low, bool)
-    if low_ok and (value < low or (ex_low is True and value == low)):
+    if (
+        isinstance(low, int | float)
+        and not isinstance(low, bool)
+        and (value < low or (ex_low is True and value == low))
+    ):
         return f"must be {'greater than' if ex_low is True else 'at least'} {low}"
-    high_ok = isinstance(high, int | float) and not isinstance(high, bool)
-    if high_ok and (value > high or (ex_high is True and value == high)):
+    if (
+        isinstance(high, int | float)
+        and not isinstance(high, bool)
+        and (value > high or (ex_high is True and value == high))
+    ):
         return f"must be {'less than' if ex_high is True else 'at most'} {high}"
     return None
 
@@ -645,6 +693,38 @@ def _has_scheme(value: str) -> bool:
     except ValueError:
         return False
     return bool(parts.scheme and (parts.netloc or parts.path))
+
+
+def _param_fix(spec: Spec, param: Parameter, raw: str) -> Fix | None:
+    """A query parameter's nearest valid value: the enum's value in its own case (or the
+    one closest in spelling), or the bound of the range it is outside."""
+    if param.location != "query":
+        return None
+    schema = _schema(spec, param.schema)
+    valid: str | None = None
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        allowed = [str(v).lower() if isinstance(v, bool) else str(v) for v in enum if v is not None]
+        same = [v for v in allowed if v.lower() == raw.strip().lower()]
+        close = difflib.get_close_matches(raw.strip(), allowed, n=1, cutoff=0.75)
+        valid = same[0] if same else (close[0] if close else None)
+    elif "integer" in _types(schema):
+        try:
+            number = int(raw.strip())
+        except ValueError:
+            return None
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if isinstance(low, int) and not isinstance(low, bool) and number < low:
+            valid = str(low)
+        elif isinstance(high, int) and not isinstance(high, bool) and number > high:
+            valid = str(high)
+    if valid is None or valid == raw or value_problem(valid, schema, spec) is not None:
+        return None
+    return Fix(
+        kind="set_param",
+        summary=f"Set `{param.name}` to `{valid}`, a value the spec allows.",
+        changes={"param": param.name, "value": valid},
+    )
 
 
 def _param_causes(
@@ -709,6 +789,7 @@ def _param_causes(
                     ],
                     playbooks=["fix-request"],
                     retryable=False,
+                    fix=None if secret else _param_fix(spec, param, raw),
                 )
             )
             break
@@ -788,14 +869,12 @@ def _new_validator(spec: Spec, pointer: str) -> Any:
         oas30_format_checker,
         oas31_format_checker,
     )
-    from referencing import Registry, Resource
+    from referencing import Registry
     from referencing.jsonschema import DRAFT4, DRAFT202012
 
     is_31 = spec.openapi.startswith("3.1")
     uri = "urn:openapi-document"
-    resource = Resource(
-        contents=dict(spec.document), specification=DRAFT202012 if is_31 else DRAFT4
-    )
+    resource = (DRAFT202012 if is_31 else DRAFT4).create_resource(dict(spec.document))
     registry = Registry().with_resource(uri, resource)
     cls = OAS31Validator if is_31 else OAS30Validator
     checker = oas31_format_checker if is_31 else oas30_format_checker

@@ -138,8 +138,10 @@ def build_spec(document: Document | Mapping[str, Any]) -> Spec:
     """The typed spec of a checked document. Raises SpecError for what the document's
     validation cannot see (a reference that leads nowhere it should)."""
     data = document.data if isinstance(document, Document) else document
-    info = data.get("info") if isinstance(data.get("info"), dict) else {}
-    components = data.get("components") if isinstance(data.get("components"), dict) else {}
+    info = data.get("info")
+    info = info if isinstance(info, dict) else {}
+    components = data.get("components")
+    components = components if isinstance(components, dict) else {}
     raw_schemes = components.get("securitySchemes") or {}
     schemes = {
         name: _scheme(name, _resolve(data, value, ("components", "securitySchemes", name)))
@@ -181,11 +183,12 @@ def _resolve(data: Mapping[str, Any], value: object, path: tuple[str | int, ...]
         hops += 1
         if hops > MAX_REF_HOPS:
             raise SpecError("References lead to more references without end.", where=where(path))
+        ref = value["$ref"]
         try:
-            value = resolve_pointer(data, value["$ref"])
+            value = resolve_pointer(data, ref)
         except KeyError:
             raise SpecError(
-                f'The reference "{value["$ref"]}" points at nothing.', where=where(path)
+                f'The reference "{ref}" points at nothing.', where=where(path)
             ) from None
     return value
 
@@ -249,8 +252,9 @@ def _parameter(data: Mapping[str, Any], raw: object, path: tuple[str | int, ...]
     raw = raw if isinstance(raw, dict) else {}
     schema = raw.get("schema")
     if not isinstance(schema, dict):  # "content" parameters: the first media type's schema
-        content = raw.get("content") if isinstance(raw.get("content"), dict) else {}
-        first = next(iter(content.values()), {})
+        content = raw.get("content")
+        content = content if isinstance(content, dict) else {}
+        first: object = next(iter(content.values()), {})
         schema = first.get("schema") if isinstance(first, dict) else None
     location = str(raw.get("in") or "")
     return Parameter(

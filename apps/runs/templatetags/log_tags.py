@@ -31,3 +31,17 @@ def short_path(url: str, limit: int = 60) -> str:
         return path
     head = (limit - 1) * 2 // 5
     return f"{path[:head]}…{path[-(limit - 1 - head) :]}"
+
+
+# The end of a path kept whole when the log cuts a long one in the middle.
+ELIDE_KEEP_END = 24
+
+
+@register.filter
+def path_ends(url: str) -> tuple[str, str]:
+    """The path and query of a URL split in two: the start, which the page may cut with an
+    ellipsis, and the end (the endpoint, the query), which stays readable."""
+    full = short_path(url, limit=10_000)
+    if len(full) <= ELIDE_KEEP_END * 2:
+        return full, ""
+    return full[:-ELIDE_KEEP_END], full[-ELIDE_KEEP_END:]

@@ -1,0 +1,55 @@
+"""What every collection importer gives: a named collection of requests in folders, with
+its variables. Pure data; the library stores it in one transaction."""
+
+from dataclasses import dataclass, field
+
+MAX_FILE_BYTES = 5 * 1_048_576
+MAX_REQUESTS = 1000
+
+
+class ImportFailed(ValueError):
+    """The file cannot be imported; the message names what is wrong and where."""
+
+
+@dataclass
+class ImportedRequest:
+    name: str
+    method: str
+    url: str  # may hold {{variables}}
+    folder: str = ""  # "Folder/Subfolder", "" at the top
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    params: list[tuple[str, str]] = field(default_factory=list)
+    body: str = ""
+    api_key: str = ""  # sent as X-Api-Key
+    description: str = ""
+    timeout: float | None = None
+    follow_redirects: bool = False
+    source_index: int | None = None  # its place in the file, when entries are picked (HAR)
+
+
+@dataclass
+class ImportedCollection:
+    name: str
+    requests: list[ImportedRequest]
+    variables: list[tuple[str, str]] = field(default_factory=list)
+    description: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_size(raw: str | bytes, *, what: str) -> None:
+    size = len(raw.encode() if isinstance(raw, str) else raw)
+    if size > MAX_FILE_BYTES:
+        raise ImportFailed(
+            f"The {what} is {size / 1_048_576:.1f} MB; up to {MAX_FILE_BYTES // 1_048_576} MB "
+            "can be imported."
+        )
+
+
+def check_count(requests: list[ImportedRequest], *, what: str) -> None:
+    if not requests:
+        raise ImportFailed(f"The {what} holds no request to import.")
+    if len(requests) > MAX_REQUESTS:
+        raise ImportFailed(
+            f"The {what} holds {len(requests)} requests; up to {MAX_REQUESTS} can be imported "
+            "at once."
+        )

@@ -1,0 +1,151 @@
+"""The monitors and channels API: CRUD, pause and resume, history, the pages' validation as
+problems naming fields, 404 for another team's objects, no secret in any answer."""
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from apps.accounts.models import Team
+from apps.monitors import services
+from apps.monitors.models import AlertChannel, Check, Monitor
+from apps.runs.models import Run
+from tests.api.conftest import ApiClient
+from tests.support.factories import finished_run
+
+pytestmark = pytest.mark.django_db
+BASE = "/api/v1"
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    monkeypatch.setattr(services, "publish_check", lambda check_id: True)
+    monkeypatch.setattr(services, "publish_delivery", lambda delivery_id: True)
+    settings.EGRESS_ALLOWLIST = ["127.0.0.1"]
+
+
+@pytest.fixture
+def run(team: Team, owner: User) -> Run:
+    return finished_run(team, owner)
+
+
+def send(api: ApiClient, method: str, path: str, data: object = None) -> Any:
+    client: Client = api.client
+    return getattr(client, method)(
+        f"{BASE}{path}", data, content_type="application/json", headers=api.headers
+    )
+
+
+def create(api: ApiClient, run: Run, **fields: object) -> Any:
+    body = {
+        "run_id": str(run.id),
+        "name": "OHLCV",
+        "interval_seconds": 60,
+        "assertions": ["status in 200-299", "time total < 800"],
+        **fields,
+    }
+    return send(api, "post", "/monitors", body)
+
+
+def test_a_monitor_made_read_changed_paused_and_deleted(owner_api: ApiClient, run: Run) -> None:
+    made = create(owner_api, run)
+    assert made.status_code == 201, made.content
+    monitor = made.json()
+    assert monitor["assertions"] == ["status in 200-299", "time total < 800"]
+    assert monitor["state"] == "unknown" and monitor["url"] == run.url
+    path = f"/monitors/{monitor['id']}"
+    assert owner_api.get(f"{BASE}{path}").json()["name"] == "OHLCV"
+    assert [m["id"] for m in owner_api.get(f"{BASE}/monitors").json()] == [monitor["id"]]
+    changed = send(owner_api, "patch", path, {"name": "Renamed", "interval_seconds": 300})
+    assert changed.status_code == 200
+    assert (changed.json()["name"], changed.json()["interval_seconds"]) == ("Renamed", 300)
+    assert changed.json()["assertions"] == monitor["assertions"]  # untouched
+    assert owner_api.post(f"{BASE}{path}/pause").json()["paused"] is True
+    assert owner_api.post(f"{BASE}{path}/resume").json()["paused"] is False
+    assert send(owner_api, "delete", path).status_code == 204
+    assert not Monitor.objects.exists()
+
+
+def test_history_lists_changes_and_checks(
+    owner_api: ApiClient, team: Team, owner: User, run: Run
+) -> None:
+    monitor_id = create(owner_api, run).json()["id"]
+    failing = finished_run(team, owner, response_status=503)
+    check = Check.objects.create(
+        monitor_id=monitor_id,
+        planned_at=failing.created_at,
+        started_at=failing.created_at,
+        run=failing,
+    )
+    services.evaluate_check(check_id=check.pk)
+    history = owner_api.get(f"{BASE}/monitors/{monitor_id}/history").json()
+    assert [(c["from_state"], c["to_state"]) for c in history["changes"]] == [
+        ("unknown", "degraded")
+    ]
+    assert history["checks"][0]["passed"] is False
+    assert history["checks"][0]["failures"][0]["title"] == "Status 503 is not one of 200-299"
+
+
+def test_bad_values_are_problems_naming_the_field(owner_api: ApiClient, run: Run) -> None:
+    answer = create(owner_api, run, assertions=["status 200"], interval_seconds=7)
+    assert answer.status_code == 422
+    fields = {error["field"] for error in answer.json()["errors"]}
+    assert fields == {"assertions", "interval_seconds"}
+
+
+def test_channels_made_private_address_refused_key_shown_once(owner_api: ApiClient) -> None:
+    refused = send(
+        owner_api,
+        "post",
+        "/channels",
+        {"name": "x", "kind": "webhook", "target": "http://10.0.0.1/h"},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "target"
+    made = send(
+        owner_api,
+        "post",
+        "/channels",
+        {"name": "Hook", "kind": "webhook", "target": "http://127.0.0.1:9/tok-en"},
+    )
+    assert made.status_code == 201 and made.json()["signing_key"]
+    listed = owner_api.get(f"{BASE}/channels")
+    assert listed.json()[0]["signing_key"] is None
+    assert b"tok-en" not in listed.content and b"tok-en" not in made.content
+    channel_id = made.json()["id"]
+    assert owner_api.post(f"{BASE}/channels/{channel_id}/test").status_code == 202
+    deliveries = owner_api.get(f"{BASE}/channels/{channel_id}/deliveries").json()
+    assert [d["kind"] for d in deliveries] == ["test"]
+
+
+def test_another_teams_objects_answer_404(
+    owner_api: ApiClient, stranger_api: ApiClient, run: Run
+) -> None:
+    monitor_id = create(owner_api, run).json()["id"]
+    channel_id = send(
+        owner_api,
+        "post",
+        "/channels",
+        {"name": "h", "kind": "slack", "target": "http://127.0.0.1:9/x"},
+    ).json()["id"]
+    for method, path in [
+        ("get", f"/monitors/{monitor_id}"),
+        ("patch", f"/monitors/{monitor_id}"),
+        ("delete", f"/monitors/{monitor_id}"),
+        ("post", f"/monitors/{monitor_id}/pause"),
+        ("post", f"/monitors/{monitor_id}/resume"),
+        ("get", f"/monitors/{monitor_id}/history"),
+        ("get", f"/channels/{channel_id}/deliveries"),
+        ("post", f"/channels/{channel_id}/test"),
+        ("delete", f"/channels/{channel_id}"),
+    ]:
+        assert send(stranger_api, method, path, {}).status_code == 404, (method, path)
+    assert stranger_api.get(f"{BASE}/monitors").json() == []
+    assert stranger_api.get(f"{BASE}/channels").json() == []
+    assert create(stranger_api, run).status_code == 404  # another team's run
+    assert Monitor.objects.count() == 1 and AlertChannel.objects.count() == 1
+
+
+def test_anonymous_callers_are_refused(anonymous_api: ApiClient) -> None:
+    assert anonymous_api.get(f"{BASE}/monitors").status_code == 401

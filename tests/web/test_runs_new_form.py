@@ -1,0 +1,51 @@
+"""The new-request form: the preset picker (htmx and without), the error summary."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from tests.support.clients import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_fills_the_form_in_place_for_htmx_and_marks_the_preset(owner: User) -> None:
+    response = client_for(owner).get(
+        reverse("runs:new"), {"preset": "sandbox-no-key"}, headers={"HX-Request": "true"}
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<form method="post"')  # the form alone, no page around it
+    assert 'id="run-form"' in html
+    assert "No API key (401)" in html and 'data-testid="active-preset"' in html
+    assert "/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd" in html
+
+
+def test_the_picker_works_without_javascript(owner: User) -> None:
+    html = client_for(owner).get(reverse("runs:new"), {"preset": "sandbox-rate-limit"}).content
+    page = html.decode()
+    assert '<option value="sandbox-rate-limit" selected>' in page
+    assert '<noscript><button type="submit">Fill the form</button></noscript>' in page
+    assert page.count('type="submit" class="primary">Send request</button>') == 1
+
+
+def test_it_shows_every_error_at_once_in_a_summary_that_takes_the_focus(owner: User) -> None:
+    response = client_for(owner).post(
+        reverse("runs:new"),
+        {
+            "method": "POST",
+            "url": "ftp://example.com/",
+            "headers": "Content-Type: application/json\nAccept application/json",
+            "body": "{not json",
+            "timeout": "10",
+        },
+    )
+    page = response.content.decode()
+    summary = page[
+        page.index('id="error-summary"') : page.index("</div>", page.index('id="error-summary"'))
+    ]
+    assert "autofocus" in summary and 'tabindex="-1"' in summary
+    assert 'href="#id_url"' in summary
+    assert 'href="#id_headers"' in summary
+    assert 'href="#id_body"' in summary and "not valid JSON" in summary
+    assert "There are 3 problems" in summary
+    assert "{not json" in page  # nothing typed is lost
