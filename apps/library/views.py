@@ -210,6 +210,7 @@ def collections(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = CollectionImportForm()
     status = 200
     if request.method == "POST" and _limited(request):
+        form = CollectionImportForm(request.POST, request.FILES)  # bound: it can carry errors
         form.add_error(None, TOO_MANY)
         status = 429
     elif request.method == "POST" and team is not None:
@@ -438,7 +439,8 @@ def import_har(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A HAR file's entries, to pick: saved in a collection, sent, or diagnosed as recorded
     (nothing sent). Each of them all or nothing."""
     team = current_team(request)
-    form = HarForm(request.POST or None, request.FILES or None)
+    posted = request.method == "POST"
+    form = HarForm(request.POST if posted else None, request.FILES if posted else None)
     status = 200
     if request.method == "POST" and _limited(request):
         form.add_error(None, RUN_TOO_MANY)

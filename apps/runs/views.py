@@ -397,7 +397,7 @@ def cancel_retries(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> Http
 def reauthenticate(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     """Send the same request again with a new API key, as a new run."""
     run = selectors.get_run_for_user(user=request.user, run_id=run_id)
-    form = ReauthenticateForm(request.POST or None)
+    form = ReauthenticateForm(request.POST if request.method == "POST" else None)
     if getattr(request, "limited", False):
         form.is_valid()
         form.add_error(None, TOO_MANY)

@@ -22,13 +22,14 @@ from dashboard.requests import AuthenticatedHttpRequest
 def vault(request: AuthenticatedHttpRequest) -> HttpResponse:
     team = current_team(request)
     owner = team is not None and services.is_owner(user=request.user, team=team)
-    form = SecretForm(request.POST or None)
+    form = SecretForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
+        valid = form.is_valid()  # a bound form, checked, before an error is added to it
         if team is None or not owner:
             form.add_error(None, "Only the team's owners add secrets.")
             status = 403
-        elif form.is_valid():
+        elif valid:
             data = form.cleaned_data
             try:
                 secret = services.create_secret(

@@ -29,7 +29,10 @@ def test_it_tries_the_fix_and_sees_it_proven(
     expect(offer).to_contain_text("X-Api-Key")
     screenshot(page, "40-run-fix-offered")
 
-    offer.get_by_role("button", name="Try the fix").click()
+    # The verdict's primary action is the fix (the section below explains it).
+    primary = page.get_by_test_id("verdict-actions").get_by_test_id("action-try-fix")
+    expect(primary).to_have_class(re.compile(r"\bprimary\b"))
+    primary.click()
     expect(page).not_to_have_url(original)
     expect(page).to_have_url(re.compile(r"/runs/[0-9a-f-]{36}/$"))
     expect(result).to_have_attribute("data-status", "done", timeout=30_000)

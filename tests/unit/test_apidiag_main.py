@@ -139,7 +139,7 @@ def apidiag(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         (["log"], {}, "set APIDIAG_URL"),
         (["log"], {"APIDIAG_URL": "http://127.0.0.1:1"}, "set APIDIAG_TOKEN"),
         (["log"], {"APIDIAG_URL": "ftp://x", "APIDIAG_TOKEN": "t"}, "must start with http"),
-        (["run"], {}, "Missing argument"),
+        (["run"], {}, "give METHOD URL"),
         (["run", "BREW", "https://x"], {"APIDIAG_URL": "http://x", "APIDIAG_TOKEN": "t"},
          "'BREW' is not a method"),
         (["run", "GET", "https://x", "--key-env", "APIDIAG_NOPE"], {}, "APIDIAG_NOPE"),

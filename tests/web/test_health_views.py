@@ -20,6 +20,13 @@ from tests.support.servers import closed_port
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def no_other_worker() -> None:
+    """These tests set the workers' state themselves: heartbeats of the real test worker
+    (system tests) are removed inside the test's transaction."""
+    WorkerHeartbeat.objects.all().delete()
+
+
 def a_worker_is_running() -> None:
     services.record_heartbeat(name="w1@host", pid=123, started_at=timezone.now())
 

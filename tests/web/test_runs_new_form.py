@@ -17,7 +17,8 @@ def test_it_fills_the_form_in_place_for_htmx_and_marks_the_preset(owner: User) -
     assert html.lstrip().startswith('<form method="post"')  # the form alone, no page around it
     assert 'id="run-form"' in html
     assert "No API key (401)" in html and 'data-testid="active-preset"' in html
-    assert "/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd" in html
+    # The team's own sandbox: /sandbox/t/<scope>/…
+    assert "/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd" in html and "/sandbox/t/" in html
 
 
 def test_the_picker_works_without_javascript(owner: User) -> None:
