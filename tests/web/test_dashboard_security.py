@@ -18,6 +18,7 @@ from django.urls import reverse
 from apps.accounts.models import Team
 from apps.runs import secrets
 from apps.runs.models import Run
+from apps.vault.services import create_secret
 from tests.conftest import PASSWORD
 from tests.support.clients import client_for
 from tests.support.factories import finished_run
@@ -128,10 +129,17 @@ def test_it_rotates_the_encryption_key(team: Team, owner: User) -> None:
         run = finished_run(
             team, owner, run={"secrets_encrypted": secrets.encrypt(secrets.RunSecrets("k-rot-1"))}
         )
+        secret = create_secret(
+            team=team, user=owner, name="KAIKO", value="k-vault-1", hosts=["*.kaiko.io"]
+        )
     with override_settings(FIELD_ENCRYPTION_KEYS=[new, old]):
         call_command("rotate_encryption_keys", stdout=open(os.devnull, "w"))  # noqa: SIM115
     run.refresh_from_db()
+    secret.refresh_from_db()
     with override_settings(FIELD_ENCRYPTION_KEYS=[new]):
         assert secrets.decrypt(run.secrets_encrypted).api_key == "k-rot-1"
+        assert secrets.fernet().decrypt(bytes(secret.value_encrypted)) == b"k-vault-1"
     with override_settings(FIELD_ENCRYPTION_KEYS=[old]), pytest.raises(InvalidToken):
         secrets.decrypt(run.secrets_encrypted)
+    with override_settings(FIELD_ENCRYPTION_KEYS=[old]), pytest.raises(InvalidToken):
+        secrets.fernet().decrypt(bytes(secret.value_encrypted))
