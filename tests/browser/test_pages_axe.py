@@ -198,6 +198,15 @@ def test_every_page_passes_axe_fits_the_screen_and_shows_what_matters_first(
         screenshot(page, f"page-{width}-invite-created")
         sweep.check(f"{base}{reverse('library:profiles')}", "profiles")
         sweep.check(f"{base}{reverse('password_change')}", "password-change")
+        # Tokens, monitors and alert channels, collections, environments, the vault.
+        sweep.check(f"{base}{reverse('api_tokens:list')}", "tokens")
+        sweep.check(f"{base}{reverse('monitors:new', args=[first_401.id])}", "monitor-new")
+        sweep.check(f"{base}{reverse('monitors:list')}", "monitors")
+        sweep.check(f"{base}{reverse('monitors:channels')}", "channels")
+        sweep.check(f"{base}{reverse('saved:collections')}", "collections")
+        sweep.check(f"{base}{reverse('saved:har')}", "har-import")
+        sweep.check(f"{base}{reverse('saved:environments')}", "environments")
+        sweep.check(f"{base}{reverse('vault:vault')}", "vault")
 
         # A new team's first page, and its empty trends.
         Membership.objects.create(team=empty, user=owner, role=Membership.Role.OWNER)
