@@ -8,11 +8,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help run test chaos lint check-chromium demo-password worker web clean bench-log bench
+.PHONY: help run test test-only chaos lint check-chromium demo-password worker web clean bench-log bench
 
 help:
 	@echo "make run            set up and start the dashboard (web, Celery worker, TLS sandbox) on $(HOST):$(PORT)"
-	@echo "make test           set up what the tests need and run them all"
+	@echo "make test           set up what the tests need and run them all (after make lint)"
+	@echo "make test-only      the same without the lint (PYTEST_ARGS=... picks tests)"
 	@echo "make chaos          real faults (kill -9, Redis and PostgreSQL stopped, load) on their own services"
 	@echo "make lint           ruff (lint, format) and mypy (types, with django-stubs)"
 	@echo "make demo-password  give the demo user a new password"
@@ -68,8 +69,11 @@ $(AXE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
 	npm ci --prefix tests/browser/axe --no-audit --no-fund
 	@touch $@
 
+# `make test` lints, then runs the suite; `make test-only` runs the suite alone.
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass.
-test: $(VENV)/.installed-dev check-chromium $(AXE) lint
+test: lint test-only
+
+test-only: $(VENV)/.installed-dev check-chromium $(AXE)
 	@CHROMIUM=$(CHROMIUM) $(PY) -m pytest -m "not chaos" $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; \
 	exit $$status
