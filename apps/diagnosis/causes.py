@@ -66,9 +66,10 @@ def find_causes(
             if not finding.merge_only:
                 causes.append(cause)
             continue
-        merged = existing.evidence + [e for e in cause.evidence if e not in existing.evidence]
+        merged = distinct_evidence([*existing.evidence, *cause.evidence])
         likelihood = LIKELY if LIKELY in (existing.likelihood, cause.likelihood) else POSSIBLE
         causes[causes.index(existing)] = replace(existing, likelihood=likelihood, evidence=merged)
+    causes = [replace(c, evidence=distinct_evidence(c.evidence)) for c in causes]
     causes.sort(key=lambda c: c.likelihood != LIKELY)  # stable: the rules' order within
     if facts.cut and causes:
         why = _CUT_NOTES.get(facts.cut, "The body was cut")
@@ -76,6 +77,27 @@ def find_causes(
         cut = Evidence(source="body", name="cut", value=facts.shown(facts.cut), note=note)
         causes[0] = replace(causes[0], evidence=[*causes[0].evidence, cut])
     return causes
+
+
+def distinct_evidence(lines: list[Evidence]) -> list[Evidence]:
+    """The lines with each fact once, in their order: a later line about the same source,
+    name and value (or a value that says less, "400" after "400 Bad Request") is dropped,
+    and an earlier one that says less takes the fuller value, keeping its own note."""
+    kept: list[Evidence] = []
+    for line in lines:
+        index = next((i for i, seen in enumerate(kept) if _same_fact(seen, line)), None)
+        if index is None:
+            kept.append(line)
+        elif len(line.value) > len(kept[index].value):
+            kept[index] = replace(kept[index], value=line.value)
+    return kept
+
+
+def _same_fact(one: Evidence, other: Evidence) -> bool:
+    if (one.source, one.name) != (other.source, other.name):
+        return False
+    short, long = sorted((one.value, other.value), key=len)
+    return short == long or (bool(short) and long.startswith(f"{short} "))
 
 
 _CUT_NOTES = {
@@ -582,7 +604,8 @@ def _bad_request(facts: Facts, profile: Profile, using: Catalog) -> list[Finding
                 source="param",
                 name=name,
                 value=facts.shown(value) if value is not None else "(not sent)",
-                note=why or "Sent as shown.",
+                note=why
+                or ("Sent as shown." if value is not None else "The request did not send it."),
             )
         )
         # The first name the message gives is the offender; later ones (e.g. "start_time

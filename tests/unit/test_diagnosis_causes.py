@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.diagnosis import lookups
-from apps.diagnosis.causes import check_param
+from apps.diagnosis.causes import check_param, distinct_evidence
 from apps.diagnosis.diagnose import diagnose
 from apps.diagnosis.lookups import get_profile
-from apps.diagnosis.results import Diagnosis, DiagnosisContext
+from apps.diagnosis.results import Diagnosis, DiagnosisContext, Evidence
 from apps.egress import client, types
 from apps.egress.client import classify
 from apps.egress.types import Exchange, Failure, FailureKind, Response
@@ -519,3 +519,75 @@ def test_it_diagnoses_every_exception_requests_can_raise(
     assert diagnosis.causes and diagnosis.causes[0].evidence
     assert diagnosis.retry_reason
     assert KEY not in json.dumps(diagnosis.to_dict())
+
+
+def test_distinct_evidence_keeps_each_fact_once_with_its_fuller_value() -> None:
+    lines = [
+        Evidence(source="status", name="status", value="400", note="first"),
+        Evidence(source="body", name="error", value="invalid_auth", note="a code"),
+        Evidence(source="status", name="status", value="400 Bad Request", note="second"),
+        Evidence(source="body", name="error", value="invalid_auth", note="what it says"),
+        Evidence(source="body", name="error", value="invalid_key", note="another value"),
+    ]
+    kept = distinct_evidence(lines)
+    assert [(e.name, e.value, e.note) for e in kept] == [
+        ("status", "400 Bad Request", "first"),
+        ("error", "invalid_auth", "a code"),
+        ("error", "invalid_key", "another value"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("slug", "status", "body"),
+    [
+        (
+            "stripe",
+            400,
+            {
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": "Missing required param: amount.",
+                }
+            },
+        ),
+        ("http", 200, {"ok": False, "error": "invalid_auth"}),
+        ("kaiko", 401, {"result": "error", "message": "Unauthorized"}),
+    ],
+)
+def test_no_cause_says_the_same_fact_twice(slug: str, status: int, body: dict[str, Any]) -> None:
+    exchange = Exchange(
+        method="GET",
+        url="https://api.example.com/v1/charges",
+        request_headers=[("X-Api-Key", KEY)],
+        response=response(
+            status, [("Content-Type", "application/json")], json.dumps(body).encode()
+        ),
+        failure=None,
+        elapsed_ms=12.0,
+    )
+    diagnosis = diagnose(exchange, get_profile(slug))
+    assert diagnosis.causes
+    for cause in diagnosis.causes:
+        facts = [(e.source, e.name) for e in cause.evidence if e.source in ("status", "body")]
+        assert len(facts) == len(set(facts)), (cause.code, cause.evidence)
+
+
+def test_a_parameter_the_error_names_but_the_request_lacks_is_said_not_sent() -> None:
+    body = {
+        "error": {
+            "type": "invalid_request_error",
+            "message": "Missing required param: amount.",
+            "param": "amount",
+        }
+    }
+    exchange = Exchange(
+        method="GET",
+        url="https://api.stripe.com/v1/charges",
+        request_headers=[("Authorization", f"Bearer {KEY}")],
+        response=response(400, [("Content-Type", "application/json")], json.dumps(body).encode()),
+        failure=None,
+        elapsed_ms=12.0,
+    )
+    lines = [e for c in diagnose(exchange, get_profile("stripe")).causes for e in c.evidence]
+    param = next(e for e in lines if e.source == "param" and e.name == "amount")
+    assert param.value == "(not sent)" and "did not send" in param.note
