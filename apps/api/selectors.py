@@ -1,4 +1,5 @@
-"""Reads of API tokens: a user's own tokens, and the token a request presents."""
+"""Reads of API tokens: a user's own tokens, their teammates' for an owner, and the token a
+request presents."""
 
 import re
 import uuid
@@ -21,9 +22,25 @@ def tokens_of_user(*, user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).select_related("team").order_by("-created_at", "-id")
 
 
+def teammates_tokens_for_owner(*, user: User) -> QuerySet[ApiToken]:
+    """The tokens of the other members of the teams the user owns, newest first (an owner
+    can revoke them: a token acts in the team, whoever made it)."""
+    owned = Membership.objects.filter(user=user, role=Membership.Role.OWNER).values("team_id")
+    return (
+        ApiToken.objects.filter(team_id__in=owned)
+        .exclude(user=user)
+        .select_related("team", "user")
+        .order_by("-created_at", "-id")
+    )
+
+
 def get_token_for_user(*, user: User, token_id: uuid.UUID) -> ApiToken:
-    """One of the user's own tokens; Http404 for anyone else's, as if it did not exist."""
-    found = tokens_of_user(user=user).filter(pk=token_id).first()
+    """One of the user's own tokens, or a teammate's in a team the user owns; Http404 for
+    any other, as if it did not exist."""
+    found = (
+        tokens_of_user(user=user).filter(pk=token_id).first()
+        or teammates_tokens_for_owner(user=user).filter(pk=token_id).first()
+    )
     if found is None:
         raise Http404("No such token")
     return found

@@ -33,13 +33,14 @@ def create_token(*, user: User, team: Team, name: str, lifetime: timedelta) -> t
     return token, value
 
 
-def revoke_token(*, token: ApiToken) -> bool:
-    """Stop the token working; False if it was revoked already."""
+def revoke_token(*, token: ApiToken, by: User | None = None) -> bool:
+    """Stop the token working; False if it was revoked already. by: who revoked it (its
+    user, or an owner of its team), for the log."""
     revoked = ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(
         revoked_at=timezone.now()
     )
     if revoked:
-        logger.info("API token %s revoked", token.id)
+        logger.info("API token %s revoked by user %s", token.id, by.pk if by else token.user_id)
     return revoked == 1
 
 

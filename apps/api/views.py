@@ -1,6 +1,7 @@
 """The Tokens page: make a personal API token (shown once), list yours, revoke one.
 
-Each user sees and revokes only their own tokens; another user's token id answers 404.
+Each user sees and revokes their own tokens; a team's owner also sees (never the value, only
+its first characters) and revokes its other members' tokens. Any other token id answers 404.
 """
 
 import uuid
@@ -45,12 +46,17 @@ def tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
         form = TokenForm(memberships=memberships, initial={"team": str(team.id) if team else None})
     now = timezone.now()
     listed = [(token, token.state(now)) for token in selectors.tokens_of_user(user=request.user)]
+    teammates = [
+        (token, token.state(now))
+        for token in selectors.teammates_tokens_for_owner(user=request.user)
+    ]
     return render(
         request,
         "api/tokens.html",
         {
             "form": form,
             "tokens": listed,
+            "teammates_tokens": teammates,
             "created": created,
             "created_value": value,
             "api_base": request.build_absolute_uri("/").rstrip("/"),
@@ -64,8 +70,9 @@ def tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 def revoke(request: AuthenticatedHttpRequest, token_id: uuid.UUID) -> HttpResponse:
     token = selectors.get_token_for_user(user=request.user, token_id=token_id)
-    if services.revoke_token(token=token):
-        messages.success(request, f"Token “{token.name}” revoked: it no longer works.")
+    if services.revoke_token(token=token, by=request.user):
+        owner = "" if token.user_id == request.user.pk else f" of {token.user.get_username()}"
+        messages.success(request, f"Token “{token.name}”{owner} revoked: it no longer works.")
     return redirect("api_tokens:list")
 
 

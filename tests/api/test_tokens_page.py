@@ -1,5 +1,6 @@
 """The Tokens page and `manage.py api_token`: a token is shown once, only its hash is kept,
-each user sees and revokes only their own, and a revoked token stops working at once."""
+each user sees and revokes their own (an owner also their team's members'), and a revoked
+token stops working at once."""
 
 import io
 import re
@@ -83,14 +84,39 @@ def test_it_revokes_ones_own_token(owner: User, team: Team) -> None:
     assert ApiClient(value).get("/api/v1/me").status_code == 401
 
 
-def test_others_tokens_are_not_found(owner: User, teammate: User, team: Team) -> None:
+def test_a_member_cannot_see_or_revoke_others_tokens(
+    owner: User, teammate: User, team: Team
+) -> None:
+    value = make_token(owner, team)
+    token = ApiToken.objects.get()
+    client = signed_in(teammate)
+    page = client.get(reverse("api_tokens:list")).content.decode()
+    assert token.hint not in page and 'data-testid="teammates-tokens"' not in page
+    assert client.post(reverse("api_tokens:revoke", args=[token.id])).status_code == 404
+    assert ApiClient(value).get("/api/v1/me").status_code == 200
+
+
+def test_an_owner_sees_and_revokes_a_members_token_never_its_value(
+    owner: User, teammate: User, team: Team
+) -> None:
     value = make_token(teammate, team)
     token = ApiToken.objects.get()
     client = signed_in(owner)
-    assert (
-        "test"
-        not in client.get(reverse("api_tokens:list")).content.decode().split("Your tokens")[1]
-    )
+    page = client.get(reverse("api_tokens:list")).content.decode()
+    listed = page.split('data-testid="teammates-tokens"')[1]
+    assert token.hint in listed and teammate.username in listed and value not in page
+    response = client.post(reverse("api_tokens:revoke", args=[token.id]), follow=True)
+    assert f"of {teammate.username} revoked" in response.content.decode()
+    assert ApiClient(value).get("/api/v1/me").status_code == 401
+
+
+def test_an_owner_of_another_team_gets_404(
+    stranger: User, teammate: User, team: Team, other_team: Team
+) -> None:
+    value = make_token(teammate, team)
+    token = ApiToken.objects.get()
+    client = signed_in(stranger)
+    assert token.hint not in client.get(reverse("api_tokens:list")).content.decode()
     assert client.post(reverse("api_tokens:revoke", args=[token.id])).status_code == 404
     assert ApiClient(value).get("/api/v1/me").status_code == 200
 
