@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 
 from apps.accounts import views as account_views
 from apps.api import views as api_views
-from apps.api.api import api
+from apps.api.routing import api_urls
 from apps.health import views as health_views
 from apps.monitors import urls as monitor_urls
 from apps.runs import views as run_views
@@ -18,7 +18,7 @@ urlpatterns = [
     path("library/", include("apps.library.saved_urls")),
     path("vault/", include("apps.vault.urls")),
     path("api/v1/", api_views.api_not_found),  # before django-ninja's own root page
-    path("api/v1/", api.urls),
+    path("api/v1/", api_urls()),
     re_path(r"^api/(?P<path>.*)$", api_views.api_not_found),
     path("tokens/", include("apps.api.urls")),
     path("monitors/", include("apps.monitors.urls")),

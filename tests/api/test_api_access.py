@@ -154,3 +154,18 @@ def test_a_token_of_one_team_does_not_reach_the_users_other_team(
     assert client.get(f"/api/v1/runs/{elsewhere.id}").status_code == 404
     log = client.get("/api/v1/runs").json()
     assert str(elsewhere.id) not in {row["id"] for row in log["runs"]}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("delete", "/api/v1/runs"), ("put", "/api/v1/me"), ("get", "/api/v1/diagnose")],
+)
+def test_a_method_an_address_does_not_answer_is_a_problem_with_allow(
+    owner_api: ApiClient, method: str, path: str
+) -> None:
+    response = getattr(owner_api.client, method)(path, headers=owner_api.headers)
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 405 and method.upper() in problem["detail"]
+    assert response["Allow"] and response["Allow"] in problem["detail"]
