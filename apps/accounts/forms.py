@@ -46,6 +46,5 @@ class SignUpForm(UserCreationForm[User]):
         label="Your team's name",
         max_length=100,
         strip=True,
-        help_text="Your first team: its runs are seen by its members only. Invite people later.",
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
