@@ -20,6 +20,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm, UserCreationForm
 from django.contrib.auth.models import User
+from django.db import IntegrityError
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -38,6 +39,7 @@ from dashboard.requests import AuthenticatedHttpRequest
 
 TOO_MANY_INVITES = "Too many invite links opened in a short time: wait a minute, then try again."
 TOO_MANY_RESETS = "Too many password reset requests from your address: try again later."
+USERNAME_TAKEN = "A user with that username already exists."
 TOO_MANY_SIGNUPS = "Too many accounts asked for from your address in a short time: try again later."
 
 
@@ -319,11 +321,15 @@ def sign_up(request: HttpRequest) -> HttpResponse:
             form.add_error(None, TOO_MANY_SIGNUPS)
             return render(request, "registration/signup.html", {"form": form}, status=429)
         if form.is_valid():
-            membership = services.sign_up(
-                username=form.cleaned_data["username"],
-                password=form.cleaned_data["password1"],
-                team_name=form.cleaned_data["team_name"],
-            )
+            try:
+                membership = services.sign_up(
+                    username=form.cleaned_data["username"],
+                    password=form.cleaned_data["password1"],
+                    team_name=form.cleaned_data["team_name"],
+                )
+            except IntegrityError:  # the same name taken in a parallel request
+                form.add_error("username", USERNAME_TAKEN)
+                return render(request, "registration/signup.html", {"form": form})
             login(request, membership.user, backend=MODEL_BACKEND)
             services.set_current_team(request=request, membership=membership)
             messages.success(request, f"Welcome. “{membership.team.name}” is your team.")

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from apps.accounts import services
 from apps.accounts.models import Membership, Team
 from tests.support.clients import ClientResponse, client_for
 
@@ -106,3 +107,20 @@ def test_when_open_it_is_rate_limited_per_address() -> None:
     # Looking at the form does not count; another address is counted apart.
     assert Client().get(SIGNUP).status_code == 200
     assert sign_up(Client(REMOTE_ADDR="10.0.0.9"), "user4").status_code == 302
+
+
+@override_settings(SIGNUP_OPEN=True)
+def test_when_open_a_name_taken_in_the_meantime_is_a_message_not_a_500(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_sign_up = services.sign_up
+
+    def taken_first(**fields: str) -> Membership:
+        User.objects.create_user(username=fields["username"])  # another request got there
+        return real_sign_up(**fields)
+
+    monkeypatch.setattr(services, "sign_up", taken_first)
+    response = sign_up(Client())
+    assert response.status_code == 200
+    assert "A user with that username already exists." in response.content.decode()
+    assert Team.objects.count() == 0
