@@ -137,6 +137,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.current_team",
+                "apps.accounts.context_processors.signup",
                 "apps.health.context_processors.worker_status",
                 "apps.sandbox.context_processors.sandbox",
             ],
@@ -344,6 +345,11 @@ RATELIMIT_SUBMIT = os.getenv("RATELIMIT_SUBMIT", "30/m")
 # Invite links opened per user, and password reset emails asked for per address.
 RATELIMIT_INVITE = envrate("RATELIMIT_INVITE", "20/m")
 RATELIMIT_PASSWORD_RESET = envrate("RATELIMIT_PASSWORD_RESET", "5/h")
+# Anyone may create an account (and their own first team) at /accounts/signup/ when on;
+# off (the default), an invite link is the only way in and that page answers 404.
+SIGNUP_OPEN = envbool("SIGNUP_OPEN", "0")
+# Sign-up attempts per client address, like the password reset emails.
+RATELIMIT_SIGNUP = envrate("RATELIMIT_SIGNUP", "10/h")
 # Share pages (/s/<token>) opened per client address, whatever the answer.
 RATELIMIT_SHARE_VIEW = envrate("RATELIMIT_SHARE_VIEW", "60/m")
 # JSON API requests per API token, whatever the answer (submissions also count against

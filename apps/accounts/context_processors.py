@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import HttpRequest
 
 from apps.accounts import selectors
@@ -12,3 +13,8 @@ def current_team(request: HttpRequest) -> dict[str, object]:
         "current_team": membership.team if membership else None,
         "my_teams": [each.team for each in selectors.memberships_of_request(request)],
     }
+
+
+def signup(request: HttpRequest) -> dict[str, object]:
+    """Whether the sign-in page offers "Create an account" (SIGNUP_OPEN)."""
+    return {"signup_open": settings.SIGNUP_OPEN and not request.user.is_authenticated}

@@ -1,6 +1,8 @@
 from datetime import timedelta
 
 from django import forms
+from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.models import User
 
 from apps.accounts.models import Membership
 
@@ -35,3 +37,14 @@ class InviteForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class SignUpForm(UserCreationForm[User]):
+    """A new account and the name of its own first team (open sign-up, SIGNUP_OPEN)."""
+
+    team_name = forms.CharField(
+        label="Your team's name",
+        max_length=100,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )

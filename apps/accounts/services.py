@@ -86,6 +86,13 @@ def sign_up_with_invite(*, invite: Invite, username: str, password: str) -> Memb
     return membership
 
 
+def sign_up(*, username: str, password: str, team_name: str) -> Membership:
+    """A new account with a team of its own, which it owns: both or neither."""
+    with transaction.atomic():
+        user = User.objects.create_user(username=username, password=password)
+        return create_team(name=team_name, owner=user)
+
+
 def _lock_team(team_id: uuid.UUID) -> None:
     """Serialise changes of one team's memberships (so two owners removing each other at
     once cannot leave the team with none)."""

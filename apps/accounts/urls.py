@@ -27,4 +27,5 @@ urlpatterns = [
         name="change_role",
     ),
     path("invites/<str:token>/", views.join_team, name="join"),
+    path("accounts/signup/", views.sign_up, name="signup"),
 ]

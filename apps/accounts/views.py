@@ -1,4 +1,5 @@
-"""Teams, memberships, invite links, the team switcher, and the password reset hardening.
+"""Teams, memberships, invite links, open sign-up (when SIGNUP_OPEN), the team switcher, and
+the password reset hardening.
 
 Access: every URL that names a team answers 404 to anyone who is not a member of it, as if
 the team did not exist. A member who is not an owner and tries an owner's action gets 403:
@@ -19,6 +20,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm, UserCreationForm
 from django.contrib.auth.models import User
+from django.db import IntegrityError
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -31,12 +33,14 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from apps.accounts import selectors, services
-from apps.accounts.forms import InviteForm, RoleForm, TeamForm
+from apps.accounts.forms import InviteForm, RoleForm, SignUpForm, TeamForm
 from apps.accounts.models import Invite, Membership
 from dashboard.requests import AuthenticatedHttpRequest
 
 TOO_MANY_INVITES = "Too many invite links opened in a short time: wait a minute, then try again."
 TOO_MANY_RESETS = "Too many password reset requests from your address: try again later."
+USERNAME_TAKEN = "A user with that username already exists."
+TOO_MANY_SIGNUPS = "Too many accounts asked for from your address in a short time: try again later."
 
 
 # Who signs up with an invite is signed in with the model backend (they just chose a password).
@@ -49,6 +53,10 @@ def _invite_limit(group: str, request: HttpRequest) -> str:
 
 def _password_reset_limit(group: str, request: HttpRequest) -> str:
     return settings.RATELIMIT_PASSWORD_RESET
+
+
+def _signup_limit(group: str, request: HttpRequest) -> str:
+    return settings.RATELIMIT_SIGNUP
 
 
 def _get_membership(request: HttpRequest, team_id: uuid.UUID) -> Membership:
@@ -254,7 +262,7 @@ def leave_team(request: AuthenticatedHttpRequest, team_id: uuid.UUID) -> HttpRes
 @ratelimit(key="user_or_ip", rate=_invite_limit, group="invite", block=False)
 def join_team(request: HttpRequest, token: str) -> HttpResponse:
     """An invite link: the team it is for and a Join button (POST). Someone without an
-    account creates one here: the invite is the only way in."""
+    account creates one here (the only way in unless SIGNUP_OPEN opens sign-up)."""
     if getattr(request, "limited", False):
         return render(request, "accounts/too_many.html", {"message": TOO_MANY_INVITES}, status=429)
     invite = selectors.get_usable_invite(token=token)
@@ -294,6 +302,39 @@ def _sign_up_with_invite(request: HttpRequest, invite: Invite) -> HttpResponse:
         messages.success(request, f"Welcome to “{invite.team.name}”.")
         return redirect("home")
     return render(request, "accounts/join.html", {"invite": invite, "signup_form": form})
+
+
+@never_cache
+@sensitive_post_parameters("password1", "password2")
+@ratelimit(key="ip", rate=_signup_limit, method="POST", group="signup", block=False)
+def sign_up(request: HttpRequest) -> HttpResponse:
+    """Open sign-up (SIGNUP_OPEN): a new account and its own first team. With the setting
+    off, as by default, there is no such page: an invite link is the only way in."""
+    if not settings.SIGNUP_OPEN:
+        raise Http404("No such page")
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if getattr(request, "limited", False):
+            form.is_valid()  # bound, so the page can show what was typed
+            form.add_error(None, TOO_MANY_SIGNUPS)
+            return render(request, "registration/signup.html", {"form": form}, status=429)
+        if form.is_valid():
+            try:
+                membership = services.sign_up(
+                    username=form.cleaned_data["username"],
+                    password=form.cleaned_data["password1"],
+                    team_name=form.cleaned_data["team_name"],
+                )
+            except IntegrityError:  # the same name taken in a parallel request
+                form.add_error("username", USERNAME_TAKEN)
+                return render(request, "registration/signup.html", {"form": form})
+            login(request, membership.user, backend=MODEL_BACKEND)
+            services.set_current_team(request=request, membership=membership)
+            messages.success(request, f"Welcome. “{membership.team.name}” is your team.")
+            return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})
 
 
 @method_decorator(

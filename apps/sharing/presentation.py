@@ -6,16 +6,20 @@ message, the diagnosis and its evidence, the attempts) passes here through redac
 (credential headers, secret-looking query and body keys) and by value (the run's own secret
 values, decrypted in memory by the caller, in every encoding the redaction policy of
 `apps.egress.redaction` knows: hex, base64, base32, URL, JSON and HTML escapes, HTTP Basic).
-What was redacted is listed for the page by kind and place, never by value. Pure: no
-database, no logging.
+What was redacted is listed for the page by kind and place, never by value. The page opens
+with the run page's verdict (`apps.runs.verdict`), decided from the redacted diagnosis, and
+says what to do in words instead of the buttons that need an account. Pure: no database, no
+logging.
 """
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from apps.diagnosis.lookups import get_playbook
+from apps.diagnosis.profiles import Playbook
 from apps.diagnosis.results import Diagnosis
 from apps.egress.redaction import (
     REDACTED,
@@ -30,6 +34,7 @@ from apps.egress.redaction import (
 from apps.runs.models import Attempt, Run
 from apps.runs.phases import AttemptFacts, attempt_facts
 from apps.runs.presentation import BodyView, body_view, content_type_of
+from apps.runs.verdict import Verdict, decide
 from apps.sharing.curl import CurlCommand, curl_command
 
 # Evidence read from these places names a header or parameter: its value goes if the name
@@ -181,6 +186,15 @@ class SharedResult:
 
 
 @dataclass(frozen=True)
+class SharedAdvice:
+    """What to do, for someone who may have no account: the verdict's action as words."""
+
+    kind: str  # the verdict's primary action kind (see apps/runs/verdict.py)
+    fix: str  # the most likely cause's change to the request, when there is one
+    playbook: Playbook | None  # the playbook of the action, when it has one
+
+
+@dataclass(frozen=True)
 class SharedRun:
     """Everything a share page shows of a run, redacted."""
 
@@ -195,13 +209,22 @@ class SharedRun:
     attempts: list[SharedAttempt]
     curl: CurlCommand
     redacted: list[str]  # the note: what was redacted, by kind and place
+    verdict: Verdict | None  # of the latest finished attempt, from the redacted diagnosis
+    advice: SharedAdvice | None  # what to do, when something needs doing
     title: str  # "401 · Authentication failed · us.market-api.kaiko.io"
     description: str  # the diagnosis in a sentence or two, for link previews
 
 
-def shared_run(*, run: Run, attempts: list[Attempt], secret_values: list[str]) -> SharedRun:
+def shared_run(
+    *,
+    run: Run,
+    attempts: list[Attempt],
+    secret_values: Iterable[str],
+    now: datetime | None = None,
+) -> SharedRun:
     """The share page's view of the run, its attempts oldest first, with `secret_values`
-    (the run's decrypted secrets) and every other credential removed."""
+    (the run's decrypted secrets) and every other credential removed. `now`: when the page
+    is shown (a wait the server asked for may be over by then)."""
     redactor = Redactor.for_secrets(secret_values)
     if run.has_api_key:
         redactor.add_named("the API key (header X-Api-Key)")
@@ -216,9 +239,11 @@ def shared_run(*, run: Run, attempts: list[Attempt], secret_values: list[str]) -
 
     result = None
     diagnosis = None
+    verdict = None
     if latest is not None:
         result = _result(latest, redactor)
         diagnosis = Diagnosis.from_dict(redactor.data(latest.diagnosis, "diagnosis"))
+        verdict = _verdict(run, latest, diagnosis, redactor, now)
     shown_attempts = [_attempt(attempt, redactor) for attempt in attempts]
     curl = curl_command(
         method=run.method,
@@ -245,6 +270,42 @@ def shared_run(*, run: Run, attempts: list[Attempt], secret_values: list[str]) -
         redacted=redactor.note(),
         title=title,
         description=description,
+        verdict=verdict,
+        advice=_advice(verdict, diagnosis),
+    )
+
+
+def _verdict(
+    run: Run, latest: Attempt, diagnosis: Diagnosis, redactor: Redactor, now: datetime | None
+) -> Verdict:
+    """The run page's verdict, decided from what the share page shows (the redacted
+    diagnosis and host); its sentence cleaned by value once more."""
+    verdict = decide(
+        diagnosis=diagnosis,
+        host=redactor.value(run.host),
+        finished_at=latest.finished_at,
+        duration_ms=latest.duration_ms,
+        idempotent=run.is_idempotent,
+        has_earlier=False,
+        now=now,
+    )
+    return replace(verdict, sentence=redactor.value(verdict.sentence))
+
+
+def _advice(verdict: Verdict | None, diagnosis: Diagnosis | None) -> SharedAdvice | None:
+    if verdict is None or diagnosis is None or not verdict.primary:
+        return None
+    cause = diagnosis.top_cause
+    playbook = None
+    if verdict.playbook:
+        try:
+            playbook = get_playbook(verdict.playbook)
+        except KeyError:
+            playbook = None
+    return SharedAdvice(
+        kind=verdict.primary,
+        fix=cause.fix.summary if cause is not None and cause.fix is not None else "",
+        playbook=playbook,
     )
 
 

@@ -22,6 +22,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
@@ -125,7 +126,10 @@ def _shared_page(request: HttpRequest, link: ShareLink) -> HttpResponse:
         logger.error("share link %s: the run's secrets cannot be decrypted; not shown", link.id)
         return _not_found(request)
     view = shared_run(
-        run=run, attempts=run_selectors.attempts_of(run=run), secret_values=secret_values
+        run=run,
+        attempts=run_selectors.attempts_of(run=run),
+        secret_values=secret_values,
+        now=timezone.now(),
     )
     services.record_view(link=link)
     return render(request, "sharing/shared_run.html", {"link": link, "run": run, "shared": view})

@@ -1,5 +1,5 @@
 """As a person would: share a 401 by link, open the link where nobody is signed in, see the
-diagnosis and no key, revoke the link, and see it stop working."""
+verdict and what to do first, and no key; revoke the link, and see it stop working."""
 
 import json
 from datetime import timedelta
@@ -65,8 +65,13 @@ def test_it_shares_a_run_by_link_and_revokes_it(
         response = shared.goto(link)
         assert response is not None and response.status == 200
         assert response.headers["referrer-policy"] == "no-referrer"
-        expect(shared.locator(".diagnosis-title")).to_be_visible()
-        expect(shared.locator(".status-code")).to_have_text("401")
+        # The verdict first, as on the run page, and what to do in words: no buttons.
+        verdict = shared.get_by_test_id("verdict")
+        expect(verdict.locator(".verdict-title")).to_be_visible()
+        expect(verdict.locator(".status-code")).to_have_text("401")
+        expect(verdict.get_by_test_id("verdict-advice")).to_be_in_viewport(ratio=1)
+        expect(verdict.get_by_role("button")).to_have_count(0)
+        expect(shared.get_by_test_id("verdict-actions")).to_have_count(0)
         expect(shared.get_by_test_id("redaction-note")).to_contain_text("X-Api-Key")
         expect(shared.get_by_test_id("curl")).to_contain_text('"$API_KEY"')
         expect(shared.get_by_role("button", name="Copy as cURL")).to_be_visible()

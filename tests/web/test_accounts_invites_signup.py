@@ -1,4 +1,5 @@
-"""Joining by invite without an account: the invite is the only way to sign up."""
+"""Joining by invite without an account: with SIGNUP_OPEN off (the default), the invite is
+the only way to sign up (tests/web/test_accounts_signup.py: the setting on)."""
 
 from datetime import timedelta
 

@@ -421,3 +421,132 @@ def test_a_run_with_a_deeply_nested_body_is_shared_with_it_as_text(team: Team, o
     assert response.status_code == 200
     page = response.content.decode()
     assert "[[[[" in page and "KSECRET-nested-0001" not in page
+
+
+# The verdict first ------------------------------------------------------------------------
+
+
+def test_the_shared_page_opens_with_the_verdict_and_what_to_do(run: Run, owner: User) -> None:
+    _, token = make_link(run, owner)
+    response = client_for(None).get(share_url(token))
+    page = response.content.decode()
+    verdict = re.search(
+        r'<section class="card verdict[^"]*"[^>]*data-testid="verdict">(.*?)</section>', page, re.S
+    )
+    assert verdict is not None
+    block = verdict.group(1)
+    # The same verdict as the run page's: status, title, one sentence, the cause and evidence.
+    assert '<span class="status-code">401</span>' in block
+    assert "Authentication failed" in block
+    assert "us.market-api.kaiko.io answered 401" in block
+    assert "The key was refused" in block and 'aria-label="Decisive evidence"' in block
+    # What to do, in words, with the playbook; the verdict comes before the reasons.
+    assert 'data-testid="verdict-advice"' in block
+    assert "send it again with a valid API key" in block
+    assert f'href="{reverse("diagnosis:playbook", args=["reauthenticate"])}"' in block
+    assert page.index('data-testid="verdict"') < page.index('data-testid="why"')
+    assert response.context["shared"].verdict.primary == "reauthenticate"
+    # Its evidence is redacted like the rest of the page: by name and by value.
+    assert KEY not in block and "[redacted]" in block
+
+
+def test_the_shared_page_has_no_action_that_needs_an_account(run: Run, owner: User) -> None:
+    _, token = make_link(run, owner)
+    page = client_for(None).get(share_url(token)).content.decode()
+    run_page = client_for(owner).get(reverse("runs:detail", args=[run.id])).content.decode()
+    for url in (
+        reverse("runs:retry", args=[run.id]),
+        reverse("runs:reauthenticate", args=[run.id]),
+        reverse("saved:save_run", args=[run.id]),
+        reverse("runs:new") + f"?from={run.id}",
+    ):
+        assert url in run_page, url  # the run page has it, the share page must not
+        assert url not in page, url
+    assert 'data-testid="verdict-actions"' not in page
+    assert "try-fix" not in page and "<dialog" not in page
+    assert str(run.id) not in page  # nothing leads back into the team's pages
+
+
+@pytest.mark.parametrize(
+    ("finished_ago", "advice"),
+    [
+        (timedelta(0), "send it again after <time"),
+        (timedelta(minutes=2), "send it again: a retry can work now."),
+    ],
+)
+def test_a_shared_429_says_when_to_send_it_again(
+    team: Team, owner: User, finished_ago: timedelta, advice: str
+) -> None:
+    finished = finished_run(
+        team,
+        owner,
+        response_status=429,
+        response_reason="Too Many Requests",
+        response_headers=[["Retry-After", "30"]],
+        finished_at=timezone.now() - finished_ago,
+        diagnosis={
+            "code": "http.429",
+            "severity": "warning",
+            "title": "Too many requests",
+            "profile": "http",
+            "status": 429,
+            "retryable": True,
+            "wait_seconds": 30,
+            "playbooks": ["back-off"],
+        },
+    )
+    _, token = make_link(finished, owner)
+    response = client_for(None).get(share_url(token))
+    page = response.content.decode()
+    # Past the server's wait, the advice is to retry now (as on the run page).
+    assert advice in page
+    assert reverse("diagnosis:playbook", args=["back-off"]) in page
+    assert reverse("runs:retry", args=[finished.id]) not in page
+
+
+def test_a_shared_success_has_a_verdict_and_nothing_to_do(team: Team, owner: User) -> None:
+    finished = finished_run(team, owner)
+    _, token = make_link(finished, owner)
+    response = client_for(None).get(share_url(token))
+    page = response.content.decode()
+    assert 'data-testid="verdict"' in page
+    assert response.context["shared"].advice is None
+    assert 'data-testid="verdict-advice"' not in page
+
+
+def test_a_shared_run_with_a_fix_says_the_change_in_words(team: Team, owner: User) -> None:
+    key = "KSECRET-in-query-0001"
+    finished = finished_run(
+        team,
+        owner,
+        run={"secrets_encrypted": secrets.encrypt(secrets.RunSecrets(api_key=key))},
+        response_status=401,
+        response_reason="Unauthorized",
+        diagnosis={
+            "code": "kaiko.401.key_in_query",
+            "severity": "error",
+            "title": "Authentication failed",
+            "profile": "kaiko",
+            "status": 401,
+            "causes": [
+                {
+                    "code": "kaiko.401.key_in_query",
+                    "title": f"The key {key} was sent in the query string",
+                    "fix": {
+                        "kind": "move_key_to_header",
+                        "summary": "Move the key from the query parameter `api_key` "
+                        "to `X-Api-Key`.",
+                        "changes": {"param": "api_key", "header": "X-Api-Key"},
+                    },
+                    "playbooks": ["reauthenticate"],
+                }
+            ],
+            "playbooks": ["reauthenticate"],
+        },
+    )
+    _, token = make_link(finished, owner)
+    page = client_for(None).get(share_url(token)).content.decode()
+    advice = page[page.index('data-testid="verdict-advice"') :]
+    assert "Move the key from the query parameter <code>api_key</code>" in advice
+    assert key not in page
+    assert "try-fix" not in page
