@@ -44,6 +44,7 @@ from apps.vault.services import (
     submit_resolved,
     submit_resolved_many,
     submit_with_vault,
+    with_references,
 )
 
 PASTED = "pasted"
@@ -257,7 +258,8 @@ def _saved(
 def save_run(
     *, run: Run, user: User, name: str, collection: Collection | None, new_collection: str
 ) -> SavedRequest:
-    """A run's request kept in a collection (a new one when `new_collection` names it)."""
+    """A run's request kept in a collection (a new one when `new_collection` names it); a
+    secret the run took from the vault is kept as its reference, not its value."""
     if collection is None:
         collection = Collection.objects.create(
             team=run.team, name=new_collection[:200], created_by=user
@@ -277,7 +279,9 @@ def save_run(
         follow_redirects=run.follow_redirects,
         profile=run.profile,
         has_api_key=run.has_api_key,
-        secrets_encrypted=bytes(run.secrets_encrypted),
+        secrets_encrypted=secrets.encrypt(
+            with_references(run=run, kept=secrets.decrypt(run.secrets_encrypted))
+        ),
         created_by=user,
     )
     if not SavedRequestRun.objects.filter(run=run).exists():  # the run opens its history

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from apps.accounts.models import Team
-from apps.library.models import Environment, RunEnvironment
+from apps.library.models import Environment, RunEnvironment, SavedRequest
 from apps.runs import secrets
 from apps.runs.models import Run
 from apps.vault.models import VaultEvent, VaultSecret
@@ -174,3 +174,23 @@ def test_a_re_run_from_a_run_offers_the_choices_too(
     run = finished_run(team, owner)
     page = client_for(owner).get(f"{NEW}?from={run.pk}").content.decode()
     assert "Kaiko production" in page and '<option value="kaiko-prod">' in page
+
+
+def test_its_request_saved_keeps_the_reference_and_a_rotation_reaches_it(
+    owner: User, secret: VaultSecret
+) -> None:
+    send(owner, vault_secret="kaiko-prod")
+    run = Run.objects.get()
+    client = client_for(owner)
+    response = client.post(reverse("saved:save_run", args=[run.pk]),
+                           {"name": "Trades", "new_collection": "Kaiko"})  # fmt: skip
+    saved = SavedRequest.objects.get()
+    assert response["Location"] == reverse("saved:request", args=[saved.pk])
+    assert secrets.decrypt(saved.secrets_encrypted).api_key == "{{vault:kaiko-prod}}"
+    # Opened in the form: the secret is the pick, its value nowhere.
+    opened = client.get(reverse("saved:open_request", args=[saved.pk]), follow=True)
+    assert VALUE not in opened.content.decode()
+    client.post(reverse("vault:rotate", args=[secret.pk]), {"value": "kv-rotated-77"})
+    client.post(reverse("saved:run_request", args=[saved.pk]))
+    again = Run.objects.exclude(pk=run.pk).get()
+    assert secrets.decrypt(again.secrets_encrypted).api_key == "kv-rotated-77"
