@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from apps.accounts.models import Team
 from apps.library.models import Environment
-from apps.vault.services import create_secret
+from apps.vault.models import VaultSecret
 from tests.browser.conftest import screenshot
 from tests.browser.test_pages_axe import Sweep
 from tests.browser.test_submit_flow import sign_in
@@ -102,10 +102,22 @@ def test_a_vault_key_and_an_environment_from_the_form_then_the_saved_request_edi
 def _vault_key_environment_edit_and_delete(page: Page, base: str, owner: User, team: Team) -> None:
     page.set_default_timeout(20_000)
     key = "sandbox-demo-key"  # the sandbox's key that gets a 200
-    create_secret(team=team, user=owner, name="sandbox", value=key,
-                  hosts=["localhost", "127.0.0.1"])  # fmt: skip
     Environment.objects.create(team=team, name="local", variables=[["base", base]])
     sign_in(page, base, owner)
+    # A 401, re-authenticated with a key that is kept in the vault on the way.
+    page.get_by_role("link", name="New request").first.click()
+    page.get_by_label("URL").fill(f"{base}{OHLCV}?interval=1d")
+    page.get_by_role("button", name="Send request").click()
+    result = page.locator("#run-result")
+    expect(result.locator(".status-code")).to_have_text("401", timeout=30_000)
+    page.get_by_test_id("verdict-actions").get_by_text("Re-authenticate").click()
+    page.get_by_label("New API key").fill(key)
+    page.get_by_label("Also keep it in the team's vault as").fill("sandbox")
+    page.get_by_role("button", name="Send with this key").click()
+    expect(page.locator("#run-result .status-code")).to_have_text("200", timeout=30_000)
+    secret = VaultSecret.objects.get(team=team)
+    assert (secret.name, secret.hosts) == ("sandbox", ["localhost"])
+
     page.get_by_role("link", name="New request").first.click()
     page.get_by_label("URL").fill("{{base}}" + OHLCV + "?interval=1d")
     page.get_by_label("Or a key from the team's vault").select_option("sandbox")
