@@ -278,10 +278,10 @@ class RunForm(forms.Form):
             return resolved
         names = ", ".join(f"{{{{{name}}}}}" for name in missing)
         if picked is None:
+            them = "them" if len(missing) > 1 else "it"
             raise forms.ValidationError(
-                f"{names}: no environment is picked to give "
-                + ("them values" if len(missing) > 1 else "it a value")
-                + ": pick one below, or write the value itself."
+                f"{names}: no environment is picked to give {them} a value: pick one that "
+                f"defines {them}, or write the value itself."
             )
         raise forms.ValidationError(
             f"The environment “{picked.name}” has no value for {names}: add it to the "
