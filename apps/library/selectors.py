@@ -17,7 +17,6 @@ from apps.library.models import (
     Collection,
     CollectionRun,
     Environment,
-    RunEnvironment,
     SavedRequest,
     SavedRequestRun,
     SpecProfile,
@@ -179,10 +178,6 @@ def environment_of_team(*, team: Team, value: str) -> Environment | None:
         return Environment.objects.for_team(team).filter(pk=uuid.UUID(value)).first()
     except ValueError:
         return None
-
-
-def environment_of_run(*, run: Run) -> RunEnvironment | None:
-    return RunEnvironment.objects.filter(run=run).first()
 
 
 def get_environment_for_user(
