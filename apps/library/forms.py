@@ -1,4 +1,5 @@
 import json
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django import forms
@@ -6,7 +7,10 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from apps.accounts.models import Team
+from apps.diagnosis.lookups import profiles
 from apps.diagnosis.openapi import MAX_DOCUMENT_BYTES, SpecError
+from apps.egress.policy import TargetRefused, parse_target
+from apps.egress.redaction import REDACTED
 from apps.library.importers.collection import (
     MAX_FILE_BYTES,
     MAX_REQUESTS,
@@ -21,13 +25,25 @@ from apps.library.importers.native import is_native, parse_native
 from apps.library.importers.openapi import collection_from_spec
 from apps.library.importers.postman import parse_postman
 from apps.library.importers.raw_http import RawHttpError, looks_like_raw_http, parse_raw_http
-from apps.library.models import Collection
+from apps.library.models import Collection, SavedRequest
 from apps.library.services import (
     PASTED,
+    VARIABLE,
     CheckedDocument,
+    Composed,
     RequestRefused,
     check_document,
     check_environment_variables,
+    composed_of,
+)
+from apps.runs.forms import (
+    MAX_BODY_CHARS,
+    METHODS,
+    VAULT_REFERENCE,
+    RunForm,
+    parse_header_lines,
+    parse_param_lines,
+    vault_reference,
 )
 
 MAX_MB = MAX_DOCUMENT_BYTES // 1_048_576
@@ -310,3 +326,163 @@ class EnvironmentForm(forms.Form):
             return check_environment_variables(self.cleaned_data["variables"])
         except RequestRefused as refusal:
             raise forms.ValidationError(str(refusal)) from None
+
+
+class SavedRequestForm(forms.Form):
+    """A saved request changed in place: its name, where it is kept, and its request.
+    Values shown as [redacted] keep their kept secret; an empty key field keeps the key."""
+
+    name = forms.CharField(max_length=200)
+    collection = forms.ModelChoiceField(
+        label="Collection", queryset=Collection.objects.none(), empty_label=None
+    )
+    folder = forms.CharField(
+        max_length=500,
+        required=False,
+        help_text="E.g. “Trades/Archive”; empty: not in a folder.",
+    )
+    method = forms.ChoiceField(choices=[(m, m) for m in METHODS])
+    url = forms.CharField(
+        label="URL",
+        max_length=4000,
+        help_text="May hold {{variables}}, filled when it is run.",
+        widget=forms.TextInput(attrs={"spellcheck": "false"}),
+    )
+    params = RunForm.base_fields["params"]
+    headers = RunForm.base_fields["headers"]
+    body = forms.CharField(
+        required=False,
+        strip=False,
+        max_length=MAX_BODY_CHARS,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+    )
+    api_key = forms.CharField(
+        label="API key",
+        required=False,
+        max_length=500,
+        help_text="Empty: the key it has stays (never shown). A new key, {{vault:NAME}} or a "
+        "{{variable}} replaces it.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    vault_secret = forms.ChoiceField(label="Or a key from the team's vault", required=False)
+    remove_api_key = forms.BooleanField(label="Send it without an API key", required=False)
+    timeout = forms.FloatField(
+        label="Timeout (seconds)",
+        required=False,
+        min_value=0.5,
+        max_value=settings.EGRESS_MAX_TIMEOUT,
+        help_text="Empty: the default.",
+        widget=forms.NumberInput(attrs={"step": "0.5"}),
+    )
+    profile = forms.ChoiceField(label="API profile", required=False)
+    follow_redirects = forms.BooleanField(label="Follow redirects", required=False)
+
+    def __init__(
+        self, *args: Any, saved: SavedRequest, vault_names: Sequence[str] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.saved = saved
+        self.kept = composed_of(saved)
+        self.vault_names = list(vault_names)
+        # A key that is a vault reference is shown as the vault secret picked.
+        reference = VAULT_REFERENCE.match(self.kept.api_key)
+        self.key_is_picked = bool(reference and reference.group(1) in self.vault_names)
+        if reference and self.key_is_picked:
+            self.initial = {**self.initial, "vault_secret": reference.group(1)}
+        collection = cast(forms.ModelChoiceField, self.fields["collection"])
+        collection.queryset = Collection.objects.for_team(saved.team)
+        cast(forms.ChoiceField, self.fields["vault_secret"]).choices = [
+            ("", "None: the key above")
+        ] + [(name, name) for name in self.vault_names]
+        cast(forms.ChoiceField, self.fields["profile"]).choices = [
+            ("", "Automatic (from the host)")
+        ] + [(p.slug, p.name) for p in profiles()]
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"].strip()
+        if VARIABLE.search(url):
+            return url  # checked when it is run, with the variables' values
+        try:
+            parse_target(url)
+        except TargetRefused as refusal:
+            raise forms.ValidationError(refusal.message) from None
+        return url
+
+    def _restored(
+        self, pairs: list[tuple[str, str]], kept: list[tuple[str, str]], *, lower: bool
+    ) -> list[tuple[str, str]]:
+        key = str.lower if lower else str
+        values = {key(name): value for name, value in kept}
+        restored = []
+        for name, value in pairs:
+            if value == REDACTED:
+                if key(name) not in values:
+                    raise forms.ValidationError(
+                        f"{name} has no kept value to put in place of {REDACTED}: write its value."
+                    )
+                value = values[key(name)]
+            restored.append((name, value))
+        return restored
+
+    def clean_params(self) -> list[tuple[str, str]]:
+        pairs = parse_param_lines(self.cleaned_data["params"])
+        return self._restored(pairs, self.kept.params, lower=False)
+
+    def clean_headers(self) -> list[tuple[str, str]]:
+        pairs = parse_header_lines(self.cleaned_data["headers"])
+        if any(name.lower() == "x-api-key" for name, _ in pairs):
+            raise forms.ValidationError(
+                "Put the key in the API key field below, which is sent as X-Api-Key and "
+                "stored encrypted."
+            )
+        return self._restored(pairs, self.kept.headers, lower=True)
+
+    def clean_body(self) -> str:
+        body: str = self.cleaned_data["body"]
+        if body.replace("\r\n", "\n") == self.saved.request_body.replace("\r\n", "\n"):
+            return self.kept.body  # as it was, its secret values in place
+        if REDACTED in body:
+            raise forms.ValidationError(
+                f"The body still holds {REDACTED} where a secret was: write the values again, "
+                "or leave the body as it was."
+            )
+        return body
+
+    def clean_api_key(self) -> str:
+        return RunForm.clean_api_key(self)  # type: ignore[arg-type]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        typed, picked = cleaned["api_key"], cleaned.get("vault_secret") or ""
+        if picked and typed and typed != vault_reference(picked):
+            self.add_error(
+                "vault_secret",
+                f"A key is typed above and the vault secret “{picked}” is picked: clear the "
+                "key field, or pick “None” here.",
+            )
+            return cleaned
+        if picked:
+            key = vault_reference(picked)
+        elif typed:
+            key = typed
+        else:
+            dropped = cleaned["remove_api_key"] or self.key_is_picked  # "None" was picked
+            key = "" if dropped else self.kept.api_key
+        if cleaned["body"] and cleaned["method"] in {"GET", "HEAD"}:
+            self.add_error("body", f"A {cleaned['method']} request is sent without a body.")
+            return cleaned
+        cleaned["composed"] = Composed(
+            method=cleaned["method"],
+            url=cleaned["url"],
+            params=cleaned["params"],
+            headers=cleaned["headers"],
+            body=cleaned["body"],
+            api_key=key,
+        )
+        return cleaned
+
+    @property
+    def composed(self) -> Composed:
+        return self.cleaned_data["composed"]

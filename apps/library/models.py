@@ -205,3 +205,19 @@ class Environment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RunEnvironment(models.Model):
+    """The environment whose values filled the {{variables}} of a run sent from the
+    new-request form (a saved request's runs note theirs in its history)."""
+
+    run = models.OneToOneField(
+        "runs.Run", on_delete=models.CASCADE, related_name="environment_used"
+    )
+    environment = models.ForeignKey(
+        Environment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(max_length=100)  # its name then: kept when it is renamed or deleted
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} in {self.name}"

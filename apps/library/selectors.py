@@ -4,6 +4,7 @@ import logging
 import uuid
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -21,7 +22,9 @@ from apps.library.models import (
     SpecProfile,
     SpecVersion,
 )
+from apps.runs.forms import VariableSet
 from apps.runs.models import Run
+from apps.vault.selectors import secrets_of
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +147,37 @@ def latest_collection_runs(*, collection: Collection, limit: int = 10) -> list[C
 
 def environments_of(*, team: Team) -> list[Environment]:
     return list(Environment.objects.for_team(team).order_by("name"))
+
+
+class RunFormOptions(TypedDict):
+    """The new-request form's team choices (keyword arguments of RunForm)."""
+
+    vault_names: list[str]
+    environments: list[VariableSet]
+
+
+def run_form_options(*, team: Team | None) -> RunFormOptions:
+    """The vault secrets a key may come from (names only) and the environments that fill
+    {{variables}}, of the team."""
+    if team is None:
+        return {"vault_names": [], "environments": []}
+    return {
+        "vault_names": [secret.name for secret in secrets_of(team=team)],
+        "environments": [
+            VariableSet(
+                id=str(e.pk), name=e.name, variables={str(n): str(v) for n, v in e.variables}
+            )
+            for e in environments_of(team=team)
+        ],
+    }
+
+
+def environment_of_team(*, team: Team, value: str) -> Environment | None:
+    """The team's environment of this id (a form's choice, already checked), if any."""
+    try:
+        return Environment.objects.for_team(team).filter(pk=uuid.UUID(value)).first()
+    except ValueError:
+        return None
 
 
 def get_environment_for_user(

@@ -26,13 +26,15 @@ from apps.library.models import (
     Collection,
     CollectionRun,
     Environment,
+    RunEnvironment,
     SavedRequest,
     SavedRequestRun,
     SpecProfile,
     SpecVersion,
 )
 from apps.runs import secrets
-from apps.runs.forms import RunForm, RunRequest
+from apps.runs.forms import VARIABLE, RunForm, RunRequest
+from apps.runs.forms import resolve_variables as resolve
 from apps.runs.models import Run
 from apps.runs.recorded import RecordedInvalid, record_exchange, recorded_from_har_entry
 from apps.vault.services import (
@@ -42,6 +44,7 @@ from apps.vault.services import (
     submit_resolved,
     submit_resolved_many,
     submit_with_vault,
+    with_references,
 )
 
 PASTED = "pasted"
@@ -133,7 +136,6 @@ def delete_profile(*, profile: SpecProfile) -> None:
 
 # Saved requests and collections ---------------------------------------------------------
 
-VARIABLE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 VAULT_ONLY = re.compile(r"(?:[A-Za-z]+ )?\{\{\s*vault:[^{}\s]+\s*\}\}")
 
 
@@ -256,7 +258,8 @@ def _saved(
 def save_run(
     *, run: Run, user: User, name: str, collection: Collection | None, new_collection: str
 ) -> SavedRequest:
-    """A run's request kept in a collection (a new one when `new_collection` names it)."""
+    """A run's request kept in a collection (a new one when `new_collection` names it); a
+    secret the run took from the vault is kept as its reference, not its value."""
     if collection is None:
         collection = Collection.objects.create(
             team=run.team, name=new_collection[:200], created_by=user
@@ -276,28 +279,14 @@ def save_run(
         follow_redirects=run.follow_redirects,
         profile=run.profile,
         has_api_key=run.has_api_key,
-        secrets_encrypted=bytes(run.secrets_encrypted),
+        secrets_encrypted=secrets.encrypt(
+            with_references(run=run, kept=secrets.decrypt(run.secrets_encrypted))
+        ),
         created_by=user,
     )
     if not SavedRequestRun.objects.filter(run=run).exists():  # the run opens its history
         SavedRequestRun.objects.create(saved_request=saved, run=run)
     return saved
-
-
-def resolve(text: str, variables: dict[str, str], missing: list[str]) -> str:
-    """{{name}} replaced by its value; names with no value are added to `missing`."""
-
-    def value_of(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name.startswith("vault:"):
-            return match.group(0)  # the vault's, resolved when the run is submitted
-        if name not in variables:
-            if name not in missing:
-                missing.append(name)
-            return match.group(0)
-        return variables[name]
-
-    return VARIABLE.sub(value_of, text)
 
 
 def run_request_of(saved: SavedRequest, *, variables: dict[str, str]) -> RunRequest:
@@ -382,6 +371,25 @@ def run_saved_request(
     return run
 
 
+def submit_in_environment(
+    *,
+    team: Team,
+    user: User,
+    request: RunRequest,
+    environment: Environment | None,
+    source: Run | None = None,
+) -> Run:
+    """A run of the new-request form, its {{variables}} already filled from `environment`:
+    through the vault (VaultRefused, recorded, if a secret may not be sent there), and the
+    environment noted with the run."""
+    resolved = resolve_request(team=team, user=user, request=request)  # a refusal is kept
+    with transaction.atomic():
+        run = submit_resolved(team=team, user=user, resolved=resolved, source=source)
+        if environment is not None:
+            RunEnvironment.objects.create(run=run, environment=environment, name=environment.name)
+    return run
+
+
 def _submit(*, team: Team, user: User, request: RunRequest) -> Run:
     """Through the vault (which resolves {{vault:NAME}} or refuses); its refusal is ours."""
     try:
@@ -454,9 +462,61 @@ def import_openapi(
     return import_collection(team=team, user=user, imported=imported), version
 
 
-def form_initial_of(saved: SavedRequest) -> dict[str, object]:
-    """The new-request form's values for a saved request, without its secret values."""
+def edit_initial_of(saved: SavedRequest) -> dict[str, object]:
+    """The edit form's values for a saved request, without its secret values."""
     return {
+        **form_initial_of(saved),
+        "api_key": "",
+        "timeout": saved.timeout_seconds,
+        "name": saved.name,
+        "collection": saved.collection_id,
+        "folder": saved.folder,
+    }
+
+
+@transaction.atomic
+def update_saved_request(
+    *,
+    saved: SavedRequest,
+    name: str,
+    collection: Collection,
+    folder: str,
+    composed: Composed,
+    timeout: float | None,
+    profile: str,
+    follow_redirects: bool,
+) -> SavedRequest:
+    """The saved request renamed, moved (last in a collection it moves to) and its request
+    changed; its secrets kept as at import: encrypted, removed from every other column.
+    Its history stays."""
+    if collection.team_id != saved.team_id:
+        raise RequestRefused("That collection is not the team's.")
+    if collection.pk != saved.collection_id:
+        last = SavedRequest.objects.filter(collection=collection).order_by("-position").first()
+        saved.position = (last.position + 1) if last else 0
+    saved.collection = collection
+    saved.name = name[:200]
+    saved.folder = folder.strip().strip("/")[:500]
+    saved.timeout_seconds = timeout
+    saved.profile = profile
+    saved.follow_redirects = follow_redirects
+    for column, value in _kept_fields(composed).items():
+        setattr(saved, column, value)
+    saved.save()
+    return saved
+
+
+def delete_saved_request(*, saved: SavedRequest) -> None:
+    """The saved request and its history's links; the runs made from it stay in the log."""
+    saved.delete()
+
+
+def form_initial_of(saved: SavedRequest) -> dict[str, object]:
+    """The new-request form's values for a saved request, without its secret values: a key
+    that is only a reference ({{vault:NAME}}, {{variable}}) is given, as it holds none."""
+    key = secrets.decrypt(saved.secrets_encrypted).api_key if saved.has_api_key else ""
+    return {
+        "api_key": key if VARIABLE.fullmatch(key) else "",
         "method": saved.method,
         "url": saved.url,
         "params": "\n".join(f"{n}={v}" for n, v in saved.query),

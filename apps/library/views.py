@@ -26,6 +26,7 @@ from apps.library.forms import (
     EnvironmentForm,
     HarForm,
     PasteRequestForm,
+    SavedRequestForm,
     SaveRunForm,
     SpecUploadForm,
     run_form_initial,
@@ -162,6 +163,10 @@ def delete_profile(request: HttpRequest, profile_id: uuid.UUID) -> HttpResponse:
 # Import into the new-request form ---------------------------------------------------------
 
 
+def _form_options(request: HttpRequest) -> selectors.RunFormOptions:
+    return selectors.run_form_options(team=current_team(request))
+
+
 @login_required
 @require_POST
 @sensitive_post_parameters("text")
@@ -171,14 +176,14 @@ def import_request(request: HttpRequest) -> HttpResponse:
     paste = PasteRequestForm(request.POST)
     if paste.is_valid():
         parsed = paste.parsed
-        form = RunForm(initial=run_form_initial(parsed))
+        form = RunForm(initial=run_form_initial(parsed), **_form_options(request))
         for warning in parsed.warnings:
             messages.warning(request, warning)
         messages.info(request, "Imported into the form: check it, then send it.")
         paste = PasteRequestForm()
         status = 200
     else:
-        form = RunForm(initial={"method": "GET"})
+        form = RunForm(initial={"method": "GET"}, **_form_options(request))
         status = 400
     context = {
         "form": form,
@@ -387,6 +392,52 @@ def run_saved_request(request: AuthenticatedHttpRequest, saved_id: uuid.UUID) ->
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("api_key", "headers", "params", "body")
+def edit_saved_request(request: AuthenticatedHttpRequest, saved_id: uuid.UUID) -> HttpResponse:
+    """Rename it, move it to another collection or folder, change its request."""
+    saved = selectors.get_saved_request_for_user(user=request.user, saved_id=saved_id)
+    vault_names = selectors.run_form_options(team=saved.team)["vault_names"]
+    form = SavedRequestForm(
+        request.POST or None,
+        saved=saved,
+        vault_names=vault_names,
+        initial=services.edit_initial_of(saved),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.update_saved_request(
+            saved=saved,
+            name=data["name"],
+            collection=data["collection"],
+            folder=data["folder"],
+            composed=form.composed,
+            timeout=data["timeout"],
+            profile=data["profile"],
+            follow_redirects=data["follow_redirects"],
+        )
+        messages.success(request, f"“{saved.name}” saved in “{saved.collection.name}”.")
+        return redirect("saved:request", saved_id=saved.pk)
+    status = 400 if form.is_bound else 200
+    context = {"saved": saved, "form": form}
+    return render(request, "library/saved_request_edit.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete_saved_request(request: AuthenticatedHttpRequest, saved_id: uuid.UUID) -> HttpResponse:
+    """A page that asks first (GET), then the deletion (POST); its runs stay in the log."""
+    saved = selectors.get_saved_request_for_user(user=request.user, saved_id=saved_id)
+    if request.method == "GET":
+        context = {"saved": saved, "history_count": saved.history.count()}
+        return render(request, "library/saved_request_delete.html", context)
+    name, collection_id = saved.name, saved.collection_id
+    services.delete_saved_request(saved=saved)
+    messages.success(request, f"“{name}” deleted; its runs stay in the log.")
+    return redirect("saved:collection", collection_id=collection_id)
+
+
+@login_required
 def open_saved_request(request: AuthenticatedHttpRequest, saved_id: uuid.UUID) -> HttpResponse:
     """The saved request in the new-request form. Its latest run carries its secrets (the
     form restores them from it); with none, secret values are left for the person to give."""
@@ -394,7 +445,10 @@ def open_saved_request(request: AuthenticatedHttpRequest, saved_id: uuid.UUID) -
     latest = selectors.history_of(saved=saved, limit=1)
     if latest and latest[0].url == saved.url:
         return redirect(f"{reverse('runs:new')}?from={latest[0].pk}")
-    form = RunForm(initial=services.form_initial_of(saved))
+    form = RunForm(
+        initial=services.form_initial_of(saved),
+        **selectors.run_form_options(team=saved.team),
+    )
     if saved.has_api_key or saved.secrets_encrypted:
         messages.info(
             request,

@@ -1,5 +1,6 @@
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
@@ -21,6 +22,40 @@ FORBIDDEN_HEADERS = frozenset(
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 MAX_BODY_CHARS = 256 * 1024
 MAX_LINES = 100
+# {{name}}: a variable, given its value by an environment (or a collection) when a request
+# is sent; {{vault:NAME}} is the vault's, resolved by it at submit.
+VARIABLE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
+VAULT_REFERENCE = re.compile(r"^\{\{vault:([A-Za-z][A-Za-z0-9_.-]{0,99})\}\}$")
+
+
+def resolve_variables(text: str, variables: dict[str, str], missing: list[str]) -> str:
+    """{{name}} replaced by its value; names with no value are added to `missing` and left
+    as they are. {{vault:NAME}} is left for the vault."""
+
+    def value_of(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.startswith("vault:"):
+            return match.group(0)
+        if name not in variables:
+            if name not in missing:
+                missing.append(name)
+            return match.group(0)
+        return variables[name]
+
+    return VARIABLE.sub(value_of, text)
+
+
+def vault_reference(name: str) -> str:
+    return f"{{{{vault:{name}}}}}"
+
+
+@dataclass(frozen=True)
+class VariableSet:
+    """An environment as the form sees it: its id (the choice's value), name and values."""
+
+    id: str
+    name: str
+    variables: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -157,6 +192,11 @@ class RunForm(forms.Form):
             render_value=True, attrs={"autocomplete": "off", "spellcheck": "false"}
         ),
     )
+    vault_secret = forms.ChoiceField(
+        label="Or a key from the team's vault",
+        required=False,
+        help_text="Sent as the API key; only to the hosts the secret is bound to.",
+    )
     timeout = forms.FloatField(
         label="Timeout (seconds)",
         min_value=0.5,
@@ -164,6 +204,11 @@ class RunForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "0.5"}),
     )
     profile = forms.ChoiceField(label="API profile", required=False)
+    environment = forms.ChoiceField(
+        label="Environment",
+        required=False,
+        help_text="Its values fill {{name}} in the URL, parameters, headers, body and key.",
+    )
     follow_redirects = forms.BooleanField(
         label="Follow redirects", required=False, help_text="At most 5, each one checked."
     )
@@ -184,8 +229,27 @@ class RunForm(forms.Form):
         initial=True,
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        vault_names: Sequence[str] = (),
+        environments: Sequence[VariableSet] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`vault_names`: the team's vault secrets a key may be taken from (names only).
+        `environments`: the team's environments to pick from; with them (even none), the
+        {{variables}} of the fields are checked, and resolved from the one picked."""
         super().__init__(*args, **kwargs)
+        self.vault_names = list(vault_names)
+        self.environments = {item.id: item for item in environments or ()}
+        self.resolves_variables = environments is not None
+        cast(forms.ChoiceField, self.fields["vault_secret"]).choices = [
+            ("", "None: the key typed here")
+        ] + [(name, name) for name in self.vault_names]
+        cast(forms.ChoiceField, self.fields["environment"]).choices = [("", "None")] + [
+            (item.id, item.name) for item in self.environments.values()
+        ]
+        self._pick_vault_secret_from_initial()
         cast(forms.ChoiceField, self.fields["profile"]).choices = _profile_choices()
         self.fields["send_traceparent"].initial = settings.TRACEPARENT_DEFAULT
         timeout = cast(forms.FloatField, self.fields["timeout"])
@@ -193,8 +257,39 @@ class RunForm(forms.Form):
         self.fields["timeout"].validators.append(MaxValueValidator(settings.EGRESS_MAX_TIMEOUT))
         self.fields["timeout"].widget.attrs["max"] = settings.EGRESS_MAX_TIMEOUT
 
+    def _pick_vault_secret_from_initial(self) -> None:
+        """A key given as {{vault:NAME}} (an import, a saved request) shows as the pick."""
+        reference = VAULT_REFERENCE.match(str(self.initial.get("api_key") or "").strip())
+        if reference and reference.group(1) in self.vault_names:
+            self.initial = {**self.initial, "api_key": "", "vault_secret": reference.group(1)}
+
+    def _picked_environment(self) -> VariableSet | None:
+        return self.environments.get(str(self.data.get(self.add_prefix("environment"), "")))
+
+    def _resolved(self, text: str) -> str:
+        """The text with the picked environment's values in place of its {{variables}}; a
+        ValidationError names those it does not define."""
+        if not self.resolves_variables:
+            return text
+        picked = self._picked_environment()
+        missing: list[str] = []
+        resolved = resolve_variables(text, picked.variables if picked else {}, missing)
+        if not missing:
+            return resolved
+        names = ", ".join(f"{{{{{name}}}}}" for name in missing)
+        if picked is None:
+            them = "them" if len(missing) > 1 else "it"
+            raise forms.ValidationError(
+                f"{names}: no environment is picked to give {them} a value: pick one that "
+                f"defines {them}, or write the value itself."
+            )
+        raise forms.ValidationError(
+            f"The environment “{picked.name}” has no value for {names}: add it to the "
+            "environment, pick another one, or write the value itself."
+        )
+
     def clean_url(self) -> str:
-        url = self.cleaned_data["url"].strip()
+        url = self._resolved(self.cleaned_data["url"].strip())
         try:
             parse_target(url)
         except TargetRefused as refusal:
@@ -202,10 +297,10 @@ class RunForm(forms.Form):
         return url
 
     def clean_params(self) -> list[tuple[str, str]]:
-        return parse_param_lines(self.cleaned_data["params"])
+        return parse_param_lines(self._resolved(self.cleaned_data["params"]))
 
     def clean_headers(self) -> list[tuple[str, str]]:
-        headers = parse_header_lines(self.cleaned_data["headers"])
+        headers = parse_header_lines(self._resolved(self.cleaned_data["headers"]))
         for name, _ in headers:
             if name.lower() == "x-api-key":
                 raise forms.ValidationError(
@@ -214,8 +309,13 @@ class RunForm(forms.Form):
                 )
         return headers
 
+    def clean_body(self) -> str:
+        return self._resolved(self.cleaned_data["body"])
+
     def clean_api_key(self) -> str:
         key = self.cleaned_data["api_key"].strip()
+        if getattr(self, "resolves_variables", False):  # the re-authenticate form borrows this
+            key = self._resolved(key)
         if any(ord(ch) < 33 or ord(ch) > 126 for ch in key):
             raise forms.ValidationError("An API key has no spaces or special characters.")
         return key
@@ -241,6 +341,17 @@ class RunForm(forms.Form):
                 )
         if body and cleaned.get("method") in {"GET", "HEAD"}:
             self.add_error("body", f"A {cleaned['method']} request is sent without a body.")
+        picked = cleaned.get("vault_secret") or ""
+        if picked and "api_key" in cleaned:
+            key = cleaned["api_key"]
+            if key and key != vault_reference(picked):
+                self.add_error(
+                    "vault_secret",
+                    f"A key is typed above and the vault secret “{picked}” is picked: clear "
+                    "the key field, or pick “None” here.",
+                )
+            else:
+                cleaned["api_key"] = vault_reference(picked)
         return cleaned
 
     def to_request(self) -> RunRequest:

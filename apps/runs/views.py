@@ -24,6 +24,8 @@ from django_ratelimit.decorators import ratelimit
 from apps.accounts.models import Team
 from apps.accounts.selectors import current_team, members_of
 from apps.diagnosis.results import Diagnosis
+from apps.library import selectors as library_selectors
+from apps.library import services as library_services
 from apps.runs import exports, selectors, services, verdict
 from apps.runs.compare import compare_attempts
 from apps.runs.filters import Cursor, LogFilterForm, diagnosis_codes, filter_query, parse_filters
@@ -35,7 +37,7 @@ from apps.runs.presets import get_preset, preset_groups
 from apps.runs.trends import filter_summary, range_links, team_trends, trend_charts
 from apps.sandbox.views import sandbox_root
 from apps.sharing.selectors import shared_run_ids
-from apps.vault.services import VaultRefused, reauthenticate_with_vault, submit_with_vault
+from apps.vault.services import VaultRefused, reauthenticate_with_vault
 from dashboard.requests import AuthenticatedHttpRequest
 
 # After this long in one state, the page says that the run may be waiting on a worker.
@@ -192,30 +194,39 @@ def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
             source = selectors.get_run_for_user(user=request.user, run_id=uuid.UUID(source_id))
         except ValueError:
             source = None
+    target_team = source.team if source else team
+    options = library_selectors.run_form_options(team=target_team)
     if request.method == "POST":
-        form = RunForm(request.POST)
+        form = RunForm(request.POST, **options)
         if team is None:
             form.add_error(None, "You are not a member of any team, so runs cannot be stored.")
         elif getattr(request, "limited", False):
             form.is_valid()
             form.add_error(None, TOO_MANY)
-        elif form.is_valid():
+        elif form.is_valid() and target_team is not None:
+            environment = library_selectors.environment_of_team(
+                team=target_team, value=form.cleaned_data["environment"]
+            )
             try:
-                run = submit_with_vault(
-                    team=source.team if source else team,
+                run = library_services.submit_in_environment(
+                    team=target_team,
                     user=request.user,
                     request=form.to_request(),
+                    environment=environment,
                     source=source,
                 )
             except VaultRefused as refusal:
-                form.add_error("api_key", str(refusal))
+                picked = form.cleaned_data.get("vault_secret")
+                form.add_error("vault_secret" if picked else "api_key", str(refusal))
             else:
                 return redirect("runs:detail", run_id=run.id)
     elif source is not None:
-        form = RunForm(initial=initial_from_run(source))
+        form = RunForm(initial=initial_from_run(source), **options)
     else:
         preset = get_preset(request.GET.get("preset", ""))
-        form = RunForm(initial=preset.initial(sandbox_base) if preset else {"method": "GET"})
+        form = RunForm(
+            initial=preset.initial(sandbox_base) if preset else {"method": "GET"}, **options
+        )
         if request.GET.get("preset") and preset is None:
             messages.info(request, "That preset does not exist; the form is empty.")
     # The preset picker fills the form in place: htmx asks for the form alone.

@@ -19,7 +19,7 @@ from apps.egress.redaction import is_secret_header, is_secret_param
 from apps.runs import services as run_services
 from apps.runs.forms import RunRequest
 from apps.runs.models import Run
-from apps.runs.secrets import fernet
+from apps.runs.secrets import RunSecrets, fernet
 from apps.vault.models import VaultEvent, VaultSecret
 
 logger = logging.getLogger(__name__)
@@ -248,6 +248,30 @@ def reauthenticate_with_vault(*, run: Run, user: User, request: RunRequest, save
             rotate_secret(secret=existing, user=user, value=request.api_key)
         by_name = dataclasses.replace(request, api_key=f"{{{{vault:{name}}}}}")
         return submit_with_vault(team=run.team, user=user, request=by_name, source=run)
+
+
+def with_references(*, run: Run, kept: RunSecrets) -> RunSecrets:
+    """A run's kept secrets with each value it took from the vault given back as its
+    {{vault:NAME}} reference: a request kept from the run gets the secret's new value after
+    a rotation, and its host binding is checked again each time it is sent."""
+    used = VaultSecret.objects.filter(
+        team=run.team, events__run=run, events__action=VaultEvent.Action.USED
+    ).distinct()
+    references = {fernet().decrypt(bytes(s.value_encrypted)).decode(): s.name for s in used}
+    if not references:
+        return kept
+
+    def by_name(text: str) -> str:
+        for value, name in references.items():
+            text = text.replace(value, f"{{{{vault:{name}}}}}")
+        return text
+
+    return dataclasses.replace(
+        kept,
+        api_key=by_name(kept.api_key),
+        headers=[(n, by_name(v)) for n, v in kept.headers],
+        params=[(n, by_name(v)) for n, v in kept.params],
+    )
 
 
 def submit_resolved_many(*, team: Team, user: User, resolved: list[Resolved]) -> list[Run]:

@@ -10,7 +10,11 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
+from apps.accounts.models import Team
+from apps.library.models import Environment
+from apps.vault.models import VaultSecret
 from tests.browser.conftest import screenshot
+from tests.browser.test_pages_axe import Sweep
 from tests.browser.test_submit_flow import sign_in
 from tests.system.test_run_pipeline import OHLCV
 
@@ -81,3 +85,80 @@ def test_a_har_recorded_by_chromium_imports_and_an_entry_is_diagnosed_as_recorde
     result = page.locator("#run-result")
     expect(result.locator(".status-code")).to_have_text("401")
     expect(result).to_contain_text("You are not authenticated properly")
+
+
+def test_a_vault_key_and_an_environment_from_the_form_then_the_saved_request_edited(
+    celery_worker: object, live_server: object, owner: User, team: Team, browser: Browser
+) -> None:
+    base = live_server.url  # type: ignore[attr-defined]
+    # The test browser alone ignores the Content-Security-Policy, to let axe-core in.
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)
+    try:
+        _vault_key_environment_edit_and_delete(context.new_page(), base, owner, team)
+    finally:
+        context.close()
+
+
+def _vault_key_environment_edit_and_delete(page: Page, base: str, owner: User, team: Team) -> None:
+    page.set_default_timeout(20_000)
+    key = "sandbox-demo-key"  # the sandbox's key that gets a 200
+    Environment.objects.create(team=team, name="local", variables=[["base", base]])
+    sign_in(page, base, owner)
+    # A 401, re-authenticated with a key that is kept in the vault on the way.
+    page.get_by_role("link", name="New request").first.click()
+    page.get_by_label("URL").fill(f"{base}{OHLCV}?interval=1d")
+    page.get_by_role("button", name="Send request").click()
+    result = page.locator("#run-result")
+    expect(result.locator(".status-code")).to_have_text("401", timeout=30_000)
+    page.get_by_test_id("verdict-actions").get_by_text("Re-authenticate").click()
+    page.get_by_label("New API key").fill(key)
+    page.get_by_label("Also keep it in the team's vault as").fill("sandbox")
+    page.get_by_role("button", name="Send with this key").click()
+    expect(page.locator("#run-result .status-code")).to_have_text("200", timeout=30_000)
+    secret = VaultSecret.objects.get(team=team)
+    assert (secret.name, secret.hosts) == ("sandbox", ["localhost"])
+
+    page.get_by_role("link", name="New request").first.click()
+    page.get_by_label("URL").fill("{{base}}" + OHLCV + "?interval=1d")
+    page.get_by_label("Or a key from the team's vault").select_option("sandbox")
+    page.get_by_label("Environment", exact=True).select_option(label="local")
+    assert key not in page.content()
+    sweep = Sweep(page=page, width="desktop", problems=[])
+    sweep.audit("new-request-vault-environment")
+    screenshot(page, "library-04-vault-and-environment")
+    page.get_by_role("button", name="Send request").click()
+
+    expect(page).to_have_url(re.compile(rf"{base}/runs/[0-9a-f-]{{36}}/$"))
+    result = page.locator("#run-result")
+    expect(result).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(result.locator(".status-code")).to_have_text("200")
+    assert key not in page.content()
+
+    page.get_by_role("link", name="Save to a collection").click()
+    page.get_by_label("Name", exact=True).fill("OHLCV")
+    page.get_by_label("New collection's name").fill("Local")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("link", name="Edit, rename or move").click()
+    page.get_by_label("Name", exact=True).fill("OHLCV daily")
+    page.get_by_label("Folder").fill("Aggregates")
+    assert key not in page.content()
+    sweep.audit("saved-request-edit")
+    page.set_viewport_size({"width": 390, "height": 844})
+    Sweep(page=page, width="phone", problems=sweep.problems).audit("saved-request-edit-phone")
+    page.set_viewport_size({"width": 1200, "height": 900})
+    screenshot(page, "library-05-saved-request-edit")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("OHLCV daily")
+    expect(page.get_by_text("Aggregates")).to_be_visible()
+
+    page.get_by_role("button", name="Run").click()  # the saved key: the vault's reference
+    expect(page).to_have_url(re.compile(rf"{base}/runs/[0-9a-f-]{{36}}/$"))
+    expect(page.locator("#run-result .status-code")).to_have_text("200", timeout=30_000)
+    page.go_back()
+    page.reload()
+    page.get_by_role("link", name="Delete").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delete “OHLCV daily”?")
+    page.get_by_role("button", name="Delete the saved request").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Local")
+    expect(page.get_by_text("No requests in this collection.")).to_be_visible()
+    assert not sweep.problems, "\n".join(sweep.problems)

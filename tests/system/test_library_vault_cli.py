@@ -113,6 +113,13 @@ def test_a_secret_bound_to_other_hosts_is_refused_and_never_shown(
     for name in ("runs:detail",):
         seen.append(signed_in.get(reverse(name, args=[run.pk])).content.decode())
     seen.append(signed_in.get(reverse("saved:request", args=[saved.pk])).content.decode())
+    # The forms that offer the vault's secrets by name, and the saved request's own pages.
+    seen.append(signed_in.get(reverse("runs:new")).content.decode())
+    seen.append(signed_in.get(f"{reverse('runs:new')}?from={run.pk}").content.decode())
+    for name in ("saved:edit_request", "saved:delete_request", "saved:open_request"):
+        page = signed_in.get(reverse(name, args=[saved.pk]), follow=True).content.decode()
+        assert "sandbox" in page or name == "saved:delete_request"
+        seen.append(page)
     seen.append(signed_in.get(reverse("saved:export", args=[collection.pk])).content.decode())
     seen.append(
         signed_in.get(reverse("saved:export_postman", args=[collection.pk])).content.decode()
