@@ -406,7 +406,25 @@ def create_run(request: HttpRequest, payload: RunIn, wait: int = WAIT) -> Status
         "follow_redirects": payload.follow_redirects,
         "auto_retry": payload.auto_retry,
     }
-    run = _submit(request, data)
+    if not payload.env.strip():
+        return Status(201, _run_answer(request, _submit(request, data), wait=wait))
+    team = _team(request)
+    environment = _found("env", library_selectors.find_environment, team=team, value=payload.env)
+    form = RunForm(
+        {**data, "environment": str(environment.pk)},
+        **library_selectors.run_form_options(team=team),
+    )
+    if not form.is_valid():
+        raise _form_problem(form)
+    _limit_submissions(request)
+    try:
+        run = library_services.submit_in_environment(
+            team=team, user=_user(request), request=form.to_request(), environment=environment
+        )
+    except VaultRefused as refusal:
+        raise Problematic(
+            422, str(refusal), errors=[("api_key", str(refusal))], title="Your request is not valid"
+        ) from None
     return Status(201, _run_answer(request, run, wait=wait))
 
 

@@ -67,6 +67,13 @@ class RunIn(Schema):
     profile: str = Field("", description="API profile slug; empty: chosen from the URL.")
     follow_redirects: bool = False
     auto_retry: bool = Field(False, description="Retry with backoff while retryable.")
+    env: str = Field(
+        "",
+        max_length=200,
+        description="An environment of the team (name or id) whose values fill the "
+        "{{variables}} of url, params, headers, body and api_key; the run notes it. "
+        "Empty: {{…}} is sent as written.",
+    )
 
 
 class CurlIn(Schema):

@@ -17,6 +17,7 @@ from apps.library.models import (
     Collection,
     CollectionRun,
     Environment,
+    RunEnvironment,
     SavedRequest,
     SavedRequestRun,
     SpecProfile,
@@ -143,6 +144,29 @@ def runs_of_collection_run(*, collection_run: CollectionRun) -> list[SavedReques
 
 def latest_collection_runs(*, collection: Collection, limit: int = 10) -> list[CollectionRun]:
     return list(CollectionRun.objects.filter(collection=collection).order_by("-created_at")[:limit])
+
+
+@dataclass(frozen=True)
+class EnvironmentUsed:
+    """The environment a run's {{variables}} were filled from: its name then, and its id
+    while it still exists."""
+
+    name: str
+    environment_id: uuid.UUID | None
+
+
+def environment_used_by(*, run: Run) -> EnvironmentUsed | None:
+    """Which environment the run was sent in (from the form, a saved request or a collection
+    run), or None."""
+    noted = RunEnvironment.objects.filter(run=run).values_list("name", "environment_id").first()
+    if noted is not None:
+        return EnvironmentUsed(name=noted[0], environment_id=noted[1])
+    saved = (
+        SavedRequestRun.objects.filter(run=run, environment__isnull=False)
+        .values_list("environment__name", "environment_id")
+        .first()
+    )
+    return EnvironmentUsed(name=saved[0], environment_id=saved[1]) if saved else None
 
 
 def environments_of(*, team: Team) -> list[Environment]:

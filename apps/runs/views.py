@@ -301,6 +301,7 @@ def _run_context(run: Run) -> dict[str, object]:
         ]
     earlier = selectors.earlier_runs_of_same_request(run=run).first() if run.is_finished else None
     context["earlier"] = earlier
+    context["environment_used"] = library_selectors.environment_used_by(run=run)
     if latest is not None:
         context["verdict"] = verdict.decide(
             diagnosis=Diagnosis.from_dict(latest.diagnosis),

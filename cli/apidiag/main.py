@@ -190,12 +190,15 @@ def read_key(variable: str | None) -> str:
     "--env",
     metavar="NAME",
     default="",
-    help="With --saved or --collection: the environment whose values fill the {{variables}}.",
+    help="The team's environment whose values fill the {{variables}} (not with a cURL command).",
 )
 @click.option("-H", "--header", "headers", multiple=True, help="'Name: value', repeatable.")
 @click.option("-d", "--data", "body", default="", help="The request body.")
 @click.option(
     "--key-env", metavar="VAR", help="Send the API key held in this environment variable."
+)
+@click.option(
+    "--vault", "vault_name", metavar="NAME", help="Send the team vault's secret NAME as the key."
 )
 @click.option("--timeout", type=float, help="Seconds (the dashboard's default when unset).")
 @click.option("--profile", default="", help="API profile slug (default: from the URL).")
@@ -215,6 +218,7 @@ def run(
     headers: tuple[str, ...],
     body: str,
     key_env: str | None,
+    vault_name: str | None,
     timeout: float | None,
     profile: str,
     follow: bool,
@@ -226,17 +230,19 @@ def run(
     """Send a request and print its diagnosis: `run METHOD URL`, `run 'curl …'`,
     `run --saved NAME --env NAME` or `run --collection NAME --env NAME`."""
     if saved or collection:
-        if words or headers or body or key_env:
+        if words or headers or body or key_env or vault_name:
             fail("--saved and --collection take no URL, headers, body or key: they are saved.")
         run_library(obj, saved, collection or "", env, wait_seconds, as_json)
-    if env:
-        fail("--env goes with --saved or --collection.")
     if not words:
         fail("give METHOD URL, a URL, one quoted cURL command, --saved NAME or --collection NAME.")
-    api_key = read_key(key_env)
+    if key_env and vault_name:
+        fail("give the key one way: --key-env or --vault.")
+    api_key = f"{{{{vault:{vault_name}}}}}" if vault_name else read_key(key_env)
     if len(words) == 1 and words[0].lstrip().lower().startswith(("curl ", "curl.exe ")):
         if headers or body:
             fail("with a cURL command, put headers and the body in the command itself.")
+        if env:
+            fail("--env goes with METHOD URL, --saved or --collection, not a cURL command.")
         payload: dict[str, Any] = {"command": words[0], "api_key": api_key, "profile": profile}
         if timeout:
             payload["timeout"] = timeout
@@ -258,6 +264,7 @@ def run(
             "api_key": api_key,
             "profile": profile,
             "follow_redirects": follow,
+            "env": env,
         }
         if timeout:
             payload["timeout"] = timeout

@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 
 from apps.accounts.models import Team
 from apps.library.importers.collection import ImportedCollection, ImportedRequest
-from apps.library.models import Collection, Environment
+from apps.library.models import Collection, Environment, RunEnvironment
 from apps.library.services import import_collection
 from apps.runs import secrets
 from apps.runs.models import Run
@@ -105,3 +105,45 @@ def test_other_teams_objects_are_not_found(
     assert response.status_code == 422 and "no collection" in response.content.decode()
     assert stranger_api.get("/api/v1/collections").json() == []
     assert ApiClient(None).get("/api/v1/collections").status_code == 401
+
+
+def test_a_run_submitted_with_an_environment_fills_its_variables_and_notes_it(
+    owner_api: ApiClient, environment: Environment
+) -> None:
+    payload = {
+        "url": "https://{{host}}/v2/data",
+        "headers": [{"name": "X-Host", "value": "{{host}}"}],
+    }
+    response = owner_api.post("/api/v1/runs", {**payload, "env": "prod"})
+    assert response.status_code == 201, response.content
+    run = Run.objects.get(pk=response.json()["id"])
+    assert run.url == "https://us.market-api.kaiko.io/v2/data"
+    assert ["X-Host", "us.market-api.kaiko.io"] in [list(h) for h in run.request_headers]
+    assert RunEnvironment.objects.get(run=run).environment == environment
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "message"),
+    [
+        ({"url": "https://{{host}}/x", "env": "staging"}, "env", "no environment “staging”"),
+        ({"url": "https://{{host}}/{{version}}", "env": "prod"}, "url", "no value for {{version}}"),
+    ],
+)
+def test_a_run_with_a_bad_environment_is_a_problem_naming_the_field(
+    owner_api: ApiClient, environment: Environment, payload: dict, field: str, message: str
+) -> None:
+    response = owner_api.post("/api/v1/runs", payload)
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["errors"][0]["field"] == field and message in problem["errors"][0]["message"]
+    assert not Run.objects.exists()
+
+
+def test_another_teams_environment_is_not_found_by_id(
+    stranger_api: ApiClient, environment: Environment
+) -> None:
+    response = stranger_api.post(
+        "/api/v1/runs", {"url": "https://x.example/", "env": str(environment.pk)}
+    )
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "env"
+    assert not Run.objects.exists()

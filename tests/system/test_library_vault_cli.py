@@ -80,6 +80,14 @@ def test_a_saved_request_and_its_collection_run_with_a_vault_key_from_the_cli(
     assert len(runs) == 2 and all(r.response_status == 200 for r in runs)
     for text in (listed.stdout, one.stdout, every.stdout):
         assert KEY not in text
+    # A request typed on the command line: its {{variables}} filled by the environment, its
+    # key the vault's secret.
+    typed = apidiag(base, token, "run", "GET", "{{base}}" + OHLCV, "--vault", "sandbox",
+                    "--env", "sandbox")  # fmt: skip
+    assert typed.returncode == 0, typed.stdout + typed.stderr
+    assert typed.stdout.startswith("200") and KEY not in typed.stdout
+    latest = Run.objects.order_by("-created_at").first()
+    assert latest is not None and latest.url.startswith(base) and KEY not in str(latest.__dict__)
 
 
 def test_a_secret_bound_to_other_hosts_is_refused_and_never_shown(

@@ -146,6 +146,8 @@ def apidiag(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         (["run", "GET", "https://x", "-H", "no colon"], {}, "is not a header"),
         (["log", "--class", "9xx"], {}, "Invalid value for '--class'"),
         (["diagnose", "--har", "/nonexistent.har"], {}, "no such file"),
+        (["run", "curl https://x", "--env", "prod"], {}, "not a cURL command"),
+        (["run", "GET", "https://x", "--vault", "k", "--key-env", "HOME"], {}, "one way"),
     ],
 )  # fmt: skip
 def test_what_the_person_can_fix_exits_4_with_a_message(

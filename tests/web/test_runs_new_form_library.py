@@ -132,6 +132,14 @@ def test_an_environment_fills_the_variables_and_the_run_notes_it(
     assert secrets.decrypt(run.secrets_encrypted).api_key == VALUE
     noted = RunEnvironment.objects.get(run=run)
     assert (noted.environment, noted.name) == (production, "Kaiko production")
+    shown = client_for(owner).get(response["Location"]).content.decode()
+    environment_url = reverse("saved:environment", args=[production.pk])
+    assert (
+        f'data-testid="environment-used"><a href="{environment_url}">Kaiko production</a>' in shown
+    )
+    production.delete()
+    shown = client_for(owner).get(response["Location"]).content.decode()
+    assert 'Kaiko production <span class="hint">(deleted since)</span>' in shown
 
 
 def test_a_variable_the_environment_does_not_define_is_a_field_error(
