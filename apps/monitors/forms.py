@@ -6,6 +6,7 @@ from django import forms
 from django.core.validators import validate_email
 
 from apps.accounts.models import Team
+from apps.library.models import Environment
 from apps.monitors import assertions, schedules, services
 from apps.monitors.models import AlertChannel
 
@@ -83,6 +84,24 @@ class MonitorForm(forms.Form):
         if not parsed:
             raise forms.ValidationError("Write at least one assertion, e.g. status in 200-299.")
         return parsed
+
+
+class SavedMonitorForm(MonitorForm):
+    """A monitor of a saved request: the form above and the environment it is sent with."""
+
+    environment = forms.ModelChoiceField(
+        label="Environment",
+        queryset=Environment.objects.none(),
+        required=False,
+        empty_label="None (the collection's variables)",
+        help_text="Its {{variables}} and vault secrets are read at each check: editing the "
+        "environment or the saved request changes what the next check sends.",
+    )
+    field_order = ["name", "environment"]
+
+    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
+        super().__init__(*args, team=team, **kwargs)
+        self.fields["environment"].queryset = Environment.objects.for_team(team).order_by("name")  # type: ignore[attr-defined]
 
 
 class ChannelForm(forms.Form):

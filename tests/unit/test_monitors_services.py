@@ -25,7 +25,9 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch: pytest.MonkeyPatch, settings: Any) -> list[Any]:
     published: list[Any] = []
-    monkeypatch.setattr(services, "publish_check", lambda check_id: published.append(check_id))
+    monkeypatch.setattr(
+        services, "publish_check", lambda check_id, countdown=0.0: published.append(check_id)
+    )
     monkeypatch.setattr(services, "publish_delivery", lambda delivery_id: True)
     settings.EGRESS_ALLOWLIST = ["127.0.0.1"]
     return published
