@@ -239,3 +239,32 @@ def test_a_cron_schedule_runs_at_its_times_and_skips_missed_ones() -> None:
     assert at == T0 + timedelta(minutes=15)
     late = services.next_slot(T0, 60, T0 + timedelta(hours=2, minutes=1), cron="*/15 * * * *")
     assert late == T0 + timedelta(hours=2, minutes=15)
+
+
+def test_a_cron_monitor_runs_at_its_own_second(team: Team, owner: User) -> None:
+    monitor = make_monitor(team, owner, cron="*/15 * * * *")
+    offset = monitor.cron_offset
+    assert 0 <= offset <= 10
+    after = services.next_slot(
+        T0 + timedelta(seconds=offset), 60, T0 + timedelta(seconds=20), "*/15 * * * *", offset
+    )
+    assert after == T0 + timedelta(minutes=15, seconds=offset)
+
+
+def test_a_tick_publishes_a_check_due_before_the_next_tick_at_its_second(
+    team: Team, owner: User, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.MONITOR_TICK_INTERVAL = 5
+    published: list[tuple[int, float]] = []
+    monkeypatch.setattr(
+        services,
+        "publish_check",
+        lambda check_id, countdown=0.0: published.append((check_id, countdown)),
+    )
+    soon = make_monitor(team, owner, next_check_at=T0 + timedelta(seconds=3))
+    make_monitor(team, owner, next_check_at=T0 + timedelta(seconds=8))  # the next tick's
+    assert services.tick(now=T0)["checks"] == 1
+    ((check_id, countdown),) = published
+    assert Check.objects.get(pk=check_id).monitor_id == soon.pk
+    assert countdown == pytest.approx(3.0)
+    assert services.tick(now=T0 + timedelta(seconds=1))["checks"] == 0  # claimed once
