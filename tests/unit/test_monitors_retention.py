@@ -96,3 +96,10 @@ def test_nothing_goes_when_retention_is_off(monitor: Monitor, owner: User, setti
     a_check(monitor, owner, NOW - timedelta(days=400))
     assert services.purge_old_checks(now=NOW) == {"checks": 0, "runs": 0}
     assert Check.objects.count() == 1
+
+
+def test_beat_purges_with_a_task_of_its_own(settings: Any) -> None:
+    from apps.monitors.tasks import purge_task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["monitors-purge"]
+    assert entry["task"] == purge_task.name == "monitors.purge"

@@ -268,3 +268,12 @@ def test_a_tick_publishes_a_check_due_before_the_next_tick_at_its_second(
     assert Check.objects.get(pk=check_id).monitor_id == soon.pk
     assert countdown == pytest.approx(3.0)
     assert services.tick(now=T0 + timedelta(seconds=1))["checks"] == 0  # claimed once
+
+
+def test_a_new_monitors_first_check_is_spread_by_its_id(team: Team, owner: User) -> None:
+    monitor = make_monitor(team, owner)
+    first = services.first_check_at(monitor, T0)
+    assert first == services.first_check_at(monitor, T0)  # the same on every call
+    assert T0 <= first <= T0 + timedelta(seconds=30)
+    others = {services.first_check_at(make_monitor(team, owner), T0) for _ in range(8)}
+    assert len(others) > 1  # monitors made at one moment don't share their second
