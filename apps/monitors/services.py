@@ -111,12 +111,12 @@ def _request_of_monitor(monitor: Monitor) -> tuple[dict[str, Any], list[Any]]:
     if monitor.saved_request is None:
         raise RequestRefused(
             f"The saved request “{monitor.saved_request_name}” this monitor sends was "
-            "deleted: make a new monitor from another one, or delete this monitor."
+            "deleted: make a new monitor from another saved request, or delete this one."
         )
     if monitor.environment is None and monitor.environment_name:
         raise RequestRefused(
             f"The environment “{monitor.environment_name}” this monitor uses was deleted: "
-            "make it again with the same name's values, or a new monitor."
+            "choose another one (or none) in the monitor's settings."
         )
     resolved = resolve_saved(
         saved=monitor.saved_request, environment=monitor.environment, user=monitor.created_by
@@ -159,6 +159,8 @@ def create_monitor(
     refused at once (RequestRefused) rather than by its first check."""
     if (source_run is None) == (saved_request is None):
         raise ValueError("a monitor sends a run's request or a saved request")
+    if source_run is not None and environment is not None:
+        raise ValueError("an environment goes with a saved request")
     for part in (source_run, saved_request, environment):
         if part is not None and part.team_id != team.pk:
             raise ValueError("the monitor's request is not the team's")
