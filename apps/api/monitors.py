@@ -256,7 +256,6 @@ def create_monitor(request: HttpRequest, payload: MonitorIn) -> Status[Any]:
         )
         environment = _environment(request, payload.environment)
     form = _form(request, payload.dict())
-    data = form.cleaned_data
     try:
         monitor = services.create_monitor(
             team=team,
@@ -264,26 +263,11 @@ def create_monitor(request: HttpRequest, payload: MonitorIn) -> Status[Any]:
             source_run=run,
             saved_request=saved,
             environment=environment,
-            **_settings(data),
+            **form.monitor_settings(),
         )
     except services.RequestRefused as refusal:
         raise _invalid_input("environment", str(refusal)) from None
     return Status(201, _out(request, monitor))
-
-
-def _settings(data: dict[str, Any]) -> dict[str, Any]:
-    """A valid MonitorForm's data as the services take it."""
-    return {
-        "name": data["name"],
-        "interval_seconds": data["interval_seconds"],
-        "assertion_list": data["assertions"],
-        "failures_to_down": data["failures_to_down"],
-        "successes_to_up": data["successes_to_up"],
-        "reminder_minutes": data["reminder_minutes"],
-        "channels": list(data["channels"]),
-        "public": data["public"],
-        "cron": data["cron"],
-    }
 
 
 @router.get(
@@ -314,14 +298,14 @@ def update_monitor(
         "public": monitor.public,
     }
     changes = {k: v for k, v in payload.dict().items() if v is not None}
-    environment = monitor.environment
+    environment: Environment | services.Keep | None = services.KEEP
     if payload.environment is not None:
         if not monitor.uses_saved_request:
             raise _invalid_input("environment", "An environment goes with a saved request.")
         environment = _environment(request, payload.environment)
-    data = _form(request, {**current, **changes}).cleaned_data
+    form = _form(request, {**current, **changes})
     try:
-        services.update_monitor(monitor=monitor, environment=environment, **_settings(data))
+        services.update_monitor(monitor=monitor, environment=environment, **form.monitor_settings())
     except services.RequestRefused as refusal:
         raise _invalid_input("environment", str(refusal)) from None
     return _out(request, monitor)

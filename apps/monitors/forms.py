@@ -67,6 +67,22 @@ class MonitorForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["channels"].queryset = AlertChannel.objects.for_team(team).order_by("name")  # type: ignore[attr-defined]
 
+    def monitor_settings(self) -> dict[str, Any]:
+        """The monitor's settings as services.create_monitor and update_monitor take them
+        (once valid)."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "interval_seconds": data["interval_seconds"],
+            "assertion_list": data["assertions"],
+            "failures_to_down": data["failures_to_down"],
+            "successes_to_up": data["successes_to_up"],
+            "reminder_minutes": data["reminder_minutes"],
+            "channels": list(data["channels"]),
+            "public": data["public"],
+            "cron": data["cron"],
+        }
+
     def clean_cron(self) -> str:
         text = self.cleaned_data["cron"].strip()
         if not text:

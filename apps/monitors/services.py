@@ -62,6 +62,13 @@ class ChannelRefused(ValueError):
 RequestRefused = library_services.RequestRefused
 
 
+class Keep:
+    """An argument left as it is (`KEEP`)."""
+
+
+KEEP = Keep()
+
+
 # Monitors ---------------------------------------------------------------------------------
 
 
@@ -222,11 +229,11 @@ def update_monitor(
     channels: list[AlertChannel],
     public: bool = False,
     cron: str = "",
-    environment: Environment | None = None,
+    environment: Environment | Keep | None = KEEP,
 ) -> Monitor:
     """Change a monitor. `environment` is for a monitor of a saved request (a run's copy
     has none): a new one is tried with the saved request first (RequestRefused)."""
-    if monitor.uses_saved_request:
+    if monitor.uses_saved_request and not isinstance(environment, Keep):
         chosen = environment.pk if environment is not None else None
         if chosen != monitor.environment_id or (environment is None and monitor.environment_name):
             if environment is not None and environment.team_id != monitor.team_id:

@@ -104,7 +104,7 @@ def monitor_new(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpRes
         form = MonitorForm(request.POST, team=run.team)
         if form.is_valid():
             monitor = services.create_monitor(
-                team=run.team, user=request.user, source_run=run, **_settings_of(form)
+                team=run.team, user=request.user, source_run=run, **form.monitor_settings()
             )
             messages.success(
                 request, f"Monitor “{monitor.name}” made: its first check is due soon."
@@ -121,22 +121,6 @@ def monitor_new(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpRes
     return render(request, "monitors/form.html", {"form": form, "run": run, "monitor": None})
 
 
-def _settings_of(form: MonitorForm) -> dict[str, Any]:
-    """The monitor's settings as the services take them, from a valid form."""
-    data = form.cleaned_data
-    return {
-        "name": data["name"],
-        "interval_seconds": data["interval_seconds"],
-        "assertion_list": data["assertions"],
-        "failures_to_down": data["failures_to_down"],
-        "successes_to_up": data["successes_to_up"],
-        "reminder_minutes": data["reminder_minutes"],
-        "channels": list(data["channels"]),
-        "public": data["public"],
-        "cron": data["cron"],
-    }
-
-
 @login_required
 def monitor_new_from_saved(request: AuthenticatedHttpRequest, saved_id: uuid.UUID) -> HttpResponse:
     """A monitor sending a saved request with an environment, both read at each check."""
@@ -150,7 +134,7 @@ def monitor_new_from_saved(request: AuthenticatedHttpRequest, saved_id: uuid.UUI
                     user=request.user,
                     saved_request=saved,
                     environment=form.cleaned_data["environment"],
-                    **_settings_of(form),
+                    **form.monitor_settings(),
                 )
             except services.RequestRefused as refusal:
                 form.add_error("environment", str(refusal))
@@ -187,8 +171,8 @@ def monitor_edit(request: AuthenticatedHttpRequest, monitor_id: uuid.UUID) -> Ht
             try:
                 services.update_monitor(
                     monitor=monitor,
-                    environment=form.cleaned_data.get("environment"),
-                    **_settings_of(form),
+                    environment=form.cleaned_data.get("environment", services.KEEP),
+                    **form.monitor_settings(),
                 )
             except services.RequestRefused as refusal:
                 form.add_error("environment", str(refusal))

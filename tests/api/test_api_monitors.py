@@ -229,3 +229,14 @@ def test_another_teams_saved_request_is_not_found(
     assert refused.json()["errors"][0]["field"] == "saved_request"
     assert "trades" not in refused.content.decode()  # nothing of it is told
     assert not Monitor.objects.exists()
+
+
+def test_a_change_that_does_not_name_the_environment_keeps_it(
+    owner_api: ApiClient, saved: SavedRequest
+) -> None:
+    made = create_saved(owner_api, saved_request="trades", environment="Production").json()
+    Environment.objects.filter(name="Production").delete()  # the monitor's check will say so
+    renamed = send(owner_api, "patch", f"/monitors/{made['id']}", {"name": "Renamed"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Renamed"
+    monitor = Monitor.objects.get()
+    assert monitor.environment is None and monitor.environment_name == "Production"
