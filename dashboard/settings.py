@@ -373,7 +373,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # Bearer tokens in link paths (share, invite, password reset) never reach a log line.
-    "filters": {"redact_token_paths": {"()": "dashboard.logs.RedactTokenPaths"}},
+    "filters": {
+        "redact_token_paths": {"()": "dashboard.logs.RedactTokenPaths"},
+        "quiet_monitors_tick": {"()": "apps.monitors.logs.QuietTick"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -387,6 +390,11 @@ LOGGING = {
         # "Not Found: /s/<token>" without the filter: its loggers use the console above only.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"level": "WARNING", "handlers": ["console"], "propagate": False},
+        # Celery's lines about each monitors' tick (every 5 s): DEBUG, not INFO.
+        **{
+            name: {"filters": ["quiet_monitors_tick"]}
+            for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+        },
     },
 }
 
@@ -488,10 +496,26 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": envfloat("MONITOR_TICK_INTERVAL", "5"),
         "options": {"expires": envfloat("MONITOR_TICK_INTERVAL", "5")},
     },
+    # Checks older than MONITOR_RETENTION_DAYS go, in batches (apps.monitors.services).
+    "monitors-purge": {
+        "task": "monitors.purge",
+        "schedule": envfloat("MONITOR_PURGE_INTERVAL", "3600"),
+        "options": {"expires": envfloat("MONITOR_PURGE_INTERVAL", "3600")},
+    },
 }
-# Monitors: a new monitor's first check is spread over this many seconds (at most its
-# interval), so that monitors made together don't all fire at once.
+# Monitors: the tick claims the monitors due before the next tick and publishes each check
+# to start at its own second.
+MONITOR_TICK_INTERVAL = envfloat("MONITOR_TICK_INTERVAL", "5")
+# A new monitor's first check is spread over this many seconds (at most its interval), so
+# that monitors made together don't all fire at once.
 MONITOR_JITTER_SECONDS = envfloat("MONITOR_JITTER_SECONDS", "30")
+# Checks older than this many days are deleted with their runs (a run that only the check
+# made); the checks and runs of state changes (the incident timeline) are kept. 0: keep all.
+MONITOR_RETENTION_DAYS = envint("MONITOR_RETENTION_DAYS", "30")
+if MONITOR_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured(
+        f"MONITOR_RETENTION_DAYS must be 0 (keep all) or more, not {MONITOR_RETENTION_DAYS!r}"
+    )
 # Incidents: INCIDENT_MIN_RUNS runs of a team to one host failing with the same diagnosis
 # within INCIDENT_WINDOW_MINUTES open an incident (a banner on the team log).
 INCIDENT_WINDOW_MINUTES = envint("INCIDENT_WINDOW_MINUTES", "10")

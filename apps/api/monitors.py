@@ -8,8 +8,10 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
 
-from apps.api.api import ERRORS, _form_problem, _team, _token
+from apps.api.api import ERRORS, _form_problem, _found, _invalid_input, _team, _token
 from apps.api.schemas import Problem
+from apps.library import selectors as library_selectors
+from apps.library.models import Environment
 from apps.monitors import assertions, selectors, services
 from apps.monitors.forms import ChannelForm, MonitorForm
 from apps.monitors.models import AlertChannel, Monitor
@@ -20,7 +22,23 @@ ID_ERRORS: dict[int, type] = {**ERRORS, 404: Problem}
 
 
 class MonitorIn(Schema):
-    run_id: uuid.UUID = Field(description="The run whose request the monitor sends.")
+    run_id: uuid.UUID | None = Field(
+        None, description="The run whose request the monitor sends (or saved_request)."
+    )
+    saved_request: str | None = Field(
+        None,
+        max_length=200,
+        description="A saved request's id or name, sent as it is at each check (or run_id).",
+    )
+    collection: str = Field(
+        "", max_length=200, description="The saved request's collection (id or name), if needed."
+    )
+    environment: str = Field(
+        "",
+        max_length=100,
+        description="With saved_request: an environment's id or name; its variables and vault "
+        "secrets are read at each check.",
+    )
     name: str
     interval_seconds: int = Field(300, description="30, 60, 300, 900, 3600, 21600 or 86400.")
     cron: str = Field("", description="Five-field cron expression (UTC); replaces the interval.")
@@ -34,6 +52,9 @@ class MonitorIn(Schema):
 
 class MonitorPatch(Schema):
     name: str | None = None
+    environment: str | None = Field(
+        None, max_length=100, description="A saved request's monitor: an environment, or ''."
+    )
     interval_seconds: int | None = None
     cron: str | None = None
     assertions: list[str] | None = None
@@ -49,11 +70,16 @@ class MonitorOut(Schema):
     name: str
     method: str
     url: str = Field(description="As stored: secrets redacted.")
+    saved_request_id: uuid.UUID | None = Field(description="The saved request it sends, if any.")
+    environment_id: uuid.UUID | None = Field(description="The environment it sends it with.")
     state: str
     paused: bool
     interval_seconds: int
     cron: str
     schedule: str = Field(description="The schedule in words.")
+    cron_offset_seconds: int = Field(
+        description="A cron schedule's jitter: it runs this many seconds after each time."
+    )
     next_check_at: datetime | None
     last_check_at: datetime | None
     assertions: list[str]
@@ -154,8 +180,11 @@ def _out(request: HttpRequest, monitor: Monitor) -> dict[str, Any]:
                 "successes_to_up",
                 "reminder_minutes",
                 "public",
+                "saved_request_id",
+                "environment_id",
             )
         },
+        "cron_offset_seconds": monitor.cron_offset,
         "assertions": [assertions.describe(a) for a in monitor.assertions],
         "channel_ids": list(monitor.channels.values_list("id", flat=True)),
         "schedule": monitor.schedule_text,
@@ -194,29 +223,50 @@ def list_monitors(request: HttpRequest) -> list[dict[str, Any]]:
     return [_out(request, m) for m in monitors]
 
 
+def _environment(request: HttpRequest, value: str) -> Environment | None:
+    found: Environment | None = _found(
+        "environment", library_selectors.find_environment, team=_team(request), value=value
+    )
+    return found
+
+
 @router.post(
-    "/monitors", response={201: MonitorOut, **ID_ERRORS}, summary="Monitor a run's request"
+    "/monitors",
+    response={201: MonitorOut, **ID_ERRORS},
+    summary="Monitor a run's request, or a saved request with an environment",
 )
 def create_monitor(request: HttpRequest, payload: MonitorIn) -> Status[Any]:
-    run = get_run_for_user(user=request.user, run_id=payload.run_id)  # type: ignore[arg-type]
-    if run.team_id != _token(request).team_id:
-        raise Http404("No such run")
+    if (payload.run_id is None) == (payload.saved_request is None):
+        raise _invalid_input("run_id", "Give either run_id or saved_request, not both.")
+    team = _team(request)
+    run = saved = environment = None
+    if payload.run_id is not None:
+        run = get_run_for_user(user=request.user, run_id=payload.run_id)  # type: ignore[arg-type]
+        if run.team_id != team.pk:
+            raise Http404("No such run")
+        if payload.environment:
+            raise _invalid_input("environment", "An environment goes with a saved request.")
+    else:
+        saved = _found(
+            "saved_request",
+            library_selectors.find_saved_request,
+            team=team,
+            value=payload.saved_request or "",
+            collection=payload.collection,
+        )
+        environment = _environment(request, payload.environment)
     form = _form(request, payload.dict())
-    data = form.cleaned_data
-    monitor = services.create_monitor(
-        team=run.team,
-        user=request.user,  # type: ignore[arg-type]
-        source_run=run,
-        name=data["name"],
-        interval_seconds=data["interval_seconds"],
-        assertion_list=data["assertions"],
-        failures_to_down=data["failures_to_down"],
-        successes_to_up=data["successes_to_up"],
-        reminder_minutes=data["reminder_minutes"],
-        channels=list(data["channels"]),
-        public=data["public"],
-        cron=data["cron"],
-    )
+    try:
+        monitor = services.create_monitor(
+            team=team,
+            user=request.user,  # type: ignore[arg-type]
+            source_run=run,
+            saved_request=saved,
+            environment=environment,
+            **form.monitor_settings(),
+        )
+    except services.RequestRefused as refusal:
+        raise _invalid_input("environment", str(refusal)) from None
     return Status(201, _out(request, monitor))
 
 
@@ -248,19 +298,16 @@ def update_monitor(
         "public": monitor.public,
     }
     changes = {k: v for k, v in payload.dict().items() if v is not None}
-    data = _form(request, {**current, **changes}).cleaned_data
-    services.update_monitor(
-        monitor=monitor,
-        name=data["name"],
-        interval_seconds=data["interval_seconds"],
-        assertion_list=data["assertions"],
-        failures_to_down=data["failures_to_down"],
-        successes_to_up=data["successes_to_up"],
-        reminder_minutes=data["reminder_minutes"],
-        channels=list(data["channels"]),
-        public=data["public"],
-        cron=data["cron"],
-    )
+    environment: Environment | services.Keep | None = services.KEEP
+    if payload.environment is not None:
+        if not monitor.uses_saved_request:
+            raise _invalid_input("environment", "An environment goes with a saved request.")
+        environment = _environment(request, payload.environment)
+    form = _form(request, {**current, **changes})
+    try:
+        services.update_monitor(monitor=monitor, environment=environment, **form.monitor_settings())
+    except services.RequestRefused as refusal:
+        raise _invalid_input("environment", str(refusal)) from None
     return _out(request, monitor)
 
 

@@ -6,6 +6,7 @@ from django import forms
 from django.core.validators import validate_email
 
 from apps.accounts.models import Team
+from apps.library.models import Environment
 from apps.monitors import assertions, schedules, services
 from apps.monitors.models import AlertChannel
 
@@ -66,6 +67,22 @@ class MonitorForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["channels"].queryset = AlertChannel.objects.for_team(team).order_by("name")  # type: ignore[attr-defined]
 
+    def monitor_settings(self) -> dict[str, Any]:
+        """The monitor's settings as services.create_monitor and update_monitor take them
+        (once valid)."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "interval_seconds": data["interval_seconds"],
+            "assertion_list": data["assertions"],
+            "failures_to_down": data["failures_to_down"],
+            "successes_to_up": data["successes_to_up"],
+            "reminder_minutes": data["reminder_minutes"],
+            "channels": list(data["channels"]),
+            "public": data["public"],
+            "cron": data["cron"],
+        }
+
     def clean_cron(self) -> str:
         text = self.cleaned_data["cron"].strip()
         if not text:
@@ -83,6 +100,24 @@ class MonitorForm(forms.Form):
         if not parsed:
             raise forms.ValidationError("Write at least one assertion, e.g. status in 200-299.")
         return parsed
+
+
+class SavedMonitorForm(MonitorForm):
+    """A monitor of a saved request: the form above and the environment it is sent with."""
+
+    environment = forms.ModelChoiceField(
+        label="Environment",
+        queryset=Environment.objects.none(),
+        required=False,
+        empty_label="None (the collection's variables)",
+        help_text="Its {{variables}} and vault secrets are read at each check: editing the "
+        "environment or the saved request changes what the next check sends.",
+    )
+    field_order = ["name", "environment"]
+
+    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
+        super().__init__(*args, team=team, **kwargs)
+        self.fields["environment"].queryset = Environment.objects.for_team(team).order_by("name")  # type: ignore[attr-defined]
 
 
 class ChannelForm(forms.Form):

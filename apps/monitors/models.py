@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.accounts.models import Team, TeamScopedQuerySet
+from apps.library.models import Environment, SavedRequest
 from apps.runs.models import Run
 
 
@@ -71,8 +72,21 @@ class Monitor(models.Model):
     source_run = models.ForeignKey(
         Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Or a saved request, sent as it is at each check with the environment's {{variables}}
+    # and {{vault:NAME}} secrets resolved then. SET_NULL, not PROTECT: deleting a collection
+    # or an environment in the library is never blocked by a monitor; the monitor's next
+    # check fails instead, saying what was deleted (hence the names kept here), and alerts.
+    saved_request = models.ForeignKey(
+        SavedRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="monitors"
+    )
+    saved_request_name = models.CharField(max_length=200, blank=True)
+    environment = models.ForeignKey(
+        Environment, null=True, blank=True, on_delete=models.SET_NULL, related_name="monitors"
+    )
+    environment_name = models.CharField(max_length=100, blank=True)
 
     # The request: its own copy of a run's request fields (redacted) and encrypted secrets.
+    # A monitor of a saved request keeps only what is shown of it here (no secrets).
     method = models.CharField(max_length=10)
     url = models.TextField()
     host = models.CharField(max_length=255, blank=True)
@@ -130,6 +144,20 @@ class Monitor(models.Model):
         return f"Every {self.interval_seconds} s"
 
     @property
+    def cron_offset(self) -> int:
+        """Seconds after each time its cron expression names that it runs (0 without one)."""
+        if not self.cron:
+            return 0
+        from apps.monitors.schedules import cron_jitter
+
+        return cron_jitter(self.cron, self.id)
+
+    @property
+    def uses_saved_request(self) -> bool:
+        """Made from a saved request (even if that has been deleted since)."""
+        return bool(self.saved_request_id or self.saved_request_name)
+
+    @property
     def state_class(self) -> str:
         """The badge colour of its state."""
         return STATE_CLASSES[self.state]
@@ -159,6 +187,7 @@ class Check(models.Model):
         ]
         indexes = [
             models.Index(fields=["monitor", "-planned_at"], name="check_monitor_recent"),
+            models.Index(fields=["planned_at"], name="check_planned"),  # retention
             models.Index(
                 fields=["started_at"],
                 name="check_unevaluated",

@@ -1,7 +1,15 @@
 """Cron schedules of monitors: validated, their next time, and said in words. A monitor
-without a cron expression runs every `interval_seconds` (see services.next_slot)."""
+without a cron expression runs every `interval_seconds` (see services.next_slot).
 
-from datetime import UTC, datetime
+Jitter: monitors sharing a schedule don't all fire at the same second. Each runs a number
+of seconds after the times its schedule names that is derived from its id (the same on
+every check and on every beat), at most CRON_JITTER_MAX_SECONDS and at most a tenth of the
+shortest gap between two of the expression's times."""
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from cron_descriptor import get_description  # type: ignore[import-untyped]
 from croniter import croniter  # type: ignore[import-untyped]
@@ -29,10 +37,51 @@ def check_cron(expression: str) -> str:
     return normalised
 
 
-def next_time(expression: str, after: datetime) -> datetime:
-    """The first time after `after` that the expression names (UTC)."""
-    value: datetime = croniter(expression, after.astimezone(UTC)).get_next(datetime)
-    return value
+CRON_JITTER_MAX_SECONDS = 10
+CRON_JITTER_FRACTION = 0.1  # of the shortest gap between two times of the expression
+GAPS_LOOKED_AT = 48
+
+
+def next_time(expression: str, after: datetime, offset: int = 0) -> datetime:
+    """The first time after `after` that the expression names (UTC), `offset` seconds
+    later (its jitter): the slots are the expression's times plus the offset."""
+    shift = timedelta(seconds=offset)
+    start = after.astimezone(UTC) - shift
+    value: datetime = croniter(expression, start).get_next(datetime)
+    return value + shift
+
+
+def offset_of(key: uuid.UUID, span: int) -> int:
+    """A whole number of seconds from 0 to `span`, always the same for the same key, and
+    spread evenly over the range for different keys."""
+    if span <= 0:
+        return 0
+    digest = hashlib.sha256(key.bytes).digest()
+    return int.from_bytes(digest[:8], "big") % (span + 1)
+
+
+@lru_cache(maxsize=1024)
+def shortest_gap(expression: str) -> float:
+    """The shortest time in seconds between two successive times of the expression, over
+    its first GAPS_LOOKED_AT times in 2026 (60 s at least: cron counts in minutes)."""
+    times = croniter(expression, datetime(2026, 1, 1, tzinfo=UTC))
+    previous: datetime = times.get_next(datetime)
+    shortest = float("inf")
+    for _ in range(GAPS_LOOKED_AT):
+        following: datetime = times.get_next(datetime)
+        shortest = min(shortest, (following - previous).total_seconds())
+        previous = following
+    return shortest
+
+
+def jitter_span(expression: str) -> int:
+    """The most seconds a monitor on this expression may run after its times."""
+    return int(min(CRON_JITTER_MAX_SECONDS, shortest_gap(expression) * CRON_JITTER_FRACTION))
+
+
+def cron_jitter(expression: str, monitor_id: uuid.UUID) -> int:
+    """How many seconds after the expression's times this monitor runs."""
+    return offset_of(monitor_id, jitter_span(expression))
 
 
 def in_words(expression: str) -> str:

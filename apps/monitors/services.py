@@ -1,15 +1,15 @@
-"""Writes of monitors: making one from a run, the scheduler's tick, a check (a normal Run,
-executed by the worker that took the check), its evaluation and the state machine, alert
-channels and the deliveries of their alerts (through apps.egress, retried with backoff)."""
+"""Writes of monitors: making one from a run or a saved request, the scheduler's tick, a
+check (a normal Run, executed by the worker that took the check), its evaluation and the
+state machine, alert channels and the deliveries of their alerts (through apps.egress,
+retried with backoff), and the retention of old checks."""
 
 import logging
 import math
-import random
 import secrets as token_secrets
 import time
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -20,18 +20,23 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import Team
+from apps.diagnosis.lookups import profile_for_url
 from apps.diagnosis.results import Diagnosis
 from apps.egress.client import Limits, send
 from apps.egress.policy import AddressPolicy, TargetRefused, parse_target
 from apps.egress.types import OutboundRequest
+from apps.library import services as library_services
+from apps.library.models import Environment, SavedRequest
 from apps.monitors import alerts, assertions, incidents, schedules, state
 from apps.monitors.models import AlertChannel, Check, Delivery, Monitor, StateChange, StatusPage
 from apps.runs import execution
 from apps.runs import secrets as run_secrets
+from apps.runs.forms import RunRequest
 from apps.runs.models import Attempt, Run
-from apps.runs.services import REQUEST_FIELDS, submit_copy
+from apps.runs.services import REQUEST_FIELDS, split_secrets, submit_copy
 from apps.sharing.models import ShareLink
 from apps.sharing.services import create_link
+from apps.vault import services as vault_services
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +57,96 @@ class ChannelRefused(ValueError):
     """A channel target that cannot be used; the message says why, at the field."""
 
 
+# The library's refusal of a saved request that cannot be sent as it is (a variable with
+# no value, a vault secret missing or bound to other hosts): its message says why.
+RequestRefused = library_services.RequestRefused
+
+
+class Keep:
+    """An argument left as it is (`KEEP`)."""
+
+
+KEEP = Keep()
+
+
 # Monitors ---------------------------------------------------------------------------------
+
+
+def resolve_saved(
+    *, saved: SavedRequest, environment: Environment | None, user: User | None
+) -> vault_services.Resolved:
+    """The saved request as it is sent now: the collection's variables with the
+    environment's over them, then {{vault:NAME}} secrets, by the library's and the vault's
+    own path (the one a saved request's Run button takes). RequestRefused says why not."""
+    request = library_services.run_request_of(
+        saved, variables=library_services.variables_of(saved.collection, environment)
+    )
+    try:
+        # A monitor whose maker has left resolves on no one's behalf (refusals noted so).
+        return vault_services.resolve_request(
+            team=saved.team, user=cast(User, user), request=request
+        )
+    except vault_services.VaultRefused as refusal:
+        raise RequestRefused(str(refusal)) from None
+
+
+def request_fields(request: RunRequest) -> dict[str, Any]:
+    """A resolved request as the columns a run keeps of it (`REQUEST_FIELDS`): every value
+    redacted, the secrets encrypted, split by the runs' own `split_secrets`."""
+    stored, kept = split_secrets(request)
+    return {
+        "method": request.method,
+        "url": stored.url,
+        "host": stored.host,
+        "query": [list(pair) for pair in stored.params],
+        "request_headers": [list(pair) for pair in stored.headers],
+        "request_body": stored.body,
+        "timeout_seconds": request.timeout,
+        "follow_redirects": request.follow_redirects,
+        "send_traceparent": request.send_traceparent,
+        "profile": request.profile or profile_for_url(request.url).slug,
+        "has_api_key": bool(request.api_key),
+        "secrets_encrypted": run_secrets.encrypt(kept),
+    }
+
+
+def _request_of_monitor(monitor: Monitor) -> tuple[dict[str, Any], list[Any]]:
+    """What this check sends (`REQUEST_FIELDS`) and the vault secrets it uses: a copy of
+    the run's request, or the saved request and environment as they are now."""
+    if not monitor.uses_saved_request:
+        return {name: getattr(monitor, name) for name in REQUEST_FIELDS}, []
+    if monitor.saved_request is None:
+        raise RequestRefused(
+            f"The saved request “{monitor.saved_request_name}” this monitor sends was "
+            "deleted: make a new monitor from another saved request, or delete this one."
+        )
+    if monitor.environment is None and monitor.environment_name:
+        raise RequestRefused(
+            f"The environment “{monitor.environment_name}” this monitor uses was deleted: "
+            "choose another one (or none) in the monitor's settings."
+        )
+    resolved = resolve_saved(
+        saved=monitor.saved_request, environment=monitor.environment, user=monitor.created_by
+    )
+    return request_fields(resolved.request), resolved.used
+
+
+def first_check_at(monitor: Monitor, now: datetime) -> datetime:
+    """A new monitor's first slot: its cron expression's next time plus its jitter, or
+    within its interval (at most MONITOR_JITTER_SECONDS), both derived from its id."""
+    if monitor.cron:
+        return schedules.next_time(monitor.cron, now, monitor.cron_offset)
+    span = int(min(float(monitor.interval_seconds), settings.MONITOR_JITTER_SECONDS))
+    return now + timedelta(seconds=schedules.offset_of(monitor.id, span))
 
 
 def create_monitor(
     *,
     team: Team,
     user: User,
-    source_run: Run,
+    source_run: Run | None = None,
+    saved_request: SavedRequest | None = None,
+    environment: Environment | None = None,
     name: str,
     interval_seconds: int,
     assertion_list: list[dict[str, Any]],
@@ -71,35 +158,62 @@ def create_monitor(
     cron: str = "",
     now: datetime | None = None,
 ) -> Monitor:
-    """A monitor sending a copy of `source_run`'s request (its secrets included, still
-    encrypted), first checked within its jitter window."""
-    if source_run.team_id != team.pk:
-        raise ValueError("the run is not the team's")
+    """A monitor sending either a copy of `source_run`'s request (its secrets included,
+    still encrypted) or `saved_request` with `environment`, resolved at each check (what
+    it keeps of them is what is shown, no secret); first checked within its jitter window.
+
+    A saved request is resolved once here too, so that one that cannot be sent now is
+    refused at once (RequestRefused) rather than by its first check."""
+    if (source_run is None) == (saved_request is None):
+        raise ValueError("a monitor sends a run's request or a saved request")
+    if source_run is not None and environment is not None:
+        raise ValueError("an environment goes with a saved request")
+    for part in (source_run, saved_request, environment):
+        if part is not None and part.team_id != team.pk:
+            raise ValueError("the monitor's request is not the team's")
     now = now or timezone.now()
-    request = {name_: getattr(source_run, name_) for name_ in REQUEST_FIELDS}
-    jitter = random.SystemRandom().uniform(
-        0, min(float(interval_seconds), settings.MONITOR_JITTER_SECONDS)
+    if source_run is not None:
+        request = {name_: getattr(source_run, name_) for name_ in REQUEST_FIELDS}
+    else:
+        assert saved_request is not None
+        resolved = resolve_saved(saved=saved_request, environment=environment, user=user)
+        shown = request_fields(resolved.request)
+        request = {
+            **shown,
+            "method": saved_request.method,
+            "url": saved_request.url,
+            "query": saved_request.query,
+            "request_headers": saved_request.request_headers,
+            "request_body": saved_request.request_body,
+            "has_api_key": saved_request.has_api_key,
+            "secrets_encrypted": b"",  # taken from the saved request at each check
+        }
+    monitor = Monitor(
+        team=team,
+        created_by=user,
+        name=name,
+        source_run=source_run,
+        saved_request=saved_request,
+        saved_request_name=saved_request.name[:200] if saved_request else "",
+        environment=environment,
+        environment_name=environment.name[:100] if environment else "",
+        interval_seconds=interval_seconds,
+        assertions=assertion_list,
+        failures_to_down=failures_to_down,
+        successes_to_up=successes_to_up,
+        reminder_minutes=reminder_minutes,
+        public=public,
+        cron=cron,
+        **request,
     )
+    monitor.next_check_at = first_check_at(monitor, now)
     with transaction.atomic():
-        monitor = Monitor.objects.create(
-            team=team,
-            created_by=user,
-            name=name,
-            source_run=source_run,
-            interval_seconds=interval_seconds,
-            assertions=assertion_list,
-            failures_to_down=failures_to_down,
-            successes_to_up=successes_to_up,
-            reminder_minutes=reminder_minutes,
-            public=public,
-            cron=cron,
-            next_check_at=(
-                schedules.next_time(cron, now) if cron else now + timedelta(seconds=jitter)
-            ),
-            **request,
-        )
+        monitor.save(force_insert=True)
         monitor.channels.set([c for c in channels or [] if c.team_id == team.pk])
-    logger.info("monitor %s made by user %s from run %s", monitor.id, user.pk, source_run.id)
+    made_from = (
+        f"run {source_run.id}" if source_run else f"saved request {monitor.saved_request_id}"
+    )
+    logger.info("monitor %s made by user %s from %s", monitor.id, user.pk, made_from)
     return monitor
 
 
@@ -115,11 +229,27 @@ def update_monitor(
     channels: list[AlertChannel],
     public: bool = False,
     cron: str = "",
+    environment: Environment | Keep | None = KEEP,
 ) -> Monitor:
+    """Change a monitor. `environment` is for a monitor of a saved request (a run's copy
+    has none): a new one is tried with the saved request first (RequestRefused)."""
+    if monitor.uses_saved_request and not isinstance(environment, Keep):
+        chosen = environment.pk if environment is not None else None
+        if chosen != monitor.environment_id or (environment is None and monitor.environment_name):
+            if environment is not None and environment.team_id != monitor.team_id:
+                raise ValueError("the environment is not the team's")
+            if monitor.saved_request is not None:
+                resolve_saved(
+                    saved=monitor.saved_request, environment=environment, user=monitor.created_by
+                )
+            monitor.environment = environment
+            monitor.environment_name = environment.name[:100] if environment is not None else ""
     monitor.name = name
     monitor.public = public
     if cron and cron != monitor.cron:
-        monitor.next_check_at = schedules.next_time(cron, timezone.now())
+        monitor.next_check_at = schedules.next_time(
+            cron, timezone.now(), schedules.cron_jitter(cron, monitor.id)
+        )
     monitor.cron = cron
     if interval_seconds != monitor.interval_seconds and monitor.next_check_at is not None:
         monitor.next_check_at = min(
@@ -171,11 +301,14 @@ def set_status_page(*, team: Team, enabled: bool, rotate: bool = False) -> Statu
 # Scheduling (beat) ------------------------------------------------------------------------
 
 
-def next_slot(planned: datetime, interval: int, now: datetime, cron: str = "") -> datetime:
-    """The first slot of the schedule after `now`: missed slots (beat or workers down) are
-    skipped, so a monitor is checked once after an outage, not once per missed slot."""
+def next_slot(
+    planned: datetime, interval: int, now: datetime, cron: str = "", offset: int = 0
+) -> datetime:
+    """The first slot of the schedule after `now` (and after `planned`): missed slots (beat
+    or workers down) are skipped, so a monitor is checked once after an outage, not once
+    per missed slot. A cron schedule's slots are its times plus the monitor's `offset`."""
     if cron:
-        return schedules.next_time(cron, max(planned, now))
+        return schedules.next_time(cron, max(planned, now), offset)
     following = planned + timedelta(seconds=interval)
     if following > now:
         return following
@@ -184,10 +317,13 @@ def next_slot(planned: datetime, interval: int, now: datetime, cron: str = "") -
 
 
 def tick(*, now: datetime | None = None) -> dict[str, int]:
-    """Claim the due monitors (each with a conditional update on the slot read, so two
-    beats never run one slot twice), record their checks and publish them; publish again
-    the checks and deliveries the broker lost; evaluate checks whose worker stopped."""
+    """Claim the monitors due before the next tick (each with a conditional update on the
+    slot read, so two beats never run one slot twice), record their checks and publish
+    them, each to start at its own second (a countdown: the jitter that spreads monitors
+    of one schedule is not lost to the tick's step); publish again the checks and
+    deliveries the broker lost; evaluate checks whose worker stopped."""
     now = now or timezone.now()
+    horizon = now + timedelta(seconds=settings.MONITOR_TICK_INTERVAL)
     counts = {"checks": 0, "republished": 0, "evaluated": 0, "deliveries": 0}
     # Incidents across the team are looked for on every tick too (apps.monitors.incidents).
     # One transaction for the whole batch (one commit, not one per monitor); each claim is
@@ -196,7 +332,7 @@ def tick(*, now: datetime | None = None) -> dict[str, int]:
     with transaction.atomic():
         due = list(
             Monitor.objects.select_for_update(skip_locked=True)
-            .filter(paused=False, next_check_at__lte=now)
+            .filter(paused=False, next_check_at__lte=horizon)
             .order_by("next_check_at")
             .values_list("pk", "next_check_at", "interval_seconds", "cron")[:TICK_BATCH]
         )
@@ -204,8 +340,9 @@ def tick(*, now: datetime | None = None) -> dict[str, int]:
         for pk, planned, interval, cron in due:
             if planned is None:
                 continue
+            offset = schedules.cron_jitter(cron, pk) if cron else 0
             if Monitor.objects.filter(pk=pk, paused=False, next_check_at=planned).update(
-                next_check_at=next_slot(planned, interval, now, cron)
+                next_check_at=next_slot(planned, interval, now, cron, offset)
             ):
                 claimed.append((pk, planned))
         Check.objects.bulk_create(
@@ -218,7 +355,7 @@ def tick(*, now: datetime | None = None) -> dict[str, int]:
     ).values_list("pk", "monitor_id", "planned_at")
     for check_id, monitor_id, planned_at in made:
         if (monitor_id, planned_at) in wanted:
-            publish_check(check_id=check_id)
+            publish_check(check_id=check_id, countdown=(planned_at - now).total_seconds())
             counts["checks"] += 1
     lost = Check.objects.filter(
         started_at=None, planned_at__lte=now - CHECK_REPUBLISH_AFTER
@@ -245,11 +382,15 @@ def tick(*, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def publish_check(*, check_id: int) -> bool:
+def publish_check(*, check_id: int, countdown: float = 0.0) -> bool:
+    """Publish a check to the broker, to start in `countdown` seconds (at its slot)."""
     from apps.monitors.tasks import run_check_task
 
     try:
-        run_check_task.delay(check_id)
+        if countdown > 0:
+            run_check_task.apply_async((check_id,), countdown=countdown)
+        else:
+            run_check_task.delay(check_id)
     except Exception as exc:  # any transport's error: the tick publishes it again
         logger.warning("check %s not published (%s)", check_id, type(exc).__name__)
         return False
@@ -277,16 +418,43 @@ def run_check(*, check_id: int, worker: str = "") -> None:
     if not Check.objects.filter(pk=check_id, started_at=None).update(started_at=now):
         logger.info("check %s was started by another delivery", check_id)
         return
-    check = Check.objects.select_related("monitor").get(pk=check_id)
+    check = Check.objects.select_related(
+        "monitor__team",
+        "monitor__created_by",
+        "monitor__saved_request__collection",
+        "monitor__saved_request__team",
+        "monitor__environment",
+    ).get(pk=check_id)
     monitor = check.monitor
-    request = {name: getattr(monitor, name) for name in REQUEST_FIELDS}
+    try:
+        request, used = _request_of_monitor(monitor)
+    except RequestRefused as refusal:
+        logger.info("check %s of monitor %s not sent: refused", check_id, monitor.id)
+        settle_unsent(check_id=check_id, reason=str(refusal))
+        return
     with transaction.atomic():
         run, attempt = submit_copy(
             team=monitor.team, user=monitor.created_by, request=request, publish=False
         )
         Check.objects.filter(pk=check_id).update(run=run)
+        if used:
+            vault_services.record_use(used=used, user=cast(User, monitor.created_by), run=run)
     execution.execute_attempt(attempt_id=attempt.id, worker=worker)
     evaluate_check(check_id=check_id)
+
+
+def settle_unsent(*, check_id: int, reason: str) -> bool:
+    """A check whose request could not be composed (a saved request or environment that
+    was deleted, a variable with no value, a vault secret refused): a failure, explained,
+    seen by the state machine like any other. No run: nothing was sent."""
+    failure = {
+        "assertion": "",
+        "title": f"The request was not sent. {reason}"[:500],
+        "evidence": [],
+        "advice": "Fix the saved request, its environment or the vault secret it names: "
+        "the next check sends them as they are then.",
+    }
+    return _settle(check_id=check_id, failures=[failure], run=None, attempt=None, phases={})
 
 
 def observe(attempt: Attempt) -> assertions.Observation:
@@ -324,9 +492,8 @@ def evaluate_check(*, check_id: int) -> bool:
     attempt = run.attempts.exclude(status=Attempt.Status.CANCELLED).order_by("-number").first()
     if attempt is None:
         return False
-    failures = [
-        f.to_dict() for f in assertions.evaluate(check.monitor.assertions, observe(attempt))
-    ]
+    seen = observe(attempt)
+    failures = [f.to_dict() for f in assertions.evaluate(check.monitor.assertions, seen)]
     if attempt.status != Attempt.Status.DONE and not failures:
         failures = [
             {
@@ -336,18 +503,33 @@ def evaluate_check(*, check_id: int) -> bool:
                 "advice": "See the run.",
             }
         ]
+    return _settle(
+        check_id=check_id, failures=failures, run=run, attempt=attempt, phases=seen.phases
+    )
+
+
+def _settle(
+    *,
+    check_id: int,
+    failures: list[dict[str, Any]],
+    run: Run | None,
+    attempt: Attempt | None,
+    phases: dict[str, float],
+) -> bool:
+    """Record the check's outcome once (a conditional claim) and move its monitor's state,
+    recording a change and queueing its alerts. False when another got there first."""
     now = timezone.now()
-    seen = observe(attempt)
     with transaction.atomic():
         claimed = Check.objects.filter(pk=check_id, evaluated_at=None).update(
             evaluated_at=now,
             passed=not failures,
             failures=failures,
-            duration_ms=attempt.duration_ms,
-            phases=seen.phases,
+            duration_ms=attempt.duration_ms if attempt is not None else None,
+            phases=phases,
         )
         if not claimed:
             return False
+        check = Check.objects.get(pk=check_id)
         monitor = Monitor.objects.select_for_update().get(pk=check.monitor_id)
         before = state.Counters(
             monitor.state, monitor.consecutive_failures, monitor.consecutive_successes
@@ -362,7 +544,11 @@ def evaluate_check(*, check_id: int) -> bool:
         monitor.consecutive_failures = after.failures
         monitor.consecutive_successes = after.successes
         monitor.last_check_at = now
-        diagnosis = Diagnosis.from_dict(attempt.diagnosis) if attempt.diagnosis else None
+        diagnosis = (
+            Diagnosis.from_dict(attempt.diagnosis)
+            if attempt is not None and attempt.diagnosis
+            else None
+        )
         change = None
         if after.state != before.state:
             change = StateChange.objects.create(
@@ -408,11 +594,19 @@ def evaluate_check(*, check_id: int) -> bool:
             ]
         )
     if change is not None:
-        logger.info("monitor %s: %s -> %s (run %s)", monitor.id, before.state, after.state, run.id)
+        logger.info(
+            "monitor %s: %s -> %s (run %s)",
+            monitor.id,
+            before.state,
+            after.state,
+            run.id if run is not None else "none: not sent",
+        )
     return True
 
 
-def _status_text(attempt: Attempt) -> str:
+def _status_text(attempt: Attempt | None) -> str:
+    if attempt is None:
+        return "Not sent"
     if attempt.outcome == Run.Outcome.RESPONSE:
         return f"{attempt.response_status} {attempt.response_reason}".strip()
     return f"No response ({attempt.failure_kind or 'not finished'})"
@@ -423,8 +617,8 @@ def _queue_alerts(
     monitor: Monitor,
     event: str,
     change: StateChange | None,
-    run: Run,
-    attempt: Attempt,
+    run: Run | None,
+    attempt: Attempt | None,
     diagnosis: Diagnosis | None,
     failures: list[dict[str, Any]],
     from_state: str,
@@ -442,12 +636,17 @@ def _queue_alerts(
         status=_status_text(attempt),
         diagnosis=diagnosis,
         failures=failures,
-        excerpt=attempt.response_body or attempt.failure_message,  # stored redacted
-        run_url=settings.SITE_URL + reverse("runs:detail", args=[run.pk]),
+        # Stored redacted; a check that sent nothing has its refusal instead.
+        excerpt=(
+            (attempt.response_body or attempt.failure_message)
+            if attempt is not None
+            else failures[0]["title"]
+        ),
+        run_url=settings.SITE_URL + reverse("runs:detail", args=[run.pk]) if run else "",
         at=timezone.now().isoformat(),
     )
     share_url = ""
-    if monitor.created_by is not None and event != "recovery":
+    if monitor.created_by is not None and run is not None and event != "recovery":
         _, token = create_link(
             run=run,
             created_by=monitor.created_by,
@@ -489,6 +688,65 @@ def queue_deliveries(
         transaction.on_commit(partial(publish_delivery, delivery_id=delivery.pk))
         made.append(delivery)
     return made
+
+
+# Retention ------------------------------------------------------------------------------------
+
+PURGE_BATCH = 500
+PURGE_MAX_BATCHES = 40  # per call: the next call (beat, hourly) goes on from there
+
+
+def purge_old_checks(
+    *, now: datetime | None = None, batch: int = PURGE_BATCH, max_batches: int = PURGE_MAX_BATCHES
+) -> dict[str, int]:
+    """Delete the checks planned more than MONITOR_RETENTION_DAYS ago, `batch` at a time
+    (one short transaction each), with their runs when the check alone made use of them.
+
+    Kept: every check and run a StateChange names (the incident timeline keeps its runs and
+    diagnoses), and runs that became more than a check's: shared, saved to the library,
+    the source of a monitor or of another run (a retry, a fix tried)."""
+    counts = {"checks": 0, "runs": 0}
+    days = settings.MONITOR_RETENTION_DAYS
+    if days <= 0:
+        return counts
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    kept_checks = StateChange.objects.filter(check_made__isnull=False).values("check_made_id")
+    kept_runs = StateChange.objects.filter(run__isnull=False).values("run_id")
+    old = (
+        Check.objects.filter(planned_at__lt=cutoff)
+        .exclude(pk__in=kept_checks)
+        .exclude(run__in=kept_runs)
+        .order_by("planned_at", "pk")
+    )
+    for _ in range(max_batches):
+        rows = list(old.values_list("pk", "run_id")[:batch])
+        if not rows:
+            break
+        run_ids = [run_id for _, run_id in rows if run_id is not None]
+        with transaction.atomic():
+            counts["checks"] += (
+                Check.objects.filter(pk__in=[pk for pk, _ in rows])
+                .delete()[1]
+                .get("monitors.Check", 0)
+            )
+            only_the_checks = (
+                Run.objects.filter(pk__in=run_ids)
+                .exclude(pk__in=kept_runs)
+                .filter(share_links=None, saved_from=None)
+                .exclude(pk__in=Monitor.objects.filter(source_run__in=run_ids).values("source_run"))
+                .exclude(pk__in=Run.objects.filter(source__in=run_ids).values("source"))
+            )
+            counts["runs"] += only_the_checks.delete()[1].get("runs.Run", 0)
+        if len(rows) < batch:
+            break
+    if counts["checks"]:
+        logger.info(
+            "monitors retention: %s checks and %s runs older than %s days deleted",
+            counts["checks"],
+            counts["runs"],
+            days,
+        )
+    return counts
 
 
 # Channels and deliveries ------------------------------------------------------------------

@@ -12,6 +12,11 @@ def tick_task() -> None:
     services.tick()
 
 
+@shared_task(name="monitors.purge", ignore_result=True)
+def purge_task() -> None:
+    services.purge_old_checks()
+
+
 @shared_task(bind=True, name="monitors.run_check", acks_late=True, ignore_result=True)
 def run_check_task(self: Task, check_id: int) -> None:
     worker = f"{self.request.hostname or 'worker'} pid {os.getpid()}"

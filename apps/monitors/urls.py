@@ -7,6 +7,7 @@ app_name = "monitors"
 urlpatterns = [
     path("", views.monitor_list, name="list"),
     path("from-run/<uuid:run_id>/", views.monitor_new, name="new"),
+    path("from-saved/<uuid:saved_id>/", views.monitor_new_from_saved, name="new_from_saved"),
     path("<uuid:monitor_id>/", views.monitor_detail, name="detail"),
     path("<uuid:monitor_id>/edit/", views.monitor_edit, name="edit"),
     path("<uuid:monitor_id>/pause/", views.monitor_pause, name="pause"),

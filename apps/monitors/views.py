@@ -14,8 +14,9 @@ from django.views.decorators.http import require_POST, require_safe
 from django_ratelimit.decorators import ratelimit
 
 from apps.accounts.selectors import current_team
+from apps.library.selectors import get_saved_request_for_user
 from apps.monitors import assertions, charts, selectors, services
-from apps.monitors.forms import ChannelForm, MonitorForm
+from apps.monitors.forms import ChannelForm, MonitorForm, SavedMonitorForm
 from apps.monitors.models import Monitor
 from apps.runs.selectors import get_run_for_user
 from dashboard.requests import AuthenticatedHttpRequest
@@ -103,18 +104,7 @@ def monitor_new(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpRes
         form = MonitorForm(request.POST, team=run.team)
         if form.is_valid():
             monitor = services.create_monitor(
-                team=run.team,
-                user=request.user,
-                source_run=run,
-                name=form.cleaned_data["name"],
-                interval_seconds=form.cleaned_data["interval_seconds"],
-                assertion_list=form.cleaned_data["assertions"],
-                failures_to_down=form.cleaned_data["failures_to_down"],
-                successes_to_up=form.cleaned_data["successes_to_up"],
-                reminder_minutes=form.cleaned_data["reminder_minutes"],
-                channels=list(form.cleaned_data["channels"]),
-                public=form.cleaned_data["public"],
-                cron=form.cleaned_data["cron"],
+                team=run.team, user=request.user, source_run=run, **form.monitor_settings()
             )
             messages.success(
                 request, f"Monitor “{monitor.name}” made: its first check is due soon."
@@ -131,6 +121,40 @@ def monitor_new(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpRes
     return render(request, "monitors/form.html", {"form": form, "run": run, "monitor": None})
 
 
+@login_required
+def monitor_new_from_saved(request: AuthenticatedHttpRequest, saved_id: uuid.UUID) -> HttpResponse:
+    """A monitor sending a saved request with an environment, both read at each check."""
+    saved = get_saved_request_for_user(user=request.user, saved_id=saved_id)
+    if request.method == "POST":
+        form = SavedMonitorForm(request.POST, team=saved.team)
+        if form.is_valid():
+            try:
+                monitor = services.create_monitor(
+                    team=saved.team,
+                    user=request.user,
+                    saved_request=saved,
+                    environment=form.cleaned_data["environment"],
+                    **form.monitor_settings(),
+                )
+            except services.RequestRefused as refusal:
+                form.add_error("environment", str(refusal))
+            else:
+                messages.success(
+                    request, f"Monitor “{monitor.name}” made: its first check is due soon."
+                )
+                return redirect("monitors:detail", monitor_id=monitor.id)
+    else:
+        form = SavedMonitorForm(
+            team=saved.team,
+            initial={"name": saved.name[:100], "assertions": _default_assertions(None)},
+        )
+    return render(
+        request,
+        "monitors/form.html",
+        {"form": form, "run": None, "saved": saved, "monitor": None},
+    )
+
+
 def _last_segment(url: str) -> str:
     """The last segment of the URL's path ("ohlcv"), a short default name."""
     path = url.split("://", 1)[-1].partition("/")[2].split("?")[0]
@@ -140,25 +164,23 @@ def _last_segment(url: str) -> str:
 @login_required
 def monitor_edit(request: AuthenticatedHttpRequest, monitor_id: uuid.UUID) -> HttpResponse:
     monitor = selectors.get_monitor_for_user(user=request.user, monitor_id=monitor_id)
+    form_class = SavedMonitorForm if monitor.uses_saved_request else MonitorForm
     if request.method == "POST":
-        form = MonitorForm(request.POST, team=monitor.team)
+        form = form_class(request.POST, team=monitor.team)
         if form.is_valid():
-            services.update_monitor(
-                monitor=monitor,
-                name=form.cleaned_data["name"],
-                interval_seconds=form.cleaned_data["interval_seconds"],
-                assertion_list=form.cleaned_data["assertions"],
-                failures_to_down=form.cleaned_data["failures_to_down"],
-                successes_to_up=form.cleaned_data["successes_to_up"],
-                reminder_minutes=form.cleaned_data["reminder_minutes"],
-                channels=list(form.cleaned_data["channels"]),
-                public=form.cleaned_data["public"],
-                cron=form.cleaned_data["cron"],
-            )
-            messages.success(request, "Monitor saved.")
-            return redirect("monitors:detail", monitor_id=monitor.id)
+            try:
+                services.update_monitor(
+                    monitor=monitor,
+                    environment=form.cleaned_data.get("environment", services.KEEP),
+                    **form.monitor_settings(),
+                )
+            except services.RequestRefused as refusal:
+                form.add_error("environment", str(refusal))
+            else:
+                messages.success(request, "Monitor saved.")
+                return redirect("monitors:detail", monitor_id=monitor.id)
     else:
-        form = MonitorForm(
+        form = form_class(
             team=monitor.team,
             initial={
                 "name": monitor.name,
@@ -170,9 +192,14 @@ def monitor_edit(request: AuthenticatedHttpRequest, monitor_id: uuid.UUID) -> Ht
                 "channels": list(monitor.channels.all()),
                 "public": monitor.public,
                 "cron": monitor.cron,
+                "environment": monitor.environment,
             },
         )
-    return render(request, "monitors/form.html", {"form": form, "run": None, "monitor": monitor})
+    return render(
+        request,
+        "monitors/form.html",
+        {"form": form, "run": None, "saved": monitor.saved_request, "monitor": monitor},
+    )
 
 
 @login_required

@@ -8,6 +8,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from apps.accounts.models import Team
+from apps.library.importers.collection import ImportedCollection, ImportedRequest
+from apps.library.models import Environment, SavedRequest
+from apps.library.services import import_collection, save_environment
 from apps.monitors import services
 from apps.monitors.models import AlertChannel, Check, Monitor
 from apps.runs.models import Run
@@ -149,3 +152,91 @@ def test_another_teams_objects_answer_404(
 
 def test_anonymous_callers_are_refused(anonymous_api: ApiClient) -> None:
     assert anonymous_api.get(f"{BASE}/monitors").status_code == 401
+
+
+@pytest.fixture
+def saved(team: Team, owner: User) -> SavedRequest:
+    imported = ImportedCollection(
+        name="Kaiko",
+        requests=[ImportedRequest(name="trades", method="GET", url="https://{{host}}/v2/trades")],
+    )
+    collection = import_collection(team=team, user=owner, imported=imported)
+    for name, host in [("Production", "us.market-api.kaiko.io"), ("Sandbox", "")]:
+        variables = [["host", host]] if host else []
+        save_environment(team=team, user=owner, name=name, variables=variables, environment=None)
+    return collection.requests.get()
+
+
+def create_saved(api: ApiClient, **fields: object) -> Any:
+    body = {"name": "Trades", "interval_seconds": 60, "assertions": ["status in 200-299"]}
+    return send(api, "post", "/monitors", {**body, **fields})
+
+
+def test_a_monitor_of_a_saved_request_with_an_environment(
+    owner_api: ApiClient, saved: SavedRequest
+) -> None:
+    made = create_saved(
+        owner_api, saved_request="trades", environment="Production", cron="0 9 * * *"
+    )
+    assert made.status_code == 201, made.content
+    body = made.json()
+    production = Environment.objects.get(name="Production")
+    assert body["saved_request_id"] == str(saved.id)
+    assert body["environment_id"] == str(production.id)
+    assert 0 <= body["cron_offset_seconds"] <= 10
+    assert body["cron_offset_seconds"] == Monitor.objects.get().cron_offset
+    path = f"/monitors/{body['id']}"
+    refused = send(owner_api, "patch", path, {"environment": "Sandbox"})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "environment"
+    assert "No value for {{host}}" in refused.json()["errors"][0]["message"]
+    cleared = send(owner_api, "patch", path, {"environment": "Production", "name": "T2"})
+    assert cleared.status_code == 200 and cleared.json()["name"] == "T2"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"saved_request": "trades", "environment": "Sandbox"}, "environment"),
+        ({"saved_request": "nope", "environment": "Production"}, "saved_request"),
+        ({"saved_request": "trades", "environment": "Nope"}, "environment"),
+        ({}, "run_id"),
+    ],
+)
+def test_a_saved_request_monitor_refused_names_its_field(
+    owner_api: ApiClient, saved: SavedRequest, fields: dict[str, str], field: str
+) -> None:
+    refused = create_saved(owner_api, **fields)
+    assert refused.status_code == 422, refused.content
+    assert refused.json()["errors"][0]["field"] == field
+    assert not Monitor.objects.exists()
+
+
+def test_a_run_and_a_saved_request_together_are_refused(
+    owner_api: ApiClient, saved: SavedRequest, run: Run
+) -> None:
+    refused = create(owner_api, run, saved_request="trades")
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "run_id"
+    with_env = create(owner_api, run, environment="Production")
+    assert with_env.json()["errors"][0]["field"] == "environment"
+
+
+def test_another_teams_saved_request_is_not_found(
+    stranger_api: ApiClient, saved: SavedRequest
+) -> None:
+    refused = create_saved(stranger_api, saved_request=str(saved.id))
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "saved_request"
+    assert "trades" not in refused.content.decode()  # nothing of it is told
+    assert not Monitor.objects.exists()
+
+
+def test_a_change_that_does_not_name_the_environment_keeps_it(
+    owner_api: ApiClient, saved: SavedRequest
+) -> None:
+    made = create_saved(owner_api, saved_request="trades", environment="Production").json()
+    Environment.objects.filter(name="Production").delete()  # the monitor's check will say so
+    renamed = send(owner_api, "patch", f"/monitors/{made['id']}", {"name": "Renamed"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Renamed"
+    monitor = Monitor.objects.get()
+    assert monitor.environment is None and monitor.environment_name == "Production"

@@ -25,7 +25,9 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch: pytest.MonkeyPatch, settings: Any) -> list[Any]:
     published: list[Any] = []
-    monkeypatch.setattr(services, "publish_check", lambda check_id: published.append(check_id))
+    monkeypatch.setattr(
+        services, "publish_check", lambda check_id, countdown=0.0: published.append(check_id)
+    )
     monkeypatch.setattr(services, "publish_delivery", lambda delivery_id: True)
     settings.EGRESS_ALLOWLIST = ["127.0.0.1"]
     return published
@@ -237,3 +239,41 @@ def test_a_cron_schedule_runs_at_its_times_and_skips_missed_ones() -> None:
     assert at == T0 + timedelta(minutes=15)
     late = services.next_slot(T0, 60, T0 + timedelta(hours=2, minutes=1), cron="*/15 * * * *")
     assert late == T0 + timedelta(hours=2, minutes=15)
+
+
+def test_a_cron_monitor_runs_at_its_own_second(team: Team, owner: User) -> None:
+    monitor = make_monitor(team, owner, cron="*/15 * * * *")
+    offset = monitor.cron_offset
+    assert 0 <= offset <= 10
+    after = services.next_slot(
+        T0 + timedelta(seconds=offset), 60, T0 + timedelta(seconds=20), "*/15 * * * *", offset
+    )
+    assert after == T0 + timedelta(minutes=15, seconds=offset)
+
+
+def test_a_tick_publishes_a_check_due_before_the_next_tick_at_its_second(
+    team: Team, owner: User, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.MONITOR_TICK_INTERVAL = 5
+    published: list[tuple[int, float]] = []
+    monkeypatch.setattr(
+        services,
+        "publish_check",
+        lambda check_id, countdown=0.0: published.append((check_id, countdown)),
+    )
+    soon = make_monitor(team, owner, next_check_at=T0 + timedelta(seconds=3))
+    make_monitor(team, owner, next_check_at=T0 + timedelta(seconds=8))  # the next tick's
+    assert services.tick(now=T0)["checks"] == 1
+    ((check_id, countdown),) = published
+    assert Check.objects.get(pk=check_id).monitor_id == soon.pk
+    assert countdown == pytest.approx(3.0)
+    assert services.tick(now=T0 + timedelta(seconds=1))["checks"] == 0  # claimed once
+
+
+def test_a_new_monitors_first_check_is_spread_by_its_id(team: Team, owner: User) -> None:
+    monitor = make_monitor(team, owner)
+    first = services.first_check_at(monitor, T0)
+    assert first == services.first_check_at(monitor, T0)  # the same on every call
+    assert T0 <= first <= T0 + timedelta(seconds=30)
+    others = {services.first_check_at(make_monitor(team, owner), T0) for _ in range(8)}
+    assert len(others) > 1  # monitors made at one moment don't share their second
