@@ -468,6 +468,9 @@ WORKER_GONE_AFTER = envfloat("WORKER_GONE_AFTER", "30")
 SWEEP_INTERVAL = envfloat("SWEEP_INTERVAL", "20")
 SWEEP_QUEUED_AFTER = envfloat("SWEEP_QUEUED_AFTER", "30")
 SWEEP_REPUBLISH_AFTER = envfloat("SWEEP_REPUBLISH_AFTER", "300")
+# The monitors' tick claims the slots due before the next tick (and one tick's delay more)
+# and publishes each check for its slot's time: a check starts on time, not at a tick.
+MONITOR_TICK_INTERVAL = envfloat("MONITOR_TICK_INTERVAL", "5")
 CELERY_BEAT_SCHEDULE = {
     "sweep-runs": {
         "task": "runs.sweep",
@@ -479,8 +482,8 @@ CELERY_BEAT_SCHEDULE = {
     # ones, each with a conditional update, so a second beat never doubles a check.
     "monitors-tick": {
         "task": "monitors.tick",
-        "schedule": envfloat("MONITOR_TICK_INTERVAL", "5"),
-        "options": {"expires": envfloat("MONITOR_TICK_INTERVAL", "5")},
+        "schedule": MONITOR_TICK_INTERVAL,
+        "options": {"expires": MONITOR_TICK_INTERVAL},
     },
 }
 # Monitors: a new monitor's first check is spread over this many seconds (at most its
