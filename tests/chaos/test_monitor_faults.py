@@ -7,6 +7,7 @@ import itertools
 import json
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,15 @@ from tests.support.upstream import CountingUpstream
 pytestmark = pytest.mark.chaos
 
 TICK = {"MONITOR_TICK_INTERVAL": "1"}
+
+
+@pytest.fixture(autouse=True)
+def monitors_paused_after(postgres: Postgres) -> Iterator[None]:
+    """The session's database outlives a test: its monitors are paused at the end, so that
+    they load no later test's worker."""
+    yield
+    with postgres.connect() as conn:
+        conn.execute("UPDATE monitors_monitor SET paused = true")
 
 
 @dataclass(frozen=True)
