@@ -237,6 +237,21 @@ def table(
     return lines
 
 
+def schedule_lag_row(monitors: dict | None) -> str:
+    """The row of `monitors_schedule.py`: 1,000 monitors every minute, beat and 2 workers."""
+    if not monitors or monitors.get("lag_p95_s") is None:
+        return "| monitors' schedule lag | failed |  |  | NO |"
+    m = monitors
+    met = m["lag_p95_s"] < 2 and m["doubles"] == 0 and m["done"] == m["expected"]
+    return (
+        f"| schedule lag planned → started, p50 / p95 / max s ({m['monitors']:,} monitors "
+        f"every {m['interval_s']} s, {m['seconds'] / 60:.0f} min, 2 workers) | "
+        f"{m['lag_p50_s']:.2f} / {m['lag_p95_s']:.2f} / {m['lag_max_s']:.2f} | checks done "
+        f"{m['done']} of {m['expected']}, doubles {m['doubles']} | p95 < 2 s, doubles 0 | "
+        f"{'yes' if met else 'NO'} |"
+    )
+
+
 def write(section: str) -> None:
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
     if START in text and END in text:
@@ -259,9 +274,11 @@ def main() -> None:
     concurrency = run_json("concurrency.py")
     hostile = run_json("hostile_memory.py")
     log, log_section = (None, "") if args.skip_log else log_scale(args.log_runs)
+    monitors = run_json("monitors_schedule.py")
     box = machine()
     found = versions(pipeline)
     lines = table(pipeline, concurrency, hostile, log, log_skipped=args.skip_log)
+    lines.append(schedule_lag_row(monitors))
     minutes = (datetime.now(UTC) - started).total_seconds() / 60
     section = "\n".join(
         [

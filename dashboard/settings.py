@@ -482,6 +482,9 @@ WORKER_GONE_AFTER = envfloat("WORKER_GONE_AFTER", "30")
 SWEEP_INTERVAL = envfloat("SWEEP_INTERVAL", "20")
 SWEEP_QUEUED_AFTER = envfloat("SWEEP_QUEUED_AFTER", "30")
 SWEEP_REPUBLISH_AFTER = envfloat("SWEEP_REPUBLISH_AFTER", "300")
+# The monitors' tick claims the slots due before the next tick (and one tick's delay more)
+# and publishes each check for its slot's time: a check starts on time, not at a tick.
+MONITOR_TICK_INTERVAL = envfloat("MONITOR_TICK_INTERVAL", "5")
 CELERY_BEAT_SCHEDULE = {
     "sweep-runs": {
         "task": "runs.sweep",
@@ -493,8 +496,8 @@ CELERY_BEAT_SCHEDULE = {
     # ones, each with a conditional update, so a second beat never doubles a check.
     "monitors-tick": {
         "task": "monitors.tick",
-        "schedule": envfloat("MONITOR_TICK_INTERVAL", "5"),
-        "options": {"expires": envfloat("MONITOR_TICK_INTERVAL", "5")},
+        "schedule": MONITOR_TICK_INTERVAL,
+        "options": {"expires": MONITOR_TICK_INTERVAL},
     },
     # Checks older than MONITOR_RETENTION_DAYS go, in batches (apps.monitors.services).
     "monitors-purge": {
@@ -503,9 +506,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": envfloat("MONITOR_PURGE_INTERVAL", "3600")},
     },
 }
-# Monitors: the tick claims the monitors due before the next tick and publishes each check
-# to start at its own second.
-MONITOR_TICK_INTERVAL = envfloat("MONITOR_TICK_INTERVAL", "5")
+# Monitors (the tick's interval is MONITOR_TICK_INTERVAL, above).
 # A new monitor's first check is spread over this many seconds (at most its interval), so
 # that monitors made together don't all fire at once.
 MONITOR_JITTER_SECONDS = envfloat("MONITOR_JITTER_SECONDS", "30")

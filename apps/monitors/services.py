@@ -316,14 +316,19 @@ def next_slot(
     return planned + timedelta(seconds=interval * missed)
 
 
+def lookahead() -> timedelta:
+    """How far ahead a tick claims slots: to the next tick, and one tick late more. Each
+    check is published for its slot's time (the worker holds it until then), so it starts
+    on time however coarse the ticks are."""
+    return timedelta(seconds=2 * settings.MONITOR_TICK_INTERVAL)
+
+
 def tick(*, now: datetime | None = None) -> dict[str, int]:
     """Claim the monitors due before the next tick (each with a conditional update on the
     slot read, so two beats never run one slot twice), record their checks and publish
-    them, each to start at its own second (a countdown: the jitter that spreads monitors
-    of one schedule is not lost to the tick's step); publish again the checks and
-    deliveries the broker lost; evaluate checks whose worker stopped."""
+    each for its slot's time; publish again the checks and deliveries the broker lost;
+    evaluate checks whose worker stopped."""
     now = now or timezone.now()
-    horizon = now + timedelta(seconds=settings.MONITOR_TICK_INTERVAL)
     counts = {"checks": 0, "republished": 0, "evaluated": 0, "deliveries": 0}
     # Incidents across the team are looked for on every tick too (apps.monitors.incidents).
     # One transaction for the whole batch (one commit, not one per monitor); each claim is
@@ -332,7 +337,7 @@ def tick(*, now: datetime | None = None) -> dict[str, int]:
     with transaction.atomic():
         due = list(
             Monitor.objects.select_for_update(skip_locked=True)
-            .filter(paused=False, next_check_at__lte=horizon)
+            .filter(paused=False, next_check_at__lte=now + lookahead())
             .order_by("next_check_at")
             .values_list("pk", "next_check_at", "interval_seconds", "cron")[:TICK_BATCH]
         )
@@ -355,7 +360,7 @@ def tick(*, now: datetime | None = None) -> dict[str, int]:
     ).values_list("pk", "monitor_id", "planned_at")
     for check_id, monitor_id, planned_at in made:
         if (monitor_id, planned_at) in wanted:
-            publish_check(check_id=check_id, countdown=(planned_at - now).total_seconds())
+            publish_check(check_id=check_id, eta=planned_at if planned_at > now else None)
             counts["checks"] += 1
     lost = Check.objects.filter(
         started_at=None, planned_at__lte=now - CHECK_REPUBLISH_AFTER
@@ -382,15 +387,15 @@ def tick(*, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def publish_check(*, check_id: int, countdown: float = 0.0) -> bool:
-    """Publish a check to the broker, to start in `countdown` seconds (at its slot)."""
+def publish_check(*, check_id: int, eta: datetime | None = None) -> bool:
+    """Publish the check, to start at `eta` when given (its slot, a few seconds ahead)."""
     from apps.monitors.tasks import run_check_task
 
     try:
-        if countdown > 0:
-            run_check_task.apply_async((check_id,), countdown=countdown)
-        else:
+        if eta is None:
             run_check_task.delay(check_id)
+        else:
+            run_check_task.apply_async((check_id,), eta=eta)
     except Exception as exc:  # any transport's error: the tick publishes it again
         logger.warning("check %s not published (%s)", check_id, type(exc).__name__)
         return False

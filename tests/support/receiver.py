@@ -59,10 +59,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def webhook_receiver() -> Iterator[Receiver]:
+def webhook_receiver(port: int = 0) -> Iterator[Receiver]:
+    """A receiver on `port` (a free one when 0): one that was down comes back at its
+    address when given the same port."""
     receiver = Receiver()
     handler = type("Handler", (_Handler,), {"receiver": receiver})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -30,7 +30,7 @@ KEY = "kv-monitor-2718"
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
-    monkeypatch.setattr(services, "publish_check", lambda check_id, countdown=0.0: True)
+    monkeypatch.setattr(services, "publish_check", lambda check_id, eta=None: True)
     monkeypatch.setattr(services, "publish_delivery", lambda delivery_id: True)
     settings.EGRESS_ALLOWLIST = ["127.0.0.1"]
 

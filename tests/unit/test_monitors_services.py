@@ -26,7 +26,7 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 def no_broker(monkeypatch: pytest.MonkeyPatch, settings: Any) -> list[Any]:
     published: list[Any] = []
     monkeypatch.setattr(
-        services, "publish_check", lambda check_id, countdown=0.0: published.append(check_id)
+        services, "publish_check", lambda check_id, eta=None: published.append((check_id, eta))
     )
     monkeypatch.setattr(services, "publish_delivery", lambda delivery_id: True)
     settings.EGRESS_ALLOWLIST = ["127.0.0.1"]
@@ -82,6 +82,21 @@ def test_a_tick_claims_a_due_monitor_once(team: Team, owner: User, no_broker: li
     assert Check.objects.filter(monitor=monitor).count() == 1
     monitor.refresh_from_db()
     assert monitor.next_check_at == T0 + timedelta(seconds=60)
+
+
+def test_a_tick_claims_the_slots_before_the_next_tick_for_their_time(
+    team: Team, owner: User, no_broker: list, settings: Any
+) -> None:
+    settings.MONITOR_TICK_INTERVAL = 5
+    soon = make_monitor(team, owner, next_check_at=T0 + timedelta(seconds=8))
+    make_monitor(team, owner, next_check_at=T0 + timedelta(seconds=12))
+    assert services.tick(now=T0)["checks"] == 1  # within two ticks; not the one past them
+    (check,) = Check.objects.all()
+    assert check.monitor_id == soon.pk and check.planned_at == T0 + timedelta(seconds=8)
+    assert no_broker == [(check.pk, T0 + timedelta(seconds=8))]  # to start at its slot
+    soon.refresh_from_db()
+    assert soon.next_check_at == T0 + timedelta(seconds=68)
+    assert services.tick(now=T0 + timedelta(seconds=1))["checks"] == 0
 
 
 def test_a_stale_claim_is_refused(team: Team, owner: User) -> None:
@@ -249,25 +264,6 @@ def test_a_cron_monitor_runs_at_its_own_second(team: Team, owner: User) -> None:
         T0 + timedelta(seconds=offset), 60, T0 + timedelta(seconds=20), "*/15 * * * *", offset
     )
     assert after == T0 + timedelta(minutes=15, seconds=offset)
-
-
-def test_a_tick_publishes_a_check_due_before_the_next_tick_at_its_second(
-    team: Team, owner: User, settings: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings.MONITOR_TICK_INTERVAL = 5
-    published: list[tuple[int, float]] = []
-    monkeypatch.setattr(
-        services,
-        "publish_check",
-        lambda check_id, countdown=0.0: published.append((check_id, countdown)),
-    )
-    soon = make_monitor(team, owner, next_check_at=T0 + timedelta(seconds=3))
-    make_monitor(team, owner, next_check_at=T0 + timedelta(seconds=8))  # the next tick's
-    assert services.tick(now=T0)["checks"] == 1
-    ((check_id, countdown),) = published
-    assert Check.objects.get(pk=check_id).monitor_id == soon.pk
-    assert countdown == pytest.approx(3.0)
-    assert services.tick(now=T0 + timedelta(seconds=1))["checks"] == 0  # claimed once
 
 
 def test_a_new_monitors_first_check_is_spread_by_its_id(team: Team, owner: User) -> None:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
-    monkeypatch.setattr(services, "publish_check", lambda check_id, countdown=0.0: True)
+    monkeypatch.setattr(services, "publish_check", lambda check_id, eta=None: True)
     monkeypatch.setattr(services, "publish_delivery", lambda delivery_id: True)
 
 
