@@ -104,7 +104,7 @@ def _claim(*, attempt_id: uuid.UUID, worker: str) -> Attempt | None:
     row (PostgreSQL; SQLite's IMMEDIATE transaction locks the whole file); take the attempt
     with a conditional update whose condition also counts the team's runs in flight (a
     statement of its own after the lock, so that it sees the claims committed before); mark
-    the run running.
+    the run running (on PostgreSQL, in the update's statement).
     """
     now = timezone.now()
     with transaction.atomic():
@@ -116,10 +116,7 @@ def _claim(*, attempt_id: uuid.UUID, worker: str) -> Attempt | None:
         taken = False
         if action in {recovery.Action.EXECUTE, recovery.Action.TAKE_OVER}:
             taken = _take(attempt, now=now, worker=worker[:200])
-            if taken:
-                attempt.run.status = Run.Status.RUNNING
-                save_fields(attempt.run, ["status"])
-            elif not _team_has_room(team_id=attempt.run.team_id, now=now):
+            if not taken and not _team_has_room(team_id=attempt.run.team_id, now=now):
                 _wait_for_room(attempt)
                 return None
     if action in {recovery.Action.EXECUTE, recovery.Action.TAKE_OVER}:
@@ -172,7 +169,8 @@ def _read_for_claim(attempt_id: uuid.UUID) -> Attempt | None:
 
 def _take(attempt: Attempt, *, now: datetime, worker: str) -> bool:
     """The conditional update of a claim: the attempt as read, and its team under its cap of
-    runs in flight (alive ones: an attempt whose worker is gone holds no slot)."""
+    runs in flight (alive ones: an attempt whose worker is gone holds no slot); if taken, its
+    run is marked running too (on PostgreSQL, in the same statement)."""
     running = db_value(Attempt, "status", Attempt.Status.RUNNING)
     stamp = db_value(Attempt, "heartbeat_at", now)
     if attempt.heartbeat_at is None:
@@ -194,9 +192,21 @@ def _take(attempt: Attempt, *, now: datetime, worker: str) -> bool:
         db_value(Run, "team", attempt.run.team_id), running,
         db_value(Attempt, "heartbeat_at", alive_since), settings.RUN_TEAM_MAX_IN_FLIGHT,
     ]  # fmt: skip
+    one_statement = connection.vendor == "postgresql"
+    if one_statement:
+        sql = (
+            f"WITH taken AS ({sql} RETURNING run_id) "  # noqa: S608
+            f"UPDATE {quoted(Run)} SET status = %s WHERE id IN (SELECT run_id FROM taken)"
+        )
+        params.append(db_value(Run, "status", Run.Status.RUNNING))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount == 1
+        taken = cursor.rowcount == 1
+    if taken:
+        attempt.run.status = Run.Status.RUNNING
+        if not one_statement:
+            save_fields(attempt.run, ["status"])
+    return taken
 
 
 def _save_result(attempt: Attempt) -> bool:
