@@ -68,6 +68,22 @@ def from_row[M: Model](model: type[M], values: Sequence[Any]) -> M:
     return model.from_db(connection.alias, names, converted)
 
 
+def insert(instance: Model) -> None:
+    """`instance.save(force_insert=True)` as one INSERT of every column: each value as its
+    field makes it for an insert (defaults, `auto_now_add`), set on the instance too."""
+    model = type(instance)
+    chosen = concrete_fields(model)
+    assert not any(each.has_db_default() or each.generated for each in chosen), model
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(each.column) for each in chosen if each.column)
+    params = [each.get_db_prep_save(each.pre_save(instance, True), connection) for each in chosen]
+    placeholders = ", ".join(["%s"] * len(params))
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quoted(model)} ({columns}) VALUES ({placeholders})", params)  # noqa: S608
+    instance._state.adding = False
+    instance._state.db = connection.alias
+
+
 def save_fields(
     instance: Model,
     names: Sequence[str],
