@@ -3,7 +3,8 @@
     .venv/bin/python bench/pipeline.py [--runs 2000] [--json FILE]   (or `make bench`)
 
 It starts its own PostgreSQL cluster and Redis (free ports, temporary folders), gunicorn,
-2 Celery workers (the threads pool, WORKER_CONCURRENCY runs in flight each), and a fast
+2 Celery workers (the threads pool, IN_FLIGHT_PER_WORKER runs in flight each, all of them
+open to the bench's one team), and a fast
 keep-alive upstream (`bench/upstream.py`,
 a process of its own). Then, on the same N requests to that upstream:
 
@@ -234,6 +235,7 @@ def stored_span(postgres: Postgres, ids: list[uuid.UUID]) -> dict[str, float]:
 
 
 WORKERS = ("worker1", "worker2")
+IN_FLIGHT_PER_WORKER = 32
 
 
 def start_workers(stack: Stack) -> None:
@@ -439,6 +441,10 @@ def main() -> None:
             queue="bench",
             var_dir=str(folder / "var"),
             LOG_LEVEL="WARNING",
+            WORKER_CONCURRENCY=str(IN_FLIGHT_PER_WORKER),
+            # The bench's one team may hold every run the workers have in flight (as in
+            # bench/concurrency.py): a collection's runs all arrive at once.
+            RUN_TEAM_MAX_IN_FLIGHT=str(len(WORKERS) * IN_FLIGHT_PER_WORKER),
         )
         migrate_and_add_user(env, username=USERNAME, password=PASSWORD, team=TEAM)
         results["versions"] = {"postgresql": postgres.version(), "redis": redis.version()}
