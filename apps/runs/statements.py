@@ -1,4 +1,5 @@
-"""The few statements a worker runs for every attempt, as SQL composed once per process.
+"""The few statements every run goes through (its submission, claim and store), as SQL
+composed once per process.
 
 Composing a statement with the ORM costs more CPU than the database's work on it (about
 1 ms a statement, profiled in `bench/profile_stages.py`); these helpers do what the ORM
@@ -13,7 +14,8 @@ from django.db import connection
 from django.db.models import Field, Model
 from django.db.models.expressions import Col
 
-# A converter as the ORM calls it: (value, expression, connection) -> value.
+# A converter as the ORM calls it: (value, expression, connection) -> value. Which ones a
+# column has depends on its field and the database's vendor only.
 type Converter = Any
 _PLANS: dict[tuple[str, type[Model]], list[tuple[Col, list[Converter]]]] = {}
 
