@@ -147,8 +147,13 @@ def _claim(*, attempt_id: uuid.UUID, worker: str) -> Attempt | None:
 
 def _read_for_claim(attempt_id: uuid.UUID) -> Attempt | None:
     """The attempt with its run, whether the team has OpenAPI profiles, and (PostgreSQL)
-    the team's row locked until the transaction ends."""
-    lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
+    the team's row locked until the transaction ends (SQLite's IMMEDIATE transaction locks
+    the whole file)."""
+    # NO KEY UPDATE: it queues the claims of one team, not the inserts whose foreign key
+    # names the team (a submission's run, a rollup's row), which lock it FOR KEY SHARE.
+    features = connection.features
+    no_key = features.has_select_for_update_of and features.has_select_for_no_key_update
+    lock = " FOR NO KEY UPDATE OF t" if no_key else ""
     sql = (
         f"SELECT {column_list('a', Attempt)}, {column_list('r', Run)}, "  # noqa: S608
         f"EXISTS (SELECT 1 FROM {quoted(SpecProfile)} s WHERE s.team_id = r.team_id) "
