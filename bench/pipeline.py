@@ -3,7 +3,8 @@
     .venv/bin/python bench/pipeline.py [--runs 2000] [--json FILE]   (or `make bench`)
 
 It starts its own PostgreSQL cluster and Redis (free ports, temporary folders), gunicorn,
-2 Celery workers (the threads pool, WORKER_CONCURRENCY runs in flight each), and a fast
+2 Celery workers (the threads pool, IN_FLIGHT_PER_WORKER runs in flight each, all of them
+open to the bench's one team), and a fast
 keep-alive upstream (`bench/upstream.py`,
 a process of its own). Then, on the same N requests to that upstream:
 
@@ -13,7 +14,10 @@ a process of its own). Then, on the same N requests to that upstream:
 - pipeline: the requests submitted through the run form (as a browser does, 8 clients),
   each published to Redis, executed by a worker, diagnosed and stored in PostgreSQL.
   Runs/s from the first submission to the last stored result. Two parts of it alone as
-  well: submissions with no worker running, then the queue drained by the workers.
+  well: submissions with no worker running, then the queue drained by the workers;
+- pipeline, bulk: the same requests saved as one collection and submitted by one call of
+  the JSON API (`POST /api/v1/collections/run`: one transaction, bulk inserts), as newman
+  runs its collection; runs/s from that call to the last stored result.
 
 Latency: single runs one after another, from the form's POST to the commit of the stored
 result (a PostgreSQL trigger notifies it), p50 and p95; the overhead is that minus the
@@ -231,6 +235,7 @@ def stored_span(postgres: Postgres, ids: list[uuid.UUID]) -> dict[str, float]:
 
 
 WORKERS = ("worker1", "worker2")
+IN_FLIGHT_PER_WORKER = 32
 
 
 def start_workers(stack: Stack) -> None:
@@ -264,6 +269,63 @@ def pipeline(stack: Stack, postgres: Postgres, urls: list[str]) -> dict[str, flo
         "runs": 2 * n,
         "submit_runs_per_s": n / submit_seconds,
         "drain_runs_per_s": n / drain_seconds,
+    }
+
+
+# A collection of the URLs (one saved request each) and an API token for the bench user;
+# prints the token. The URLs come in BENCH_URLS, one a line.
+BULK_SETUP = """
+import os
+from datetime import timedelta
+from django.contrib.auth.models import User
+from apps.accounts.models import Team
+from apps.api.services import create_token
+from apps.library.models import Collection, SavedRequest
+user = User.objects.get(username=os.environ["BENCH_USER"])
+team = Team.objects.get(name=os.environ["BENCH_TEAM"])
+collection = Collection.objects.create(team=team, name="bench bulk", created_by=user)
+SavedRequest.objects.bulk_create(
+    SavedRequest(team=team, collection=collection, name=f"run {i}", position=i, method="GET",
+                 url=url, created_by=user)
+    for i, url in enumerate(os.environ["BENCH_URLS"].split())
+)
+print(create_token(user=user, team=team, name="bench", lifetime=timedelta(hours=2))[1])
+"""
+
+
+def pipeline_bulk(stack: Stack, postgres: Postgres, urls: list[str]) -> dict[str, float]:
+    """The URLs as one collection, submitted by one API call; runs/s to the last stored."""
+    n = len(urls)
+    say(f"pipeline, bulk: {n} runs as one collection run through the API…")
+    setup = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "shell", "-c", BULK_SETUP],
+        cwd=ROOT,
+        env={**stack.env, "BENCH_URLS": "\n".join(f"{url}?bulk" for url in urls),
+             "BENCH_USER": USERNAME, "BENCH_TEAM": TEAM},
+        check=True, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    token = setup.stdout.strip().splitlines()[-1]
+    wall_start = time.time()
+    answer = requests.post(
+        f"{stack.web_url}/api/v1/collections/run",
+        json={"collection": "bench bulk"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=600,
+    )
+    submit_seconds = time.time() - wall_start
+    if answer.status_code != 201:
+        raise SystemExit(f"error: the collection run answered HTTP {answer.status_code}")
+    ids = [uuid.UUID(run["id"]) for run in answer.json()["runs"]]
+    wait_stored(postgres, ids, timeout=max(120, n / 2))
+    span = stored_span(postgres, ids)
+    seconds = span["finished"] - wall_start
+    return {
+        "runs_per_s": n / seconds,
+        "seconds": seconds,
+        "ok": span["ok"],
+        "runs": n,
+        "submit_seconds": submit_seconds,
+        "submit_runs_per_s": n / submit_seconds,
     }
 
 
@@ -379,6 +441,10 @@ def main() -> None:
             queue="bench",
             var_dir=str(folder / "var"),
             LOG_LEVEL="WARNING",
+            WORKER_CONCURRENCY=str(IN_FLIGHT_PER_WORKER),
+            # The bench's one team may hold every run the workers have in flight (as in
+            # bench/concurrency.py): a collection's runs all arrive at once.
+            RUN_TEAM_MAX_IN_FLIGHT=str(len(WORKERS) * IN_FLIGHT_PER_WORKER),
         )
         migrate_and_add_user(env, username=USERNAME, password=PASSWORD, team=TEAM)
         results["versions"] = {"postgresql": postgres.version(), "redis": redis.version()}
@@ -396,6 +462,8 @@ def main() -> None:
                 say(f"  {results['newman']['runs_per_s']:.0f} requests/s")
             results["pipeline"] = pipeline(stack, postgres, urls)
             say(f"  {results['pipeline']['runs_per_s']:.1f} runs/s")
+            results["pipeline_bulk"] = pipeline_bulk(stack, postgres, urls)
+            say(f"  {results['pipeline_bulk']['runs_per_s']:.1f} runs/s")
             say(f"latency: {args.latency_runs} single runs…")
             results["latency"] = latency(
                 stack, postgres, upstream, args.latency_runs, results["raw"]["p50_ms"]

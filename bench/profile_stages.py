@@ -96,6 +96,7 @@ def measure(runs: int, upstream: str, profile: Path | None) -> dict[str, dict[st
         timed(
             "store", execution.store_result, attempt=attempt, exchange=exchange,
             secret_values=run_secrets.values(),
+            team_has_specs=getattr(attempt, "team_has_specs", True),
         )  # fmt: skip
 
     try:

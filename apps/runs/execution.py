@@ -17,7 +17,6 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseUnavailable
-from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import Team
@@ -29,13 +28,15 @@ from apps.egress.decoding import decode_body
 from apps.egress.policy import AddressPolicy
 from apps.egress.redaction import REDACTED, SecretValues, redact_data, redact_pairs, redact_url
 from apps.egress.types import IDEMPOTENT_METHODS, Exchange, Failure, FailureKind, OutboundRequest
+from apps.library.models import SpecProfile
 from apps.library.selectors import spec_covering
-from apps.runs import recovery, rollups, secrets
+from apps.runs import recovery, rollups, secrets, statements
 from apps.runs.inflight import IN_FLIGHT
 from apps.runs.models import Attempt, Run
 
 # Adding an attempt, deciding a retry and settling a run are shared with the user's actions.
 from apps.runs.services import _add_attempt, _decide, _settle, enqueue_attempt
+from apps.runs.statements import column_list, db_value, from_row, quoted, save_fields
 
 logger = logging.getLogger(__name__)
 
@@ -96,32 +97,29 @@ def claim_attempt(*, attempt_id: uuid.UUID, worker: str = "") -> int | None:
 
 
 def _claim(*, attempt_id: uuid.UUID, worker: str) -> Attempt | None:
-    """`claim_attempt`, giving the claimed attempt (and its run) as now stored."""
-    attempt = Attempt.objects.select_related("run").filter(pk=attempt_id).first()
-    if attempt is None:
-        logger.warning("attempt %s does not exist; delivery ignored", attempt_id)
-        return None
+    """`claim_attempt`, giving the claimed attempt (and its run) as now stored. The attempt
+    carries `team_has_specs`: whether its team had an OpenAPI profile at the claim.
+
+    Three statements in one transaction: read the attempt and its run, locking the team's
+    row (PostgreSQL; SQLite's IMMEDIATE transaction locks the whole file); take the attempt
+    with a conditional update whose condition also counts the team's runs in flight (a
+    statement of its own after the lock, so that it sees the claims committed before); mark
+    the run running (on PostgreSQL, in the update's statement).
+    """
     now = timezone.now()
-    action = recovery.on_delivery(_state_of(attempt), now=now, limits=recovery_limits())
-    if action in {recovery.Action.EXECUTE, recovery.Action.TAKE_OVER}:
-        with transaction.atomic():
-            if not _team_has_room(team_id=attempt.run.team_id, now=now):
+    with transaction.atomic():
+        attempt = _read_for_claim(attempt_id)
+        if attempt is None:
+            logger.warning("attempt %s does not exist; delivery ignored", attempt_id)
+            return None
+        action = recovery.on_delivery(_state_of(attempt), now=now, limits=recovery_limits())
+        taken = False
+        if action in {recovery.Action.EXECUTE, recovery.Action.TAKE_OVER}:
+            taken = _take(attempt, now=now, worker=worker[:200])
+            if not taken and not _team_has_room(team_id=attempt.run.team_id, now=now):
                 _wait_for_room(attempt)
                 return None
-            taken = Attempt.objects.filter(
-                pk=attempt_id,
-                status=attempt.status,
-                deliveries=attempt.deliveries,
-                heartbeat_at=attempt.heartbeat_at,
-            ).update(
-                status=Attempt.Status.RUNNING,
-                started_at=now,
-                heartbeat_at=now,
-                worker=worker[:200],
-                deliveries=F("deliveries") + 1,
-            )
-            if taken:
-                Run.objects.filter(pk=attempt.run_id).update(status=Run.Status.RUNNING)
+    if action in {recovery.Action.EXECUTE, recovery.Action.TAKE_OVER}:
         if not taken:
             logger.info("attempt %s was taken by another delivery", attempt_id)
             return None
@@ -134,7 +132,6 @@ def _claim(*, attempt_id: uuid.UUID, worker: str) -> Attempt | None:
                 attempt.deliveries + 1,
             )
         attempt.status = Attempt.Status.RUNNING
-        attempt.run.status = Run.Status.RUNNING
         attempt.started_at = attempt.heartbeat_at = now
         attempt.worker = worker[:200]
         attempt.deliveries += 1
@@ -148,12 +145,105 @@ def _claim(*, attempt_id: uuid.UUID, worker: str) -> Attempt | None:
     return None
 
 
+def _read_for_claim(attempt_id: uuid.UUID) -> Attempt | None:
+    """The attempt with its run, whether the team has OpenAPI profiles, and (PostgreSQL)
+    the team's row locked until the transaction ends (SQLite's IMMEDIATE transaction locks
+    the whole file)."""
+    # NO KEY UPDATE: it queues the claims of one team, not the inserts whose foreign key
+    # names the team (a submission's run, a rollup's row), which lock it FOR KEY SHARE.
+    features = connection.features
+    no_key = features.has_select_for_update_of and features.has_select_for_no_key_update
+    lock = " FOR NO KEY UPDATE OF t" if no_key else ""
+    sql = (
+        f"SELECT {column_list('a', Attempt)}, {column_list('r', Run)}, "  # noqa: S608
+        f"EXISTS (SELECT 1 FROM {quoted(SpecProfile)} s WHERE s.team_id = r.team_id) "
+        f"FROM {quoted(Attempt)} a JOIN {quoted(Run)} r ON r.id = a.run_id "
+        f"JOIN {quoted(Team)} t ON t.id = r.team_id WHERE a.id = %s{lock}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [db_value(Attempt, "id", attempt_id)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    width = len(statements.concrete_fields(Attempt))
+    attempt = from_row(Attempt, row[:width])
+    attempt.run = from_row(Run, row[width:-1])
+    attempt.team_has_specs = bool(row[-1])  # type: ignore[attr-defined]
+    return attempt
+
+
+def _take(attempt: Attempt, *, now: datetime, worker: str) -> bool:
+    """The conditional update of a claim: the attempt as read, and its team under its cap of
+    runs in flight (alive ones: an attempt whose worker is gone holds no slot); if taken, its
+    run is marked running too (on PostgreSQL, in the same statement)."""
+    running = db_value(Attempt, "status", Attempt.Status.RUNNING)
+    stamp = db_value(Attempt, "heartbeat_at", now)
+    if attempt.heartbeat_at is None:
+        beat, beat_params = "heartbeat_at IS NULL", []
+    else:
+        beat = "heartbeat_at = %s"
+        beat_params = [db_value(Attempt, "heartbeat_at", attempt.heartbeat_at)]
+    alive_since = now - timedelta(seconds=settings.RUN_STALE_AFTER)
+    sql = (
+        f"UPDATE {quoted(Attempt)} SET status = %s, started_at = %s, heartbeat_at = %s, "  # noqa: S608
+        "worker = %s, deliveries = deliveries + 1 "
+        f"WHERE id = %s AND status = %s AND deliveries = %s AND {beat} "
+        f"AND (SELECT COUNT(*) FROM {quoted(Attempt)} x JOIN {quoted(Run)} y ON y.id = x.run_id "
+        "WHERE y.team_id = %s AND x.status = %s AND x.heartbeat_at >= %s) < %s"
+    )
+    params = [
+        running, stamp, stamp, worker,
+        db_value(Attempt, "id", attempt.pk), attempt.status, attempt.deliveries, *beat_params,
+        db_value(Run, "team", attempt.run.team_id), running,
+        db_value(Attempt, "heartbeat_at", alive_since), settings.RUN_TEAM_MAX_IN_FLIGHT,
+    ]  # fmt: skip
+    one_statement = connection.vendor == "postgresql"
+    if one_statement:
+        sql = (
+            f"WITH taken AS ({sql} RETURNING run_id) "  # noqa: S608
+            f"UPDATE {quoted(Run)} SET status = %s WHERE id IN (SELECT run_id FROM taken)"
+        )
+        params.append(db_value(Run, "status", Run.Status.RUNNING))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        taken = cursor.rowcount == 1
+    if taken:
+        attempt.run.status = Run.Status.RUNNING
+        if not one_statement:
+            save_fields(attempt.run, ["status"])
+    return taken
+
+
+def _save_result(attempt: Attempt) -> bool:
+    """The result's fields saved on the attempt if it is still this delivery's (same
+    `deliveries`, not finished); whether it was."""
+    return (
+        save_fields(
+            attempt,
+            RESULT_FIELDS,
+            condition="deliveries = %s AND status IN (%s, %s)",
+            condition_params=[attempt.deliveries, Attempt.Status.QUEUED, Attempt.Status.RUNNING],
+        )
+        == 1
+    )
+
+
+def _locked_run(run_id: uuid.UUID) -> Run:
+    """The run as now stored, its row locked until the transaction ends (PostgreSQL;
+    SQLite's IMMEDIATE transaction locks the whole file)."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    sql = f"SELECT {column_list('r', Run)} FROM {quoted(Run)} r WHERE r.id = %s{lock}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [db_value(Run, "id", run_id)])
+        row = cursor.fetchone()
+    if row is None:
+        raise Run.DoesNotExist(run_id)
+    return from_row(Run, row)
+
+
 def _team_has_room(*, team_id: uuid.UUID, now: datetime) -> bool:
-    """Whether the team runs fewer attempts than RUN_TEAM_MAX_IN_FLIGHT (alive ones: an
-    attempt whose worker is gone holds no slot). Inside the claim's transaction, the team's
-    row is locked first, so that the claims of one team count one after the other (SQLite's
-    IMMEDIATE transactions do the same for the whole file)."""
-    list(Team.objects.select_for_update().filter(pk=team_id).values_list("pk", flat=True))
+    """Whether the team runs fewer attempts than RUN_TEAM_MAX_IN_FLIGHT (alive ones), as the
+    claim's conditional update counts them; asked only when that update took nothing."""
     alive_since = now - timedelta(seconds=settings.RUN_STALE_AFTER)
     running = Attempt.objects.filter(
         status=Attempt.Status.RUNNING, run__team_id=team_id, heartbeat_at__gte=alive_since
@@ -241,7 +331,10 @@ def execute_attempt(*, attempt_id: uuid.UUID, worker: str = "") -> None:
             _retrying(
                 "saving",
                 lambda: store_result(
-                    attempt=attempt, exchange=exchange, secret_values=run_secrets.values()
+                    attempt=attempt,
+                    exchange=exchange,
+                    secret_values=run_secrets.values(),
+                    team_has_specs=getattr(attempt, "team_has_specs", True),
                 ),
             )
         except DatabaseError:
@@ -391,19 +484,27 @@ RESULT_FIELDS = (
 
 
 def store_result(
-    *, attempt: Attempt, exchange: Exchange, secret_values: list[str], may_retry: bool = True
+    *,
+    attempt: Attempt,
+    exchange: Exchange,
+    secret_values: list[str],
+    may_retry: bool = True,
+    team_has_specs: bool = True,
 ) -> bool:
     """Save what came back (redacted) with its diagnosis; then retry or finish the run.
 
     Stored only if the attempt is still this delivery's (same `deliveries`, not finished):
     an execution that was given up for lost and taken over stores nothing. False then.
+    `team_has_specs=False` (the team had no OpenAPI profile when the attempt was claimed)
+    spares looking for one.
     """
     run = attempt.run
     try:
         profile = get_profile(run.profile)
     except KeyError:
         profile = profile_for_url(run.url)
-    covering = spec_covering(team_id=run.team_id, url=exchange.url)  # a team's OpenAPI profile
+    # A team's OpenAPI profile covering the URL.
+    covering = spec_covering(team_id=run.team_id, url=exchange.url) if team_has_specs else None
     diagnosis = diagnose(
         exchange,
         profile,
@@ -445,19 +546,14 @@ def store_result(
     attempt.status = Attempt.Status.DONE
     attempt.finished_at = timezone.now()
     with transaction.atomic():
-        still_ours = Attempt.objects.filter(
-            pk=attempt.pk,
-            deliveries=attempt.deliveries,
-            status__in=[Attempt.Status.QUEUED, Attempt.Status.RUNNING],
-        ).update(**{name: getattr(attempt, name) for name in RESULT_FIELDS})
-        if not still_ours:
+        if not _save_result(attempt):
             logger.warning(
                 "attempt %s: result of delivery %s discarded, the attempt was settled elsewhere",
                 attempt.pk,
                 attempt.deliveries,
             )
             return False
-        run = Run.objects.select_for_update().get(pk=run.pk)
+        run = _locked_run(run.pk)
         counted_before = rollups.counted(run)
         summary = _summarise(run, attempt, diagnosis)
         decision = None

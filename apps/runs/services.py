@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Team
@@ -32,6 +32,7 @@ from apps.runs import backoff, secrets
 from apps.runs.fix_requests import FixNotApplicable, apply_fix, host_of
 from apps.runs.forms import RunRequest
 from apps.runs.models import Attempt, Run
+from apps.runs.statements import db_value, insert, quoted, save_fields
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +68,13 @@ def submit_run(
     """
     with transaction.atomic():
         run = _new_run(team=team, user=user, request=request, source=source, fix=fix)
-        run.save(force_insert=True)
         # Noted as published in the insert (one UPDATE less); unnoted if the publish fails.
-        attempt = Attempt.objects.create(
+        attempt = Attempt(
             run=run, number=1, reason=Attempt.Reason.FIRST, published_at=timezone.now()
         )
+        # As SQL composed once (see apps.runs.statements): this runs for every submission.
+        insert(run)
+        insert(attempt)
         transaction.on_commit(
             lambda: enqueue_attempt(attempt_id=attempt.id, noted_at=attempt.published_at)
         )
@@ -349,19 +352,22 @@ def _decide(run: Run, diagnosis: Diagnosis, *, attempts_made: int) -> backoff.De
 def _settle(run: Run, *, also_save: list[str] | None = None) -> None:
     """The run's status from its attempts: done once none is queued or running, or
     interrupted if its latest attempt was. Saved with the fields `also_save` names."""
-    attempts = list(
-        run.attempts.exclude(status=Attempt.Status.CANCELLED).values_list(
-            "number", "status", "not_before"
+    # As SQL composed once (see apps.runs.statements): this runs for every attempt stored.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT number, status, not_before IS NOT NULL FROM {quoted(Attempt)} "  # noqa: S608
+            "WHERE run_id = %s AND status <> %s",
+            [db_value(Attempt, "run", run.pk), Attempt.Status.CANCELLED],
         )
-    )
+        attempts = cursor.fetchall()
     pending = [
-        (status, not_before)
-        for _, status, not_before in attempts
+        (status, scheduled)
+        for _, status, scheduled in attempts
         if status in (Attempt.Status.QUEUED, Attempt.Status.RUNNING)
     ]
     if any(status == Attempt.Status.RUNNING for status, _ in pending):
         status = Run.Status.RUNNING
-    elif any(not_before is not None for _, not_before in pending):
+    elif any(scheduled for _, scheduled in pending):
         status = Run.Status.WAITING
     elif pending:
         status = Run.Status.QUEUED
@@ -374,7 +380,7 @@ def _settle(run: Run, *, also_save: list[str] | None = None) -> None:
         run.status = status
         fields.append("status")
     if fields:
-        run.save(update_fields=fields)
+        save_fields(run, fields)
 
 
 # Actions on a finished run ----------------------------------------------------------------
