@@ -27,3 +27,25 @@ class RedactTokenPaths(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
+
+
+# Celery's own INFO lines about tasks beat sends every few seconds: "Sending due task"
+# (beat), "received" and "succeeded" (worker). Routine: written at DEBUG instead. Each task
+# logs at INFO itself when it did something (the sweeper, the monitors' tick and purge).
+ROUTINE_TASKS = ("monitors.tick", "monitors.purge", "runs.sweep")
+
+
+class QuietRoutineTasks(logging.Filter):
+    """On Celery's loggers: an INFO line about a routine task is turned into a DEBUG one,
+    kept only when that logger writes DEBUG; every other line is left as it is."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        message = record.getMessage()
+        if not any(task in message for task in ROUTINE_TASKS):
+            return True
+        if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return True

@@ -375,7 +375,7 @@ LOGGING = {
     # Bearer tokens in link paths (share, invite, password reset) never reach a log line.
     "filters": {
         "redact_token_paths": {"()": "dashboard.logs.RedactTokenPaths"},
-        "quiet_monitors_tick": {"()": "apps.monitors.logs.QuietTick"},
+        "quiet_routine_tasks": {"()": "dashboard.logs.QuietRoutineTasks"},
     },
     "handlers": {
         "console": {
@@ -390,9 +390,10 @@ LOGGING = {
         # "Not Found: /s/<token>" without the filter: its loggers use the console above only.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"level": "WARNING", "handlers": ["console"], "propagate": False},
-        # Celery's lines about each monitors' tick (every 5 s): DEBUG, not INFO.
+        # Celery's lines about the sweeper and the monitors' tick (every few seconds):
+        # DEBUG, not INFO.
         **{
-            name: {"filters": ["quiet_monitors_tick"]}
+            name: {"filters": ["quiet_routine_tasks"]}
             for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")
         },
     },
