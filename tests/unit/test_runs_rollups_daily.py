@@ -181,3 +181,44 @@ def test_postgresql_computes_the_phases_the_python_reading_gives(team: Team, own
     assert [each.host for each in in_database] == ["a.example", "b.example"]
     assert in_database[0].measured == 8
     assert in_database[0].stat("dns").measured == 7
+
+
+def hourly_rows() -> list[tuple]:
+    fields = ("team_id", "hour", *rollups.KEY_FIELDS[2:], *SUMS)
+    return sorted(RunHourRollup.objects.filter(runs__gt=0).values_list(*fields))
+
+
+@pytest.mark.django_db
+def test_runs_generated_uncounted_are_counted_by_a_rebuild_as_they_are_when_written(
+    team: Team, owner: User
+) -> None:
+    generate_runs(team=team, count=400, members=[owner], seed=15, now=NOW, batch_size=150)
+    counted = (hourly_rows(), daily_rows())
+    RunHourRollup.objects.all().delete()
+    RunDayRollup.objects.all().delete()
+    Run.objects.all().delete()
+    generate_runs(team=team, count=400, members=[owner], seed=15, now=NOW, count_in_rollups=False)
+    assert not RunHourRollup.objects.exists() and not RunDayRollup.objects.exists()
+
+    rollups.rebuild_team(team=team)
+
+    assert (hourly_rows(), daily_rows()) == counted
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the rebuild in PostgreSQL")
+def test_postgresql_rebuilds_the_rows_python_counts(
+    team: Team, other_team: Team, owner: User, stranger: User
+) -> None:
+    write_runs(team, owner, 300, seed=16)  # durations of 0.1 ms to minutes, some missing
+    write_runs(other_team, stranger, 40, seed=17)
+    for ms in (*rollups.bucket_floors()[:12], 0.0, 0.999, 2.0, 1e9):  # on the boundaries
+        make_run(team, owner, outcome=Run.Outcome.RESPONSE, response_status=200, duration_ms=ms)
+    finished = Run.objects.exclude(outcome=Run.Outcome.PENDING).order_by()
+    rollups.add_rows(finished.values_list(*rollups.RUN_FIELDS))
+    in_python = (hourly_rows(), daily_rows())
+
+    rollups.rebuild_team(team=team)
+    rollups.rebuild_team(team=other_team)
+
+    assert (hourly_rows(), daily_rows()) == in_python
