@@ -439,19 +439,25 @@ def _phases_in_python(stored: QuerySet[Attempt]) -> Measured:
 
 # The final request's timings where HopFacts.from_dict would read them: a JSON object whose
 # total is a number (`->` gives NULL for a missing key or index and for a value of another
-# type, so no other shape passes).
+# type, so no other shape passes). Each phase is a number, or NULL where from_dict gives None.
 _FINAL_TIMINGS = "(stored.hops -> -1 -> 'timings')"
-_MEASURED = f"jsonb_typeof({_FINAL_TIMINGS} -> 'total') = 'number'"
+
+
+def _phase_value(name: str) -> str:
+    timings = "final.timings"
+    return (
+        f"CASE WHEN jsonb_typeof({timings} -> 'total') = 'number' "
+        f"AND jsonb_typeof({timings} -> '{name}') = 'number' "
+        f"THEN ({timings} ->> '{name}')::float8 END AS {name}"
+    )
 
 
 def _phase_columns(name: str) -> str:
-    value = f"({_FINAL_TIMINGS} ->> '{name}')::float8"
-    where = f"{_MEASURED} AND jsonb_typeof({_FINAL_TIMINGS} -> '{name}') = 'number'"
     return ", ".join(
         [
-            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {value}) FILTER (WHERE {where})",
-            f"percentile_cont(0.95) WITHIN GROUP (ORDER BY {value}) FILTER (WHERE {where})",
-            f"count(*) FILTER (WHERE {where})",
+            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {name})",
+            f"percentile_cont(0.95) WITHIN GROUP (ORDER BY {name})",
+            f"count({name})",
         ]
     )
 
@@ -467,11 +473,16 @@ def _phases_in_database(samples: dict[str, QuerySet[Attempt]]) -> dict[str, Meas
         sample = f"SELECT %s AS host, s{index}.hops FROM ({inner}) AS s{index} (hops)"  # noqa: S608
         parts.append(sample)
         params += [host, *inner_params]
+    values = ", ".join(_phase_value(name) for name in TREND_PHASES)
     columns = ", ".join(_phase_columns(name) for name in TREND_PHASES)
-    # Only compiled querysets and constant names (TREND_PHASES) are in the statement.
+    # Only compiled querysets and constant names (TREND_PHASES) are in the statement. The
+    # JSON is read once a row (innermost), its phases once (middle), then added up per host.
     sql = (
-        f"SELECT stored.host, count(*) FILTER (WHERE {_MEASURED}), {columns} "  # noqa: S608
-        f"FROM ({' UNION ALL '.join(parts)}) AS stored GROUP BY stored.host"
+        f"SELECT host, count(*) FILTER (WHERE measured), {columns} FROM ("  # noqa: S608
+        f"SELECT host, jsonb_typeof(final.timings -> 'total') = 'number' AS measured, {values} "
+        f"FROM (SELECT stored.host, {_FINAL_TIMINGS} AS timings "
+        f"FROM ({' UNION ALL '.join(parts)}) AS stored OFFSET 0) AS final) AS phases "
+        "GROUP BY host"
     )
     stored_db = next(iter(samples.values())).db
     with connections[stored_db].cursor() as cursor:
