@@ -4,12 +4,13 @@
     (or `make bench-log`)
 
 With fewer than --runs runs in "Bench team" it first generates the missing ones (with their
-attempts) through apps/demo/synthetic.py, plus a few in another team. Then it asks for the
+attempts) through apps/demo/synthetic.py, plus a few in another team, and counts them in
+the trends' rollups (`rollups.rebuild_team`: one statement on PostgreSQL). Then it asks for the
 log's pages through Django's test client, in this process, so the time measured is the
 server's: URL routing, middleware, the view, its queries and the template. Each page is
 asked for --repeat times after a warm-up; the table gives p50 and p95 and the number of
-queries. The CSV and HAR exports of the whole team are read to the end in a child process
-each, for their rows per second and the child's peak RSS.
+queries. The CSV and HAR exports of the team's latest --export-runs runs are read to the
+end in a child process each, for their rows per second and the child's peak RSS.
 
 A benchmark, not a test: it prints figures and asserts nothing about time. `--write FILE`
 puts the table in FILE (replacing this benchmark's earlier section, else appended).
@@ -23,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -109,13 +111,11 @@ def ensure_runs(team, count: int, usernames: tuple[str, ...], *, seed: int) -> N
     from django.contrib.auth.models import User
 
     from apps.demo.synthetic import generate_runs
-    from apps.runs.models import Attempt, Run, RunHourRollup
-    from apps.runs.rollups import rebuild_team
+    from apps.runs.models import Run, RunDayRollup
 
     have = Run.objects.filter(team=team).count()
-    if have and not RunHourRollup.objects.filter(team=team).exists():
-        print(f"{team.name}: counting its {have:,} runs in the trends' rollups…", flush=True)
-        rebuild_team(team=team)
+    if have and not RunDayRollup.objects.filter(team=team).exists():
+        count_in_rollups(team, have)
     if have >= count:
         return
     missing = count - have
@@ -134,17 +134,64 @@ def ensure_runs(team, count: int, usernames: tuple[str, ...], *, seed: int) -> N
         seed=seed + have,
         with_attempts=True,
         progress=progress,
+        count_in_rollups=False,
     )
     print(
-        f"  done in {result.seconds:.0f} s ({result.runs_per_second:,.0f} runs/s, "
-        f"{result.writer}); analysing the tables…",
+        f"  done in {result.seconds:.0f} s ({result.runs_per_second:,.0f} runs/s, {result.writer})",
         flush=True,
     )
+    count_in_rollups(team, have + missing)
+
+
+def count_in_rollups(team, runs: int) -> None:
+    """The trends' hourly and daily rollups of the team, from its runs (in SQL)."""
     from django.db import connection
 
+    from apps.runs.models import RunDayRollup, RunHourRollup
+    from apps.runs.rollups import rebuild_team
+
+    began = time.monotonic()
+    rows = rebuild_team(team=team)
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Run._meta.db_table}")
-        cursor.execute(f"ANALYZE {Attempt._meta.db_table}")
+        cursor.execute(f"ANALYZE {RunHourRollup._meta.db_table}")
+        cursor.execute(f"ANALYZE {RunDayRollup._meta.db_table}")
+    print(
+        f"  {runs:,} runs counted in {rows:,} hourly rollup rows (and their days) in "
+        f"{time.monotonic() - began:.1f} s",
+        flush=True,
+    )
+
+
+@contextmanager
+def indexes_built_after():
+    """On an empty runs table, its indexes and the attempts' (but those of constraints) are
+    dropped while the runs are written and built again after, from their own definitions:
+    one sorted build each instead of a million insertions into each."""
+    from django.db import connection
+
+    from apps.runs.models import Attempt, Run
+
+    tables = [Run._meta.db_table, Attempt._meta.db_table]
+    if Run.objects.exists():
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s) "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+            [tables],
+        )
+        found = cursor.fetchall()
+        for name, _definition in found:
+            cursor.execute(f'DROP INDEX "{name}"')
+    try:
+        yield
+    finally:
+        began = time.monotonic()
+        with connection.cursor() as cursor:
+            for _name, definition in found:
+                cursor.execute(definition)
+        print(f"  {len(found)} indexes built again in {time.monotonic() - began:.1f} s", flush=True)
 
 
 # Pages --------------------------------------------------------------------------------------
@@ -226,8 +273,9 @@ def time_page(client, url: str, repeat: int) -> dict[str, object]:
 # Exports ------------------------------------------------------------------------------------
 
 
-def run_export(kind: str) -> dict[str, object]:
-    """Read one export of the whole team to the end (in this process: a child of the main)."""
+def run_export(kind: str, rows: int) -> dict[str, object]:
+    """Read one export of the team's latest `rows` runs to the end (in this process: a child
+    of the main), as the log's export of a time range would."""
     setup_django()
     from apps.accounts.models import Team
     from apps.runs import exports
@@ -239,7 +287,9 @@ def run_export(kind: str) -> dict[str, object]:
         raise SystemExit(f"error: no team {TEAM!r}: generate its runs first")
     generator = getattr(exports, f"{kind}_chunks")
     baseline = peak_rss_mb()
-    runs = filtered_runs(team=team, filters=LogFilters())
+    latest = team_runs(team).values_list("created_at", flat=True)[rows - 1 : rows].first()
+    since = {"created_at__gte": latest} if latest is not None else {}
+    runs = filtered_runs(team=team, filters=LogFilters()).filter(**since)
     count = runs.count()
     began = time.perf_counter()
     size = 0
@@ -268,9 +318,15 @@ def exports_available() -> tuple[list[str], str]:
     return kinds, ""
 
 
-def measure_export(kind: str) -> dict[str, object]:
+def team_runs(team):
+    from apps.runs.models import Run
+
+    return Run.objects.filter(team=team).order_by("-created_at", "-id")
+
+
+def measure_export(kind: str, rows: int) -> dict[str, object]:
     child = subprocess.run(  # noqa: S603
-        [sys.executable, __file__, "--export-child", kind],
+        [sys.executable, __file__, "--export-child", kind, "--export-runs", str(rows)],
         capture_output=True,
         text=True,
         check=False,
@@ -336,12 +392,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1_000_000, help="runs in the bench team")
     parser.add_argument("--repeat", type=int, default=30, help="requests per page")
     parser.add_argument("--no-exports", action="store_true", help="skip the exports")
+    parser.add_argument("--export-runs", type=int, default=100_000,
+                        help="the latest runs each export reads")  # fmt: skip
     parser.add_argument("--write", type=Path, help="put the table in this Markdown file")
     parser.add_argument("--export-child", choices=("csv", "har"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.export_child:
-        print(json.dumps(run_export(args.export_child)))
+        print(json.dumps(run_export(args.export_child, args.export_runs)))
         return
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
     ensure_database(url)
@@ -354,12 +412,21 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     team = ensure_team(TEAM, MEMBERS)
     other = ensure_team(OTHER_TEAM, OTHER_MEMBERS)
-    ensure_runs(team, args.runs, MEMBERS, seed=SEED)
-    ensure_runs(other, max(1, args.runs // 20), OTHER_MEMBERS, seed=SEED + 1)
+    began = time.monotonic()
+    with indexes_built_after():
+        ensure_runs(team, args.runs, MEMBERS, seed=SEED)
+        ensure_runs(other, max(1, args.runs // 20), OTHER_MEMBERS, seed=SEED + 1)
+    from apps.runs.models import Attempt, Run
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Run._meta.db_table}")
+        cursor.execute(f"ANALYZE {Attempt._meta.db_table}")
+    print(f"  runs ready and analysed in {time.monotonic() - began:.0f} s", flush=True)
     server = f"PostgreSQL {connection.cursor().connection.info.server_version // 10000}"
 
     client = Client()
     client.force_login(User.objects.get(username=USER))
+    began = time.monotonic()
     results = []
     for name, page_url in pages(team, args.runs):
         figures = time_page(client, page_url, args.repeat)
@@ -367,13 +434,18 @@ def main() -> None:
               f"{figures['queries']} queries", flush=True)  # fmt: skip
         results.append((name, page_url, figures))
 
+    print(f"  pages timed in {time.monotonic() - began:.0f} s", flush=True)
+    began = time.monotonic()
     exported: list[dict[str, object]] = []
     note = ""
     if not args.no_exports:
         kinds, note = exports_available()
         for kind in kinds:
-            print(f"  exporting {kind.upper()} of the whole team…", flush=True)
-            exported.append(measure_export(kind))
+            print(f"  exporting {kind.upper()} of the team's latest {args.export_runs:,} runs…",
+                  flush=True)  # fmt: skip
+            exported.append(measure_export(kind, args.export_runs))
+    if exported:
+        print(f"  exports timed in {time.monotonic() - began:.0f} s", flush=True)
     section = report(
         runs=args.runs, repeat=args.repeat, results=results, exported=exported, note=note,
         server=server,

@@ -434,6 +434,7 @@ class _Draw:
     host_cum: list[float] = field(default_factory=list)
     by_host: list[tuple[list[RunKind], list[float]]] = field(default_factory=list)
     member_cum: list[float] = field(default_factory=list)
+    addresses: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         names: dict[str, list[RunKind]] = {}
@@ -457,6 +458,11 @@ class _Draw:
         for index in range(len(self.member_ids)):
             running += 1 / (index + 1) ** 0.8
             self.member_cum.append(running)
+
+    def address(self, host: str) -> str:
+        """A documentation address (RFC 5737) standing for the host's, one per host."""
+        known = self.addresses.setdefault(host, f"203.0.113.{len(self.addresses) + 10}")
+        return known
 
     def pick(self, cum: list[float]) -> int:
         return bisect.bisect(cum, self.rng.random() * cum[-1])
@@ -505,8 +511,53 @@ ATTEMPT_COLUMNS = (
     "outcome", "response_status", "response_reason", "response_http_version",
     "response_headers", "response_body", "response_body_truncated", "response_body_bytes",
     "failure_kind", "failure_detail", "failure_message", "duration_ms", "diagnosis_code",
-    "diagnosis",
+    "diagnosis", "hops",
 )  # fmt: skip
+# Requests that go over a connection kept from an earlier one (no DNS, connect or TLS).
+REUSED_SHARE = 0.7
+
+
+def _final_hop(draw: "_Draw", kind: RunKind, duration: float) -> str:
+    """The JSON of the measured phases and connection of a response's one request (as
+    `HopFacts.to_dict` writes them): drawn around the run's duration, which they add up to."""
+    rng = draw.rng
+    https = kind.host.origin.startswith("https:")
+    address = kind.host.name
+    by_name = not address.replace(".", "").isdigit()
+    reused = rng.random() < REUSED_SHARE
+    dns = connect = tls = None
+    left = duration
+    if not reused:
+        dns = round(min(left * 0.2, rng.uniform(0.3, 12.0)), 3) if by_name else None
+        connect = round(min(left * 0.2, rng.uniform(0.2, 25.0)), 3)
+        tls = round(min(left * 0.2, rng.uniform(4.0, 40.0)), 3) if https else None
+        left -= (dns or 0.0) + connect + (tls or 0.0)
+    send = round(min(left * 0.05, rng.uniform(0.02, 0.4)), 3)
+    receive = round(left * rng.uniform(0.01, 0.15), 3)
+    wait = round(max(0.0, left - send - receive), 3)
+    # The JSON `json.dumps([hop.to_dict()])` writes, from a template: a million of them.
+    port = 443 if https else (urlsplit(kind.host.origin).port or 80)
+    return _HOP_JSON.format(
+        total=_json_number(duration), dns=_json_number(dns), connect=_json_number(connect),
+        tls=_json_number(tls), send=_json_number(send), wait=_json_number(wait),
+        receive=_json_number(receive), reused="true" if reused else "false",
+        address=draw.address(address) if by_name else address, port=port,
+        local_port=rng.randrange(32768, 61000), status=kind.attempt["response_status"],
+    )  # fmt: skip
+
+
+_HOP_JSON = (
+    '[{{"timings": {{"total": {total}, "blocked": 0.0, "dns": {dns}, "connect": {connect}, '
+    '"tls": {tls}, "send": {send}, "wait": {wait}, "receive": {receive}, "reused": {reused}, '
+    '"failed_in": ""}}, "connection": {{"remote_address": "{address}", "remote_port": {port}, '
+    '"reused": {reused}, "local_port": {local_port}, "http_version": "HTTP/1.1", '
+    '"bytes_sent": 0, "bytes_received": 0, "body_wire_bytes": 0, "body_decoded_bytes": 0}}, '
+    '"tls": null, "status": {status}}}]'
+)
+
+
+def _json_number(value: float | None) -> str:
+    return "null" if value is None else repr(float(value))
 
 
 def _rows(
@@ -550,6 +601,7 @@ def _rows(
             a["response_status"], a["response_reason"], a["response_http_version"], headers,
             body, False, size, a["failure_kind"], a["failure_detail"], a["failure_message"],
             duration, a["diagnosis_code"], a["diagnosis"],
+            _final_hop(draw, kind, duration) if a["outcome"] == Run.Outcome.RESPONSE else "[]",
         )  # fmt: skip
         yield run, attempt
 
@@ -644,12 +696,15 @@ def generate_runs(
     writer: str = "auto",
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    count_in_rollups: bool = True,
 ) -> Generated:
     """Write `count` finished runs of `team` over the `days` before `now`, made by `members`.
 
     The same seed, `now` and arguments give the same runs. `writer` is "copy" (PostgreSQL
     only), "insert" or "auto" (COPY on PostgreSQL). `progress` is called with the number of
-    runs written so far after each batch.
+    runs written so far after each batch. With `count_in_rollups` False the runs are not
+    counted in the trends' rollups as they are written: call `rollups.rebuild_team` after
+    (one statement on PostgreSQL, much faster for a million runs).
     """
     if count < 0:
         raise ValueError("count must not be negative")
@@ -685,7 +740,8 @@ def generate_runs(
                 _insert(Run, RUN_COLUMNS, runs)
                 if attempts:
                     _insert(Attempt, ATTEMPT_COLUMNS, attempts)
-            rollups.add_rows(tuple(run[index] for index in _ROLLUP_INDEXES) for run in runs)
+            if count_in_rollups:
+                rollups.add_rows(tuple(run[index] for index in _ROLLUP_INDEXES) for run in runs)
         written += len(batch)
         if progress is not None:
             progress(written)

@@ -255,5 +255,44 @@ class RunHourRollup(models.Model):
         return f"{self.hour:%Y-%m-%d %H}h {self.host} {self.outcome}: {self.runs} runs"
 
 
+class RunDayRollup(models.Model):
+    """RunHourRollup's rows of one day (UTC) added up: the trends of windows counted per
+    day read these for their whole days, 24 times fewer rows. Kept with the hourly rows."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    day = models.DateTimeField()  # midnight UTC
+    host = models.CharField(max_length=255, blank=True)
+    method = models.CharField(max_length=10)
+    outcome = models.CharField(max_length=10, choices=Run.Outcome.choices)
+    response_status = models.PositiveSmallIntegerField()  # 0: no response
+    diagnosis_code = models.CharField(max_length=80, blank=True)
+    diagnosis_title = models.CharField(max_length=200, blank=True)
+    runs = models.IntegerField(db_default=0)
+    timed = models.IntegerField(db_default=0)  # runs with a duration
+    duration_sum = models.FloatField(db_default=0.0)  # ms
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "team",
+                    "day",
+                    "host",
+                    "method",
+                    "outcome",
+                    "response_status",
+                    "diagnosis_code",
+                    "diagnosis_title",
+                ],
+                name="run_day_rollup_key",
+            )
+        ]
+        indexes = [models.Index(fields=["team", "day"], name="run_day_rollup_team_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} {self.host} {self.outcome}: {self.runs} runs"
+
+
 for _bucket in range(DURATION_BUCKETS):
     RunHourRollup.add_to_class(f"d{_bucket:02d}", models.IntegerField(db_default=0))
+    RunDayRollup.add_to_class(f"d{_bucket:02d}", models.IntegerField(db_default=0))

@@ -1,11 +1,12 @@
-"""Hourly rollups of finished runs (RunHourRollup), so the trends of long windows read a few
-rows per hour instead of every run.
+"""Hourly and daily rollups of finished runs (RunHourRollup, RunDayRollup), so the trends of
+long windows read a few rows per hour, or per day, instead of every run.
 
-A run counts in the rollup of the hour it was created in (UTC), under its host, method,
-outcome, status and diagnosis, once it has a result. `record_result` keeps the rollups up to
-date as a run's result is stored (a retried run moves from its old result to its new one);
-`rebuild_team` computes a team's rollups again from its runs (the backfill); `add_rows`
-adds runs written in bulk. Pending runs are never in a rollup: the trends count them live.
+A run counts in the rollup of the hour and of the day it was created in (UTC), under its
+host, method, outcome, status and diagnosis, once it has a result. `record_result` keeps the
+rollups up to date as a run's result is stored (a retried run moves from its old result to
+its new one); `rebuild_team` computes a team's rollups again from its runs (the backfill);
+`add_rows` adds runs written in bulk. Pending runs are never in a rollup: the trends count
+them live.
 """
 
 import math
@@ -15,13 +16,14 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from django.db import connection, transaction
-from django.db.models import Field, Q, QuerySet
+from django.db.models import Field, Model, Q, QuerySet
 
 from apps.accounts.models import Team
 from apps.runs.filters import LogFilters
-from apps.runs.models import DURATION_BUCKETS, Run, RunHourRollup
+from apps.runs.models import DURATION_BUCKETS, Run, RunDayRollup, RunHourRollup
 
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 BUCKET_RATIO = 2**0.25  # the width of a duration bucket: each is this many times the last
 BUCKET_FIELDS = tuple(f"d{index:02d}" for index in range(DURATION_BUCKETS))
 KEY_FIELDS = (
@@ -104,6 +106,10 @@ def hour_of(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def day_of(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 @dataclass(frozen=True)
 class Counted:
     """How a run with a result is counted: its rollup row and its duration."""
@@ -162,9 +168,13 @@ def add_rows(rows: Iterable[tuple[object, ...]]) -> int:
 
 
 def rebuild_team(*, team: Team) -> int:
-    """Compute the team's rollups again from its runs; the number of rollup rows."""
+    """Compute the team's rollups again from its runs; the number of hourly rollup rows.
+    PostgreSQL adds the runs up itself (`_rebuild_in_database`); other databases read them."""
     with transaction.atomic():
         RunHourRollup.objects.filter(team=team).delete()
+        RunDayRollup.objects.filter(team=team).delete()
+        if connection.vendor == "postgresql":
+            return _rebuild_in_database(team)
         rows = (
             Run.objects.for_team(team)
             .exclude(outcome=Run.Outcome.PENDING)
@@ -175,18 +185,96 @@ def rebuild_team(*, team: Team) -> int:
         return add_rows(rows)
 
 
+def bucket_floors() -> list[float]:
+    """The smallest duration of each bucket from 1 on, as `duration_bucket` draws them:
+    `duration_bucket(ms)` is the number of these that are <= ms (the floating-point
+    boundaries found exactly, so SQL's width_bucket counts as this module does)."""
+    floors = []
+    for index in range(1, DURATION_BUCKETS):
+        low, high = 0.5, bucket_bounds(index)[0] * 2
+        while math.nextafter(low, high) < high:  # the smallest ms whose bucket is >= index
+            middle = (low + high) / 2
+            if middle in (low, high):
+                break
+            if duration_bucket(middle) >= index:
+                high = middle
+            else:
+                low = middle
+        floors.append(high)
+    return floors
+
+
+def _rebuild_in_database(team: Team) -> int:
+    """The team's finished runs added up per hour by one INSERT ... SELECT, then the hourly
+    rows per day by another: no run leaves the database."""
+    quote = connection.ops.quote_name
+    hourly, daily = RunHourRollup._meta.db_table, RunDayRollup._meta.db_table
+    keys = ", ".join(quote(name) for name in _KEY_COLUMNS)
+    sums = ", ".join(quote(name) for name in ("runs", "timed", "duration_sum", *BUCKET_FIELDS))
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE bucket = {index})" for index in range(DURATION_BUCKETS)
+    )
+    # Only names from the models' metadata, quoted, and numbers are put in the statements.
+    by_hour = (
+        f"INSERT INTO {quote(hourly)} (team_id, hour, {keys}, {sums}) "  # noqa: S608
+        "SELECT team_id, date_trunc('hour', created_at, 'UTC'), host, method, outcome, "
+        "coalesce(response_status, 0), diagnosis_code, diagnosis_title, count(*), "
+        f"count(duration_ms), coalesce(sum(duration_ms), 0), {counts} "
+        "FROM (SELECT *, width_bucket(duration_ms, %s::float8[]) AS bucket "
+        f"FROM {quote(Run._meta.db_table)} WHERE team_id = %s AND outcome <> '') AS finished "
+        f"GROUP BY 1, 2, {', '.join(str(n) for n in range(3, 3 + len(_KEY_COLUMNS)))}"
+    )
+    by_day = (
+        f"INSERT INTO {quote(daily)} (team_id, day, {keys}, {sums}) "  # noqa: S608
+        f"SELECT team_id, date_trunc('day', hour, 'UTC'), {keys}, "
+        + ", ".join(f"sum({quote(name)})" for name in ("runs", "timed", "duration_sum"))
+        + ", "
+        + ", ".join(f"sum({quote(name)})" for name in BUCKET_FIELDS)
+        + f" FROM {quote(hourly)} WHERE team_id = %s "
+        f"GROUP BY 1, 2, {', '.join(str(n) for n in range(3, 3 + len(_KEY_COLUMNS)))}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(by_hour, [bucket_floors(), team.pk])
+        written = cursor.rowcount
+        cursor.execute(by_day, [team.pk])
+    return written
+
+
+_KEY_COLUMNS = KEY_FIELDS[2:]  # host ... diagnosis_title: the same columns in both tables
+
+
+def _by_day(deltas: dict[Key, Tally]) -> dict[Key, Tally]:
+    """The hourly tallies added up per day."""
+    days: dict[Key, Tally] = {}
+    for key, tally in deltas.items():
+        day_key: Key = (key[0], day_of(key[1]), *key[2:])
+        total = days.setdefault(day_key, Tally())
+        total.runs += tally.runs
+        total.timed += tally.timed
+        total.duration_sum += tally.duration_sum
+        total.buckets = [a + b for a, b in zip(total.buckets, tally.buckets, strict=True)]
+    return days
+
+
 def _apply(deltas: dict[Key, Tally]) -> None:
-    """Add each tally to its rollup row, creating it: one upsert statement per batch."""
-    # In key order: two transactions that touch the same rows lock them in the same order.
+    """Add each hourly tally to its rollup row and to its day's, creating them: one upsert
+    statement per table and batch (the hourly rows first, in both tables in key order:
+    two transactions that touch the same rows lock them in the same order)."""
+    _upsert(RunHourRollup, "hour", deltas)
+    _upsert(RunDayRollup, "day", _by_day(deltas))
+
+
+def _upsert(model: type[Model], moment: str, deltas: dict[Key, Tally]) -> None:
     changed = sorted(
         ((key, tally) for key, tally in deltas.items() if not tally.is_zero),
         key=lambda pair: tuple(str(part) for part in pair[0]),
     )
     if not changed:
         return
-    meta = RunHourRollup._meta
+    meta = model._meta
     quote = connection.ops.quote_name
-    key_fields = [cast(Field, meta.get_field(name)) for name in KEY_FIELDS]
+    names = (KEY_FIELDS[0], moment, *KEY_FIELDS[2:])
+    key_fields = [cast(Field, meta.get_field(name)) for name in names]
     key_columns = [quote(str(each.column)) for each in key_fields]
     sum_columns = [quote(name) for name in ("runs", "timed", "duration_sum", *BUCKET_FIELDS)]
     table = quote(meta.db_table)
@@ -221,10 +309,20 @@ def answers(filters: LogFilters) -> bool:
 _CLASS_RANGES = {"2xx": (200, 299), "3xx": (300, 399), "4xx": (400, 499), "5xx": (500, 599)}
 
 
-def rollup_rows(*, team: Team, filters: LogFilters) -> QuerySet[RunHourRollup]:
-    """The team's rollup rows that match the filters (as `selectors.filtered_runs` matches
-    runs; `answers(filters)` must hold and the time range must fall on whole hours)."""
-    rows = RunHourRollup.objects.filter(team=team, runs__gt=0)
+def rollup_rows(
+    *,
+    team: Team,
+    filters: LogFilters,
+    ranges: list[tuple[datetime, datetime]] | None = None,
+    daily: bool = False,
+) -> QuerySet:
+    """The team's rollup rows (RunDayRollup's when `daily`, else RunHourRollup's) that match
+    the filters, as `selectors.filtered_runs` matches runs; `answers(filters)` must hold.
+    Their time is that of `ranges` ([start, end) pairs on whole hours, or days) when given,
+    else the filters' range (on whole hours)."""
+    model: type[Model] = RunDayRollup if daily else RunHourRollup
+    moment = "day" if daily else "hour"
+    rows = model._default_manager.filter(team=team, runs__gt=0)
     if filters.status_class == "network":
         rows = rows.filter(outcome=Run.Outcome.FAILURE)
     elif filters.status_class in _CLASS_RANGES:
@@ -241,10 +339,16 @@ def rollup_rows(*, team: Team, filters: LogFilters) -> QuerySet[RunHourRollup]:
         rows = rows.filter(method=filters.method)
     if filters.host:
         rows = rows.filter(host=filters.host)
-    if filters.since is not None:
-        rows = rows.filter(hour__gte=filters.since)
-    if filters.until is not None:
-        rows = rows.filter(hour__lt=filters.until)
+    if ranges is not None:
+        within = Q(pk__in=[])
+        for first, end in ranges:
+            within |= Q(**{f"{moment}__gte": first, f"{moment}__lt": end})
+        rows = rows.filter(within)
+    else:
+        if filters.since is not None:
+            rows = rows.filter(**{f"{moment}__gte": filters.since})
+        if filters.until is not None:
+            rows = rows.filter(**{f"{moment}__lt": filters.until})
     return rows.order_by()
 
 
@@ -254,11 +358,16 @@ class Split:
 
     rolled: tuple[datetime, datetime] | None  # [first hour, end) from the rollups
     live: list[tuple[datetime, datetime]]  # [since, until) ranges read from the runs
+    # With `days`: the whole days of `rolled`, read from the daily rollups, and the hours
+    # of `rolled` around them, read from the hourly ones.
+    days: tuple[datetime, datetime] | None = None
+    hours: list[tuple[datetime, datetime]] = field(default_factory=list)
 
 
-def split_window(*, since: datetime, until: datetime, now: datetime) -> Split:
+def split_window(*, since: datetime, until: datetime, now: datetime, days: bool = False) -> Split:
     """The whole hours of [since, until) before the current one come from the rollups; the
-    partial hours at either end and the current hour are read live (exact)."""
+    partial hours at either end and the current hour are read live (exact). With `days`, the
+    whole days among those hours come from the daily rollups."""
     first = hour_of(since)
     if first < since:
         first += HOUR
@@ -270,4 +379,11 @@ def split_window(*, since: datetime, until: datetime, now: datetime) -> Split:
         live.append((since, first))
     if last < until:
         live.append((last, until))
-    return Split(rolled=(first, last), live=live)
+    first_day = day_of(first)
+    if first_day < first:
+        first_day += DAY
+    last_day = day_of(last)
+    if not days or first_day >= last_day:
+        return Split(rolled=(first, last), live=live, hours=[(first, last)])
+    hours = [(a, b) for a, b in ((first, first_day), (last_day, last)) if a < b]
+    return Split(rolled=(first, last), live=live, days=(first_day, last_day), hours=hours)

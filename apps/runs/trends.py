@@ -23,7 +23,7 @@ from apps.accounts.models import Team
 from apps.egress.types import HopFacts
 from apps.runs import charts, rollups
 from apps.runs.filters import RANGES, STATUS_CLASSES, LogFilters
-from apps.runs.models import Attempt, Run, RunHourRollup
+from apps.runs.models import Attempt, Run
 from apps.runs.phases import PHASE_FILLS, PHASE_LABELS
 from apps.runs.selectors import filtered_runs
 
@@ -400,25 +400,105 @@ def phase_stats(samples: list[HopFacts]) -> list[PhaseStat]:
 def phases_by_host(*, team: Team, filters: LogFilters, hosts: list[str]) -> list[HostPhases]:
     """Per host (in the order given), the percentiles of each phase of the final request
     of the latest PHASE_SAMPLE finished attempts of its latest PHASE_SAMPLE runs that have
-    measured phases."""
-    found = []
+    measured phases. PostgreSQL computes them from the stored JSON in one statement; other
+    databases get them from the attempts read into Python."""
     runs = _runs(team=team, filters=filters)
+    samples = {}
     for host in hosts:
         # The latest runs of the host first (an index range scan), then their attempts: a
         # bounded read however many runs the window holds.
         latest_runs = runs.filter(host=host).order_by("-created_at", "-id").values("id")
-        stored = (
+        samples[host] = (
             Attempt.objects.filter(run__in=latest_runs[:PHASE_SAMPLE], status=Attempt.Status.DONE)
             .order_by("-finished_at", "-id")
             .values_list("hops", flat=True)[:PHASE_SAMPLE]
         )
-        finals = []
-        for hops in stored:
-            last = HopFacts.from_dict(hops[-1]) if isinstance(hops, list) and hops else None
-            if last is not None:
-                finals.append(last)
-        if finals:
-            found.append(HostPhases(host=host, measured=len(finals), phases=phase_stats(finals)))
+    if connections[runs.db].vendor == "postgresql":
+        measured = _phases_in_database(samples)
+    else:
+        measured = {host: _phases_in_python(stored) for host, stored in samples.items()}
+    found = []
+    for host in hosts:
+        figures = measured.get(host)
+        if figures is not None:
+            found.append(HostPhases(host=host, measured=figures[0], phases=figures[1]))
+    return found
+
+
+Measured = tuple[int, list[PhaseStat]] | None  # attempts measured, their phases; None: none
+
+
+def _phases_in_python(stored: QuerySet[Attempt]) -> Measured:
+    finals = []
+    for hops in stored:
+        last = HopFacts.from_dict(hops[-1]) if isinstance(hops, list) and hops else None
+        if last is not None:
+            finals.append(last)
+    return (len(finals), phase_stats(finals)) if finals else None
+
+
+# The final request's timings where HopFacts.from_dict would read them: a JSON object whose
+# total is a number (`->` gives NULL for a missing key or index and for a value of another
+# type, so no other shape passes). Each phase is a number, or NULL where from_dict gives None.
+_FINAL_TIMINGS = "(stored.hops -> -1 -> 'timings')"
+
+
+def _phase_value(name: str) -> str:
+    timings = "final.timings"
+    return (
+        f"CASE WHEN jsonb_typeof({timings} -> 'total') = 'number' "
+        f"AND jsonb_typeof({timings} -> '{name}') = 'number' "
+        f"THEN ({timings} ->> '{name}')::float8 END AS {name}"
+    )
+
+
+def _phase_columns(name: str) -> str:
+    return ", ".join(
+        [
+            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {name})",
+            f"percentile_cont(0.95) WITHIN GROUP (ORDER BY {name})",
+            f"count({name})",
+        ]
+    )
+
+
+def _phases_in_database(samples: dict[str, QuerySet[Attempt]]) -> dict[str, Measured]:
+    """`_phases_in_python`'s figures for each host's attempts, computed by PostgreSQL in one
+    statement (the values never leave the database)."""
+    if not samples:
+        return {}
+    parts, params = [], []
+    for index, (host, stored) in enumerate(samples.items()):
+        inner, inner_params = stored.query.sql_with_params()
+        sample = f"SELECT %s AS host, s{index}.hops FROM ({inner}) AS s{index} (hops)"  # noqa: S608
+        parts.append(sample)
+        params += [host, *inner_params]
+    values = ", ".join(_phase_value(name) for name in TREND_PHASES)
+    columns = ", ".join(_phase_columns(name) for name in TREND_PHASES)
+    # Only compiled querysets and constant names (TREND_PHASES) are in the statement. The
+    # JSON is read once a row (innermost), its phases once (middle), then added up per host.
+    sql = (
+        f"SELECT host, count(*) FILTER (WHERE measured), {columns} FROM ("  # noqa: S608
+        f"SELECT host, jsonb_typeof(final.timings -> 'total') = 'number' AS measured, {values} "
+        f"FROM (SELECT stored.host, {_FINAL_TIMINGS} AS timings "
+        f"FROM ({' UNION ALL '.join(parts)}) AS stored OFFSET 0) AS final) AS phases "
+        "GROUP BY host"
+    )
+    stored_db = next(iter(samples.values())).db
+    with connections[stored_db].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    found: dict[str, Measured] = {}
+    for host, measured, *figures in rows:
+        if not measured:
+            continue
+        stats = []
+        for index, name in enumerate(TREND_PHASES):
+            p50, p95, count = figures[3 * index : 3 * index + 3]
+            stats.append(
+                PhaseStat(phase=name, label=PHASE_LABELS[name], p50=p50, p95=p95, measured=count)
+            )
+        found[host] = (measured, stats)
     return found
 
 
@@ -538,30 +618,21 @@ class _Tallies:
             self.timed[host] += 1
             self.durations.setdefault(host, []).append(duration)
 
-    def add_rollups(self, rows: QuerySet[RunHourRollup], unit: Unit) -> None:
-        totals = rows.aggregate(
-            **{
-                f"class_{key}": Sum("runs", filter=condition)
-                for key, condition in CLASS_CONDITIONS.items()
-                if key != "pending"
-            }
-        )
-        for name, count in totals.items():
-            self.classes[name.removeprefix("class_")] += count or 0
-        by_code = (
-            rows.exclude(diagnosis_code="")
-            .values("diagnosis_code")
-            .annotate(count=Sum("runs"), title=Max("diagnosis_title"))
-        )
-        for row in by_code:
-            self.diagnosis(row["diagnosis_code"], row["title"], row["count"])
+    def add_rollups(self, rows: QuerySet, unit: Unit, *, moment: str) -> None:
+        """Add rollup rows (their time in the field `moment`): three queries."""
+        class_sums = {
+            f"class_{key}": Sum("runs", filter=condition)
+            for key, condition in CLASS_CONDITIONS.items()
+            if key != "pending"
+        }
         by_bucket = (
-            rows.annotate(bucket=_TRUNC[unit]("hour", tzinfo=UTC))
+            rows.annotate(bucket=_TRUNC[unit](moment, tzinfo=UTC))
             .values("bucket")
             .annotate(
                 all_runs=Sum("runs"),
                 finished_runs=Sum("runs", filter=FINISHED),
                 error_runs=Sum("runs", filter=ERRORS),
+                **class_sums,
             )
         )
         for bucket_row in by_bucket:
@@ -569,6 +640,15 @@ class _Tallies:
             counts[0] += bucket_row["all_runs"]
             counts[1] += bucket_row["finished_runs"] or 0
             counts[2] += bucket_row["error_runs"] or 0
+            for name in class_sums:
+                self.classes[name.removeprefix("class_")] += bucket_row[name] or 0
+        by_code = (
+            rows.exclude(diagnosis_code="")
+            .values("diagnosis_code")
+            .annotate(count=Sum("runs"), title=Max("diagnosis_title"))
+        )
+        for row in by_code:
+            self.diagnosis(row["diagnosis_code"], row["title"], row["count"])
         sums = {f"sum_{name}": Sum(name) for name in rollups.BUCKET_FIELDS}
         by_host = (
             rows.filter(timed__gt=0)
@@ -578,7 +658,12 @@ class _Tallies:
         )
         for host, timed_runs, *histogram in by_host:
             self.timed[host] += timed_runs
-            self.histograms[host] = histogram
+            known = self.histograms.get(host)
+            self.histograms[host] = (
+                histogram
+                if known is None
+                else [a + b for a, b in zip(known, histogram, strict=True)]
+            )
 
     def host_durations(self, host: str) -> HostDurations:
         runs = self.timed[host]
@@ -604,7 +689,9 @@ def rolled_up_trends(
     exact up to EXACT_DURATIONS_UP_TO timed runs (read from the runs); above, those of a host
     with runs in the rolled-up hours are estimated from its duration buckets (within one
     bucket's width, rollups.BUCKET_RATIO). `rollups.answers(filters)` must hold."""
-    split = rollups.split_window(since=window.since, until=window.until, now=now)
+    split = rollups.split_window(
+        since=window.since, until=window.until, now=now, days=window.unit == "day"
+    )
     tallies = _Tallies()
     for since, until in split.live:
         live = _runs(team=team, filters=replace(filters, since=since, until=until))
@@ -616,7 +703,12 @@ def rolled_up_trends(
         pending = _runs(team=team, filters=in_rolled).filter(outcome=Run.Outcome.PENDING)
         for row in pending.values_list(*_LIVE_FIELDS):
             tallies.add_run(row, window.unit)
-        tallies.add_rollups(rollups.rollup_rows(team=team, filters=in_rolled), window.unit)
+        if split.hours:
+            hourly = rollups.rollup_rows(team=team, filters=filters, ranges=split.hours)
+            tallies.add_rollups(hourly, window.unit, moment="hour")
+        if split.days is not None:
+            daily = rollups.rollup_rows(team=team, filters=filters, ranges=[split.days], daily=True)
+            tallies.add_rollups(daily, window.unit, moment="day")
     classes = [
         ClassCount(
             key=key,

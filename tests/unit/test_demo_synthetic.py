@@ -12,6 +12,7 @@ from django.test import Client
 from apps.accounts.models import Team
 from apps.demo.synthetic import SCENARIOS, generate_runs, run_kinds
 from apps.diagnosis.lookups import catalog
+from apps.egress.types import HopFacts
 from apps.runs.models import Attempt, Run
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # a Monday
@@ -147,3 +148,32 @@ def test_generated_run_pages_render(team: Team, owner: User, owner_client: Clien
         assert KEY not in page
     log = owner_client.get("/")
     assert log.status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_response_carries_its_measured_phases_adding_up_to_its_duration(
+    team: Team, owner: User
+) -> None:
+    generate_runs(team=team, count=200, members=[owner], seed=4, now=NOW, with_attempts=True)
+    responses = Attempt.objects.filter(run__team=team, outcome=Run.Outcome.RESPONSE)
+    reused = 0
+    for attempt in responses:
+        (stored,) = attempt.hops
+        hop = HopFacts.from_dict(stored)
+        assert hop is not None and hop.connection is not None
+        assert stored == hop.to_dict()  # written as the egress client writes it
+        assert hop.timings.total == attempt.duration_ms
+        phases = [hop.timings.phase(name) or 0.0 for name in ("dns", "connect", "tls")]
+        phases += [hop.timings.phase(name) or 0.0 for name in ("send", "wait", "receive")]
+        assert sum(phases) == pytest.approx(attempt.duration_ms, abs=0.01)
+        assert (hop.timings.dns is None) == (
+            hop.timings.reused or hop.connection.remote_address == "127.0.0.1"
+        )
+        reused += hop.timings.reused
+    assert 0 < reused < responses.count()
+    assert (
+        not Attempt.objects.filter(run__team=team)
+        .exclude(outcome=Run.Outcome.RESPONSE)
+        .exclude(hops=[])
+        .exists()
+    )

@@ -17,7 +17,8 @@ from tests.support.factories import lost_attempt, queued_attempt
 
 pytestmark = pytest.mark.django_db
 
-EXECUTE_QUERIES = 12
+# Storing the result upserts two rollup rows (the hour's and the day's): one statement each.
+EXECUTE_QUERIES = 13
 
 
 def test_it_ignores_a_duplicate_delivery_while_the_first_is_alive(team: Team, owner: User) -> None:
