@@ -213,16 +213,12 @@ class Attempt(models.Model):
 DURATION_BUCKETS = 72
 
 
-class RunHourRollup(models.Model):
-    """The team's finished runs of one hour (by `created_at`, UTC) that share a host, method,
-    outcome, status and diagnosis: counted, with their durations in buckets (`d00`...).
-
-    Kept up to date as runs finish (apps.runs.rollups), so the trends of long windows read
-    a few rows per hour instead of every run. Pending runs are not in it.
-    """
+class RollupRow(models.Model):
+    """What an hourly and a daily rollup row hold: the team's finished runs of one period
+    that share a host, method, outcome, status and diagnosis, counted, with their durations
+    in buckets (`d00`...)."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
-    hour = models.DateTimeField()
     host = models.CharField(max_length=255, blank=True)
     method = models.CharField(max_length=10)
     outcome = models.CharField(max_length=10, choices=Run.Outcome.choices)
@@ -233,20 +229,25 @@ class RunHourRollup(models.Model):
     timed = models.IntegerField(db_default=0)  # runs with a duration
     duration_sum = models.FloatField(db_default=0.0)  # ms
 
+    KEY = ("host", "method", "outcome", "response_status", "diagnosis_code", "diagnosis_title")
+
+    class Meta:
+        abstract = True
+
+
+class RunHourRollup(RollupRow):
+    """The rows of one hour (by `created_at`, UTC).
+
+    Kept up to date as runs finish (apps.runs.rollups), so the trends of long windows read
+    a few rows per hour instead of every run. Pending runs are not in it.
+    """
+
+    hour = models.DateTimeField()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=[
-                    "team",
-                    "hour",
-                    "host",
-                    "method",
-                    "outcome",
-                    "response_status",
-                    "diagnosis_code",
-                    "diagnosis_title",
-                ],
-                name="run_hour_rollup_key",
+                fields=["team", "hour", *RollupRow.KEY], name="run_hour_rollup_key"
             )
         ]
         indexes = [models.Index(fields=["team", "hour"], name="run_hour_rollup_team_hour")]
@@ -255,36 +256,16 @@ class RunHourRollup(models.Model):
         return f"{self.hour:%Y-%m-%d %H}h {self.host} {self.outcome}: {self.runs} runs"
 
 
-class RunDayRollup(models.Model):
+class RunDayRollup(RollupRow):
     """RunHourRollup's rows of one day (UTC) added up: the trends of windows counted per
     day read these for their whole days, 24 times fewer rows. Kept with the hourly rows."""
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
     day = models.DateTimeField()  # midnight UTC
-    host = models.CharField(max_length=255, blank=True)
-    method = models.CharField(max_length=10)
-    outcome = models.CharField(max_length=10, choices=Run.Outcome.choices)
-    response_status = models.PositiveSmallIntegerField()  # 0: no response
-    diagnosis_code = models.CharField(max_length=80, blank=True)
-    diagnosis_title = models.CharField(max_length=200, blank=True)
-    runs = models.IntegerField(db_default=0)
-    timed = models.IntegerField(db_default=0)  # runs with a duration
-    duration_sum = models.FloatField(db_default=0.0)  # ms
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=[
-                    "team",
-                    "day",
-                    "host",
-                    "method",
-                    "outcome",
-                    "response_status",
-                    "diagnosis_code",
-                    "diagnosis_title",
-                ],
-                name="run_day_rollup_key",
+                fields=["team", "day", *RollupRow.KEY], name="run_day_rollup_key"
             )
         ]
         indexes = [models.Index(fields=["team", "day"], name="run_day_rollup_team_day")]

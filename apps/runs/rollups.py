@@ -20,16 +20,13 @@ from django.db.models import Field, Model, Q, QuerySet
 
 from apps.accounts.models import Team
 from apps.runs.filters import LogFilters
-from apps.runs.models import DURATION_BUCKETS, Run, RunDayRollup, RunHourRollup
+from apps.runs.models import DURATION_BUCKETS, RollupRow, Run, RunDayRollup, RunHourRollup
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 BUCKET_RATIO = 2**0.25  # the width of a duration bucket: each is this many times the last
 BUCKET_FIELDS = tuple(f"d{index:02d}" for index in range(DURATION_BUCKETS))
-KEY_FIELDS = (
-    "team", "hour", "host", "method", "outcome", "response_status", "diagnosis_code",
-    "diagnosis_title",
-)  # fmt: skip
+KEY_FIELDS = ("team", "hour", *RollupRow.KEY)
 # The columns of a run, in this order, that `add_rows` reads.
 RUN_FIELDS = (
     "team_id", "created_at", "host", "method", "outcome", "response_status", "diagnosis_code",
@@ -240,7 +237,7 @@ def _rebuild_in_database(team: Team) -> int:
     return written
 
 
-_KEY_COLUMNS = KEY_FIELDS[2:]  # host ... diagnosis_title: the same columns in both tables
+_KEY_COLUMNS = RollupRow.KEY  # host ... diagnosis_title: the same columns in both tables
 
 
 def _by_day(deltas: dict[Key, Tally]) -> dict[Key, Tally]:
