@@ -116,7 +116,8 @@ def _claim(*, attempt_id: uuid.UUID, worker: str) -> Attempt | None:
         taken = False
         if action in {recovery.Action.EXECUTE, recovery.Action.TAKE_OVER}:
             taken = _take(attempt, now=now, worker=worker[:200])
-            if not taken and not _team_has_room(team_id=attempt.run.team_id, now=now):
+            if not taken and _unchanged(attempt):
+                # Nothing else took it: the update's count said the team had no room.
                 _wait_for_room(attempt)
                 return None
     if action in {recovery.Action.EXECUTE, recovery.Action.TAKE_OVER}:
@@ -248,14 +249,18 @@ def _locked_run(run_id: uuid.UUID) -> Run:
     return from_row(Run, row)
 
 
-def _team_has_room(*, team_id: uuid.UUID, now: datetime) -> bool:
-    """Whether the team runs fewer attempts than RUN_TEAM_MAX_IN_FLIGHT (alive ones), as the
-    claim's conditional update counts them; asked only when that update took nothing."""
-    alive_since = now - timedelta(seconds=settings.RUN_STALE_AFTER)
-    running = Attempt.objects.filter(
-        status=Attempt.Status.RUNNING, run__team_id=team_id, heartbeat_at__gte=alive_since
-    )
-    return running.count() < settings.RUN_TEAM_MAX_IN_FLIGHT
+def _unchanged(attempt: Attempt) -> bool:
+    """Whether the attempt is still as the claim read it (status, deliveries, heartbeat):
+    asked only when the claim's conditional update took nothing, to tell a team with no
+    room (unchanged) from another delivery or its live worker (changed). Counting the team's
+    runs again instead would be wrong whenever one of them finished in between: the attempt
+    would be taken for claimed by another delivery and never published again."""
+    return Attempt.objects.filter(
+        pk=attempt.pk,
+        status=attempt.status,
+        deliveries=attempt.deliveries,
+        heartbeat_at=attempt.heartbeat_at,
+    ).exists()
 
 
 def _wait_for_room(attempt: Attempt) -> None:

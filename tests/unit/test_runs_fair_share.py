@@ -48,6 +48,46 @@ def test_it_refuses_a_claim_past_the_teams_cap_and_publishes_it_again(
     assert execution.claim_attempt(attempt_id=third.id) == 1
 
 
+@override_settings(RUN_TEAM_MAX_IN_FLIGHT=1, RUN_TEAM_WAIT_SECONDS=1.0)
+def test_a_refused_claim_is_published_again_even_if_a_run_finished_just_after(
+    team: Team, owner: User, published: list[tuple[str, float]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The team's run finishes between the claim's conditional update (no room) and what
+    follows: the attempt is still published again, not taken for another delivery's."""
+    busy, waiting = queued_attempt(team, owner), queued_attempt(team, owner)
+    assert execution.claim_attempt(attempt_id=busy.id) == 1
+    take = execution._take
+
+    def take_then_finish(attempt: Attempt, **kwargs: object) -> bool:
+        taken = take(attempt, **kwargs)  # type: ignore[arg-type]
+        Attempt.objects.filter(pk=busy.pk).update(status=Attempt.Status.DONE)
+        return taken
+
+    monkeypatch.setattr(execution, "_take", take_then_finish)
+    assert execution.claim_attempt(attempt_id=waiting.id) is None
+    waiting.refresh_from_db()
+    assert waiting.status == Attempt.Status.QUEUED and waiting.deliveries == 0
+    assert [attempt_id for attempt_id, _ in published] == [str(waiting.id)]
+
+
+@override_settings(RUN_TEAM_MAX_IN_FLIGHT=1)
+def test_a_claim_lost_to_another_delivery_is_not_published_again(
+    team: Team, owner: User, published: list[tuple[str, float]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempt = queued_attempt(team, owner)
+    take = execution._take
+
+    def other_delivery_first(attempt: Attempt, **kwargs: object) -> bool:
+        Attempt.objects.filter(pk=attempt.pk).update(
+            status=Attempt.Status.RUNNING, deliveries=1, heartbeat_at=timezone.now()
+        )
+        return take(attempt, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(execution, "_take", other_delivery_first)
+    assert execution.claim_attempt(attempt_id=attempt.id) is None
+    assert published == []
+
+
 @override_settings(RUN_TEAM_MAX_IN_FLIGHT=1)
 def test_it_lets_another_team_run_while_one_team_is_at_its_cap(
     team: Team, owner: User, other_team: Team, stranger: User, published: list[tuple[str, float]]
