@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Collection, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from cryptography.fernet import InvalidToken
 from django.conf import settings
@@ -52,7 +53,9 @@ from apps.api.schemas import (
     ReauthenticateIn,
     RunIn,
     RunOut,
+    SavedOut,
     SavedRunIn,
+    SaveRunIn,
     ShareLinkIn,
     ShareLinkOut,
     TryFixIn,
@@ -839,6 +842,47 @@ def diagnose_recorded(request: HttpRequest, payload: DiagnoseIn) -> Status[Any]:
 
 
 # Library: collections, saved requests, environments -----------------------------------------
+
+
+@api.post(
+    "/runs/{uuid:run_id}/save",
+    tags=["Library"],
+    response={201: SavedOut, **RUN_ERRORS},
+    summary="Keep a run's request in a collection (its secrets stay encrypted)",
+)
+def save_run(request: HttpRequest, run_id: uuid.UUID, payload: SaveRunIn) -> Status[Any]:
+    run = _get_run_for_token(request, run_id)
+    name = payload.name.strip() or f"{run.method} {run.host}{urlsplit(run.url).path}"
+    if not payload.collection.strip():
+        raise _invalid_input("collection", "Give the collection's id or name.")
+    try:
+        collection = library_selectors.find_collection(team=run.team, value=payload.collection)
+    except library_selectors.NotFound:
+        if library_selectors.collections_named(team=run.team, name=payload.collection):
+            raise _invalid_input(
+                "collection",
+                f"The team has several collections named “{payload.collection}”: give its id.",
+            ) from None
+        collection = None
+    saved = library_services.save_run(
+        run=run,
+        user=_user(request),
+        name=name,
+        collection=collection,
+        new_collection=payload.collection.strip(),
+    )
+    return Status(
+        201,
+        {
+            "id": saved.pk,
+            "name": saved.name,
+            "folder": saved.folder,
+            "method": saved.method,
+            "url": saved.url,
+            "collection": saved.collection.name,
+            "url_page": request.build_absolute_uri(reverse("saved:request", args=[saved.pk])),
+        },
+    )
 
 
 @api.get(

@@ -392,6 +392,23 @@ class SavedRunIn(Schema):
     env: str = Field("", max_length=100, description="An environment's id or name.")
 
 
+class SaveRunIn(Schema):
+    """Keep a run's request in a collection, as the run page's "Save to a collection" does."""
+
+    collection: str = Field(
+        max_length=200,
+        description="A collection's id or name; a name the team has no collection of makes one.",
+    )
+    name: str = Field(
+        "", max_length=200, description="The saved request's name; empty: method, host and path."
+    )
+
+
+class SavedOut(SavedRequestOut):
+    collection: str
+    url_page: str = Field(description="The saved request's page in the dashboard.")
+
+
 class CollectionRunIn(Schema):
     collection: str = Field(max_length=200, description="The collection's id or name.")
     env: str = Field("", max_length=100, description="An environment's id or name.")

@@ -249,6 +249,11 @@ def find_collection(*, team: Team, value: str) -> Collection:
     return found[0]
 
 
+def collections_named(*, team: Team, name: str) -> int:
+    """How many of the team's collections have this name."""
+    return Collection.objects.for_team(team).filter(name=name.strip()).count()
+
+
 def find_environment(*, team: Team, value: str) -> Environment | None:
     if not value.strip():
         return None

@@ -203,6 +203,13 @@ def read_key(variable: str | None) -> str:
 @click.option("--timeout", type=float, help="Seconds (the dashboard's default when unset).")
 @click.option("--profile", default="", help="API profile slug (default: from the URL).")
 @click.option("-L", "--follow", is_flag=True, help="Follow redirects.")
+@click.option(
+    "--save",
+    "save_to",
+    metavar="COLLECTION",
+    help="Keep the request in this collection (made if the team has none of that name).",
+)
+@click.option("--name", "save_name", default="", help="With --save: the saved request's name.")
 @click.option("--share", "share_for", type=click.Choice(LIFETIMES), help="Make a share link.")
 @click.option("--team-only", is_flag=True, help="The share link opens for team members only.")
 @click.option("--wait", "wait_seconds", default=120.0, show_default=True,
@@ -222,6 +229,8 @@ def run(
     timeout: float | None,
     profile: str,
     follow: bool,
+    save_to: str | None,
+    save_name: str,
     share_for: str | None,
     team_only: bool,
     wait_seconds: float,
@@ -230,8 +239,11 @@ def run(
     """Send a request and print its diagnosis: `run METHOD URL`, `run 'curl …'`,
     `run --saved NAME --env NAME` or `run --collection NAME --env NAME`."""
     if saved or collection:
-        if words or headers or body or key_env or vault_name:
-            fail("--saved and --collection take no URL, headers, body or key: they are saved.")
+        if words or headers or body or key_env or vault_name or save_to:
+            fail(
+                "--saved and --collection take no URL, headers, body, key or --save: "
+                "they are saved."
+            )
         run_library(obj, saved, collection or "", env, wait_seconds, as_json)
     if not words:
         fail("give METHOD URL, a URL, one quoted cURL command, --saved NAME or --collection NAME.")
@@ -276,6 +288,11 @@ def run(
         )
         done = wait_for(client, first, wait_seconds)
         link = share(client, done, share_for, team_only) if share_for else None
+        if save_to:
+            kept = client.json(
+                "POST", f"/runs/{done['id']}/save", json={"collection": save_to, "name": save_name}
+            )
+            click.echo(f"Saved as “{kept['name']}” in “{kept['collection']}”.", err=True)
     except UsageError as error:
         fail(str(error))
     finish(done, link, as_json)

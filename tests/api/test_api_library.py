@@ -11,6 +11,7 @@ from apps.library.services import import_collection
 from apps.runs import secrets
 from apps.runs.models import Run
 from tests.api.conftest import ApiClient
+from tests.support.factories import make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +148,36 @@ def test_another_teams_environment_is_not_found_by_id(
     )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "env"
     assert not Run.objects.exists()
+
+
+def test_a_run_is_saved_in_a_collection_made_by_name_then_in_it_again(
+    owner_api: ApiClient, team: Team, owner: User
+) -> None:
+    key = "k-save-run-9f3a"
+    run = make_run(team, owner, has_api_key=True,
+                   secrets_encrypted=secrets.encrypt(secrets.RunSecrets(api_key=key)))  # fmt: skip
+    first = owner_api.post(f"/api/v1/runs/{run.pk}/save", {"collection": "From the CLI"})
+    assert first.status_code == 201, first.content
+    body = first.json()
+    assert (
+        body["collection"] == "From the CLI" and body["name"] == "GET us.market-api.kaiko.io/v2/x"
+    )
+    assert key not in first.content.decode()
+    again = owner_api.post(
+        f"/api/v1/runs/{run.pk}/save", {"collection": "From the CLI", "name": "x"}
+    )
+    assert again.status_code == 201 and again.json()["name"] == "x"
+    collection = Collection.objects.get(name="From the CLI")
+    assert [s.name for s in collection.requests.order_by("position")] == [body["name"], "x"]
+    saved = collection.requests.get(name="x")
+    assert secrets.decrypt(saved.secrets_encrypted).api_key == key
+
+
+def test_saving_another_teams_run_is_not_found_and_a_collection_is_required(
+    stranger_api: ApiClient, owner_api: ApiClient, team: Team, owner: User
+) -> None:
+    run = make_run(team, owner)
+    assert stranger_api.post(f"/api/v1/runs/{run.pk}/save", {"collection": "x"}).status_code == 404
+    response = owner_api.post(f"/api/v1/runs/{run.pk}/save", {"collection": " "})
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "collection"
+    assert not Collection.objects.exists()

@@ -88,6 +88,18 @@ def test_a_saved_request_and_its_collection_run_with_a_vault_key_from_the_cli(
     assert typed.stdout.startswith("200") and KEY not in typed.stdout
     latest = Run.objects.order_by("-created_at").first()
     assert latest is not None and latest.url.startswith(base) and KEY not in str(latest.__dict__)
+    # The "done when" from the command line alone: a cURL command from the docs, run
+    # with the vault's key, kept in a new collection, and that collection run.
+    command = f"curl -H 'Accept: application/json' '{base}{OHLCV}'"
+    pasted = apidiag(base, token, "run", command, "--vault", "sandbox",
+                     "--save", "From the CLI", "--name", "ohlcv from curl")  # fmt: skip
+    assert pasted.returncode == 0, pasted.stdout + pasted.stderr
+    assert pasted.stdout.startswith("200") and "Saved as “ohlcv from curl”" in pasted.stderr
+    again = apidiag(base, token, "run", "--collection", "From the CLI")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "From the CLI: 1 runs" in again.stdout
+    for text in (typed.stdout, pasted.stdout, pasted.stderr, again.stdout):
+        assert KEY not in text
 
 
 def test_a_secret_bound_to_other_hosts_is_refused_and_never_shown(

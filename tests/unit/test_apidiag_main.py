@@ -148,6 +148,7 @@ def apidiag(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         (["diagnose", "--har", "/nonexistent.har"], {}, "no such file"),
         (["run", "curl https://x", "--env", "prod"], {}, "not a cURL command"),
         (["run", "GET", "https://x", "--vault", "k", "--key-env", "HOME"], {}, "one way"),
+        (["run", "--saved", "x", "--save", "y"], {}, "or --save: they are saved"),
     ],
 )  # fmt: skip
 def test_what_the_person_can_fix_exits_4_with_a_message(
