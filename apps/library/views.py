@@ -440,10 +440,11 @@ def delete_saved_request(request: AuthenticatedHttpRequest, saved_id: uuid.UUID)
 @login_required
 def open_saved_request(request: AuthenticatedHttpRequest, saved_id: uuid.UUID) -> HttpResponse:
     """The saved request in the new-request form. Its latest run carries its secrets (the
-    form restores them from it); with none, secret values are left for the person to give."""
+    form restores them from it) when it was made after the request's last change; else
+    secret values are left for the person to give."""
     saved = selectors.get_saved_request_for_user(user=request.user, saved_id=saved_id)
     latest = selectors.history_of(saved=saved, limit=1)
-    if latest and latest[0].url == saved.url:
+    if latest and latest[0].url == saved.url and latest[0].created_at >= saved.updated_at:
         return redirect(f"{reverse('runs:new')}?from={latest[0].pk}")
     form = RunForm(
         initial=services.form_initial_of(saved),

@@ -108,6 +108,20 @@ def test_its_request_changed_keeps_the_secrets_not_replaced(
     assert SavedRequestRun.objects.get().saved_request == saved
 
 
+def test_opened_in_the_form_after_an_edit_it_is_the_edited_request_not_its_last_run(
+    owner: User, saved: SavedRequest
+) -> None:
+    client = client_for(owner)
+    client.post(reverse("saved:run_request", args=[saved.pk]))
+    run = Run.objects.get()
+    opened = client.get(reverse("saved:open_request", args=[saved.pk]))
+    assert opened["Location"] == f"{reverse('runs:new')}?from={run.pk}"  # as it was run
+    edit(owner, saved, headers="Authorization: [redacted]\nAccept: text/csv")
+    opened = client.get(reverse("saved:open_request", args=[saved.pk]))
+    assert opened.status_code == 200
+    assert "Accept: text/csv" in opened.content.decode()
+
+
 def test_a_new_key_replaces_the_kept_one_and_a_vault_secret_can_be_picked(
     owner: User, saved: SavedRequest
 ) -> None:
