@@ -4,6 +4,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import (
     Http404,
     HttpRequest,
@@ -22,7 +23,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from apps.accounts.models import Team
-from apps.accounts.selectors import current_team, members_of
+from apps.accounts.selectors import current_team, get_membership_for_user, members_of
 from apps.diagnosis.results import Diagnosis
 from apps.library import selectors as library_selectors
 from apps.library import services as library_services
@@ -251,7 +252,14 @@ def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
 def run_detail(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     run = selectors.get_run_for_user(user=request.user, run_id=run_id)
     template = "runs/run_detail.html#result" if request.htmx else "runs/run_detail.html"
-    return render(request, template, _run_context(run))
+    context = _run_context(run)
+    context["can_keep_in_vault"] = _is_owner(request.user, run)
+    return render(request, template, context)
+
+
+def _is_owner(user: User, run: Run) -> bool:
+    """Whether the user owns the run's team (only owners keep secrets in the vault)."""
+    return get_membership_for_user(user=user, team_id=run.team_id).is_owner
 
 
 def _run_context(run: Run) -> dict[str, object]:
@@ -425,7 +433,8 @@ def reauthenticate(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> Http
             form.add_error("save_to_vault", str(refusal))
         else:
             return redirect("runs:detail", run_id=new_run.id)
-    return render(request, "runs/reauthenticate.html", {"run": run, "form": form})
+    context = {"run": run, "form": form, "can_keep_in_vault": _is_owner(request.user, run)}
+    return render(request, "runs/reauthenticate.html", context)
 
 
 @login_required

@@ -202,3 +202,22 @@ def test_re_authenticate_keeps_the_new_key_in_the_vault(
     assert [e.action for e in VaultEvent.objects.order_by("at", "id")] == [
         "created", "used", "rotated", "used"
     ]  # fmt: skip
+
+
+def test_re_authenticate_offers_the_vault_to_owners_only(
+    owner: User, teammate: User, team: Team
+) -> None:
+    diagnosis = {"code": "kaiko.401.no_key", "severity": "error", "status": 401,
+                 "title": "No API key was sent", "profile": "kaiko",
+                 "causes": [{"code": "kaiko.401.no_key", "title": "No API key was sent",
+                             "playbooks": ["reauthenticate"]}],
+                 "playbooks": ["reauthenticate"]}  # fmt: skip
+    run = finished_run(team, owner, response_status=401, response_reason="Unauthorized",
+                       diagnosis=diagnosis)  # fmt: skip
+    for user, offered in ((owner, True), (teammate, False)):
+        client = client_for(user)
+        page = client.get(reverse("runs:reauthenticate", args=[run.pk])).content.decode()
+        assert ('name="save_to_vault"' in page) is offered
+        detail = client.get(reverse("runs:detail", args=[run.pk])).content.decode()
+        assert 'id="reauth-key"' in detail
+        assert ('id="reauth-vault"' in detail) is offered
