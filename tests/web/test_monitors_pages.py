@@ -120,6 +120,8 @@ def test_the_pages_show_state_checks_and_changes(owner: User, team: Team, monito
     client = client_for(owner)
     listing = client.get(reverse("monitors:list"))
     assert listing.status_code == 200
+    assert "<title>Monitors · API diagnostics</title>" in listing.content.decode()
+    assert listing.content.decode().count('id="status-page-title"') == 1
     row = listing.context["rows"][0]
     assert row.monitor.state == "down"
     assert row.uptime["24h"] == pytest.approx(1 / 3)
