@@ -90,11 +90,13 @@ def main() -> None:
         upstream_server() as upstream,
     ):
         env = dashboard_env(
+            deployed=True,
             database_url=postgres.url,
             broker_url=redis.url,
             queue="bench-hostile",
             var_dir=tempfile.mkdtemp(prefix="bench-hostile-var-"),
             LOG_LEVEL="WARNING",
+            SANDBOX_ENABLED="1",  # its oversize answers, off by default when deployed
             # One team here: its share is the whole worker.
             RUN_TEAM_MAX_IN_FLIGHT=str(IN_FLIGHT),
         )

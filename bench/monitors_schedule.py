@@ -169,6 +169,7 @@ def main() -> None:
         upstream_server() as upstream,
     ):
         env = dashboard_env(
+            deployed=True,
             database_url=postgres.url,
             broker_url=redis.url,
             queue="bench-monitors",

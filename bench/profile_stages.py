@@ -136,6 +136,7 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="bench-profile-var-") as var_dir,
     ):
         env = dashboard_env(
+            deployed=True,
             database_url=postgres.url,
             broker_url=redis.url,
             queue="bench-profile",

@@ -6,10 +6,12 @@ beat) against them; and a signed-in HTTP client that submits runs as a browser's
 Plain code, no pytest: the chaos fixtures and the `bench/` scripts both build on it.
 """
 
+import base64
 import contextlib
 import glob
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -198,13 +200,25 @@ def private_redis(logs: Path, *, prefix: str = "chaos-redis-") -> Iterator[Redis
 
 
 def dashboard_env(
-    *, database_url: str, broker_url: str, queue: str, var_dir: str, **extra: str
+    *,
+    database_url: str,
+    broker_url: str,
+    queue: str,
+    var_dir: str,
+    deployed: bool = False,
+    **extra: str,
 ) -> dict[str, str]:
-    """The environment of every dashboard process against private services."""
+    """The environment of every dashboard process against private services.
+
+    `deployed`: as in production (DEBUG off, keys of its own; plain HTTP on the loopback,
+    so no secure cookies, HTTPS redirect or HSTS): what the benchmarks measure. Static files
+    are then collected by `migrate_and_add_user`.
+    """
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))},
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
         "DEBUG": "1",
+        **(deployed_settings() if deployed else {}),
         "VAR_DIR": var_dir,
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": broker_url,
@@ -219,11 +233,27 @@ def dashboard_env(
     }
 
 
+def deployed_settings() -> dict[str, str]:
+    """Production settings with keys of their own, made fresh for each stack."""
+    return {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "SECURE_COOKIES": "0",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
+    }
+
+
 def migrate_and_add_user(env: dict[str, str], *, username: str, password: str, team: str) -> None:
-    """Migrate the database of `env` and give it a user who can sign in, owner of `team`."""
+    """Migrate the database of `env` and give it a user who can sign in, owner of `team`
+    (and collect the static files where DEBUG is off, as a deployment does)."""
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True,
                    timeout=180)  # fmt: skip
+    if env.get("DEBUG") == "0":
+        subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env,
+                       check=True, timeout=180)  # fmt: skip
     create_user = (
         "from django.contrib.auth.models import User\n"
         "from apps.accounts.models import Membership, Team\n"
