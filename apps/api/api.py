@@ -69,7 +69,7 @@ from apps.library.models import CollectionRun
 from apps.runs import exports, selectors, services
 from apps.runs.filters import Cursor, parse_filters
 from apps.runs.forms import ReauthenticateForm, RunForm
-from apps.runs.models import Run
+from apps.runs.models import Attempt, Run
 from apps.runs.recorded import (
     Recorded,
     RecordedInvalid,
@@ -319,12 +319,17 @@ def wait_for_run(run: Run, seconds: int) -> Run:
 
 
 def _run_answer(
-    request: HttpRequest, run: Run, *, wait: int = 0, warnings: list[str] | None = None
+    request: HttpRequest,
+    run: Run,
+    *,
+    wait: int = 0,
+    warnings: list[str] | None = None,
+    attempts: list[Attempt] | None = None,
 ) -> dict[str, Any]:
     if wait:
         run = wait_for_run(run, wait)
     try:
-        return presenters.run_out(run, _absolute(request), warnings=warnings)
+        return presenters.run_out(run, _absolute(request), warnings=warnings, attempts=attempts)
     except InvalidToken:
         raise Problematic(
             503,
@@ -951,7 +956,8 @@ def run_saved(request: HttpRequest, payload: SavedRunIn, wait: int = WAIT) -> St
 
 def _collection_run_answer(request: HttpRequest, collection_run: CollectionRun) -> dict[str, Any]:
     items = library_selectors.runs_of_collection_run(collection_run=collection_run)
-    runs = [_run_answer(request, item.run) for item in items]
+    attempts = selectors.attempts_of_runs(runs=[item.run for item in items])
+    runs = [_run_answer(request, item.run, attempts=attempts[item.run.pk]) for item in items]
     return {
         "id": collection_run.pk,
         "url": request.build_absolute_uri(

@@ -17,7 +17,7 @@ from apps.diagnosis.results import Diagnosis, Fix
 from apps.egress.redaction import redact_url
 from apps.runs import secrets
 from apps.runs import selectors as run_selectors
-from apps.runs.models import Run
+from apps.runs.models import Attempt, Run
 from apps.sharing.models import ShareLink
 from apps.sharing.presentation import shared_run
 
@@ -102,13 +102,21 @@ def diagnosis_out(diagnosis: Diagnosis, absolute: Absolute) -> dict[str, Any]:
     }
 
 
-def run_out(run: Run, absolute: Absolute, *, warnings: list[str] | None = None) -> dict[str, Any]:
+def run_out(
+    run: Run,
+    absolute: Absolute,
+    *,
+    warnings: list[str] | None = None,
+    attempts: list[Attempt] | None = None,
+) -> dict[str, Any]:
     """The run with its request, latest result, diagnosis and attempts, redacted.
+    `attempts`: the run's, oldest first, when the caller read them (for many runs at once).
 
     Raises cryptography's InvalidToken when the run's secrets cannot be decrypted: without
     them the answer cannot be checked for them, so it is not given.
     """
-    attempts = run_selectors.attempts_of(run=run)
+    if attempts is None:
+        attempts = run_selectors.attempts_of(run=run)
     secret_values = secrets.decrypt(run.secrets_encrypted).values()
     view = shared_run(run=run, attempts=attempts, secret_values=secret_values)
     result = None

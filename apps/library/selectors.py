@@ -137,7 +137,7 @@ def history_of(*, saved: SavedRequest, limit: int = 50) -> list[Run]:
 def runs_of_collection_run(*, collection_run: CollectionRun) -> list[SavedRequestRun]:
     return list(
         SavedRequestRun.objects.filter(collection_run=collection_run)
-        .select_related("run", "saved_request")
+        .select_related("run", "run__created_by", "saved_request")
         .order_by("position")
     )
 

@@ -268,20 +268,7 @@ def _upsert(model: type[Model], moment: str, deltas: dict[Key, Tally]) -> None:
     )
     if not changed:
         return
-    meta = model._meta
-    quote = connection.ops.quote_name
-    names = (KEY_FIELDS[0], moment, *KEY_FIELDS[2:])
-    key_fields = [cast(Field, meta.get_field(name)) for name in names]
-    key_columns = [quote(str(each.column)) for each in key_fields]
-    sum_columns = [quote(name) for name in ("runs", "timed", "duration_sum", *BUCKET_FIELDS)]
-    table = quote(meta.db_table)
-    # Only names from the model's own metadata, quoted, are put in the statement.
-    sql = (
-        f"INSERT INTO {table} ({', '.join(key_columns + sum_columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * (len(key_columns) + len(sum_columns)))}) "
-        f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET "
-        + ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in sum_columns)
-    )
+    key_fields, sql = _upsert_statement(model, moment)
     params = []
     for key, tally in changed:
         prepared = [
@@ -290,8 +277,37 @@ def _upsert(model: type[Model], moment: str, deltas: dict[Key, Tally]) -> None:
         ]
         params.append((*prepared, tally.runs, tally.timed, tally.duration_sum, *tally.buckets))
     with connection.cursor() as cursor:
+        if len(params) == 1:  # a stored result: one row, no pipeline around it
+            cursor.execute(sql, params[0])
+            return
         for start in range(0, len(params), WRITE_BATCH):
             cursor.executemany(sql, params[start : start + WRITE_BATCH])
+
+
+_UPSERTS: dict[tuple[str, type[Model], str], tuple[list[Field], str]] = {}
+
+
+def _upsert_statement(model: type[Model], moment: str) -> tuple[list[Field], str]:
+    """The key fields and the upsert of one row of `model`, composed once per database
+    vendor. The table is aliased so the statement stays short enough for psycopg to keep
+    its parsed form (it keeps those of statements up to 4 KB): it runs for every result."""
+    cache_key = (connection.vendor, model, moment)
+    if cache_key not in _UPSERTS:
+        meta = model._meta
+        quote = connection.ops.quote_name
+        names = (KEY_FIELDS[0], moment, *KEY_FIELDS[2:])
+        key_fields = [cast(Field, meta.get_field(name)) for name in names]
+        key_columns = [quote(str(each.column)) for each in key_fields]
+        sums = [quote(name) for name in ("runs", "timed", "duration_sum", *BUCKET_FIELDS)]
+        # Only names from the model's own metadata, quoted, are put in the statement.
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} AS t ({', '.join(key_columns + sums)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * (len(key_columns) + len(sums)))}) "
+            f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET "
+            + ", ".join(f"{column} = t.{column} + excluded.{column}" for column in sums)
+        )
+        _UPSERTS[cache_key] = (key_fields, sql)
+    return _UPSERTS[cache_key]
 
 
 # Reading.

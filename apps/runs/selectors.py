@@ -124,6 +124,14 @@ def attempts_of(*, run: Run) -> list[Attempt]:
     return list(run.attempts.order_by("number"))
 
 
+def attempts_of_runs(*, runs: list[Run]) -> dict[uuid.UUID, list[Attempt]]:
+    """`attempts_of` for many runs in one query: each run's attempts, oldest first."""
+    found: dict[uuid.UUID, list[Attempt]] = {run.pk: [] for run in runs}
+    for attempt in Attempt.objects.filter(run__in=list(found)).order_by("run_id", "number"):
+        found[attempt.run_id].append(attempt)
+    return found
+
+
 def latest_finished(attempts: list[Attempt]) -> Attempt | None:
     done = [attempt for attempt in attempts if attempt.status == Attempt.Status.DONE]
     return done[-1] if done else None
