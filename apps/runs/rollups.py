@@ -269,13 +269,15 @@ def _upsert(model: type[Model], moment: str, deltas: dict[Key, Tally]) -> None:
     if not changed:
         return
     key_fields, sql = _upsert_statement(model, moment)
+    arrays = connection.vendor == "postgresql"
     params = []
     for key, tally in changed:
         prepared = [
             each.get_db_prep_save(value, connection)
             for each, value in zip(key_fields, key, strict=True)
         ]
-        params.append((*prepared, tally.runs, tally.timed, tally.duration_sum, *tally.buckets))
+        buckets = [list(tally.buckets)] if arrays else tally.buckets
+        params.append((*prepared, tally.runs, tally.timed, tally.duration_sum, *buckets))
     with connection.cursor() as cursor:
         if len(params) == 1:  # a stored result: one row, no pipeline around it
             cursor.execute(sql, params[0])
@@ -289,8 +291,9 @@ _UPSERTS: dict[tuple[str, type[Model], str], tuple[list[Field], str]] = {}
 
 def _upsert_statement(model: type[Model], moment: str) -> tuple[list[Field], str]:
     """The key fields and the upsert of one row of `model`, composed once per database
-    vendor. The table is aliased so the statement stays short enough for psycopg to keep
-    its parsed form (it keeps those of statements up to 4 KB): it runs for every result."""
+    vendor. It runs for every stored result, so on PostgreSQL it is kept within what psycopg
+    keeps parsed (at most 4 KB and 50 parameters): the duration buckets come as one array,
+    and the table is aliased."""
     cache_key = (connection.vendor, model, moment)
     if cache_key not in _UPSERTS:
         meta = model._meta
@@ -299,11 +302,16 @@ def _upsert_statement(model: type[Model], moment: str) -> tuple[list[Field], str
         key_fields = [cast(Field, meta.get_field(name)) for name in names]
         key_columns = [quote(str(each.column)) for each in key_fields]
         sums = [quote(name) for name in ("runs", "timed", "duration_sum", *BUCKET_FIELDS)]
+        scalars = ", ".join(["%s"] * (len(key_columns) + 3))
+        if connection.vendor == "postgresql":
+            elements = ", ".join(f"b[{index + 1}]" for index in range(len(BUCKET_FIELDS)))
+            values = f"SELECT {scalars}, {elements} FROM (SELECT %s::integer[] AS b) AS given"  # noqa: S608
+        else:
+            values = f"VALUES ({scalars}, {', '.join(['%s'] * len(BUCKET_FIELDS))})"
         # Only names from the model's own metadata, quoted, are put in the statement.
         sql = (
-            f"INSERT INTO {quote(meta.db_table)} AS t ({', '.join(key_columns + sums)}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * (len(key_columns) + len(sums)))}) "
-            f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET "
+            f"INSERT INTO {quote(meta.db_table)} AS t ({', '.join(key_columns + sums)}) "
+            f"{values} ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET "
             + ", ".join(f"{column} = t.{column} + excluded.{column}" for column in sums)
         )
         _UPSERTS[cache_key] = (key_fields, sql)

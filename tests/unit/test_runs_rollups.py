@@ -9,6 +9,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,7 +18,7 @@ from apps.demo.synthetic import generate_runs
 from apps.egress.types import Exchange, Response
 from apps.runs import execution, rollups, trends
 from apps.runs.filters import LogFilters
-from apps.runs.models import Attempt, Run, RunHourRollup
+from apps.runs.models import Attempt, Run, RunDayRollup, RunHourRollup
 from tests.support.factories import add_attempt, make_run, queued_attempt
 
 NOW = datetime(2025, 3, 10, 14, 25, tzinfo=UTC)
@@ -202,3 +203,14 @@ def test_a_window_is_split_in_whole_past_hours_and_the_rest(
     split = rollups.split_window(since=at(since), until=at(until), now=NOW)
     assert split.rolled == (tuple(map(at, rolled)) if rolled else None)
     assert split.live == [(at(a), at(b)) for a, b in live]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's statement cache")
+def test_the_upsert_of_each_result_stays_within_what_psycopg_keeps_parsed() -> None:
+    # Run for every stored result: past these sizes psycopg parses it again every time.
+    from psycopg import _queries
+
+    for model, moment in ((RunHourRollup, "hour"), (RunDayRollup, "day")):
+        _, sql = rollups._upsert_statement(model, moment)
+        assert len(sql.encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH
+        assert sql.count("%s") <= _queries.MAX_CACHED_STATEMENT_PARAMS
