@@ -2,6 +2,7 @@
 
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TypedDict
@@ -25,7 +26,7 @@ from apps.library.models import (
 )
 from apps.runs.forms import VariableSet
 from apps.runs.models import Run
-from apps.vault.selectors import secrets_of
+from apps.vault.models import VaultSecret
 
 logger = logging.getLogger(__name__)
 
@@ -180,24 +181,39 @@ class RunFormOptions(TypedDict):
     environments: list[VariableSet]
 
 
-def run_form_options(*, team: Team | None) -> RunFormOptions:
+def run_form_options(
+    *, team: Team | None, picked: Mapping[str, object] | None = None
+) -> RunFormOptions:
     """The vault secrets a key may come from (names only) and the environments that fill
-    {{variables}}, of the team."""
+    {{variables}}, of the team. With `picked` (the submitted form's data), only the secret
+    and the environment it picked, if any: enough to check a submission (every form post
+    counts here), not to show the form again (then ask for all)."""
     if team is None:
         return {"vault_names": [], "environments": []}
+    secrets = VaultSecret.objects.for_team(team)
+    environments = Environment.objects.for_team(team).order_by("name")
+    if picked is not None:
+        secret_name = str(picked.get("vault_secret") or "")
+        secrets = secrets.filter(name=secret_name) if secret_name else secrets.none()
+        try:
+            environments = environments.filter(pk=uuid.UUID(str(picked.get("environment"))))
+        except ValueError:
+            environments = environments.none()
     return {
-        "vault_names": [secret.name for secret in secrets_of(team=team)],
+        "vault_names": list(secrets.values_list("name", flat=True)),
         "environments": [
             VariableSet(
                 id=str(e.pk), name=e.name, variables={str(n): str(v) for n, v in e.variables}
             )
-            for e in environments_of(team=team)
+            for e in environments
         ],
     }
 
 
 def environment_of_team(*, team: Team, value: str) -> Environment | None:
     """The team's environment of this id (a form's choice, already checked), if any."""
+    if not value:
+        return None
     try:
         return Environment.objects.for_team(team).filter(pk=uuid.UUID(value)).first()
     except ValueError:

@@ -1,3 +1,4 @@
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -141,7 +142,9 @@ def parse_param_lines(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+@functools.cache
 def _profile_choices() -> list[tuple[str, str]]:
+    """The catalog's profiles (read once per process) as choices."""
     return [("", "Automatic (from the host)")] + [(p.slug, p.name) for p in profiles()]
 
 
@@ -240,15 +243,8 @@ class RunForm(forms.Form):
         `environments`: the team's environments to pick from; with them (even none), the
         {{variables}} of the fields are checked, and resolved from the one picked."""
         super().__init__(*args, **kwargs)
-        self.vault_names = list(vault_names)
-        self.environments = {item.id: item for item in environments or ()}
         self.resolves_variables = environments is not None
-        cast(forms.ChoiceField, self.fields["vault_secret"]).choices = [
-            ("", "None: the key typed here")
-        ] + [(name, name) for name in self.vault_names]
-        cast(forms.ChoiceField, self.fields["environment"]).choices = [("", "None")] + [
-            (item.id, item.name) for item in self.environments.values()
-        ]
+        self.offer(vault_names=vault_names, environments=environments or ())
         self._pick_vault_secret_from_initial()
         cast(forms.ChoiceField, self.fields["profile"]).choices = _profile_choices()
         self.fields["send_traceparent"].initial = settings.TRACEPARENT_DEFAULT
@@ -256,6 +252,18 @@ class RunForm(forms.Form):
         timeout.max_value = settings.EGRESS_MAX_TIMEOUT  # type: ignore[assignment]  # stubs: int
         self.fields["timeout"].validators.append(MaxValueValidator(settings.EGRESS_MAX_TIMEOUT))
         self.fields["timeout"].widget.attrs["max"] = settings.EGRESS_MAX_TIMEOUT
+
+    def offer(self, *, vault_names: Sequence[str], environments: Sequence[VariableSet]) -> None:
+        """The vault secrets and environments the selects offer (a form checked against
+        only those picked offers them all before it is shown again)."""
+        self.vault_names = list(vault_names)
+        self.environments = {item.id: item for item in environments}
+        cast(forms.ChoiceField, self.fields["vault_secret"]).choices = [
+            ("", "None: the key typed here")
+        ] + [(name, name) for name in self.vault_names]
+        cast(forms.ChoiceField, self.fields["environment"]).choices = [("", "None")] + [
+            (item.id, item.name) for item in self.environments.values()
+        ]
 
     def _pick_vault_secret_from_initial(self) -> None:
         """A key given as {{vault:NAME}} (an import, a saved request) shows as the pick."""

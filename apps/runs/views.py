@@ -196,7 +196,8 @@ def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
         except ValueError:
             source = None
     target_team = source.team if source else team
-    options = library_selectors.run_form_options(team=target_team)
+    submitted = request.POST if request.method == "POST" else None
+    options = library_selectors.run_form_options(team=target_team, picked=submitted)
     if request.method == "POST":
         form = RunForm(request.POST, **options)
         if team is None:
@@ -221,6 +222,7 @@ def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
                 form.add_error("vault_secret" if picked else "api_key", str(refusal))
             else:
                 return redirect("runs:detail", run_id=run.id)
+        form.offer(**library_selectors.run_form_options(team=target_team))  # shown again
     elif source is not None:
         form = RunForm(initial=initial_from_run(source), **options)
     else:

@@ -163,6 +163,17 @@ def test_a_variable_without_an_environment_asks_for_one(
     assert 'id="id_headers_error"' in page and not Run.objects.exists()
 
 
+def test_a_form_shown_again_offers_every_secret_and_environment(
+    owner: User, production: Environment
+) -> None:
+    # A submission is checked against only what it picked; shown again, the form offers all.
+    response = send(owner, headers="Accept: {{accept}}")
+    page = response.content.decode()
+    assert 'id="id_headers_error"' in page
+    assert '<option value="kaiko-prod">kaiko-prod</option>' in page
+    assert f'<option value="{production.pk}">Kaiko production</option>' in page
+
+
 def test_another_team_s_environment_is_not_a_choice(
     owner: User, stranger: User, production: Environment
 ) -> None:
