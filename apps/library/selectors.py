@@ -190,24 +190,28 @@ def run_form_options(
     counts here), not to show the form again (then ask for all)."""
     if team is None:
         return {"vault_names": [], "environments": []}
-    secrets = VaultSecret.objects.for_team(team)
-    environments = Environment.objects.for_team(team).order_by("name")
-    if picked is not None:
-        secret_name = str(picked.get("vault_secret") or "")
-        secrets = secrets.filter(name=secret_name) if secret_name else secrets.none()
-        try:
-            environments = environments.filter(pk=uuid.UUID(str(picked.get("environment"))))
-        except ValueError:
-            environments = environments.none()
+    secrets = VaultSecret.objects.for_team(team).values_list("name", flat=True)
+    environments = Environment.objects.for_team(team)
+    if picked is None:
+        return {"vault_names": list(secrets), "environments": _variable_sets(environments)}
+    name = str(picked.get("vault_secret") or "")
+    try:
+        environment_id = uuid.UUID(str(picked.get("environment") or ""))
+    except ValueError:
+        environment_id = None
     return {
-        "vault_names": list(secrets.values_list("name", flat=True)),
-        "environments": [
-            VariableSet(
-                id=str(e.pk), name=e.name, variables={str(n): str(v) for n, v in e.variables}
-            )
-            for e in environments
-        ],
+        "vault_names": list(secrets.filter(name=name)) if name else [],
+        "environments": (
+            _variable_sets(environments.filter(pk=environment_id)) if environment_id else []
+        ),
     }
+
+
+def _variable_sets(environments: QuerySet[Environment]) -> list[VariableSet]:
+    return [
+        VariableSet(id=str(e.pk), name=e.name, variables={str(n): str(v) for n, v in e.variables})
+        for e in environments.order_by("name")
+    ]
 
 
 def environment_of_team(*, team: Team, value: str) -> Environment | None:
