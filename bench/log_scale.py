@@ -17,6 +17,7 @@ puts the table in FILE (replacing this benchmark's earlier section, else appende
 """
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -83,6 +84,13 @@ def setup_django() -> None:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory. On Linux from VmHWM: getrusage's ru_maxrss keeps
+    the peak of the process that started this one (it survives the exec of a child), so a
+    child of a large parent would report the parent's peak as its own."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 

