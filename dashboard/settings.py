@@ -165,6 +165,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file, not memory, so that a worker process started by the tests sees it too.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+elif envbool("DB_PREPARED_STATEMENTS", "1"):
+    # The few statements every run goes through (apps.runs.statements.prepared_cursor) are
+    # prepared on each connection after a few uses, so PostgreSQL stops planning them again;
+    # the ORM's own queries bind on the client and are never prepared. Turn off behind a
+    # pooler that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

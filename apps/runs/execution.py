@@ -36,7 +36,14 @@ from apps.runs.models import Attempt, Run
 
 # Adding an attempt, deciding a retry and settling a run are shared with the user's actions.
 from apps.runs.services import _add_attempt, _decide, _settle, enqueue_attempt
-from apps.runs.statements import column_list, db_value, from_row, quoted, save_fields
+from apps.runs.statements import (
+    column_list,
+    db_value,
+    from_row,
+    prepared_cursor,
+    quoted,
+    save_fields,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +168,7 @@ def _read_for_claim(attempt_id: uuid.UUID) -> Attempt | None:
         f"FROM {quoted(Attempt)} a JOIN {quoted(Run)} r ON r.id = a.run_id "
         f"JOIN {quoted(Team)} t ON t.id = r.team_id WHERE a.id = %s{lock}"
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [db_value(Attempt, "id", attempt_id)])
         row = cursor.fetchone()
     if row is None:
@@ -212,7 +219,7 @@ def _take(attempt: Attempt, *, now: datetime, worker: str) -> bool:
             f"UPDATE {quoted(Run)} SET status = %s WHERE id IN (SELECT run_id FROM taken)"
         )
         params.append(db_value(Run, "status", Run.Status.RUNNING))
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         taken = cursor.rowcount == 1
     if taken:
@@ -241,7 +248,7 @@ def _locked_run(run_id: uuid.UUID) -> Run:
     SQLite's IMMEDIATE transaction locks the whole file)."""
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     sql = f"SELECT {column_list('r', Run)} FROM {quoted(Run)} r WHERE r.id = %s{lock}"  # noqa: S608
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [db_value(Run, "id", run_id)])
         row = cursor.fetchone()
     if row is None:

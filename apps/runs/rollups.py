@@ -21,6 +21,7 @@ from django.db.models import Field, Model, Q, QuerySet
 from apps.accounts.models import Team
 from apps.runs.filters import LogFilters
 from apps.runs.models import DURATION_BUCKETS, RollupRow, Run, RunDayRollup, RunHourRollup
+from apps.runs.statements import prepared_cursor
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -278,10 +279,11 @@ def _upsert(model: type[Model], moment: str, deltas: dict[Key, Tally]) -> None:
         ]
         buckets = [list(tally.buckets)] if arrays else tally.buckets
         params.append((*prepared, tally.runs, tally.timed, tally.duration_sum, *buckets))
-    with connection.cursor() as cursor:
-        if len(params) == 1:  # a stored result: one row, no pipeline around it
+    if len(params) == 1:  # a stored result: one row, no pipeline around it
+        with prepared_cursor() as cursor:
             cursor.execute(sql, params[0])
-            return
+        return
+    with connection.cursor() as cursor:
         for start in range(0, len(params), WRITE_BATCH):
             cursor.executemany(sql, params[start : start + WRITE_BATCH])
 

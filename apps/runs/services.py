@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Team
@@ -32,7 +32,7 @@ from apps.runs import backoff, secrets
 from apps.runs.fix_requests import FixNotApplicable, apply_fix, host_of
 from apps.runs.forms import RunRequest
 from apps.runs.models import Attempt, Run
-from apps.runs.statements import db_value, insert, quoted, save_fields
+from apps.runs.statements import db_value, insert, prepared_cursor, quoted, save_fields
 
 logger = logging.getLogger(__name__)
 
@@ -353,7 +353,7 @@ def _settle(run: Run, *, also_save: list[str] | None = None) -> None:
     """The run's status from its attempts: done once none is queued or running, or
     interrupted if its latest attempt was. Saved with the fields `also_save` names."""
     # As SQL composed once (see apps.runs.statements): this runs for every attempt stored.
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"SELECT number, status, not_before IS NOT NULL FROM {quoted(Attempt)} "  # noqa: S608
             "WHERE run_id = %s AND status <> %s",

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model
 from django.db.models.expressions import Col
 
@@ -18,6 +19,24 @@ from django.db.models.expressions import Col
 # column has depends on its field and the database's vendor only.
 type Converter = Any
 _PLANS: dict[tuple[str, type[Model]], list[tuple[Col, list[Converter]]]] = {}
+
+
+def prepared_cursor() -> CursorWrapper:
+    """A cursor for the statements every run goes through. On PostgreSQL its values are
+    bound by the server, so psycopg prepares a statement on its connection once it has run
+    a few times (DATABASES' `prepare_threshold`) and PostgreSQL no longer plans it each
+    time: for these statements planning cost more than running them. Elsewhere, and where
+    prepared statements are off, the connection's own cursor. Django's wrapper stays around
+    it either way (execute hooks, the query log, database errors)."""
+    wrapper = connection.cursor()
+    if connection.vendor == "postgresql" and connection.settings_dict["OPTIONS"].get(
+        "prepare_threshold"
+    ):
+        import psycopg
+
+        wrapper.cursor.close()
+        wrapper.cursor = psycopg.Cursor(connection.connection)
+    return wrapper
 
 
 def concrete_fields(model: type[Model]) -> "list[Field[Any, Any]]":
@@ -80,7 +99,7 @@ def insert(instance: Model) -> None:
     columns = ", ".join(quote(each.column) for each in chosen if each.column)
     params = [each.get_db_prep_save(each.pre_save(instance, True), connection) for each in chosen]
     placeholders = ", ".join(["%s"] * len(params))
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(f"INSERT INTO {quoted(model)} ({columns}) VALUES ({placeholders})", params)  # noqa: S608
     instance._state.adding = False
     instance._state.db = connection.alias
@@ -105,7 +124,7 @@ def save_fields(
     sql = f"UPDATE {quoted(model)} SET {assignments} WHERE {quote(pk.column)} = %s"  # noqa: S608
     if condition:
         sql += f" AND {condition}"
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             sql, [*params, pk.get_db_prep_save(instance.pk, connection), *condition_params]
         )

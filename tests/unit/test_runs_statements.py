@@ -56,3 +56,21 @@ def test_it_inserts_and_saves_fields_as_the_orm_does(team: Team, owner: User) ->
         run, ["duration_ms"], condition="status = %s", condition_params=["nothing"]
     )
     assert refused == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements")
+def test_on_postgresql_the_statements_of_every_run_are_prepared_and_stay_right(
+    team: Team, owner: User
+) -> None:
+    run = make_run(team, owner)
+    for count in range(1, 9):  # past the connection's prepare_threshold
+        run.duration_ms = float(count)
+        assert statements.save_fields(run, ["duration_ms"]) == 1
+        run.refresh_from_db()
+        assert run.duration_ms == count
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any(text.startswith(f"UPDATE {statements.quoted(Run)}") for text in prepared)
+    # The ORM's own queries bind on the client and are never prepared.
+    assert not any(text.startswith("SELECT") for text in prepared)
