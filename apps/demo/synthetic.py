@@ -38,6 +38,7 @@ from apps.egress.redaction import REDACTED
 from apps.egress.types import Exchange, Failure, FailureKind, Response
 from apps.runs import rollups
 from apps.runs.models import Attempt, Run
+from apps.runs.phases import FINAL_FIELDS
 
 DEFAULT_SANDBOX_BASE = "http://127.0.0.1:8000/sandbox"
 BATCH_SIZE = 5000
@@ -511,15 +512,18 @@ ATTEMPT_COLUMNS = (
     "outcome", "response_status", "response_reason", "response_http_version",
     "response_headers", "response_body", "response_body_truncated", "response_body_bytes",
     "failure_kind", "failure_detail", "failure_message", "duration_ms", "diagnosis_code",
-    "diagnosis", "hops",
+    "diagnosis", "hops", *FINAL_FIELDS,
 )  # fmt: skip
 # Requests that go over a connection kept from an earlier one (no DNS, connect or TLS).
 REUSED_SHARE = 0.7
 
 
-def _final_hop(draw: "_Draw", kind: RunKind, duration: float) -> str:
+def _final_hop(
+    draw: "_Draw", kind: RunKind, duration: float
+) -> tuple[str, tuple[float | None, ...]]:
     """The JSON of the measured phases and connection of a response's one request (as
-    `HopFacts.to_dict` writes them): drawn around the run's duration, which they add up to."""
+    `HopFacts.to_dict` writes them), drawn around the run's duration, which they add up to;
+    and the values of the attempt's FINAL_FIELDS (`phases.final_phases` of that JSON)."""
     rng = draw.rng
     https = kind.host.origin.startswith("https:")
     address = kind.host.name
@@ -537,13 +541,15 @@ def _final_hop(draw: "_Draw", kind: RunKind, duration: float) -> str:
     wait = round(max(0.0, left - send - receive), 3)
     # The JSON `json.dumps([hop.to_dict()])` writes, from a template: a million of them.
     port = 443 if https else (urlsplit(kind.host.origin).port or 80)
-    return _HOP_JSON.format(
+    hop = _HOP_JSON.format(
         total=_json_number(duration), dns=_json_number(dns), connect=_json_number(connect),
         tls=_json_number(tls), send=_json_number(send), wait=_json_number(wait),
         receive=_json_number(receive), reused="true" if reused else "false",
         address=draw.address(address) if by_name else address, port=port,
         local_port=rng.randrange(32768, 61000), status=kind.attempt["response_status"],
     )  # fmt: skip
+    finals = (duration, dns, connect, tls, send, wait, receive)  # in FINAL_FIELDS' order
+    return hop, tuple(None if value is None else float(value) for value in finals)
 
 
 _HOP_JSON = (
@@ -554,6 +560,9 @@ _HOP_JSON = (
     '"bytes_sent": 0, "bytes_received": 0, "body_wire_bytes": 0, "body_decoded_bytes": 0}}, '
     '"tls": null, "status": {status}}}]'
 )
+
+
+_UNMEASURED: tuple[float | None, ...] = (None,) * len(FINAL_FIELDS)
 
 
 def _json_number(value: float | None) -> str:
@@ -595,13 +604,15 @@ def _rows(
             head, tail = kind.response_headers
             headers = f'{head}"{date}"{tail}'
             size = len(body.encode())
+        hops, finals = "[]", _UNMEASURED
+        if a["outcome"] == Run.Outcome.RESPONSE:
+            hops, finals = _final_hop(draw, kind, duration)
         attempt = (
             uuid.uuid4(), run_id, 1, a["reason"], a["status"], created, None, "", started,
             finished, 1, a["sent_url"], a["sent_headers"], "[]", a["outcome"],
             a["response_status"], a["response_reason"], a["response_http_version"], headers,
             body, False, size, a["failure_kind"], a["failure_detail"], a["failure_message"],
-            duration, a["diagnosis_code"], a["diagnosis"],
-            _final_hop(draw, kind, duration) if a["outcome"] == Run.Outcome.RESPONSE else "[]",
+            duration, a["diagnosis_code"], a["diagnosis"], hops, *finals,
         )  # fmt: skip
         yield run, attempt
 

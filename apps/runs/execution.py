@@ -33,6 +33,7 @@ from apps.library.selectors import spec_covering
 from apps.runs import recovery, rollups, secrets, statements
 from apps.runs.inflight import IN_FLIGHT
 from apps.runs.models import Attempt, Run
+from apps.runs.phases import FINAL_FIELDS
 
 # Adding an attempt, deciding a retry and settling a run are shared with the user's actions.
 from apps.runs.services import _add_attempt, _decide, _settle, enqueue_attempt
@@ -498,7 +499,7 @@ RESULT_FIELDS = (
     "response_reason", "response_http_version", "response_headers", "response_body",
     "response_body_truncated", "response_body_bytes", "failure_kind", "failure_detail",
     "failure_message", "diagnosis_code", "diagnosis", "status", "finished_at",
-    "spec_version", "hops",
+    "spec_version", "hops", *FINAL_FIELDS,
 )  # fmt: skip
 
 
@@ -544,6 +545,7 @@ def store_result(
     attempt.duration_ms = round(exchange.elapsed_ms, 1)
     # Timings, connection and TLS facts: no request data, cleaned all the same.
     attempt.hops = redact_data([hop.to_dict() for hop in exchange.hops], values)
+    attempt.set_final_phases()  # the trends' copy of the final request's timings
     if exchange.response is not None:
         response = exchange.response
         attempt.outcome = Run.Outcome.RESPONSE

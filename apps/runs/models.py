@@ -5,7 +5,7 @@ from django.db import models
 
 from apps.accounts.models import Team, TeamScopedQuerySet
 from apps.egress.types import IDEMPOTENT_METHODS
-from apps.runs.phases import AttemptFacts, attempt_facts
+from apps.runs.phases import FINAL_FIELDS, AttemptFacts, attempt_facts, final_phases
 
 
 class Run(models.Model):
@@ -84,7 +84,9 @@ class Run(models.Model):
         # a column that can be rare has an index of its own in the same order, so a page is
         # one short index range scan. On PostgreSQL, migration 0004 also adds indexes no
         # Meta can declare portably: diagnosis codes and their prefixes (pattern ops), and
-        # trigram indexes for the free-text search of url and diagnosis_title.
+        # trigram indexes for the free-text search of url and diagnosis_title; migration 0013
+        # gives `run_team_host` the status classes' columns (INCLUDE outcome, response_status)
+        # so that the latest runs of a host in one class are found in the index alone.
         indexes = [
             models.Index(fields=["team", "-created_at", "-id"], name="run_team_keyset"),
             models.Index(
@@ -178,6 +180,16 @@ class Attempt(models.Model):
     # Every request the attempt sent (each redirect hop, then the last), as
     # `apps.egress.types.HopFacts.to_dict()`: phase timings, connection and TLS facts.
     hops = models.JSONField(default=list, blank=True)
+    # The final request's total and phases as read from `hops` (`phases.final_phases`), kept
+    # with them (`set_final_phases`) so that the trends' percentiles read no JSON. NULL: not
+    # measured (the total), or the phase did not happen.
+    final_total_ms = models.FloatField(null=True, blank=True)
+    final_dns_ms = models.FloatField(null=True, blank=True)
+    final_connect_ms = models.FloatField(null=True, blank=True)
+    final_tls_ms = models.FloatField(null=True, blank=True)
+    final_send_ms = models.FloatField(null=True, blank=True)
+    final_wait_ms = models.FloatField(null=True, blank=True)
+    final_receive_ms = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["number"]
@@ -199,6 +211,12 @@ class Attempt(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status in {self.Status.QUEUED, self.Status.RUNNING}
+
+    def set_final_phases(self) -> tuple[str, ...]:
+        """Set the `final_*_ms` fields from `hops`; their names, to save."""
+        for name, value in final_phases(self.hops).items():
+            setattr(self, name, value)
+        return FINAL_FIELDS
 
     def facts(self) -> AttemptFacts:
         """Its hops' timings, connection and TLS facts, the request ids of its response,

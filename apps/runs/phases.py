@@ -4,7 +4,9 @@ from an attempt's stored hops and headers to what the run and share pages show.
 - `attempt_facts()`: the hops' timings, connection and TLS facts read back, the request ids
   found in the response, its `Server-Timing` metrics and the `traceparent` sent;
 - `waterfall()`: the geometry of the waterfall (one row per hop, one bar per phase, the
-  server's own metrics under the final hop's wait), drawn by `runs/_waterfall.html`.
+  server's own metrics under the final hop's wait), drawn by `runs/_waterfall.html`;
+- `final_phases()`: the final request's timings as the attempt's `final_*_ms` columns hold
+  them, for the trends' percentiles.
 """
 
 import re
@@ -65,6 +67,26 @@ PHASE_FILLS = {
     "receive": "#2e9e5b",
     "server": "#7a8599",
 }
+
+
+# The phases of an attempt's final request that also have a column of their own
+# (`Attempt.final_<phase>_ms`), for the trends ("blocked" is the client's own bookkeeping).
+FINAL_PHASES = ("dns", "connect", "tls", "send", "wait", "receive")
+FINAL_FIELDS = ("final_total_ms", *(f"final_{name}_ms" for name in FINAL_PHASES))
+
+
+def final_phases(hops: Any) -> dict[str, float | None]:
+    """The values of FINAL_FIELDS for stored hops: the total and each phase of the final
+    request as `HopFacts.from_dict` reads them (None: the phase did not happen); all None
+    when the final request holds no timings (no hops, or not in this shape)."""
+    final = HopFacts.from_dict(hops[-1]) if isinstance(hops, list) and hops else None
+    if final is None:
+        return dict.fromkeys(FINAL_FIELDS)
+    timings = final.timings
+    return {
+        "final_total_ms": timings.total,
+        **{f"final_{name}_ms": timings.phase(name) for name in FINAL_PHASES},
+    }
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,10 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.http import QueryDict
 
 from apps.accounts.models import Team
-from apps.egress.types import HopFacts
 from apps.runs import charts, rollups
 from apps.runs.filters import RANGES, STATUS_CLASSES, LogFilters
 from apps.runs.models import Attempt, Run
-from apps.runs.phases import PHASE_FILLS, PHASE_LABELS
+from apps.runs.phases import FINAL_FIELDS, FINAL_PHASES, PHASE_FILLS, PHASE_LABELS
 from apps.runs.selectors import filtered_runs
 
 DEFAULT_SPAN = timedelta(days=7)  # when the filters give no start
@@ -34,13 +33,13 @@ TOP_DIAGNOSES = 10
 TOP_HOSTS = 10
 # Durations read per host when the database computes no percentiles (SQLite): the latest.
 DURATION_SAMPLE = 5000
-# Attempts whose phases are read per host (phases live in the attempt's JSON): the latest.
+# Attempts whose phases are read per host (their `final_*_ms` columns): the latest.
 PHASE_SAMPLE = 1000
 # Up to this many timed runs in the window, the rolled-up trends read the exact duration
 # percentiles from the runs (cheap at that size); above, they estimate them from buckets.
 EXACT_DURATIONS_UP_TO = 20_000
-# The phases whose percentiles are shown ("blocked" is the client's own bookkeeping).
-TREND_PHASES = ("dns", "connect", "tls", "send", "wait", "receive")
+# The phases whose percentiles are shown: those with a column of their own in the attempt.
+TREND_PHASES = FINAL_PHASES
 
 Unit = Literal["hour", "day"]
 _STEP: dict[Unit, timedelta] = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
@@ -379,12 +378,13 @@ class HostPhases:
         return next(each for each in self.phases if each.phase == phase)
 
 
-def phase_stats(samples: list[HopFacts]) -> list[PhaseStat]:
+def phase_stats(finals: list[tuple[float | None, ...]]) -> list[PhaseStat]:
     """p50 and p95 of each phase over the requests where it happened (a reused connection
-    has no DNS, connect or TLS: it is not counted as zero for them)."""
+    has no DNS, connect or TLS: it is not counted as zero for them). `finals`: values of
+    FINAL_FIELDS (total, then each of TREND_PHASES) of measured final requests."""
     stats = []
-    for name in TREND_PHASES:
-        values = [v for hop in samples if (v := hop.timings.phase(name)) is not None]
+    for index, name in enumerate(TREND_PHASES, start=1):
+        values = [v for row in finals if (v := row[index]) is not None]
         stats.append(
             PhaseStat(
                 phase=name,
@@ -399,9 +399,10 @@ def phase_stats(samples: list[HopFacts]) -> list[PhaseStat]:
 
 def phases_by_host(*, team: Team, filters: LogFilters, hosts: list[str]) -> list[HostPhases]:
     """Per host (in the order given), the percentiles of each phase of the final request
-    of the latest PHASE_SAMPLE finished attempts of its latest PHASE_SAMPLE runs that have
-    measured phases. PostgreSQL computes them from the stored JSON in one statement; other
-    databases get them from the attempts read into Python."""
+    of the latest PHASE_SAMPLE finished attempts of its latest PHASE_SAMPLE runs, over those
+    with measured phases. They are read from the attempts' `final_*_ms` columns (the final
+    request's timings, kept with its hops): PostgreSQL computes them in one statement;
+    other databases get them from the columns read into Python."""
     runs = _runs(team=team, filters=filters)
     samples = {}
     for host in hosts:
@@ -411,7 +412,7 @@ def phases_by_host(*, team: Team, filters: LogFilters, hosts: list[str]) -> list
         samples[host] = (
             Attempt.objects.filter(run__in=latest_runs[:PHASE_SAMPLE], status=Attempt.Status.DONE)
             .order_by("-finished_at", "-id")
-            .values_list("hops", flat=True)[:PHASE_SAMPLE]
+            .values_list(*FINAL_FIELDS)[:PHASE_SAMPLE]
         )
     if connections[runs.db].vendor == "postgresql":
         measured = _phases_in_database(samples)
@@ -428,61 +429,41 @@ def phases_by_host(*, team: Team, filters: LogFilters, hosts: list[str]) -> list
 Measured = tuple[int, list[PhaseStat]] | None  # attempts measured, their phases; None: none
 
 
-def _phases_in_python(stored: QuerySet[Attempt]) -> Measured:
-    finals = []
-    for hops in stored:
-        last = HopFacts.from_dict(hops[-1]) if isinstance(hops, list) and hops else None
-        if last is not None:
-            finals.append(last)
+def _phases_in_python(stored: QuerySet[Attempt, tuple[Any, ...]]) -> Measured:
+    finals = [row for row in stored if row[0] is not None]  # final_total_ms: measured
     return (len(finals), phase_stats(finals)) if finals else None
 
 
-# The final request's timings where HopFacts.from_dict would read them: a JSON object whose
-# total is a number (`->` gives NULL for a missing key or index and for a value of another
-# type, so no other shape passes). Each phase is a number, or NULL where from_dict gives None.
-_FINAL_TIMINGS = "(stored.hops -> -1 -> 'timings')"
-
-
-def _phase_value(name: str) -> str:
-    timings = "final.timings"
-    return (
-        f"CASE WHEN jsonb_typeof({timings} -> 'total') = 'number' "
-        f"AND jsonb_typeof({timings} -> '{name}') = 'number' "
-        f"THEN ({timings} ->> '{name}')::float8 END AS {name}"
-    )
-
-
 def _phase_columns(name: str) -> str:
+    column = f"final_{name}_ms"
     return ", ".join(
         [
-            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {name})",
-            f"percentile_cont(0.95) WITHIN GROUP (ORDER BY {name})",
-            f"count({name})",
+            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {column})",
+            f"percentile_cont(0.95) WITHIN GROUP (ORDER BY {column})",
+            f"count({column})",
         ]
     )
 
 
-def _phases_in_database(samples: dict[str, QuerySet[Attempt]]) -> dict[str, Measured]:
+def _phases_in_database(
+    samples: dict[str, QuerySet[Attempt, tuple[Any, ...]]],
+) -> dict[str, Measured]:
     """`_phases_in_python`'s figures for each host's attempts, computed by PostgreSQL in one
     statement (the values never leave the database)."""
     if not samples:
         return {}
     parts, params = [], []
+    names = ", ".join(FINAL_FIELDS)
     for index, (host, stored) in enumerate(samples.items()):
         inner, inner_params = stored.query.sql_with_params()
-        sample = f"SELECT %s AS host, s{index}.hops FROM ({inner}) AS s{index} (hops)"  # noqa: S608
-        parts.append(sample)
+        parts.append(f"SELECT %s AS host, s{index}.* FROM ({inner}) AS s{index} ({names})")  # noqa: S608
         params += [host, *inner_params]
-    values = ", ".join(_phase_value(name) for name in TREND_PHASES)
     columns = ", ".join(_phase_columns(name) for name in TREND_PHASES)
-    # Only compiled querysets and constant names (TREND_PHASES) are in the statement. The
-    # JSON is read once a row (innermost), its phases once (middle), then added up per host.
+    # Only compiled querysets and constant names (FINAL_FIELDS) are in the statement. A
+    # phase is NULL whenever the total is (`phases.final_phases`): counted only if measured.
     sql = (
-        f"SELECT host, count(*) FILTER (WHERE measured), {columns} FROM ("  # noqa: S608
-        f"SELECT host, jsonb_typeof(final.timings -> 'total') = 'number' AS measured, {values} "
-        f"FROM (SELECT stored.host, {_FINAL_TIMINGS} AS timings "
-        f"FROM ({' UNION ALL '.join(parts)}) AS stored OFFSET 0) AS final) AS phases "
-        "GROUP BY host"
+        f"SELECT host, count(final_total_ms), {columns} "  # noqa: S608
+        f"FROM ({' UNION ALL '.join(parts)}) AS stored GROUP BY host"
     )
     stored_db = next(iter(samples.values())).db
     with connections[stored_db].cursor() as cursor:

@@ -28,8 +28,13 @@ def make_run(team: Team, user: User, **fields: object) -> Run:
 
 
 def add_attempt(run: Run, **fields: object) -> Attempt:
+    """The run's next attempt; given `hops`, with their final request's timings in its
+    `final_*_ms` columns, as storing a result writes them."""
     number = run.attempts.count() + 1
-    attempt = Attempt.objects.create(run=run, number=number, **fields)
+    attempt = Attempt(run=run, number=number, **fields)
+    if "hops" in fields:
+        attempt.set_final_phases()
+    attempt.save(force_insert=True)
     Run.objects.filter(pk=run.pk).update(attempt_count=number)
     return attempt
 

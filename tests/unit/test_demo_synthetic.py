@@ -14,6 +14,7 @@ from apps.demo.synthetic import SCENARIOS, generate_runs, run_kinds
 from apps.diagnosis.lookups import catalog
 from apps.egress.types import HopFacts
 from apps.runs.models import Attempt, Run
+from apps.runs.phases import FINAL_FIELDS, final_phases
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # a Monday
 KEY = "5f0c2d7e9a4b41c6b8e3d2a1f0e9c8b7"  # the made-up key the kinds are diagnosed with
@@ -177,3 +178,17 @@ def test_a_response_carries_its_measured_phases_adding_up_to_its_duration(
         .exclude(hops=[])
         .exists()
     )
+
+
+@pytest.mark.django_db
+def test_an_attempt_carries_its_final_requests_timings_in_their_columns(
+    team: Team, owner: User
+) -> None:
+    generate_runs(team=team, count=200, members=[owner], seed=5, now=NOW, with_attempts=True)
+    attempts = Attempt.objects.filter(run__team=team)
+    for attempt in attempts:
+        stored = {name: getattr(attempt, name) for name in FINAL_FIELDS}
+        assert stored == final_phases(attempt.hops)
+        assert (stored["final_total_ms"] is None) == (attempt.outcome != Run.Outcome.RESPONSE)
+    assert attempts.exclude(final_total_ms=None).exists()
+    assert attempts.filter(final_total_ms=None).exists()

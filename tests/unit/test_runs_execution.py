@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from apps.accounts.models import Team
-from apps.egress.types import Exchange, Response
+from apps.egress.types import Exchange, HopFacts, Response, Timings
 from apps.runs import execution, secrets
 from apps.runs.models import Attempt, Run
 from tests.support.factories import add_attempt, make_run
@@ -95,6 +95,31 @@ def test_it_removes_echoed_secrets_from_the_stored_response(team: Team, owner: U
                 assert "k-secret-1" not in str(value), column
                 assert encoded.rstrip("=") not in str(value), column
     assert "[redacted]" in Attempt.objects.get(pk=attempt.pk).response_body
+
+
+def test_it_stores_the_final_requests_timings_in_columns_of_their_own(
+    team: Team, owner: User
+) -> None:
+    redirect = HopFacts(timings=Timings(total=40, dns=5, connect=10, tls=20, wait=5), status=302)
+    final = HopFacts(timings=Timings(total=12, send=1, wait=10, receive=1, reused=True), status=200)
+    exchange = Exchange(
+        method="GET",
+        url="https://api.example/x",
+        request_headers=[],
+        response=Response(status=200, reason="OK", headers=[], body=b"{}", truncated=False),
+        failure=None,
+        elapsed_ms=52,
+        redirects=[(302, "https://api.example/x")],
+        hops=[redirect, final],
+    )
+    attempt = queued_attempt(team, owner)
+    assert execution.store_result(attempt=attempt, exchange=exchange, secret_values=[])
+    stored = Attempt.objects.get(pk=attempt.pk)
+    assert stored.hops == [redirect.to_dict(), final.to_dict()]
+    assert (
+        stored.final_total_ms, stored.final_dns_ms, stored.final_connect_ms, stored.final_tls_ms,
+        stored.final_send_ms, stored.final_wait_ms, stored.final_receive_ms,
+    ) == (12.0, None, None, None, 1.0, 10.0, 1.0)  # fmt: skip
 
 
 def test_it_counts_the_teams_recent_requests_to_the_host_on_a_429(

@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 from apps.egress.certificates import summarise
 from apps.egress.types import HopFacts, Timings
 from apps.runs.phases import (
+    FINAL_FIELDS,
     ServerMetric,
     attempt_facts,
+    final_phases,
     parse_server_timing,
     request_ids,
     waterfall,
@@ -130,6 +132,37 @@ def test_attempt_facts_read_back_what_was_stored_and_skip_what_is_not_facts() ->
     assert data["server_timing"] == [{"name": "db", "duration_ms": 3.0, "description": ""}]
     assert data["hops"][0]["timings"]["wait"] == 8
     assert attempt_facts(hops=None, response_headers=[], sent_headers=[]).hops == []
+
+
+REUSED = HopFacts(timings=Timings(total=9.5, blocked=0.5, send=1, wait=7, receive=1, reused=True))
+FRESH = HopFacts(timings=Timings(total=30, dns=2, connect=3, tls=20, send=1, wait=3, receive=1))
+
+
+@pytest.mark.parametrize(
+    ("hops", "expected"),
+    [
+        ([FRESH.to_dict()], (30.0, 2.0, 3.0, 20.0, 1.0, 3.0, 1.0)),
+        # The final request's, not the redirect's before it; no DNS, connect or TLS on a
+        # reused connection.
+        ([FRESH.to_dict(), REUSED.to_dict()], (9.5, None, None, None, 1.0, 7.0, 1.0)),
+        (
+            [{"timings": {"total": 2, "wait": 2, "dns": "x"}}],
+            (2.0, None, None, None, None, 2.0, None),
+        ),
+        # The final request holds no timings: not measured, whatever came before it.
+        ([FRESH.to_dict(), {"timings": {"total": "x", "wait": 1}}], (None,) * 7),
+        ([FRESH.to_dict(), "x"], (None,) * 7),
+        ([], (None,) * 7),
+        ({"timings": {"total": 1}}, (None,) * 7),  # not a list of hops
+        (None, (None,) * 7),
+    ],
+)
+def test_final_phases_are_the_final_requests_timings_as_read_back(
+    hops: object, expected: tuple
+) -> None:
+    found = final_phases(hops)
+    assert list(found) == list(FINAL_FIELDS)
+    assert tuple(found.values()) == expected
 
 
 def test_it_summarises_a_certificate() -> None:
