@@ -693,7 +693,7 @@ def _request_head(
     return head, _header_value(pairs, "Content-Type"), _header_value(pairs, "Content-Length")
 
 
-def _request_text(run: RunRow, attempt: AttemptRow) -> str:
+def _request_text(run: Run | RunRow, attempt: Attempt | AttemptRow) -> str:
     headers = attempt.sent_headers or run.request_headers
     if not isinstance(headers, list):
         raise TypeError(headers)
@@ -742,7 +742,7 @@ class _Failed(NamedTuple):
     failure_detail: str
 
 
-def _response_text(attempt: AttemptRow) -> str:
+def _response_text(attempt: Attempt | AttemptRow) -> str:
     if attempt.outcome != Run.Outcome.RESPONSE:
         return _failure_text(attempt.failure_message, attempt.failure_kind, attempt.failure_detail)
     headers = attempt.response_headers
@@ -912,7 +912,7 @@ def _final_hop_text(hop: dict[str, Any]) -> str:
     return text
 
 
-def _fast_entry_text(run: RunRow, attempt: AttemptRow, run_url: str) -> str:
+def _fast_entry_text(run: Run | RunRow, attempt: Attempt | AttemptRow, run_url: str) -> str:
     stored = attempt.hops if isinstance(attempt.hops, list) else []
     # Redirects followed (and the hops before the final one, which come with them) are
     # written by `har_entry`: few runs have them.
@@ -959,7 +959,7 @@ _ENTRY = (
 )
 
 
-def har_entry_text(run: RunRow, attempt: AttemptRow, *, run_url: str) -> str:
+def har_entry_text(run: Run | RunRow, attempt: Attempt | AttemptRow, *, run_url: str) -> str:
     """The JSON text of `har_entry(run, attempt, run_url=run_url)`, the same to the byte."""
     try:
         return _fast_entry_text(run, attempt, run_url)
