@@ -14,7 +14,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 from urllib.parse import parse_qsl, urlsplit
@@ -175,7 +175,7 @@ def _run_rows(rows: Iterable[Any]) -> list[RunRow]:
 
 def latest_finished_parts(
     batch: list[RunRow], *, read_bytes: int = HAR_READ_BYTES
-) -> Iterator[tuple[list[RunRow], dict[uuid.UUID, AttemptRow]]]:
+) -> Iterator[tuple[list[RunRow], Mapping[uuid.UUID, AttemptRow]]]:
     """The runs of the batch in order, in parts whose latest finished attempts' stored
     bodies add up to at most `read_bytes` (one run at least), each with those attempts as
     AttemptRow tuples by run id (a run without a finished attempt has none)."""
@@ -248,28 +248,46 @@ def _decoded(text: str) -> Any:
     return _loads(text)
 
 
-def _attempt_rows(pks: list[uuid.UUID]) -> dict[uuid.UUID, AttemptRow]:
+_JSON_AT = [
+    (index, _decoded if name in _REPEATED_JSON else _loads)
+    for index, name in enumerate(AttemptRow._fields)
+    if name in _JSON_FIELDS
+]
+
+
+class _AttemptRows(Mapping[uuid.UUID, AttemptRow]):
+    """Attempts by run id, each row's JSON columns decoded when the row is looked up: what
+    is decoded lives while its entry is written, not while the whole part is (the objects
+    of a thousand decoded rows would outlive collections of the garbage collector, and
+    make its full collections run again and again)."""
+
+    def __init__(self, rows: dict[uuid.UUID, tuple[Any, ...]]) -> None:
+        self._rows = rows
+
+    def __getitem__(self, run_id: uuid.UUID) -> AttemptRow:
+        values = list(self._rows[run_id])
+        for index, decode in _JSON_AT:
+            if values[index] is not None:
+                values[index] = decode(values[index])
+        return AttemptRow._make(values)
+
+    def __iter__(self) -> Iterator[uuid.UUID]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+def _attempt_rows(pks: list[uuid.UUID]) -> Mapping[uuid.UUID, AttemptRow]:
     """The attempts as AttemptRow tuples by run id. JSON columns are read as text and
     decoded as `json.loads` (as the JSONField would), the repeated ones once."""
     if not pks:
-        return {}
+        return _AttemptRows({})
     columns = [
         Cast(name, TextField()) if name in _JSON_FIELDS else F(name) for name in AttemptRow._fields
     ]
-    decoders = [
-        (index, _decoded if name in _REPEATED_JSON else _loads)
-        for index, name in enumerate(AttemptRow._fields)
-        if name in _JSON_FIELDS
-    ]
-    found = {}
-    make = AttemptRow._make
-    for row in Attempt.objects.filter(_among("id", pks)).order_by().values_list(*columns):
-        values = list(row)
-        for index, decode in decoders:
-            if values[index] is not None:
-                values[index] = decode(values[index])
-        found[values[0]] = make(values)
-    return found
+    rows = Attempt.objects.filter(_among("id", pks)).order_by().values_list(*columns)
+    return _AttemptRows({row[0]: row for row in rows})
 
 
 def run_batches(runs: QuerySet[Run], *, size: int = BATCH_SIZE) -> Iterator[list[Run]]:
