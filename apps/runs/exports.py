@@ -853,7 +853,7 @@ _TIMINGS_HEAD = (
 def _timings_text(timings: dict[str, Any]) -> tuple[str, str]:
     """`har_timings_of` and `har_time` of a stored hop's timings, as text: (time, timings)."""
     blocked, dns, connect, tls, send, wait, receive = [
-        float(value) if isinstance(value, int | float) else None  # as `Timings.from_dict`
+        float(value) if isinstance(value, (int, float)) else None  # as `Timings.from_dict`
         for value in map(timings.get, _STORED_PHASES)
     ]
     if connect is not None or tls is not None:
