@@ -674,13 +674,15 @@ def _number(value: int | float) -> str:
     raise TypeError(value)
 
 
-@functools.lru_cache(maxsize=8192)
-def _pair_text(name: str, value: str) -> tuple[str, str]:
-    """A header pair as HAR writes it (redacted as `_har_pairs` does) and its name lowered."""
-    (shown,) = _har_pairs([(name, value)], secret_header=True)
-    return '{"name": ' + _string(shown["name"]) + ', "value": ' + _string(shown["value"]) + "}", (
-        name.lower()
-    )
+@functools.lru_cache(maxsize=4096)
+def _header_name(name: str) -> tuple[str, str, bool, bool]:
+    """Of a header's name: its pair as HAR writes it up to the value, the name lowered, and
+    whether its value is redacted (when not empty) or shown as a URL (as `_har_pairs`)."""
+    head = '{"name": ' + _string(name) + ', "value": '
+    return head, name.lower(), _secret_header(name), name.lower() in URL_HEADERS
+
+
+_REDACTED_TEXT = _string(REDACTED)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -771,8 +773,11 @@ def _response_text(attempt: Attempt | AttemptRow) -> str:
     for name, value in headers:
         if type(name) is not str or type(value) is not str:
             raise TypeError(name)
-        text, lowered = _pair_text(name, value)
-        pairs.append(text)
+        head, lowered, secret, url = _header_name(name)
+        if value and secret:
+            pairs.append(head + _REDACTED_TEXT + "}")
+        else:
+            pairs.append(head + _string(_shown_url(value) if url else value) + "}")
         if lowered == "content-type":
             mime_type = value if mime_type is None else mime_type
         elif lowered == "content-encoding":
