@@ -825,6 +825,7 @@ def _stored_timings(hop: object) -> dict[str, Any] | None:
     timings = hop.get("timings")
     if not isinstance(timings, dict) or not isinstance(timings.get("total"), int | float):
         return None
+    float(timings["total"])  # as `Timings.from_dict`: an integer too large raises here too
     return timings
 
 

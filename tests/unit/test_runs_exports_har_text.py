@@ -190,10 +190,16 @@ def test_a_body_with_any_secret_name_is_redacted(name: str, mime_type: str) -> N
     assert "V-1234" not in exports._body_text(text, mime_type)
 
 
-def test_an_entry_that_cannot_be_written_raises_as_har_entry_does() -> None:
-    made = _case({}, {"hops": [a_hop(failed_in="nowhere")]})
-    assert reference(*made) is KeyError
-    assert written(*made) is KeyError
+@pytest.mark.parametrize(
+    ("timings", "raised"),
+    [({"failed_in": "nowhere"}, KeyError), ({"total": 10**400}, OverflowError)],
+)
+def test_an_entry_that_cannot_be_written_raises_as_har_entry_does(
+    timings: dict[str, object], raised: type[Exception]
+) -> None:
+    made = _case({}, {"hops": [a_hop(**timings)]})
+    assert reference(*made) is raised
+    assert written(*made) is raised
 
 
 # Stored values of every type JSON has, where the egress client stores numbers and text.
