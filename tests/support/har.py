@@ -196,8 +196,10 @@ def an_attempt(**fields: object) -> Attempt:
 
 
 def entry_of(run: Run | None = None, attempt: Attempt | None = None) -> dict:
-    entry = exports.har_entry(run or a_run(), attempt or an_attempt(), run_url=RUN_URL)
-    return json.loads(json.dumps(entry))  # as a reader of the file gets it
+    # As a reader of the file gets it: the text the export writes, parsed.
+    return json.loads(
+        exports.har_entry_text(run or a_run(), attempt or an_attempt(), run_url=RUN_URL)
+    )
 
 
 def as_document(*entries: dict) -> dict:

@@ -79,3 +79,28 @@ def test_the_latest_attempts_are_read_in_parts_under_the_byte_budget_in_order(
     attempts = {run_id: row for _, found in parts for run_id, row in found.items()}
     assert len(attempts) == 7
     assert sorted(row.number for row in attempts.values()) == [1, 1, 1, 1, 1, 1, 2]
+
+
+@pytest.mark.django_db
+def test_the_rows_hold_what_the_models_hold(team: Team, owner: User) -> None:
+    """The JSON columns read as text and decoded here are the values the JSONFields give."""
+    hops = [{"timings": {"total": 1.5, "wait": 1.25, "reused": True}, "tls": None, "n": [1, 2.0]}]
+    finished_run(
+        team,
+        owner,
+        run={"request_headers": [["Accept", "application/json"], ["X-É", "ü \\" + '"']]},
+        sent_headers=[["Accept", "application/json"]],
+        response_headers=[["Content-Type", "application/json"], ["Date", "today"]],
+        redirects=[[302, "https://h.example/next"]],
+        hops=hops,
+    )
+    runs = filtered_runs(team=team, filters=LogFilters())
+    (batch,) = list(exports.run_row_batches(runs))
+    ((_, attempts),) = list(exports.latest_finished_parts(batch))
+    (row,) = attempts.values()
+    run = Run.objects.get(pk=batch[0].id)
+    attempt = run.attempts.get()
+    assert batch[0].request_headers == run.request_headers
+    for name in ("sent_headers", "response_headers", "redirects", "hops"):
+        assert getattr(row, name) == getattr(attempt, name), name
+    assert row.hops == hops
