@@ -66,7 +66,8 @@ def submit_run(
     With a `source` run (edit and re-run, re-authenticate), values the user left as
     "[redacted]" and an empty key with `request.keep_api_key` take the source's secrets.
     """
-    with transaction.atomic():
+    # Inside a caller's transaction, no savepoint: a failure here fails the whole of it.
+    with transaction.atomic(savepoint=False):
         run = _new_run(team=team, user=user, request=request, source=source, fix=fix)
         # Noted as published in the insert (one UPDATE less); unnoted if the publish fails.
         attempt = Attempt(
@@ -86,7 +87,7 @@ def submit_runs(*, team: Team, user: User, requests: list[RunRequest]) -> list[R
     """Several new runs at once (a collection): stored with their first attempts in two
     bulk inserts, each enqueued on commit, exactly as `submit_run` stores one."""
     runs = [_new_run(team=team, user=user, request=request) for request in requests]
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         Run.objects.bulk_create(runs)
         now = timezone.now()
         attempts = Attempt.objects.bulk_create(

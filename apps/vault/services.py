@@ -226,7 +226,7 @@ def submit_with_vault(
 def submit_resolved(
     *, team: Team, user: User, resolved: Resolved, source: Run | None = None
 ) -> Run:
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # no savepoint in a caller's transaction
         run = run_services.submit_run(team=team, user=user, request=resolved.request, source=source)
         record_use(used=resolved.used, user=user, run=run)
     return run
@@ -276,7 +276,7 @@ def with_references(*, run: Run, kept: RunSecrets) -> RunSecrets:
 
 def submit_resolved_many(*, team: Team, user: User, resolved: list[Resolved]) -> list[Run]:
     """Several resolved requests stored at once (bulk inserts), each use recorded."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         runs = run_services.submit_runs(
             team=team, user=user, requests=[item.request for item in resolved]
         )

@@ -6,7 +6,9 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.accounts.models import Team
@@ -170,6 +172,20 @@ def test_it_stores_a_valid_submission_with_the_key_encrypted_and_redirects(
         if column != "secrets_encrypted":
             assert "sandbox-demo-key" not in str(value), column
             assert "tok-987" not in str(value), column
+
+
+def test_a_submission_is_one_transaction_without_savepoints_inside(owner: User) -> None:
+    # Every form post goes through here: the session, the user and the team are read, then
+    # the run and its attempt are written in one transaction (in a test, itself a savepoint).
+    client = client_for(owner)
+    client.get(reverse("runs:new"))  # the session remembers the team
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(reverse("runs:new"), VALID)
+    assert response.status_code == 302
+    statements = [query["sql"].split()[0].upper() for query in queries.captured_queries]
+    assert statements.count("SAVEPOINT") == 1, statements
+    assert statements.count("INSERT") == 2, statements
+    assert len(statements) == 7, statements  # 3 reads, the transaction, 2 inserts
 
 
 @pytest.mark.parametrize(
