@@ -179,6 +179,10 @@ if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
     }
+    # Sessions read from the shared cache (written to both): no database query per request
+    # for them. Only with a cache every process shares: with one per process, a session
+    # ended in one process would live on in the others' memory.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 elif CACHE_URL:
     raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL, not {CACHE_URL!r}")
 else:

@@ -210,15 +210,14 @@ def dashboard_env(
 ) -> dict[str, str]:
     """The environment of every dashboard process against private services.
 
-    `deployed`: as in production (DEBUG off, keys of its own; plain HTTP on the loopback,
-    so no secure cookies, HTTPS redirect or HSTS): what the benchmarks measure. Static files
-    are then collected by `migrate_and_add_user`.
+    `deployed`: as in production (DEBUG off, keys of its own, a shared Redis cache; plain
+    HTTP on the loopback, so no secure cookies, HTTPS redirect or HSTS): what the
+    benchmarks measure. Static files are then collected by `migrate_and_add_user`.
     """
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))},
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
         "DEBUG": "1",
-        **(deployed_settings() if deployed else {}),
         "VAR_DIR": var_dir,
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": broker_url,
@@ -229,13 +228,20 @@ def dashboard_env(
         "AXES_FAILURE_LIMIT": "1000",
         "PYTHONUNBUFFERED": "1",
         "LOG_LEVEL": "INFO",
+        **(deployed_settings(broker_url) if deployed else {}),
         **extra,
     }
 
 
-def deployed_settings() -> dict[str, str]:
-    """Production settings with keys of their own, made fresh for each stack."""
+def deployed_settings(broker_url: str) -> dict[str, str]:
+    """Production settings with keys of their own, made fresh for each stack; with a Redis
+    broker, a shared cache beside it (its next database), as several processes need."""
+    cache = {}
+    if broker_url.startswith("redis://"):
+        server, _, database = broker_url.rpartition("/")
+        cache["CACHE_URL"] = f"{server}/{int(database or 0) + 1}"
     return {
+        **cache,
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "FIELD_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
