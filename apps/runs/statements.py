@@ -10,6 +10,7 @@ the database and back, so that instances read here are the ORM's own.
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model
@@ -32,8 +33,6 @@ def prepared_cursor() -> CursorWrapper:
     if connection.vendor == "postgresql" and connection.settings_dict["OPTIONS"].get(
         "prepare_threshold"
     ):
-        import psycopg
-
         wrapper.cursor.close()
         wrapper.cursor = psycopg.Cursor(connection.connection)
     return wrapper
