@@ -128,7 +128,7 @@ def _diagnose(
 
 def _scrub(diagnosis: Diagnosis, facts: Facts) -> Diagnosis:
     """Remove every secret value of the request from the texts taken from the exchange."""
-    if not facts.secret_forms:
+    if not facts.secret_values:
         return diagnosis
 
     def clean(text: str | None) -> str | None:

@@ -6,6 +6,7 @@ key was sent, and where), and list their values in ``secrets`` so that whatever 
 can be scrubbed of them: evidence shows a secret as "[redacted]", never its value.
 """
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,11 +18,11 @@ from apps.diagnosis.bodies import BodyFacts, clean, extract_message, read_body
 from apps.diagnosis.profiles import EnvelopeShape, Profile
 from apps.diagnosis.waiting import WaitFacts, read_wait
 from apps.egress.redaction import (
-    REDACTED,
+    SecretValues,
+    credential_parts,
     is_secret_header,
     is_secret_param,
     redact_text,
-    secret_forms,
 )
 from apps.egress.types import Exchange, FailureKind, Response
 
@@ -55,17 +56,18 @@ class Facts:
     redirects: tuple[tuple[int, str], ...] = ()  # (status, URL) of each hop, if recorded
     cut: str = ""  # why the body was cut, if it was: "body_bytes", "decoded_bytes"
     secrets: tuple[str, ...] = ()
-    # The secrets and the encodings in which they may be echoed (egress' secret_forms).
-    secret_forms: tuple[str, ...] = ()
     # The response's headers by lower-case name, the first value of each.
     response_headers: Mapping[str, str] = field(default_factory=dict)
 
+    @functools.cached_property
+    def secret_values(self) -> SecretValues:
+        """The request's secrets, found by egress' redaction policy in any encoding."""
+        return SecretValues(self.secrets)
+
     def redact(self, text: str) -> str:
-        """The text with every form of every secret of the request replaced."""
-        for form in self.secret_forms:
-            if form in text:
-                text = text.replace(form, REDACTED)
-        return text
+        """The text with every form of every secret of the request replaced (the policy of
+        apps.egress.redaction, as everywhere else)."""
+        return self.secret_values.redact(text)
 
     def request_header(self, name: str) -> str | None:
         lowered = name.lower()
@@ -111,7 +113,6 @@ def read_facts(
         "elapsed_ms": _number(exchange.elapsed_ms),
         "redirects": _redirects(getattr(exchange, "redirects", None)),
         "secrets": secrets,
-        "secret_forms": tuple(secret_forms(secrets)),
     }
     if response is None:
         failure = exchange.failure
@@ -240,17 +241,9 @@ def _request_secrets(exchange: Exchange, profile: Profile) -> list[str]:
             or str(name).lower() in wrong_headers
         )
     ]
-    # "Bearer abc": the token alone may be echoed too; and a key sent with stray spaces.
-    secrets += [s.split(None, 1)[1] for s in secrets if len(s.split(None, 1)) == 2]
-    # "a=1; session=abc": each cookie's value alone.
-    secrets += [
-        part.split("=", 1)[1].strip()
-        for name, value in exchange.request_headers or []
-        if str(name).lower() == "cookie"
-        for part in str(value).split(";")
-        if "=" in part
-    ]
-    secrets += [s.strip().strip("\"'") for s in secrets if s.strip().strip("\"'") != s]
+    # "Bearer abc", "Basic base64(user:key)", "a=1; session=abc": the parts that may be
+    # echoed alone too (the policy's credential_parts).
+    secrets = [part for value in secrets for part in credential_parts(value)]
     try:
         parts = urlsplit(str(exchange.url))
         wrong_params = set(profile.auth.wrong_query_params)

@@ -1,5 +1,6 @@
 """diagnose(): every outcome explained in the API's own terms, and never an exception."""
 
+import base64
 import json
 from typing import Any
 
@@ -11,6 +12,7 @@ from apps.diagnosis.bodies import extract_message
 from apps.diagnosis.diagnose import diagnose, format_seconds
 from apps.diagnosis.lookups import get_playbook, get_profile
 from apps.diagnosis.results import Diagnosis
+from apps.egress.redaction import SecretValues, secret_forms
 from apps.egress.types import Exchange, Failure, FailureKind, Response
 
 KAIKO_URL = "https://us.market-api.kaiko.io/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/trades"
@@ -415,6 +417,36 @@ def test_it_removes_the_key_when_the_message_echoes_it(kaiko: Any) -> None:
     assert API_KEY not in (diagnosis.api_message or "")
     assert diagnosis.api_message == "invalid key [redacted] for this host"
     assert API_KEY not in json.dumps(diagnosis.to_dict())
+
+
+def test_it_removes_the_key_in_every_encoding_the_redaction_policy_knows(kaiko: Any) -> None:
+    # Forms that are not in egress' list of common forms (secret_forms) but that the policy
+    # finds: percent-encoding in mixed case, the key inside HTTP Basic credentials of any
+    # user. The diagnosis redacts with the same policy as storing and the share page.
+    mixed = "".join(
+        f"%{byte:02x}" if i % 2 else f"%{byte:02X}" for i, byte in enumerate(API_KEY.encode())
+    )
+    basic = base64.b64encode(f"alice:{API_KEY}".encode()).decode()
+    assert not {mixed, basic} & set(secret_forms([API_KEY]))
+    for echo in (mixed, basic):
+        diagnosis = diagnose(kaiko_error(401, f"invalid key {echo}"), kaiko)
+        assert diagnosis.api_message == "invalid key [redacted]"
+        shown = json.dumps(diagnosis.to_dict())
+        assert echo not in shown
+        assert not SecretValues([API_KEY]).found_in(shown)
+
+
+def test_it_removes_the_password_of_basic_credentials_when_echoed(generic: Any) -> None:
+    basic = "Basic " + base64.b64encode(b"alice:pa55-word-secret").decode()
+    sent = exchange(
+        401,
+        {"message": "wrong password pa55-word-secret for alice"},
+        url="https://api.example.com/v1/x",
+        request_headers=[("Authorization", basic)],
+    )
+    diagnosis = diagnose(sent, generic)
+    assert diagnosis.api_message == "wrong password [redacted] for alice"
+    assert "pa55-word-secret" not in json.dumps(diagnosis.to_dict())
 
 
 def test_it_removes_a_token_from_the_query_or_authorization(generic: Any) -> None:

@@ -1,6 +1,7 @@
 """An exchange diagnosed against an OpenAPI spec: each check, its evidence, the spec's own
 words first, and never a secret in what it says."""
 
+import base64
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from apps.diagnosis.diagnose import diagnose
 from apps.diagnosis.lookups import get_profile
 from apps.diagnosis.openapi import Spec, build_spec, covers, find_spec_causes, load_document
 from apps.diagnosis.openapi.checks import value_problem
+from apps.egress.redaction import SecretValues
 from apps.egress.types import Exchange, Failure, FailureKind, Response
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openapi"
@@ -184,6 +186,22 @@ def test_a_bearer_token_where_basic_is_documented(petstore: Spec) -> None:
     assert cause.evidence[0].value == "Bearer [redacted]"
     ok = exchange(f"{PET}/pets", headers=[("Authorization", "Basic dTpw")])
     assert "openapi.auth.other_way" not in codes(spec, ok)
+
+
+def test_the_password_of_a_basic_credential_is_scrubbed_from_what_a_cause_shows(
+    petstore: Spec,
+) -> None:
+    # The path holds the password of the HTTP Basic credential sent (the policy's
+    # credential_parts): the unknown path's cause shows the path without it.
+    basic = "Basic " + base64.b64encode(f"alice:{KEY}".encode()).decode()
+    ex = exchange(f"{PET}/accounts/{KEY}", headers=[("Authorization", basic)], status=404)
+    cause = find_spec_causes(ex, petstore).causes[0]
+    assert cause.code == "openapi.path.unknown"
+    assert cause.evidence[0].value == "/v1/accounts/[redacted]"
+    shown = json.dumps(
+        [cause.title, cause.explanation, [(e.value, e.note) for e in cause.evidence]]
+    )
+    assert not SecretValues([KEY]).found_in(shown)
 
 
 def test_no_credential_at_all(kaiko: Spec) -> None:

@@ -31,7 +31,13 @@ from apps.diagnosis.openapi.spec import (
     Spec,
 )
 from apps.diagnosis.results import LIKELY, POSSIBLE, Cause, Diagnosis, Evidence, Fix
-from apps.egress.redaction import REDACTED, is_secret_header, is_secret_param, redact_text
+from apps.egress.redaction import (
+    REDACTED,
+    SecretValues,
+    credential_parts,
+    is_secret_header,
+    is_secret_param,
+)
 from apps.egress.types import Exchange
 
 logger = logging.getLogger(__name__)
@@ -131,7 +137,7 @@ def find_spec_causes(exchange: Exchange, spec: Spec) -> SpecFindings:
     if server is None:
         return SpecFindings(covered=False)
     request = _request(exchange, server)
-    secrets = _secrets(request, spec)
+    secrets = SecretValues(_secrets(request, spec))
     templates = _match_templates(spec, request.path)
     if not templates:
         unknown = _scrubbed(_unknown_path(spec, server, request), secrets)
@@ -223,19 +229,16 @@ def _secrets(request: _Request, spec: Spec) -> list[str]:
     values = [v for k, v in request.headers if is_secret_header(k) or k.lower() in names]
     values += [v for k, v in request.query if is_secret_param(k) or k.lower() in names]
     values += [v for k, v in request.cookies.items() if is_secret_param(k) or k.lower() in names]
-    for value in list(values):  # "Bearer abc" and "Basic abc": the token on its own too
-        scheme, _, token = value.partition(" ")
-        if token and scheme.isalpha():
-            values.append(token.strip())
-    return [v for v in values if len(v) >= 4]
+    # "Bearer abc", "Basic base64(user:key)": the parts that may be echoed alone too.
+    return [part for value in values for part in credential_parts(value)]
 
 
-def _scrubbed(cause: Cause, secrets: list[str]) -> Cause:
+def _scrubbed(cause: Cause, secrets: SecretValues) -> Cause:
     if not secrets:
         return cause
 
     def clean(text: str) -> str:
-        return redact_text(text, secrets) if text else text
+        return secrets.redact(text) if text else text
 
     return replace(
         cause,
