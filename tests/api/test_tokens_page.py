@@ -14,16 +14,11 @@ from django.urls import reverse
 from apps.accounts.models import Team, hash_link_token
 from apps.api.models import ApiToken
 from tests.api.conftest import ApiClient, make_token
+from tests.support.clients import client_for
 
 pytestmark = pytest.mark.django_db
 
 TOKEN = re.compile(r"adt_[A-Za-z0-9_-]{40,}")
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_it_asks_to_sign_in(db: None) -> None:
@@ -32,7 +27,7 @@ def test_it_asks_to_sign_in(db: None) -> None:
 
 
 def test_it_makes_a_token_shown_once(owner: User, team: Team) -> None:
-    client = signed_in(owner)
+    client = client_for(owner)
     response = client.post(
         reverse("api_tokens:list"), {"name": "CI job", "team": str(team.id), "lifetime": "30d"}
     )
@@ -60,7 +55,7 @@ def test_it_makes_a_token_shown_once(owner: User, team: Team) -> None:
 def test_a_bad_form_says_why_and_makes_nothing(
     owner: User, team: Team, data: dict, field_text: str
 ) -> None:
-    response = signed_in(owner).post(reverse("api_tokens:list"), {**data, "team": str(team.id)})
+    response = client_for(owner).post(reverse("api_tokens:list"), {**data, "team": str(team.id)})
     assert response.status_code == 400
     assert field_text in response.content.decode()
     assert not ApiToken.objects.exists()
@@ -69,7 +64,7 @@ def test_a_bad_form_says_why_and_makes_nothing(
 def test_a_token_can_only_be_made_for_ones_own_team(
     owner: User, other_team: Team, stranger: User
 ) -> None:
-    response = signed_in(owner).post(
+    response = client_for(owner).post(
         reverse("api_tokens:list"), {"name": "x", "team": str(other_team.id), "lifetime": "7d"}
     )
     assert response.status_code == 400
@@ -79,7 +74,7 @@ def test_a_token_can_only_be_made_for_ones_own_team(
 def test_it_revokes_ones_own_token(owner: User, team: Team) -> None:
     value = make_token(owner, team)
     token = ApiToken.objects.get()
-    response = signed_in(owner).post(reverse("api_tokens:revoke", args=[token.id]), follow=True)
+    response = client_for(owner).post(reverse("api_tokens:revoke", args=[token.id]), follow=True)
     assert "revoked" in response.content.decode()
     assert ApiClient(value).get("/api/v1/me").status_code == 401
 
@@ -89,7 +84,7 @@ def test_a_member_cannot_see_or_revoke_others_tokens(
 ) -> None:
     value = make_token(owner, team)
     token = ApiToken.objects.get()
-    client = signed_in(teammate)
+    client = client_for(teammate)
     page = client.get(reverse("api_tokens:list")).content.decode()
     assert token.hint not in page and 'data-testid="teammates-tokens"' not in page
     assert client.post(reverse("api_tokens:revoke", args=[token.id])).status_code == 404
@@ -101,7 +96,7 @@ def test_an_owner_sees_and_revokes_a_members_token_never_its_value(
 ) -> None:
     value = make_token(teammate, team)
     token = ApiToken.objects.get()
-    client = signed_in(owner)
+    client = client_for(owner)
     page = client.get(reverse("api_tokens:list")).content.decode()
     listed = page.split('data-testid="teammates-tokens"')[1]
     assert token.hint in listed and teammate.username in listed and value not in page
@@ -115,7 +110,7 @@ def test_an_owner_of_another_team_gets_404(
 ) -> None:
     value = make_token(teammate, team)
     token = ApiToken.objects.get()
-    client = signed_in(stranger)
+    client = client_for(stranger)
     assert token.hint not in client.get(reverse("api_tokens:list")).content.decode()
     assert client.post(reverse("api_tokens:revoke", args=[token.id])).status_code == 404
     assert ApiClient(value).get("/api/v1/me").status_code == 200
@@ -124,11 +119,11 @@ def test_an_owner_of_another_team_gets_404(
 def test_revoking_needs_a_post(owner: User, team: Team) -> None:
     make_token(owner, team)
     token = ApiToken.objects.get()
-    assert signed_in(owner).get(reverse("api_tokens:revoke", args=[token.id])).status_code == 405
+    assert client_for(owner).get(reverse("api_tokens:revoke", args=[token.id])).status_code == 405
 
 
 def test_the_navigation_links_to_the_tokens_page(owner: User) -> None:
-    page = signed_in(owner).get(reverse("home")).content.decode()
+    page = client_for(owner).get(reverse("home")).content.decode()
     assert f'href="{reverse("api_tokens:list")}"' in page
 
 

@@ -18,11 +18,11 @@ from urllib.parse import quote
 import pytest
 import requests
 from django.contrib.auth.models import User
-from django.test import Client
 
 from apps.accounts.models import Team
 from apps.runs.models import Run
 from tests.api.conftest import make_token
+from tests.support.clients import client_for
 from tests.support.factories import finished_run
 from tests.support.leaks import submit_run_with_secrets
 from tests.support.servers import closed_port
@@ -126,8 +126,7 @@ def test_no_api_answer_holds_a_secret(
     celery_worker: object, live_server: object, owner: User, token: str
 ) -> None:
     base = live_server.url  # type: ignore[attr-defined]
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     run = submit_run_with_secrets(client, base, SECRETS)
     headers = {"Authorization": f"Bearer {token}"}
     answers = {

@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from tests.support.clients import streamed_body
+from tests.support.clients import client_for, streamed_body
 from tests.support.upstream import counting_upstream
 from tests.system.test_run_pipeline import submit, wait_until_done
 from tests.unit.test_runs_exports import har_problems
@@ -21,8 +21,7 @@ def test_a_400_nested_1000_levels_deep_is_shown_shared_and_exported(
 ) -> None:
     """Issue 13, row 2: the run page rendered, but its share page answered 500 and every
     HAR export of the team was invalid JSON."""
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     with counting_upstream() as upstream:
         run = wait_until_done(submit(client, f"{upstream.url}/nested"))
     attempt = run.attempts.get()

@@ -22,6 +22,7 @@ from apps.library.models import Collection, Environment
 from apps.runs.models import Run
 from apps.vault.models import VaultEvent
 from tests.api.conftest import make_token
+from tests.support.clients import client_for
 from tests.system.test_run_pipeline import OHLCV
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
@@ -40,9 +41,7 @@ def apidiag(base_url: str, token: str, *args: str) -> subprocess.CompletedProces
 
 @pytest.fixture
 def signed_in(owner: User) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
+    return client_for(owner)
 
 
 def make_library(client: Client, base: str, hosts: str) -> Collection:

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from apps.library.models import SpecProfile
 from apps.runs.models import Attempt
+from tests.support.clients import client_for
 from tests.system.test_run_pipeline import only_attempt, submit, wait_until_done
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
@@ -76,9 +77,7 @@ paths:
 
 @pytest.fixture
 def signed_in(owner: User) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
+    return client_for(owner)
 
 
 def test_a_run_that_breaks_the_spec_is_diagnosed_against_it(

@@ -113,8 +113,7 @@ def test_a_key_typed_anywhere_is_found_nowhere_in_any_encoding(
     caplog.set_level("DEBUG")
     worker_log = ARTIFACTS / "test-worker.log"
     log_start = worker_log.stat().st_size
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     with echoing_upstream(KEY) as upstream:
         first = submit_run_with_key_everywhere(client, upstream.url, KEY)
         edit = client.get(reverse("runs:new"), {"from": str(first.id)})

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from apps.egress.types import HopFacts
 from apps.runs.models import Attempt, Run
+from tests.support.clients import client_for
 from tests.support.har import VALIDATOR
 from tests.system.test_run_pipeline import only_attempt, submit, wait_until_done
 
@@ -22,9 +23,7 @@ OHLCV = "/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/aggregations/
 
 @pytest.fixture
 def signed_in(owner: User) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
+    return client_for(owner)
 
 
 def hops_of(attempt: Attempt) -> list[HopFacts]:

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from apps.accounts.models import Invite, Membership, Team
 from apps.accounts.services import create_invite
+from tests.support.clients import client_for
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a long enough pass phrase 42"
@@ -69,8 +70,7 @@ def test_there_is_no_other_sign_up_page() -> None:
 
 
 def test_the_invite_link_has_a_copy_button(team: Team, owner: User) -> None:
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     response = client.post(reverse("accounts:create_invite", args=[team.id]), {"lifetime": "7"})
     page = response.content.decode()
     assert 'data-copy="invite-link"' in page

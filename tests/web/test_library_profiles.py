@@ -14,6 +14,7 @@ from django.urls import reverse
 from apps.accounts.models import Team
 from apps.library import selectors
 from apps.library.models import SpecProfile, SpecVersion
+from tests.support.clients import client_for
 
 pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openapi"
@@ -26,13 +27,6 @@ LIST = reverse("library:profiles")
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
     cache.clear()  # upload rate-limit counters
-
-
-def client_for(user: User | None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def upload(client: Client, text: str, *, name: str = "spec.yaml", url: str = LIST):

@@ -25,6 +25,7 @@ from apps.accounts.models import Membership, Team
 from apps.accounts.services import create_invite
 from apps.runs.models import Run
 from apps.sharing import services as sharing_services
+from tests.support.clients import client_for
 from tests.support.factories import finished_run
 
 pytestmark = pytest.mark.django_db
@@ -184,9 +185,7 @@ def member_client(team: Team, teammate: User) -> Client:
     """The member signed in, back in the team whatever an earlier request did."""
     Membership.objects.get_or_create(user=teammate, team=team)
     User.objects.filter(pk=teammate.pk).update(is_active=True)
-    client = Client()
-    client.force_login(teammate)
-    return client
+    return client_for(teammate)
 
 
 def _read(response: object, name: str) -> None:

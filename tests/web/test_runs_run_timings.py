@@ -13,6 +13,7 @@ from apps.accounts.models import Team
 from apps.egress.types import Certificate, ConnectionFacts, HopFacts, Timings, TlsFacts
 from apps.runs import secrets
 from apps.runs.models import Attempt
+from tests.support.clients import client_for
 from tests.support.factories import finished_run
 from tests.support.sharing import make_link, share_url
 
@@ -89,8 +90,7 @@ def attempt(team: Team, owner: User) -> Attempt:
 
 
 def test_the_run_page_shows_where_the_time_went(owner: User, attempt: Attempt) -> None:
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     page = client.get(reverse("runs:detail", args=[attempt.run_id])).content.decode()
     assert "Give this to the provider's support" in page
     assert "req-7f3a9c" in page and "4bf92f3577b34da6a3ce929d0e0e4736" in page
@@ -112,8 +112,7 @@ def test_the_share_page_shows_them_redacted(owner: User, attempt: Attempt) -> No
 
 def test_an_attempt_without_measured_phases_shows_no_waterfall(team: Team, owner: User) -> None:
     run = finished_run(team, owner)
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     page = client.get(reverse("runs:detail", args=[run.id])).content.decode()
     assert 'data-testid="waterfall"' not in page and 'data-testid="request-ids"' not in page
     assert run.attempts.get().facts().to_dict() == {

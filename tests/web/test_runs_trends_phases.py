@@ -4,12 +4,12 @@ from typing import Any, cast
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from django.urls import reverse
 
 from apps.accounts.models import Team
 from apps.egress.types import HopFacts, Timings
 from apps.runs.models import Attempt, Run
+from tests.support.clients import client_for
 from tests.support.factories import add_attempt, make_run
 from tests.support.trends import DAY, at, table
 
@@ -41,8 +41,7 @@ def test_it_gives_phase_percentiles_per_host_counting_only_requests_in_each_phas
     timed(team, owner, "a.example", reused=True, send=1, wait=400, receive=5)  # no DNS/TLS
     timed(team, owner, "b.example", dns=40, connect=4, send=1, wait=9, receive=50)
     timed(other_team, stranger, "z.example", dns=1, connect=1, send=1, wait=1, receive=1)
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     response = client.get(f"{reverse('runs:trends')}?{DAY}")
     text = table(response.content, "phases-table")
     assert text.startswith("Host DNS lookup p50 / p95")
