@@ -88,6 +88,16 @@ def is_member(*, user: User | AnonymousUser, team_id: uuid.UUID) -> bool:
     return Membership.objects.filter(user=user, team_id=team_id).exists()
 
 
+def is_owner(*, user: User | AnonymousUser, team_id: uuid.UUID) -> bool:
+    """Whether the user is an owner of the team (owners manage members, invites and the
+    vault); False for anyone else, signed in or not."""
+    if not user.is_authenticated:
+        return False
+    return Membership.objects.filter(
+        user=user, team_id=team_id, role=Membership.Role.OWNER
+    ).exists()
+
+
 def members_of(*, team: Team) -> QuerySet[Membership]:
     """The team's memberships: owners first, then by name."""
     return (

@@ -4,7 +4,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.http import (
     Http404,
     HttpRequest,
@@ -23,7 +22,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from apps.accounts.models import Team
-from apps.accounts.selectors import current_team, get_membership_for_user, members_of
+from apps.accounts.selectors import current_team, is_owner, members_of
 from apps.diagnosis.results import Diagnosis
 from apps.library import selectors as library_selectors
 from apps.library import services as library_services
@@ -255,13 +254,8 @@ def run_detail(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> HttpResp
     run = selectors.get_run_for_user(user=request.user, run_id=run_id)
     template = "runs/run_detail.html#result" if request.htmx else "runs/run_detail.html"
     context = _run_context(run)
-    context["can_keep_in_vault"] = _is_owner(request.user, run)
+    context["can_keep_in_vault"] = is_owner(user=request.user, team_id=run.team_id)
     return render(request, template, context)
-
-
-def _is_owner(user: User, run: Run) -> bool:
-    """Whether the user owns the run's team (only owners keep secrets in the vault)."""
-    return get_membership_for_user(user=user, team_id=run.team_id).is_owner
 
 
 def _run_context(run: Run) -> dict[str, object]:
@@ -435,7 +429,11 @@ def reauthenticate(request: AuthenticatedHttpRequest, run_id: uuid.UUID) -> Http
             form.add_error("save_to_vault", str(refusal))
         else:
             return redirect("runs:detail", run_id=new_run.id)
-    context = {"run": run, "form": form, "can_keep_in_vault": _is_owner(request.user, run)}
+    context = {
+        "run": run,
+        "form": form,
+        "can_keep_in_vault": is_owner(user=request.user, team_id=run.team_id),
+    }
     return render(request, "runs/reauthenticate.html", context)
 
 

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from apps.accounts.models import Membership, Team
+from apps.accounts.models import Team
+from apps.accounts.selectors import is_owner
 from apps.egress.redaction import is_secret_header, is_secret_param
 from apps.runs import services as run_services
 from apps.runs.forms import RunRequest
@@ -32,10 +33,6 @@ MAX_VALUE_CHARS = 4000
 
 class VaultRefused(Exception):
     """A use or change of the vault that cannot be done; the message says why, to people."""
-
-
-def is_owner(*, user: User, team: Team) -> bool:
-    return Membership.objects.filter(user=user, team=team, role=Membership.Role.OWNER).exists()
 
 
 def check_name(name: str) -> str:
@@ -98,7 +95,7 @@ def _event(secret: VaultSecret, action: str, user: User | None, **fields: object
 def create_secret(
     *, team: Team, user: User, name: str, value: str, hosts: list[str], description: str = ""
 ) -> VaultSecret:
-    if not is_owner(user=user, team=team):
+    if not is_owner(user=user, team_id=team.pk):
         raise VaultRefused("Only the team's owners add secrets.")
     if VaultSecret.objects.for_team(team).filter(name=name).exists():
         raise VaultRefused(f"The team has a secret named “{name}” already: replace its value.")
@@ -118,7 +115,7 @@ def create_secret(
 @transaction.atomic
 def rotate_secret(*, secret: VaultSecret, user: User, value: str) -> VaultSecret:
     """A new value under the same name; requests that use it get the new one from now on."""
-    if not is_owner(user=user, team=secret.team):
+    if not is_owner(user=user, team_id=secret.team_id):
         raise VaultRefused("Only the team's owners replace secrets.")
     secret.value_encrypted = fernet().encrypt(check_value(value).encode())
     secret.version += 1
@@ -129,7 +126,7 @@ def rotate_secret(*, secret: VaultSecret, user: User, value: str) -> VaultSecret
 
 @transaction.atomic
 def rebind_secret(*, secret: VaultSecret, user: User, hosts: list[str]) -> VaultSecret:
-    if not is_owner(user=user, team=secret.team):
+    if not is_owner(user=user, team_id=secret.team_id):
         raise VaultRefused("Only the team's owners change where a secret may be sent.")
     secret.hosts = hosts
     secret.save(update_fields=["hosts", "updated_at"])
@@ -139,7 +136,7 @@ def rebind_secret(*, secret: VaultSecret, user: User, hosts: list[str]) -> Vault
 
 @transaction.atomic
 def delete_secret(*, secret: VaultSecret, user: User) -> None:
-    if not is_owner(user=user, team=secret.team):
+    if not is_owner(user=user, team_id=secret.team_id):
         raise VaultRefused("Only the team's owners delete secrets.")
     _event(secret, VaultEvent.Action.DELETED, user)
     secret.delete()

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.accounts.selectors import current_team
+from apps.accounts.selectors import current_team, is_owner
 from apps.vault import selectors, services
 from apps.vault.forms import HostsForm, RotateForm, SecretForm
 from dashboard.requests import AuthenticatedHttpRequest
@@ -21,7 +21,7 @@ from dashboard.requests import AuthenticatedHttpRequest
 @sensitive_post_parameters("value")
 def vault(request: AuthenticatedHttpRequest) -> HttpResponse:
     team = current_team(request)
-    owner = team is not None and services.is_owner(user=request.user, team=team)
+    owner = team is not None and is_owner(user=request.user, team_id=team.pk)
     form = SecretForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
@@ -64,7 +64,7 @@ def _detail(
     secret = selectors.get_secret_for_user(user=request.user, secret_id=secret_id)
     context = {
         "secret": secret,
-        "owner": services.is_owner(user=request.user, team=secret.team),
+        "owner": is_owner(user=request.user, team_id=secret.team_id),
         "rotate_form": rotate or RotateForm(),
         "hosts_form": hosts or HostsForm(initial={"hosts": "\n".join(secret.hosts)}),
         "events": selectors.events_of(team=secret.team, secret=secret),
