@@ -17,9 +17,9 @@ import django
 
 django.setup()
 
-from tests.unit.test_diagnosis_corpus import diagnosis_of as corpus_diagnosis  # noqa: E402
-from tests.unit.test_diagnosis_corpus import load_corpus  # noqa: E402
-from tests.unit.test_diagnosis_exchanges import FILES, diagnosis_of, load  # noqa: E402
+from tests.unit.test_diagnosis_diagnose_corpus import diagnosis_of as corpus_diagnosis  # noqa: E402
+from tests.unit.test_diagnosis_diagnose_corpus import load_corpus  # noqa: E402
+from tests.unit.test_diagnosis_diagnose_exchanges import FILES, diagnosis_of, load  # noqa: E402
 
 
 def median_us(calls: list, repeats: int) -> float:

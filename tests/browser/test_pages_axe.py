@@ -26,7 +26,7 @@ from tests.browser.conftest import screenshot
 from tests.browser.test_submit_flow import sign_in
 from tests.support.exchanges import run_of_exchange
 from tests.support.factories import add_attempt, make_run
-from tests.unit.test_diagnosis_exchanges import FIXTURES
+from tests.unit.test_diagnosis_diagnose_exchanges import FIXTURES
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

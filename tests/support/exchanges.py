@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from apps.accounts.models import Team
 from apps.runs.models import Run
 from tests.support.factories import finished_run
-from tests.unit.test_diagnosis_exchanges import FIXTURES, diagnosis_of, load
+from tests.unit.test_diagnosis_diagnose_exchanges import FIXTURES, diagnosis_of, load
 
 
 def run_of_exchange(team: Team, user: User, name: str) -> Run:

@@ -8,7 +8,7 @@ import pytest
 
 from apps.diagnosis.results import Diagnosis
 from apps.runs.verdict import AUTH_STATUSES, Verdict, decide, what_happened
-from tests.unit.test_diagnosis_exchanges import FILES, diagnosis_of, load
+from tests.unit.test_diagnosis_diagnose_exchanges import FILES, diagnosis_of, load
 
 FINISHED = datetime(2026, 12, 5, 10, 30, tzinfo=UTC)
 

@@ -19,7 +19,7 @@ from apps.diagnosis.diagnose import diagnose
 from apps.diagnosis.results import Cause, Diagnosis, DiagnosisContext
 from apps.egress.redaction import is_secret_header, is_secret_param
 from apps.egress.types import Exchange, Failure, FailureKind, Response
-from tests.unit.test_diagnosis_corpus import load_corpus
+from tests.unit.test_diagnosis_diagnose_corpus import load_corpus
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "exchanges"
 FILES = sorted(FIXTURES.glob("*.json"))
