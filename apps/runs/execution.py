@@ -36,7 +36,7 @@ from apps.runs.models import Attempt, Run
 from apps.runs.phases import FINAL_FIELDS
 
 # Adding an attempt, deciding a retry and settling a run are shared with the user's actions.
-from apps.runs.services import _add_attempt, _decide, _settle, enqueue_attempt
+from apps.runs.services import add_attempt, decide_retry, enqueue_attempt, settle_run
 from apps.runs.statements import (
     column_list,
     db_value,
@@ -298,7 +298,7 @@ def interrupt_attempt(*, attempt: Attempt) -> bool:
             failure_message=message,
         )
         if done:
-            _settle(Run.objects.select_for_update().get(pk=attempt.run_id))
+            settle_run(Run.objects.select_for_update().get(pk=attempt.run_id))
     if done:
         logger.warning(
             "attempt %s of run %s interrupted: its worker (%s) stopped during a %s",
@@ -583,10 +583,10 @@ def store_result(
             and run.retry_policy
             and not run.attempts.filter(status=Attempt.Status.QUEUED).exists()
         ):
-            decision = _decide(run, diagnosis, attempts_made=attempt.number)
+            decision = decide_retry(run, diagnosis, attempts_made=attempt.number)
         if decision is not None and decision.retry:
             run.save(update_fields=summary)
-            _add_attempt(
+            add_attempt(
                 run,
                 reason=Attempt.Reason.BACKOFF,
                 delay=decision.delay,
@@ -596,7 +596,7 @@ def store_result(
             if decision is not None and diagnosis.severity != "ok":
                 attempt.wait_reason = decision.reason
                 attempt.save(update_fields=["wait_reason"])
-            _settle(run, also_save=summary)
+            settle_run(run, also_save=summary)
         rollups.record_result(before=counted_before, run=run)
     logger.info(
         "attempt %s of run %s done: %s in %.0f ms",

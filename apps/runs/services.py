@@ -272,7 +272,7 @@ def _restore_secrets(request: RunRequest, source: Run) -> RunRequest:
     )
 
 
-def _add_attempt(run: Run, *, reason: str, delay: float = 0.0, wait_reason: str = "") -> Attempt:
+def add_attempt(run: Run, *, reason: str, delay: float = 0.0, wait_reason: str = "") -> Attempt:
     """Create the run's next attempt and publish it once the transaction commits."""
     number = run.attempts.count() + 1
     not_before = timezone.now() + timedelta(seconds=delay) if delay else None
@@ -336,7 +336,7 @@ def _host_of(url: str) -> str:
 # Shared with the worker (apps.runs.execution) ----------------------------------------------
 
 
-def _decide(run: Run, diagnosis: Diagnosis, *, attempts_made: int) -> backoff.Decision:
+def decide_retry(run: Run, diagnosis: Diagnosis, *, attempts_made: int) -> backoff.Decision:
     wait = getattr(diagnosis, "wait_seconds", None)
     if wait is None:
         wait = diagnosis.retry_after_seconds
@@ -350,7 +350,7 @@ def _decide(run: Run, diagnosis: Diagnosis, *, attempts_made: int) -> backoff.De
     )
 
 
-def _settle(run: Run, *, also_save: list[str] | None = None) -> None:
+def settle_run(run: Run, *, also_save: list[str] | None = None) -> None:
     """The run's status from its attempts: done once none is queued or running, or
     interrupted if its latest attempt was. Saved with the fields `also_save` names."""
     # As SQL composed once (see apps.runs.statements): this runs for every attempt stored.
@@ -393,7 +393,7 @@ def retry_now(*, run: Run) -> Attempt:
         run = Run.objects.select_for_update().get(pk=run.pk)
         if not run.is_finished:
             raise ActionRefused("This run is still in progress; wait for it or cancel retries.")
-        return _add_attempt(run, reason=Attempt.Reason.RETRY)
+        return add_attempt(run, reason=Attempt.Reason.RETRY)
 
 
 def retry_with_backoff(*, run: Run) -> Attempt:
@@ -409,10 +409,10 @@ def retry_with_backoff(*, run: Run) -> Attempt:
         run.save(update_fields=["retry_policy"])
         diagnosis = Diagnosis.from_dict(last.diagnosis)
         # A retry asked for by hand starts a new series: the earlier attempts don't count.
-        decision = _decide(run, diagnosis, attempts_made=1)
+        decision = decide_retry(run, diagnosis, attempts_made=1)
         if not decision.retry:
             raise ActionRefused(decision.reason)
-        return _add_attempt(
+        return add_attempt(
             run, reason=Attempt.Reason.BACKOFF, delay=decision.delay, wait_reason=decision.reason
         )
 
@@ -426,7 +426,7 @@ def cancel_pending(*, run: Run) -> int:
         )
         run.retry_policy = {}
         run.save(update_fields=["retry_policy"])
-        _settle(run)
+        settle_run(run)
     return cancelled
 
 
