@@ -6,6 +6,8 @@ from typing import Any
 
 # RFC 9110 §9.2.2: methods whose repetition has the same effect as one request.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+# Methods a request is composed without a body for (a form refuses one, an import drops it).
+BODYLESS_METHODS = frozenset({"GET", "HEAD"})
 
 
 class FailureKind(StrEnum):

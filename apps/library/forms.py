@@ -11,6 +11,7 @@ from apps.diagnosis.lookups import profiles
 from apps.diagnosis.openapi import MAX_DOCUMENT_BYTES, SpecError
 from apps.egress.policy import TargetRefused, parse_target
 from apps.egress.redaction import REDACTED
+from apps.egress.types import BODYLESS_METHODS
 from apps.library.importers.collection import (
     MAX_FILE_BYTES,
     MAX_REQUESTS,
@@ -470,7 +471,7 @@ class SavedRequestForm(forms.Form):
         else:
             dropped = cleaned["remove_api_key"] or self.key_is_picked  # "None" was picked
             key = "" if dropped else self.kept.api_key
-        if cleaned["body"] and cleaned["method"] in {"GET", "HEAD"}:
+        if cleaned["body"] and cleaned["method"] in BODYLESS_METHODS:
             self.add_error("body", f"A {cleaned['method']} request is sent without a body.")
             return cleaned
         cleaned["composed"] = Composed(

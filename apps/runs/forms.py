@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator
 from apps.diagnosis.lookups import profiles
 from apps.egress.bounded_json import JsonLimitExceeded, loads_bounded
 from apps.egress.policy import TargetRefused, parse_target
+from apps.egress.types import BODYLESS_METHODS
 
 if TYPE_CHECKING:
     from apps.runs.models import Run
@@ -347,7 +348,7 @@ class RunForm(forms.Form):
                     "body",
                     f"The Content-Type header says JSON but the body is not valid JSON: {exc}.",
                 )
-        if body and cleaned.get("method") in {"GET", "HEAD"}:
+        if body and cleaned.get("method") in BODYLESS_METHODS:
             self.add_error("body", f"A {cleaned['method']} request is sent without a body.")
         picked = cleaned.get("vault_secret") or ""
         if picked and "api_key" in cleaned:

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from apps.runs.models import Run
 from tests.support.clients import client_for
 
 pytestmark = pytest.mark.django_db
@@ -50,3 +51,16 @@ def test_it_shows_every_error_at_once_in_a_summary_that_takes_the_focus(owner: U
     assert 'href="#id_body"' in summary and "not valid JSON" in summary
     assert "There are 3 problems" in summary
     assert "{not json" in page  # nothing typed is lost
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_body_with_a_method_sent_without_one_is_refused_at_the_body(
+    owner: User, method: str
+) -> None:
+    response = client_for(owner).post(
+        reverse("runs:new"),
+        {"method": method, "url": "https://api.example.com/v1/x", "body": "a=1", "timeout": "10"},
+    )
+    assert response.status_code == 200  # the form again, nothing submitted
+    assert f"A {method} request is sent without a body." in response.content.decode()
+    assert not Run.objects.exists()

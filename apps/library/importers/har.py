@@ -5,6 +5,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from apps.egress.types import BODYLESS_METHODS
 from apps.library.importers.collection import (
     ImportedCollection,
     ImportedRequest,
@@ -72,7 +73,7 @@ def _request(entry: object, place: str, warnings: list[str]) -> ImportedRequest 
     body = str(post.get("text") or "") if isinstance(post, dict) else ""
     if isinstance(post, dict) and not body and post.get("params"):
         warnings.append(f"`{place}`: a multipart body cannot be imported; left out.")
-    if method in {"GET", "HEAD"}:
+    if method in BODYLESS_METHODS:
         body = ""
     return ImportedRequest(
         name=f"{method} {parts.path or '/'}"[:200],
