@@ -80,8 +80,6 @@ CA_BUNDLE: str = certifi.where()
 FORBIDDEN_REQUEST_HEADERS = frozenset(
     {"host", "connection", "content-length", "transfer-encoding", "te", "upgrade", "keep-alive"}
 )
-# Credentials that never follow a redirect to another origin (on top of is_secret_header).
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 # The connections this process keeps, per pinned address and TLS settings.
 POOLS = PinnedPools()
 # Headers that describe a body, dropped with it when a redirect turns the method into GET.
@@ -381,11 +379,9 @@ def _refuse_request(request: OutboundRequest, limits: Limits) -> Failure | None:
 
 
 def _without_credentials(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [
-        (name, value)
-        for name, value in headers
-        if not is_secret_header(name) and name.strip().lower() not in CREDENTIAL_HEADERS
-    ]
+    """The headers without the credentials (the redaction policy's secret header names), for
+    a redirect to another origin."""
+    return [(name, value) for name, value in headers if not is_secret_header(name)]
 
 
 def _redirected(hop: _Hop, status: int, location: str, current_url: str) -> _Hop:
