@@ -39,6 +39,7 @@ from apps.egress.types import Exchange, Failure, FailureKind, Response
 from apps.runs import rollups
 from apps.runs.models import Attempt, Run
 from apps.runs.phases import FINAL_FIELDS
+from apps.runs.secrets import API_KEY_HEADER
 
 DEFAULT_SANDBOX_BASE = "http://127.0.0.1:8000/sandbox"
 BATCH_SIZE = 5000
@@ -330,7 +331,7 @@ def _run_kind(host: Host, scenario: Scenario, endpoint: Endpoint) -> RunKind:
     key = (scenario.key or host.key) if scenario.send_key else ""
     sent = [("User-Agent", USER_AGENT), ("Accept", JSON)]
     if key:
-        sent.append(("X-Api-Key", key))
+        sent.append((API_KEY_HEADER, key))
     body = ""
     response = None
     failure = None
@@ -385,7 +386,7 @@ def _run_kind(host: Host, scenario: Scenario, endpoint: Endpoint) -> RunKind:
         "diagnosis_title": diagnosis.title[:200],
         "severity": diagnosis.severity,
     }
-    shown_sent = [[name, REDACTED if name == "X-Api-Key" else value] for name, value in sent]
+    shown_sent = [[name, REDACTED if name == API_KEY_HEADER else value] for name, value in sent]
     attempt = {
         "number": 1,
         "reason": Attempt.Reason.FIRST,

@@ -118,7 +118,7 @@ def _postman_request(item: Exported) -> dict[str, Any]:
         request["auth"] = {
             "type": "apikey",
             "apikey": [
-                {"key": "key", "value": "X-Api-Key"},
+                {"key": "key", "value": secrets.API_KEY_HEADER},
                 {"key": "value", "value": item.api_key},
                 {"key": "in", "value": "header"},
             ],

@@ -46,6 +46,7 @@ from apps.runs.forms import (
     parse_param_lines,
     vault_reference,
 )
+from apps.runs.secrets import API_KEY_HEADER
 
 MAX_MB = MAX_DOCUMENT_BYTES // 1_048_576
 
@@ -431,9 +432,9 @@ class SavedRequestForm(forms.Form):
 
     def clean_headers(self) -> list[tuple[str, str]]:
         pairs = parse_header_lines(self.cleaned_data["headers"])
-        if any(name.lower() == "x-api-key" for name, _ in pairs):
+        if any(name.lower() == API_KEY_HEADER.lower() for name, _ in pairs):
             raise forms.ValidationError(
-                "Put the key in the API key field below, which is sent as X-Api-Key and "
+                f"Put the key in the API key field below, which is sent as {API_KEY_HEADER} and "
                 "stored encrypted."
             )
         return self._restored(pairs, self.kept.headers, lower=True)

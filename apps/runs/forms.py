@@ -12,6 +12,7 @@ from apps.diagnosis.lookups import profiles
 from apps.egress.bounded_json import JsonLimitExceeded, loads_bounded
 from apps.egress.policy import TargetRefused, parse_target
 from apps.egress.types import BODYLESS_METHODS
+from apps.runs.secrets import API_KEY_HEADER
 
 if TYPE_CHECKING:
     from apps.runs.models import Run
@@ -311,10 +312,10 @@ class RunForm(forms.Form):
     def clean_headers(self) -> list[tuple[str, str]]:
         headers = parse_header_lines(self._resolved(self.cleaned_data["headers"]))
         for name, _ in headers:
-            if name.lower() == "x-api-key":
+            if name.lower() == API_KEY_HEADER.lower():
                 raise forms.ValidationError(
-                    "Put the key in the API key field below, which is sent as X-Api-Key and "
-                    "stored encrypted."
+                    "Put the key in the API key field below, which is sent as "
+                    f"{API_KEY_HEADER} and stored encrypted."
                 )
         return headers
 

@@ -64,3 +64,18 @@ def test_a_body_with_a_method_sent_without_one_is_refused_at_the_body(
     assert response.status_code == 200  # the form again, nothing submitted
     assert f"A {method} request is sent without a body." in response.content.decode()
     assert not Run.objects.exists()
+
+
+def test_a_key_typed_as_a_header_is_sent_to_the_api_key_field(owner: User) -> None:
+    response = client_for(owner).post(
+        reverse("runs:new"),
+        {
+            "method": "GET",
+            "url": "https://api.example.com/v1/x",
+            "headers": "x-API-key: k-typed-0123456789",
+            "timeout": "10",
+        },
+    )
+    page = response.content.decode()
+    assert "Put the key in the API key field below, which is sent as X-Api-Key" in page
+    assert not Run.objects.exists()

@@ -3,8 +3,16 @@ its variables. Pure data; the library stores it in one transaction."""
 
 from dataclasses import dataclass, field
 
+from apps.runs.secrets import API_KEY_HEADER
+
 MAX_FILE_BYTES = 5 * 1_048_576
 MAX_REQUESTS = 1000
+
+
+def is_api_key_header(name: str) -> bool:
+    """A header whose value becomes the imported request's API key (the key field, sent in
+    the run's API key header), in any case."""
+    return name.lower() == API_KEY_HEADER.lower()
 
 
 class ImportFailed(ValueError):

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus, urlsplit, urlunsplit
 
+from apps.library.importers.collection import is_api_key_header
+
 MAX_COMMAND_CHARS = 300_000
 
 
@@ -431,7 +433,6 @@ _UNSUPPORTED_FLAGS = {
 CLIENT_HEADERS = frozenset(
     {"host", "content-length", "connection", "transfer-encoding", "te", "upgrade", "keep-alive"}
 )
-API_KEY_HEADER = "x-api-key"
 
 
 @dataclass
@@ -712,9 +713,9 @@ def _request(state: _State) -> ParsedCurl:
         )
         headers = [(n, v) for n, v in headers if n.lower() not in CLIENT_HEADERS]
     api_key = ""
-    keys = [v for n, v in headers if n.lower() == API_KEY_HEADER]
+    keys = [v for n, v in headers if is_api_key_header(n)]
     if keys:
-        headers = [(n, v) for n, v in headers if n.lower() != API_KEY_HEADER]
+        headers = [(n, v) for n, v in headers if not is_api_key_header(n)]
         if _VARIABLE.fullmatch(keys[-1]) or _PS_VARIABLE.fullmatch(keys[-1]):
             named = keys[-1].strip("${}").removeprefix("env:")
             state.variables = [v for v in state.variables if v != named]

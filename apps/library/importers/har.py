@@ -12,13 +12,13 @@ from apps.library.importers.collection import (
     ImportFailed,
     check_count,
     check_size,
+    is_api_key_header,
 )
 
 # Headers the HTTP client sets itself, and HTTP/2 pseudo-headers (":authority" …).
 CLIENT_HEADERS = frozenset(
     {"host", "content-length", "connection", "transfer-encoding", "te", "upgrade", "keep-alive"}
 )
-API_KEY_HEADER = "x-api-key"
 
 
 def har_entries(raw: str | bytes) -> list[object]:
@@ -65,7 +65,7 @@ def _request(entry: object, place: str, warnings: list[str]) -> ImportedRequest 
         name, value = header["name"], str(header.get("value", ""))
         if name.startswith(":") or name.lower() in CLIENT_HEADERS:
             continue
-        if name.lower() == API_KEY_HEADER:
+        if is_api_key_header(name):
             api_key = value
             continue
         headers.append((name, value))

@@ -13,9 +13,9 @@ from apps.library.importers.collection import (
     ImportedCollection,
     ImportedRequest,
     check_count,
+    is_api_key_header,
 )
 
-API_KEY_HEADER = "x-api-key"
 _NO_EXAMPLE = object()
 
 
@@ -134,7 +134,7 @@ def _auth(
         if scheme is None:
             continue
         if scheme.type == "apiKey" and scheme.param_name:
-            if scheme.location == "header" and scheme.param_name.lower() == API_KEY_HEADER:
+            if scheme.location == "header" and is_api_key_header(scheme.param_name):
                 request.api_key = "{{api_key}}"
                 variables.setdefault("api_key", "")
             elif scheme.location == "header":

@@ -14,10 +14,10 @@ from apps.library.importers.collection import (
     ImportFailed,
     check_count,
     check_size,
+    is_api_key_header,
 )
 
 SCHEMAS = ("/collection/v2.1", "/collection/v2.0")
-API_KEY_HEADER = "x-api-key"
 MAX_DEPTH = 20
 
 
@@ -127,9 +127,9 @@ def _request(
         request.headers.append((_text(header["key"]), _text(header.get("value"))))
     _body(raw.get("body"), request, place, warnings)
     _auth(raw["auth"] if raw.get("auth") else auth, request, place, warnings)
-    keys = [value for key, value in request.headers if key.lower() == API_KEY_HEADER]
+    keys = [value for key, value in request.headers if is_api_key_header(key)]
     if keys:
-        request.headers = [(k, v) for k, v in request.headers if k.lower() != API_KEY_HEADER]
+        request.headers = [(k, v) for k, v in request.headers if not is_api_key_header(k)]
         request.api_key = keys[-1]
     return request
 
@@ -221,7 +221,7 @@ def _auth(auth: object, request: ImportedRequest, place: str, warnings: list[str
             raise ImportFailed(f"`{place}`: its API key auth names no key.")
         if values.get("in", "header") == "query":
             request.params.append((name, value))
-        elif name.lower() == API_KEY_HEADER:
+        elif is_api_key_header(name):
             request.api_key = value
         else:
             request.headers.append((name, value))

@@ -4,7 +4,8 @@ form the same way."""
 
 import re
 
-from apps.library.importers.curl import API_KEY_HEADER, CLIENT_HEADERS, ParsedCurl
+from apps.library.importers.collection import is_api_key_header
+from apps.library.importers.curl import CLIENT_HEADERS, ParsedCurl
 
 MAX_REQUEST_CHARS = 300_000
 _REQUEST_LINE = re.compile(r"^([A-Za-z]+)[ \t]+(\S+)(?:[ \t]+HTTP/(\d(?:\.\d)?))?[ \t]*$")
@@ -71,8 +72,8 @@ def parse_raw_http(text: str, *, scheme: str = "https") -> ParsedCurl:
     if dropped:
         notes.append("Left out, the HTTP client sets them itself: " + ", ".join(dropped) + ".")
     headers = [(n, v) for n, v in headers if n.lower() not in CLIENT_HEADERS | {"host"}]
-    keys = [value for name, value in headers if name.lower() == API_KEY_HEADER]
-    headers = [(n, v) for n, v in headers if n.lower() != API_KEY_HEADER]
+    keys = [value for name, value in headers if is_api_key_header(name)]
+    headers = [(n, v) for n, v in headers if not is_api_key_header(n)]
     return ParsedCurl(
         method=method,
         url=url,
