@@ -8,57 +8,63 @@ from apps.library.importers.collection import ImportFailed
 from apps.library.importers.har import parse_har
 
 
-def har(*requests: dict) -> str:
-    entries = [{"request": request, "response": {"status": 200}} for request in requests]
-    return json.dumps({"log": {"version": "1.2", "entries": entries}})
+def har(*entries: dict) -> str:
+    log = {"version": "1.2", "creator": {"name": "t"}, "entries": list(entries)}
+    return json.dumps({"log": log})
 
 
-def request(method: str, url: str = "https://api.example.com/v1/items", **extra: object) -> dict:
-    return {"method": method, "url": url, "headers": [], **extra}
+def entry(method: str, url: str, headers: list[dict] | None = None, text: str = "") -> dict:
+    request: dict = {"method": method, "url": url, "headers": headers or []}
+    if text:
+        request["postData"] = {"mimeType": "application/json", "text": text}
+    return {"request": request}
 
 
-def test_a_body_is_kept_for_methods_that_carry_one_and_dropped_for_get_and_head() -> None:
-    post = {"mimeType": "application/json", "text": '{"a": 1}'}
-    imported = parse_har(
+def test_a_har_gives_each_http_entry_with_its_key_in_the_key_field() -> None:
+    collection = parse_har(
         har(
-            request("POST", postData=post),
-            request("put", postData=post),
-            request("GET", postData=post),
-            request("HEAD", postData=post),
-        )
-    )
-    bodies = [(each.method, each.body) for each in imported.requests]
-    assert bodies == [("POST", '{"a": 1}'), ("PUT", '{"a": 1}'), ("GET", ""), ("HEAD", "")]
-
-
-def test_the_api_key_header_becomes_the_key_and_client_headers_are_left_out() -> None:
-    headers = [
-        {"name": "X-Api-Key", "value": "k-har-0123456789"},
-        {"name": ":authority", "value": "api.example.com"},
-        {"name": "Accept", "value": "application/json"},
-    ]
-    (imported,) = parse_har(har(request("GET", headers=headers))).requests
-    assert imported.api_key == "k-har-0123456789"
-    assert ("Accept", "application/json") in imported.headers
-    assert all(name != ":authority" for name, _ in imported.headers)
-    assert all(name.lower() != "x-api-key" for name, _ in imported.headers)
-    assert (imported.name, imported.folder) == ("GET /v1/items", "api.example.com")
-
-
-def test_an_entry_that_is_not_http_is_left_out_with_a_warning() -> None:
-    imported = parse_har(har(request("GET", url="data:text/plain,hi"), request("GET")))
-    assert [each.source_index for each in imported.requests] == [1]
-    assert imported.warnings == ["`log.entries[0]`: a data URL is not HTTP; left out."]
+            entry("GET", "https://api.example.com/v1/x?a=1", [
+                {"name": ":authority", "value": "api.example.com"},
+                {"name": "Host", "value": "api.example.com"},
+                {"name": "x-api-key", "value": "k-1"},
+                {"name": "Accept", "value": "*/*"},
+            ]),
+            entry("POST", "https://api.example.com/v1/y", text='{"b": 2}'),
+            entry("GET", "data:text/plain,hello"),
+        ),
+        name="session",
+    )  # fmt: skip
+    first, second = collection.requests
+    assert (first.name, first.folder, first.api_key, first.headers) == (
+        "GET /v1/x", "api.example.com", "k-1", [("Accept", "*/*")]
+    )  # fmt: skip
+    assert (second.method, second.body) == ("POST", '{"b": 2}')
+    assert len(collection.warnings) == 1 and "not HTTP" in collection.warnings[0]
 
 
 @pytest.mark.parametrize(
-    ("text", "problem"),
+    ("raw", "expected"),
     [
-        ("not json", "The file is not JSON"),
-        ('{"log": {}}', "it has no `log.entries` list"),
+        ("[1]", "no `log.entries`"),
         ('{"log": {"entries": [{"request": {"method": "GET"}}]}}', "`log.entries[0].request.url`"),
+        (har(), "holds no request"),
+        ("nope", "not JSON"),
     ],
 )
-def test_a_file_that_is_not_a_har_is_refused_saying_why(text: str, problem: str) -> None:
-    with pytest.raises(ImportFailed, match=problem.replace("[", r"\[").replace("]", r"\]")):
-        parse_har(text)
+def test_a_bad_har_is_named(raw: str, expected: str) -> None:
+    with pytest.raises(ImportFailed, match=expected.replace("[", r"\[").replace(".", r"\.")):
+        parse_har(raw)
+
+
+def test_a_body_is_kept_for_methods_that_carry_one_and_dropped_for_get_and_head() -> None:
+    body = '{"a": 1}'
+    collection = parse_har(
+        har(
+            entry("POST", "https://api.example.com/v1/x", text=body),
+            entry("put", "https://api.example.com/v1/x", text=body),
+            entry("GET", "https://api.example.com/v1/x", text=body),
+            entry("HEAD", "https://api.example.com/v1/x", text=body),
+        )
+    )
+    bodies = [(each.method, each.body) for each in collection.requests]
+    assert bodies == [("POST", body), ("PUT", body), ("GET", ""), ("HEAD", "")]
