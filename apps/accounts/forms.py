@@ -39,6 +39,15 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
 
 
+class TeamSettingsForm(forms.Form):
+    send_traceparent = forms.BooleanField(
+        label="Send a W3C traceparent by default",
+        required=False,
+        help_text="New requests start with “Send a W3C traceparent” ticked (each request can "
+        "still choose); the API sends one when a run does not say.",
+    )
+
+
 class SignUpForm(UserCreationForm[User]):
     """A new account and the name of its own first team (open sign-up, SIGNUP_OPEN)."""
 

@@ -7,12 +7,19 @@ from django.conf import settings
 from django.db import models
 
 
+def default_send_traceparent() -> bool:
+    """A new team's traceparent setting: the deployment's TRACEPARENT_DEFAULT."""
+    return bool(settings.TRACEPARENT_DEFAULT)
+
+
 class Team(models.Model):
     """A group of people who share their runs. All run data belongs to exactly one team."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Whether a new request starts with "Send a W3C traceparent" ticked (form and API).
+    send_traceparent = models.BooleanField(default=default_send_traceparent)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
     )

@@ -118,6 +118,11 @@ def remove_membership(*, membership: Membership) -> None:
         Membership.objects.filter(pk=membership.pk).delete()
 
 
+def change_settings(*, team: Team, send_traceparent: bool) -> None:
+    Team.objects.filter(pk=team.pk).update(send_traceparent=send_traceparent)
+    team.send_traceparent = send_traceparent
+
+
 def change_role(*, membership: Membership, role: str) -> None:
     with transaction.atomic():
         _lock_team(membership.team_id)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("teams/switch/", views.switch_team, name="switch_team"),
     path("teams/<uuid:team_id>/", views.team_detail, name="team"),
     path("teams/<uuid:team_id>/leave/", views.leave_team, name="leave_team"),
+    path("teams/<uuid:team_id>/settings/", views.change_settings, name="change_settings"),
     path("teams/<uuid:team_id>/invites/", views.create_invite, name="create_invite"),
     path(
         "teams/<uuid:team_id>/invites/<uuid:invite_id>/revoke/",

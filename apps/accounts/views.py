@@ -33,7 +33,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from apps.accounts import selectors, services
-from apps.accounts.forms import InviteForm, RoleForm, SignUpForm, TeamForm
+from apps.accounts.forms import InviteForm, RoleForm, SignUpForm, TeamForm, TeamSettingsForm
 from apps.accounts.models import Invite, Membership
 from dashboard.requests import AuthenticatedHttpRequest
 
@@ -158,7 +158,23 @@ def team_detail(request: AuthenticatedHttpRequest, team_id: uuid.UUID) -> HttpRe
     if membership.is_owner:
         context["invites"] = selectors.pending_invites(team=team)
         context["invite_form"] = InviteForm()
+        context["settings_form"] = TeamSettingsForm(
+            initial={"send_traceparent": team.send_traceparent}
+        )
     return render(request, "accounts/team_detail.html", context)
+
+
+@login_required
+@require_POST
+@_owners_only
+def change_settings(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
+    form = TeamSettingsForm(request.POST)
+    form.is_valid()  # a box: ticked or not, nothing else to check
+    services.change_settings(
+        team=membership.team, send_traceparent=bool(form.cleaned_data.get("send_traceparent"))
+    )
+    messages.success(request, "The team's settings are saved.")
+    return redirect("accounts:team", team_id=membership.team_id)
 
 
 @never_cache

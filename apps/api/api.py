@@ -6,6 +6,7 @@ team's objects answer 404; a token acts for one user in one team. The OpenAPI 3.
 is generated from these functions and the pydantic shapes in `schemas`.
 """
 
+import dataclasses
 import json
 import logging
 import time
@@ -58,6 +59,7 @@ from apps.api.schemas import (
     SaveRunIn,
     ShareLinkIn,
     ShareLinkOut,
+    TrendsOut,
     TryFixIn,
 )
 from apps.diagnosis.lookups import get_profile
@@ -77,6 +79,7 @@ from apps.runs.recorded import (
     record_exchange,
     recorded_from_har_entry,
 )
+from apps.runs.trends import team_trends
 from apps.sharing import selectors as sharing_selectors
 from apps.sharing import services as sharing_services
 from apps.sharing.forms import ShareLinkForm
@@ -355,6 +358,11 @@ def _lines(pairs: list[Pair], separator: str, field: str) -> str:
     return "\n".join(f"{pair.name}{separator}{pair.value}" for pair in pairs)
 
 
+def _traceparent(request: HttpRequest, asked: bool | None) -> bool:
+    """Whether a submitted run sends a traceparent: as asked, else the team's setting."""
+    return _team(request).send_traceparent if asked is None else asked
+
+
 def _submit(request: HttpRequest, data: dict[str, Any]) -> Run:
     """Validate with the dashboard's own form and submit with its service."""
     form = RunForm(data)
@@ -413,6 +421,7 @@ def create_run(request: HttpRequest, payload: RunIn, wait: int = WAIT) -> Status
         "profile": payload.profile,
         "follow_redirects": payload.follow_redirects,
         "auto_retry": payload.auto_retry,
+        "send_traceparent": _traceparent(request, payload.send_traceparent),
     }
     if not payload.env.strip():
         return Status(201, _run_answer(request, _submit(request, data), wait=wait))
@@ -460,6 +469,7 @@ def create_run_from_curl(request: HttpRequest, payload: CurlIn, wait: int = WAIT
         "profile": payload.profile,
         "follow_redirects": parsed.follow_redirects,
         "auto_retry": payload.auto_retry,
+        "send_traceparent": _traceparent(request, payload.send_traceparent),
     }
     form = RunForm(data)
     if not form.is_valid():
@@ -644,6 +654,50 @@ def list_runs(
         ],
         "next_cursor": next_cursor,
         "next": next_url,
+    }
+
+
+@api.get("/trends", tags=["Team log"], response={200: TrendsOut, **ERRORS}, summary="Trends")
+def trends(
+    request: HttpRequest,
+    q: str = Query("", description=FILTER_DOC["q"]),
+    status_class: str = Query("", alias="class", description=FILTER_DOC["class"]),
+    status: str = Query("", description=FILTER_DOC["status"]),
+    diagnosis: str = Query("", description=FILTER_DOC["diagnosis"]),
+    method: str = Query(""),
+    host: str = Query(""),
+    member: str = Query("", description="A username."),
+    range_: str = Query("", alias="range", description=FILTER_DOC["range"]),
+    since: str = Query("", description=FILTER_DOC["since"]),
+    until: str = Query("", description=FILTER_DOC["until"]),
+) -> dict[str, Any]:
+    """The Trends page's figures over the same filters: durations and each phase's p50/p95
+    by host ("the API got slow" becomes "TLS got slow" or "first byte got slow")."""
+    query = _filters_query(
+        q=q, class_=status_class, status=status, diagnosis=diagnosis, method=method, host=host,
+        member=member, range_=range_, since=since, until=until,
+    )  # fmt: skip
+    filters = _filters(request, query)
+    found = team_trends(team=_team(request), filters=filters, now=timezone.now())
+    return {
+        "since": found.window.since,
+        "until": found.window.until,
+        "unit": found.window.unit,
+        "runs": found.total,
+        "finished": found.finished,
+        "errors": found.errors,
+        "durations": [dataclasses.asdict(each) for each in found.hosts],
+        "phases": [
+            {
+                "host": each.host,
+                "measured": each.measured,
+                "phases": [
+                    {"phase": s.phase, "p50": s.p50, "p95": s.p95, "measured": s.measured}
+                    for s in each.phases
+                ],
+            }
+            for each in found.phases
+        ],
     }
 
 

@@ -138,6 +138,9 @@ def run_out(
             "body_bytes": shown.body_bytes,
             "body_truncated": shown.body_truncated,
             "redirects": [{"status": s, "location": loc} for s, loc in shown.redirects],
+            # Timings, connection and TLS facts, request ids, Server-Timing, traceparent:
+            # what the run page shows, redacted as the share page redacts it.
+            **shown.facts.to_dict(),
         }
     return {
         "id": run.id,
@@ -158,6 +161,7 @@ def run_out(
             "has_api_key": run.has_api_key,
             "timeout": run.timeout_seconds,
             "follow_redirects": run.follow_redirects,
+            "send_traceparent": run.send_traceparent,
             "profile": run.profile,
             "curl": view.curl.text,
         },

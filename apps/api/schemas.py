@@ -74,6 +74,11 @@ class RunIn(Schema):
         "{{variables}} of url, params, headers, body and api_key; the run notes it. "
         "Empty: {{…}} is sent as written.",
     )
+    send_traceparent: bool | None = Field(
+        None,
+        description="Send a W3C traceparent with each attempt (a new trace id each time); "
+        "unset: the team's setting, as the new-request form's box starts.",
+    )
 
 
 class CurlIn(Schema):
@@ -86,6 +91,9 @@ class CurlIn(Schema):
     )
     profile: str = ""
     auto_retry: bool = False
+    send_traceparent: bool | None = Field(
+        None, description="As for POST /runs: unset, the team's setting."
+    )
 
 
 class TryFixIn(Schema):
@@ -112,6 +120,7 @@ class RequestOut(Schema):
     has_api_key: bool
     timeout: float
     follow_redirects: bool
+    send_traceparent: bool = Field(False, description="A W3C traceparent is sent.")
     profile: str
     curl: str = Field(description="The request as cURL; secrets are shell variables.")
 
@@ -119,6 +128,81 @@ class RequestOut(Schema):
 class Redirect(Schema):
     status: int
     location: str
+
+
+class TimingsOut(Schema):
+    """Where the time of one request went, in milliseconds. null: the phase did not happen
+    (DNS for an IP address, TLS for http, DNS/connect/TLS over a reused connection, the
+    phases after a failure). The phases add up to `total`."""
+
+    total: float
+    blocked: float | None = Field(description="Outside the other phases (checks, retries).")
+    dns: float | None
+    connect: float | None = Field(description="The TCP handshake only.")
+    tls: float | None
+    send: float | None
+    wait: float | None = Field(description="The request sent, until the first byte.")
+    receive: float | None = Field(description="From the first byte to the last.")
+    reused: bool = Field(description="Over a connection kept from an earlier request.")
+    failed_in: str = Field(description='The phase a failure struck in; "" if none.')
+
+
+class ConnectionOut(Schema):
+    remote_address: str = Field(description="The pinned address connected to.")
+    remote_port: int
+    reused: bool
+    local_port: int
+    http_version: str
+    bytes_sent: int
+    bytes_received: int = Field(description="Status line, headers and body off the wire.")
+    body_wire_bytes: int = Field(description="The body as received (framing, compression).")
+    body_decoded_bytes: int = Field(description="The body decoded, as kept (up to the cap).")
+
+
+class CertificateOut(Schema):
+    subject: str
+    common_name: str
+    names: list[str] = Field(description="subjectAltName DNS names and IP addresses.")
+    issuer: str
+    issuer_common_name: str
+    not_before: str
+    not_after: str
+    days_left: int = Field(description="Negative: expired.")
+    key_type: str
+    key_bits: int | None
+    serial: str
+    sha256: str
+    self_issued: bool
+
+
+class TlsOut(Schema):
+    protocol: str
+    cipher: str
+    alpn: str
+    verified: bool = Field(
+        description="False: refused; the chain was read in a second handshake, nothing sent."
+    )
+    chain: list[CertificateOut] = Field(description="As presented, leaf first.")
+
+
+class HopOut(Schema):
+    """One request of the attempt: a redirect followed, or the final one."""
+
+    status: int | None
+    timings: TimingsOut
+    connection: ConnectionOut | None
+    tls: TlsOut | None
+
+
+class RequestIdOut(Schema):
+    header: str
+    value: str
+
+
+class ServerMetricOut(Schema):
+    name: str
+    duration_ms: float | None
+    description: str
 
 
 class ResultOut(Schema):
@@ -136,6 +220,20 @@ class ResultOut(Schema):
     body_bytes: int | None
     body_truncated: bool
     redirects: list[Redirect]
+    hops: list[HopOut] = Field(
+        default_factory=list,
+        description="Every request of the attempt in order (redirects, then the final one) "
+        "with its phase timings, connection and TLS facts; empty when none was measured.",
+    )
+    request_ids: list[RequestIdOut] = Field(
+        default_factory=list,
+        description="Ids of the request found in the response: give them to the provider's "
+        "support.",
+    )
+    server_timing: list[ServerMetricOut] = Field(
+        default_factory=list, description="The response's Server-Timing metrics."
+    )
+    traceparent: str = Field("", description='The W3C traceparent sent; "" if none.')
 
 
 class EvidenceOut(Schema):
@@ -282,6 +380,44 @@ class LogRunOut(Schema):
     duration_ms: float | None
     recorded: bool
     shared: bool
+
+
+class HostDurationsOut(Schema):
+    host: str
+    runs: int = Field(description="Runs with a duration.")
+    p50: float = Field(description="ms")
+    p95: float = Field(description="ms")
+    measured: int = Field(description="Durations the percentiles come from (the latest ones).")
+    estimated: bool = Field(description="From duration buckets: within about 19%.")
+
+
+class PhaseStatOut(Schema):
+    phase: Literal["dns", "connect", "tls", "send", "wait", "receive"]
+    p50: float | None = Field(description="ms; null when no request went through the phase.")
+    p95: float | None
+    measured: int = Field(
+        description="Requests that went through the phase (a reused connection has no DNS, "
+        "connect or TLS: it is not counted as zero for them)."
+    )
+
+
+class HostPhasesOut(Schema):
+    host: str
+    measured: int = Field(description="Final requests with measured phases.")
+    phases: list[PhaseStatOut]
+
+
+class TrendsOut(Schema):
+    """What the Trends page shows of the filtered runs, as figures."""
+
+    since: datetime
+    until: datetime
+    unit: Literal["hour", "day"]
+    runs: int
+    finished: int
+    errors: int
+    durations: list[HostDurationsOut] = Field(description="p50/p95 of durations by host.")
+    phases: list[HostPhasesOut] = Field(description="p50/p95 of each phase by host.")
 
 
 class LogPageOut(Schema):

@@ -179,6 +179,7 @@ class RunFormOptions(TypedDict):
 
     vault_names: list[str]
     environments: list[VariableSet]
+    traceparent_default: bool | None  # the team's setting; None: the deployment's default
 
 
 def run_form_options(
@@ -189,11 +190,15 @@ def run_form_options(
     and the environment it picked, if any: enough to check a submission (every form post
     counts here), not to show the form again (then ask for all)."""
     if team is None:
-        return {"vault_names": [], "environments": []}
+        return {"vault_names": [], "environments": [], "traceparent_default": None}
     secrets = VaultSecret.objects.for_team(team).values_list("name", flat=True)
     environments = Environment.objects.for_team(team)
     if picked is None:
-        return {"vault_names": list(secrets), "environments": _variable_sets(environments)}
+        return {
+            "vault_names": list(secrets),
+            "environments": _variable_sets(environments),
+            "traceparent_default": team.send_traceparent,
+        }
     name = str(picked.get("vault_secret") or "")
     try:
         environment_id = uuid.UUID(str(picked.get("environment") or ""))
@@ -204,6 +209,7 @@ def run_form_options(
         "environments": (
             _variable_sets(environments.filter(pk=environment_id)) if environment_id else []
         ),
+        "traceparent_default": team.send_traceparent,
     }
 
 

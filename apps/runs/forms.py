@@ -239,17 +239,23 @@ class RunForm(forms.Form):
         *args: Any,
         vault_names: Sequence[str] = (),
         environments: Sequence[VariableSet] | None = None,
+        traceparent_default: bool | None = None,
         **kwargs: Any,
     ) -> None:
         """`vault_names`: the team's vault secrets a key may be taken from (names only).
         `environments`: the team's environments to pick from; with them (even none), the
-        {{variables}} of the fields are checked, and resolved from the one picked."""
+        {{variables}} of the fields are checked, and resolved from the one picked.
+        `traceparent_default`: the team's setting, whether the traceparent box starts ticked
+        (None: the deployment's TRACEPARENT_DEFAULT)."""
         super().__init__(*args, **kwargs)
         self.resolves_variables = environments is not None
         self.offer(vault_names=vault_names, environments=environments or ())
         self._pick_vault_secret_from_initial()
         cast(forms.ChoiceField, self.fields["profile"]).choices = _profile_choices()
-        self.fields["send_traceparent"].initial = settings.TRACEPARENT_DEFAULT
+        # The team's setting; without a team, the deployment's default.
+        self.fields["send_traceparent"].initial = (
+            settings.TRACEPARENT_DEFAULT if traceparent_default is None else traceparent_default
+        )
         timeout = cast(forms.FloatField, self.fields["timeout"])
         timeout.max_value = settings.EGRESS_MAX_TIMEOUT  # type: ignore[assignment]  # stubs: int
         self.fields["timeout"].validators.append(MaxValueValidator(settings.EGRESS_MAX_TIMEOUT))

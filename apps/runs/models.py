@@ -5,7 +5,13 @@ from django.db import models
 
 from apps.accounts.models import Team, TeamScopedQuerySet
 from apps.egress.types import IDEMPOTENT_METHODS
-from apps.runs.phases import FINAL_FIELDS, AttemptFacts, attempt_facts, final_phases
+from apps.runs.phases import (
+    FINAL_FIELDS,
+    AttemptFacts,
+    attempt_facts,
+    final_phases,
+    phases_in_words,
+)
 
 
 class Run(models.Model):
@@ -217,6 +223,11 @@ class Attempt(models.Model):
         for name, value in final_phases(self.hops).items():
             setattr(self, name, value)
         return FINAL_FIELDS
+
+    @property
+    def phases_text(self) -> str:
+        """Where its final request's time went, in words ("" when not measured)."""
+        return phases_in_words(self.hops)
 
     def facts(self) -> AttemptFacts:
         """Its hops' timings, connection and TLS facts, the request ids of its response,

@@ -6,13 +6,15 @@ from an attempt's stored hops and headers to what the run and share pages show.
 - `waterfall()`: the geometry of the waterfall (one row per hop, one bar per phase, the
   server's own metrics under the final hop's wait), drawn by `runs/_waterfall.html`;
 - `final_phases()`: the final request's timings as the attempt's `final_*_ms` columns hold
-  them, for the trends' percentiles.
+  them, for the trends' percentiles;
+- `phases_in_words()`: the final request's phases in a line, for each attempt of a timeline.
 """
 
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from apps.diagnosis.timing import PHASE_NAMES, phase_summary
 from apps.egress.types import PHASES, HopFacts
 from apps.runs import charts
 
@@ -87,6 +89,19 @@ def final_phases(hops: Any) -> dict[str, float | None]:
         "final_total_ms": timings.total,
         **{f"final_{name}_ms": timings.phase(name) for name in FINAL_PHASES},
     }
+
+
+def phases_in_words(hops: Any) -> str:
+    """Where the final request's time went, as the diagnosis words it ("DNS lookup 3.0 ms,
+    TCP connect 12 ms, ..."), and the phase it stopped in; "" when it holds no timings."""
+    final = HopFacts.from_dict(hops[-1]) if isinstance(hops, list) and hops else None
+    if final is None:
+        return ""
+    words = phase_summary(final.timings)
+    failed_in = final.timings.failed_in
+    if failed_in in PHASE_NAMES:
+        words += f"{'; ' if words else ''}stopped in the phase: {PHASE_NAMES[failed_in]}"
+    return words
 
 
 @dataclass(frozen=True)

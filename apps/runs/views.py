@@ -221,7 +221,8 @@ def new_run(request: AuthenticatedHttpRequest) -> HttpResponse:
                 form.add_error("vault_secret" if picked else "api_key", str(refusal))
             else:
                 return redirect("runs:detail", run_id=run.id)
-        form.offer(**library_selectors.run_form_options(team=target_team))  # shown again
+        every = library_selectors.run_form_options(team=target_team)  # shown again
+        form.offer(vault_names=every["vault_names"], environments=every["environments"])
     elif source is not None:
         form = RunForm(initial=initial_from_run(source), **options)
     else:

@@ -165,6 +165,7 @@ class SharedAttempt:
     finished_at: datetime | None
     not_before: datetime | None
     wait_reason: str
+    phases_text: str = ""  # where its final request's time went (numbers and fixed words)
 
 
 @dataclass(frozen=True)
@@ -358,6 +359,7 @@ def _attempt(attempt: Attempt, redactor: Redactor) -> SharedAttempt:
         finished_at=attempt.finished_at,
         not_before=attempt.not_before,
         wait_reason=redactor.text(attempt.wait_reason, "attempts"),
+        phases_text=attempt.phases_text,
     )
 
 

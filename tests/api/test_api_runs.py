@@ -21,6 +21,7 @@ from apps.runs.models import Run
 from apps.sharing.models import ShareLink
 from tests.api.conftest import ApiClient
 from tests.support.factories import finished_run
+from tests.support.har import VALIDATOR
 
 pytestmark = pytest.mark.django_db
 
@@ -296,7 +297,9 @@ def test_exports_are_the_filtered_log(owner_api: ApiClient, team: Team, owner: U
     lines = b"".join(csv.streaming_content).decode().strip().splitlines()
     assert len(lines) == 2 and ",503," in lines[1]
     har = owner_api.get("/api/v1/exports/runs.har")
-    entries = json.loads(b"".join(har.streaming_content))["log"]["entries"]
+    document = json.loads(b"".join(har.streaming_content))
+    assert [error.message for error in VALIDATOR.iter_errors(document)] == []  # HAR 1.2 schema
+    entries = document["log"]["entries"]
     assert sorted(e["response"]["status"] for e in entries) == [404, 503]
     assert owner_api.get("/api/v1/exports/runs.csv", status="x").status_code == 422
 

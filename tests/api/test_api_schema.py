@@ -23,6 +23,7 @@ from apps.monitors import services as monitor_services
 from apps.sharing import services as sharing_services
 from tests.api.conftest import make_token
 from tests.support.factories import finished_run
+from tests.web.test_runs_run_timings import HOP
 
 pytestmark = pytest.mark.django_db
 
@@ -141,7 +142,16 @@ def world(team: Team, owner: User, monkeypatch: pytest.MonkeyPatch, settings: ob
     settings.RATELIMIT_API = "100000/m"  # type: ignore[attr-defined]
     settings.RATELIMIT_SUBMIT = "100000/m"  # type: ignore[attr-defined]
     monkeypatch.setattr(api_module, "wait_for_run", lambda run, seconds: run)
-    run = finished_run(team, owner, response_status=429, diagnosis=RATE_LIMITED)
+    # Measured (timings, connection, TLS, request ids): the answers' facts are checked too.
+    run = finished_run(
+        team,
+        owner,
+        response_status=429,
+        diagnosis=RATE_LIMITED,
+        hops=[HOP.to_dict()],
+        response_headers=[["X-Request-Id", "req-1"], ["Server-Timing", "db;dur=4"]],
+        sent_headers=[["traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]],
+    )
     link, _ = sharing_services.create_link(
         run=run, created_by=owner, visibility="team", lifetime=None
     )

@@ -197,8 +197,8 @@ def test_it_sends_a_new_traceparent_with_each_attempt_when_asked(
     assert "traceparent" not in {name.lower() for name, _ in plain_attempt.sent_headers}
 
 
-def test_the_new_request_form_ticks_traceparent_as_the_setting_says(
-    signed_in: Client, settings: object
+def test_the_new_request_form_ticks_traceparent_as_the_team_setting_says(
+    signed_in: Client, owner: User
 ) -> None:
     def box() -> str:
         page = signed_in.get(reverse("runs:new")).content.decode()
@@ -206,7 +206,8 @@ def test_the_new_request_form_ticks_traceparent_as_the_setting_says(
         assert found is not None
         return found.group(0)
 
-    settings.TRACEPARENT_DEFAULT = True  # type: ignore[attr-defined]
+    team = owner.teams.get()
+    signed_in.post(reverse("accounts:change_settings", args=[team.id]), {"send_traceparent": "on"})
     assert "checked" in box()
-    settings.TRACEPARENT_DEFAULT = False  # type: ignore[attr-defined]
+    signed_in.post(reverse("accounts:change_settings", args=[team.id]), {})
     assert "checked" not in box()

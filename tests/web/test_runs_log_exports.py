@@ -21,7 +21,7 @@ from apps.runs.selectors import filtered_runs
 from tests.conftest import PASSWORD
 from tests.support.clients import client_for, streamed_body
 from tests.support.factories import add_attempt, finished_run, make_run
-from tests.support.har import har_problems
+from tests.support.har import VALIDATOR, har_problems
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +40,7 @@ def csv_rows(response: HttpResponseBase) -> list[dict[str, str]]:
 def har_entries(response: HttpResponseBase) -> list[dict]:
     document = json.loads(body(response))
     assert har_problems(document) == []
+    assert [error.message for error in VALIDATOR.iter_errors(document)] == []  # HAR 1.2 schema
     return document["log"]["entries"]
 
 
@@ -238,6 +239,7 @@ def test_it_leaves_runs_without_a_finished_attempt_out_of_the_har(team: Team, ow
     queryset = filtered_runs(team=team, filters=LogFilters())
     document = json.loads("".join(exports.har_chunks(queryset, base_url="http://x")))
     assert har_problems(document) == []
+    assert [error.message for error in VALIDATOR.iter_errors(document)] == []  # HAR 1.2 schema
     assert [e["_run"] for e in document["log"]["entries"]] == [
         f"http://x{reverse('runs:detail', args=[finished.id])}"
     ]
@@ -251,6 +253,7 @@ def test_it_writes_an_empty_but_valid_har_for_no_runs(team: Team) -> None:
     queryset = filtered_runs(team=team, filters=LogFilters())
     document = json.loads("".join(exports.har_chunks(queryset, base_url="http://x")))
     assert har_problems(document) == []
+    assert [error.message for error in VALIDATOR.iter_errors(document)] == []  # HAR 1.2 schema
     assert document["log"]["entries"] == []
     assert document["log"]["version"] == "1.2"
 

@@ -2,6 +2,7 @@
 the request ids of its response; the share page redacts them like everything else."""
 
 import base64
+import re
 
 import pytest
 from django.contrib.auth.models import User
@@ -14,7 +15,7 @@ from apps.egress.types import Certificate, ConnectionFacts, HopFacts, Timings, T
 from apps.runs import secrets
 from apps.runs.models import Attempt
 from tests.support.clients import client_for
-from tests.support.factories import finished_run
+from tests.support.factories import add_attempt, finished_run
 from tests.support.sharing import make_link, share_url
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +122,46 @@ def test_an_attempt_without_measured_phases_shows_no_waterfall(team: Team, owner
         "server_timing": [],
         "traceparent": "",
     }
+
+
+def test_every_attempt_of_the_timeline_says_where_its_time_went(team: Team, owner: User) -> None:
+    """The waterfall is the latest attempt's; each earlier one keeps its phases in words."""
+    timed_out = HopFacts(
+        timings=Timings(
+            total=5016.0, blocked=0.5, dns=3.0, connect=12.0, send=0.5, wait=5000.0,
+            failed_in="wait",
+        ),
+        connection=HOP.connection,
+    )  # fmt: skip
+    run = finished_run(
+        team,
+        owner,
+        outcome="failure",
+        response_status=None,
+        failure_kind="read_timeout",
+        failure_detail="no_answer",
+        hops=[timed_out.to_dict()],
+    )
+    add_attempt(
+        run,
+        status=Attempt.Status.DONE,
+        outcome="response",
+        response_status=200,
+        duration_ms=120.0,
+        finished_at=run.finished_at,
+        hops=[HOP.to_dict()],
+    )
+    client = Client()
+    client.force_login(owner)
+    pages = [
+        client.get(reverse("runs:detail", args=[run.id])).content.decode(),
+        Client().get(share_url(make_link(run, owner)[1])).content.decode(),
+    ]
+    for page in pages:
+        lines = re.findall(r'data-testid="attempt-phases">([^<]*)<', page)
+        assert lines == [
+            "DNS lookup 3.0 ms, TCP connect 12 ms, sending the request 0.5 ms, waiting for the "
+            "first byte 5.0 s; stopped in the phase: waiting for the first byte",
+            "DNS lookup 4.0 ms, TCP connect 10 ms, TLS handshake 25 ms, sending the request "
+            "0.5 ms, waiting for the first byte 70 ms, download 9.5 ms",
+        ]
