@@ -140,15 +140,23 @@ def _scrub(diagnosis: Diagnosis, facts: Facts) -> Diagnosis:
             return line
         return replace(line, value=value, note=note)
 
-    causes = [
-        replace(cause, evidence=[scrubbed(line) for line in cause.evidence])
-        for cause in diagnosis.causes
-    ]
+    def scrubbed_cause(cause: Cause) -> Cause:
+        evidence = [scrubbed(line) for line in cause.evidence]
+        if all(new is old for new, old in zip(evidence, cause.evidence, strict=True)):
+            return cause  # nothing of it held a secret: no copy (diagnose() stays fast)
+        return replace(cause, evidence=evidence)
+
+    causes = [scrubbed_cause(cause) for cause in diagnosis.causes]
+    api_message = clean(diagnosis.api_message)
+    failure_message = clean(diagnosis.failure_message)
+    if (
+        api_message == diagnosis.api_message
+        and failure_message == diagnosis.failure_message
+        and all(new is old for new, old in zip(causes, diagnosis.causes, strict=True))
+    ):
+        return diagnosis
     return replace(
-        diagnosis,
-        api_message=clean(diagnosis.api_message),
-        failure_message=clean(diagnosis.failure_message),
-        causes=causes,
+        diagnosis, api_message=api_message, failure_message=failure_message, causes=causes
     )
 
 

@@ -219,8 +219,14 @@ def _use_url(facts: Facts, url: str, why: str) -> Fix | None:
     if target.scheme not in ("http", "https") or not host:
         return None
     base = facts.redact(_base(url))
-    same = host == facts.host
-    note = "" if same else f" This sends the request, and its credentials, to `{host}`."
+    # From https to plain http, even on the same host, the credentials would travel in clear:
+    # such a fix is treated like one to another host (never tried with a key).
+    downgrade = facts.scheme == "https" and target.scheme == "http"
+    same = host == facts.host and not downgrade
+    if downgrade:
+        note = " This sends the request, and its credentials, over plain http, unencrypted."
+    else:
+        note = "" if same else f" This sends the request, and its credentials, to `{host}`."
     return Fix(
         kind="use_url",
         summary=f"{why} `{base}` (the request's own query string is kept).{note}",

@@ -168,23 +168,21 @@ def secret_forms(values: Iterable[str]) -> list[str]:
             forms.update({form, form.lower(), form.upper()})
         forms.add(quote(value, safe=""))
         forms.add(quote_plus(value, safe=""))
-        forms.add("".join(f"%{byte:02X}" for byte in data))
-        forms.add("".join(f"%{byte:02x}" for byte in data))
+        # Every byte as %XX, every character as \\uXXXX (UTF-16 code units, surrogates as
+        # they are) and as &#N; / &#xN;: written with bytes.hex and str.join, not a loop in
+        # Python per character (diagnose() computes these for every exchange).
+        every_byte = "%" + data.hex("%")
+        forms.update({every_byte.upper(), every_byte})
         forms.add(json.dumps(value)[1:-1])
         forms.add(json.dumps(value, ensure_ascii=True)[1:-1])
-        forms.add("".join(_json_u_escape(ch) for ch in value))
-        forms.add("".join(f"&#{ord(ch)};" for ch in value))
-        forms.add("".join(f"&#x{ord(ch):x};" for ch in value))
+        units = value.encode("utf-16-be", "surrogatepass").hex("|", 2)
+        forms.add("\\u" + units.replace("|", "\\u"))
+        points = list(map(ord, value))
+        forms.add("&#" + ";&#".join(map(str, points)) + ";")
+        forms.add("&#x" + ";&#x".join(map("%x".__mod__, points)) + ";")
         forms.add(html.escape(value))
         forms.add(base64.b64encode(f"user:{value}".encode()).decode())
     return sorted((form for form in forms if form), key=len, reverse=True)
-
-
-def _json_u_escape(char: str) -> str:
-    if ord(char) <= 0xFFFF:
-        return rf"\u{ord(char):04x}"
-    high, low = _surrogates(char)
-    return rf"\u{high:04x}\u{low:04x}"
 
 
 def _usable(values: Iterable[str]) -> list[str]:

@@ -456,6 +456,12 @@ def fix_refusal(*, run: Run, fix: Fix) -> str:
     target = host_of(fix.changes.get("url", "")) if fix.kind == "use_url" else run.host
     if fix.same_host and target == run.host:
         return ""
+    if (run.has_api_key or bytes(run.secrets_encrypted or b"")) and target == run.host:
+        return (
+            "Not offered: it sends the request over plain http, unencrypted, and this request "
+            "carries a key or credentials, which are never sent in clear. Check why the API "
+            "points at http, then edit the request yourself."
+        )
     if run.has_api_key or bytes(run.secrets_encrypted or b""):
         return (
             f"Not offered: it sends the request to {target or 'another host'}, not "

@@ -156,6 +156,19 @@ def test_it_says_when_a_fix_would_send_the_request_to_another_host() -> None:
     assert "evil.example" in fix.summary
 
 
+def test_it_treats_a_move_from_https_to_plain_http_like_another_host() -> None:
+    fix = fix_of(
+        generic("https://api.example.com/v1/x", 301, [("Location", "http://api.example.com/v2/x")])
+    )
+    assert fix is not None and fix.changes == {"url": "http://api.example.com/v2/x"}
+    assert fix.same_host is False
+    assert "over plain http" in fix.summary
+    upgrade = fix_of(
+        generic("http://api.example.com/v1/x", 301, [("Location", "https://api.example.com/v2/x")])
+    )
+    assert upgrade is not None and upgrade.same_host is True
+
+
 def test_it_points_plain_http_on_a_tls_port_at_https() -> None:
     failure = Failure(FailureKind.CONNECTION_RESET, "reset", "")
     exchange = Exchange("GET", "http://api.example.com:443/x", [], None, failure, 5.0)

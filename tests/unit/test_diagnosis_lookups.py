@@ -41,6 +41,13 @@ def test_it_refuses_an_unknown_profile() -> None:
         ("https://market-api.kaiko.io/v2/x", "http"),
         ("https://api.example.com/not-sandbox/sandbox/x", "http"),
         ("https://api.example.com/sandboxed/x", "http"),
+        ("https://api.github.com/repos/o/r", "github"),
+        # GitHub Enterprise Server: its own host, GitHub's resources under /api/v3/.
+        ("https://github.example.com/api/v3/repos/o/r/issues", "github"),
+        ("https://github.example.com/api/v3/user", "github"),
+        # Other APIs under /api/v3/ are not GitHub.
+        ("https://api.binance.com/api/v3/order", "http"),
+        ("https://api.example.com/api/v3/widgets", "http"),
         ("not a url", "http"),
         ("http://[::1", "http"),
         ("", "http"),

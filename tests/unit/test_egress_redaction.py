@@ -78,6 +78,27 @@ def test_it_lists_the_forms_tests_search_for() -> None:
     assert all(SecretValues([KEY]).redact(form) == REDACTED for form in forms)
 
 
+@pytest.mark.parametrize("value", [KEY, "clé-€-secrète", 'emoji-\U0001f600-key\n/"x'])
+def test_it_lists_each_character_form_of_a_secret(value: str) -> None:
+    """Every byte as %XX (both cases), every UTF-16 unit as \\uXXXX, every character as
+    &#N; and &#xN;, as written one character at a time."""
+    units: list[str] = []
+    for char in value:
+        point = ord(char)
+        if point > 0xFFFF:
+            point -= 0x10000
+            units += [f"{0xD800 + (point >> 10):04x}", f"{0xDC00 + (point & 0x3FF):04x}"]
+        else:
+            units.append(f"{point:04x}")
+    forms = secret_forms([value])
+    assert "".join(f"%{byte:02X}" for byte in value.encode()) in forms
+    assert "".join(f"%{byte:02x}" for byte in value.encode()) in forms
+    assert "".join(f"\\u{unit}" for unit in units) in forms
+    assert "".join(f"&#{ord(char)};" for char in value) in forms
+    assert "".join(f"&#x{ord(char):x};" for char in value) in forms
+    assert [len(form) for form in forms] == sorted((len(form) for form in forms), reverse=True)
+
+
 def test_it_leaves_other_text_alone() -> None:
     text = 'plain words, base64 aGVsbG8gd29ybGQ=, hex 0a1b2c3d, %41 &#65; \\u0041 {"a": 1}'
     assert SecretValues([KEY]).redact(text) == text

@@ -133,6 +133,19 @@ def test_it_refuses_to_send_the_credentials_to_another_host(team: Team, owner: U
     assert Run.objects.count() == 1
 
 
+def test_it_refuses_to_send_the_credentials_over_plain_http(team: Team, owner: User) -> None:
+    downgrade = {
+        "kind": "use_url", "summary": "Send the request to `http://us.market-api.kaiko.io/v2/x`.",
+        "changes": {"url": "http://us.market-api.kaiko.io/v2/x"}, "same_host": False,
+    }  # fmt: skip
+    run = key_in_query_run(team, owner, fix=downgrade)
+    response = client_for(owner).post(
+        reverse("runs:try_fix", args=[run.id]), {"cause": CAUSE}, follow=True
+    )
+    assert "never sent in clear" in response.content.decode()
+    assert Run.objects.count() == 1
+
+
 def test_it_lets_a_teammate_try_the_fix(team: Team, owner: User, teammate: User) -> None:
     run = key_in_query_run(team, owner)
     response = client_for(teammate).post(reverse("runs:try_fix", args=[run.id]), {"cause": CAUSE})
