@@ -151,8 +151,7 @@ def test_every_attempt_of_the_timeline_says_where_its_time_went(team: Team, owne
         finished_at=run.finished_at,
         hops=[HOP.to_dict()],
     )
-    client = Client()
-    client.force_login(owner)
+    client = client_for(owner)
     pages = [
         client.get(reverse("runs:detail", args=[run.id])).content.decode(),
         Client().get(share_url(make_link(run, owner)[1])).content.decode(),
