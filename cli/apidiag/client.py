@@ -6,6 +6,7 @@ import requests
 
 USER_AGENT = "apidiag/0.1"
 TIMEOUT = 45  # seconds: the API holds an answer for at most 30 s (?wait=30)
+PROBLEM = "application/problem+json"  # the content type of every error the API answers
 
 
 class UsageError(Exception):
@@ -57,7 +58,8 @@ def _problem_text(response: requests.Response) -> str:
     detail = str(problem.get("detail") or problem.get("title") or response.reason or "")
     if status == 401:
         return f"The API token was refused (APIDIAG_TOKEN): {detail}"
-    if status == 404 and not problem:
+    # The API answers every 404 as a problem: any other 404 is another site's (or page's).
+    if status == 404 and not response.headers.get("Content-Type", "").startswith(PROBLEM):
         return (
             f"{response.url} was not found: is APIDIAG_URL the dashboard's address "
             "(e.g. http://127.0.0.1:8000)?"

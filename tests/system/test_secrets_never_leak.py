@@ -14,9 +14,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from apps.accounts.models import Team
 from apps.egress.redaction import secret_forms
 from apps.runs import secrets
 from apps.runs.models import Attempt, Run
+from tests.api.conftest import ApiClient, make_token
 from tests.conftest import ARTIFACTS
 from tests.support.clients import client_for, streamed_body
 from tests.support.leaks import (
@@ -100,8 +102,59 @@ def _rows_of_every_table() -> str:
     return "\n".join(rows)
 
 
+def _api_answers(team: Team, owner: User, first: Run, second: Run) -> dict[str, str]:
+    """The JSON API's answers about the same runs (issue 15: this test covers them too),
+    and a recorded exchange with the key in its credential places, echoed in every encoding
+    by its response, diagnosed (`POST /api/v1/diagnose`) and read back."""
+    api = ApiClient(make_token(owner, team))
+    echoed = " ".join(key_encodings(KEY).values())
+    recorded = api.post(
+        "/api/v1/diagnose",
+        {
+            "request": {
+                "method": "POST",
+                "url": f"https://api.example.com/v1/data?api_key={KEY}&page=1",
+                "headers": [
+                    {"name": "X-Api-Key", "value": KEY},
+                    {"name": "Authorization", "value": f"Bearer {KEY}"},
+                ],
+                "body": json.dumps({"password": KEY}),
+            },
+            "response": {
+                "status": 401,
+                "headers": [{"name": "X-Echo", "value": KEY}],
+                "body": json.dumps({"message": f"bad key {KEY}", "echo": echoed}),
+            },
+        },
+    )
+    assert recorded.status_code == 201, recorded.content[:500]
+    recorded_id = recorded.json()["id"]
+    link = api.post(f"/api/v1/runs/{first.id}/share-links", {"lifetime": "1d"})
+    assert link.status_code == 201
+    answers = {
+        "API run": api.get(f"/api/v1/runs/{first.id}"),
+        "API second run": api.get(f"/api/v1/runs/{second.id}"),
+        "API team log": api.get("/api/v1/runs"),
+        "API share link": link,
+        "API share links": api.get(f"/api/v1/runs/{first.id}/share-links"),
+        "API diagnose": recorded,
+        "API recorded run": api.get(f"/api/v1/runs/{recorded_id}"),
+        "API CSV": api.get("/api/v1/exports/runs.csv"),
+        "API HAR": api.get("/api/v1/exports/runs.har"),
+    }
+    texts = {}
+    for place, response in answers.items():
+        assert response.status_code in {200, 201}, place
+        body = streamed_body(response) if response.streaming else response.content
+        texts[place] = body.decode()
+    assert "[redacted]" in texts["API run"] and "[redacted]" in texts["API recorded run"]
+    assert len(json.loads(texts["API HAR"])["log"]["entries"]) == 3
+    return texts
+
+
 def test_a_key_typed_anywhere_is_found_nowhere_in_any_encoding(
     celery_worker: object,
+    team: Team,
     owner: User,
     published: list[str],
     caplog: pytest.LogCaptureFixture,
@@ -109,7 +162,8 @@ def test_a_key_typed_anywhere_is_found_nowhere_in_any_encoding(
     """Issue 13, rows 6 and 7: the key in the key field, the URL's path and query, a
     parameter line, a custom header and the body; the upstream echoes it in every encoding
     (body, JSON escapes, headers, reason phrase). It is in no table, log, Celery message,
-    page, export or share page, in any encoding; an edit and re-run sends it again."""
+    page, export, share page or answer of the JSON API, in any encoding; an edit and re-run
+    sends it again."""
     caplog.set_level("DEBUG")
     worker_log = ARTIFACTS / "test-worker.log"
     log_start = worker_log.stat().st_size
@@ -152,8 +206,10 @@ def test_a_key_typed_anywhere_is_found_nowhere_in_any_encoding(
     }
     assert "[redacted]" in pages["share page"] and "401" in pages["compare page"]
     json.loads(pages["HAR"])
+    answers = _api_answers(team, owner, first, second)
     places = {
         **pages,
+        **answers,
         "every table": _rows_of_every_table(),
         "log lines": caplog.text,
         "celery messages": "\n".join(published),

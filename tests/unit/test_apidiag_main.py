@@ -98,7 +98,7 @@ def problem_response(status: int, body: object, headers: dict | None = None) -> 
     response = requests.Response()
     response.status_code = status
     response._content = json.dumps(body).encode()
-    response.headers.update(headers or {})
+    response.headers.update({"Content-Type": "application/problem+json", **(headers or {})})
     response.url = "http://dash/api/v1/runs"
     return response
 
@@ -123,6 +123,19 @@ def test_problems_are_told_field_by_field() -> None:
     assert refused == "The API token was refused (APIDIAG_TOKEN): This API token is revoked."
     limited = _problem_text(problem_response(429, {"detail": "Too many"}, {"Retry-After": "7"}))
     assert "Try again in 7 s." in limited
+    missing = _problem_text(problem_response(404, {"title": "Not Found", "detail": "No such run."}))
+    assert missing == "404 Not Found: No such run."
+
+
+@pytest.mark.parametrize("body", [{"result": "error", "message": "Not Found"}, {}, "<html>"])
+def test_a_404_that_is_not_the_apis_says_to_check_the_address(body: object) -> None:
+    """APIDIAG_URL pointing at another site, or a page of the dashboard's (its sandbox
+    answers JSON 404s of its own): the message names APIDIAG_URL, whatever the body."""
+    response = problem_response(404, body, {"Content-Type": "application/json"})
+    assert _problem_text(response) == (
+        "http://dash/api/v1/runs was not found: is APIDIAG_URL the dashboard's address "
+        "(e.g. http://127.0.0.1:8000)?"
+    )
 
 
 def apidiag(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

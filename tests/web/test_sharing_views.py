@@ -550,3 +550,23 @@ def test_a_shared_run_with_a_fix_says_the_change_in_words(team: Team, owner: Use
     assert "Move the key from the query parameter <code>api_key</code>" in advice
     assert key not in page
     assert "try-fix" not in page
+
+
+@pytest.mark.parametrize("recorded", [True, False])
+def test_a_run_submitted_as_recorded_says_so_on_its_page_and_its_share_page(
+    team: Team, owner: User, recorded: bool
+) -> None:
+    """POST /api/v1/diagnose stores the caller's own exchange: its pages must not say the
+    dashboard sent it."""
+    run = finished_run(team, owner, run={"recorded": recorded}, response_status=401)
+    _, token = make_link(run, owner)
+    pages = {
+        "run page": client_for(owner).get(reverse("runs:detail", args=[run.id])),
+        "share page": client_for(None).get(share_url(token)),
+    }
+    for place, response in pages.items():
+        assert response.status_code == 200, place
+        page = response.content.decode()
+        assert ('data-testid="recorded"' in page) is recorded, place
+        assert ("the dashboard sent nothing" in page) is recorded, place
+    assert (">Sent <time" in pages["share page"].content.decode()) is not recorded

@@ -1,0 +1,284 @@
+"""The access matrix of EVERY endpoint of the API, read from its router: owner and teammate
+(tokens of the team: the endpoint works), stranger (a token of another team: 404 for the
+team's objects, which stay as they were, and never their data; the same for a token its
+owner made for another team they are in), anonymous, revoked and
+expired tokens (401 as a problem, and nothing done).
+
+`test_the_matrix_names_every_endpoint` fails when an endpoint is added without a row here,
+so a new endpoint cannot go unchecked.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from apps.accounts.models import Membership, Team
+from apps.api.api import api
+from apps.library.importers.collection import ImportedCollection, ImportedRequest
+from apps.library.models import Collection, CollectionRun, Environment, SavedRequest
+from apps.library.services import import_collection
+from apps.monitors import services as monitor_services
+from apps.monitors.models import AlertChannel, Delivery, Monitor
+from apps.runs.models import Attempt, Run
+from apps.sharing import services as sharing_services
+from apps.sharing.models import ShareLink
+from tests.api.conftest import ApiClient, make_token
+from tests.support.factories import finished_run
+from tests.web.test_runs_try_fix import CAUSE, key_in_query_run
+
+pytestmark = pytest.mark.django_db
+
+BASE = "/api/v1"
+KAIKO_URL = "https://us.market-api.kaiko.io/v2/data/trades.v1/exchanges"
+# Filled into a row's path: `{run_id}` is the team's 401 run, and so on.
+World = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One endpoint: what a member sends and the status they get back (409: refused for the
+    object's state, as a problem, past the access check). `names_in_body`: the body names a
+    team object, so a stranger's call is refused at that field (422) or not found (404)."""
+
+    body: Callable[[World], object] | None = None
+    member: frozenset[int] = frozenset({200})
+    names_in_body: bool = False
+
+
+def _ok(*codes: int) -> frozenset[int]:
+    return frozenset(codes)
+
+
+MATRIX: dict[tuple[str, str], Row] = {
+    ("GET", "/me"): Row(),
+    ("GET", "/runs"): Row(),
+    ("POST", "/runs"): Row(lambda w: {"url": KAIKO_URL}, _ok(201)),
+    ("POST", "/runs/curl"): Row(lambda w: {"command": f"curl {KAIKO_URL}"}, _ok(201)),
+    ("GET", "/runs/{run_id}"): Row(),
+    ("POST", "/runs/{run_id}/retry"): Row(lambda w: {}),
+    # A 401 is not worth retrying with backoff: refused for its state (409), past the access check.
+    ("POST", "/runs/{run_id}/retry-with-backoff"): Row(lambda w: {}, _ok(409)),
+    ("POST", "/runs/{run_id}/cancel"): Row(lambda w: {}),
+    ("POST", "/runs/{run_id}/reauthenticate"): Row(lambda w: {"api_key": "k-1234"}, _ok(201)),
+    ("POST", "/runs/{run_id}/try-fix"): Row(lambda w: {"cause": CAUSE}, _ok(201)),
+    ("GET", "/exports/runs.csv"): Row(),
+    ("GET", "/exports/runs.har"): Row(),
+    ("POST", "/runs/{run_id}/share-links"): Row(lambda w: {"lifetime": "1d"}, _ok(201)),
+    ("GET", "/runs/{run_id}/share-links"): Row(),
+    ("POST", "/runs/{run_id}/share-links/{link_id}/revoke"): Row(lambda w: {}),
+    (
+        "POST",
+        "/diagnose",
+    ): Row(
+        lambda w: {"request": {"method": "GET", "url": KAIKO_URL}, "response": {"status": 401}},
+        _ok(201),
+    ),
+    ("POST", "/runs/{run_id}/save"): Row(lambda w: {"collection": "Kept"}, _ok(201)),
+    ("GET", "/collections"): Row(),
+    ("GET", "/environments"): Row(),
+    ("POST", "/saved-requests/run"): Row(
+        lambda w: {"saved": str(w["saved"].id)}, _ok(201), names_in_body=True
+    ),
+    ("POST", "/collections/run"): Row(
+        lambda w: {"collection": str(w["collection"].id)}, _ok(201), names_in_body=True
+    ),
+    ("GET", "/collection-runs/{collection_run_id}"): Row(),
+    ("GET", "/monitors"): Row(),
+    ("POST", "/monitors"): Row(
+        lambda w: {
+            "run_id": str(w["run"].id),
+            "name": "Made",
+            "interval_seconds": 60,
+            "assertions": ["status in 200-299"],
+        },
+        _ok(201),
+        names_in_body=True,
+    ),
+    ("GET", "/monitors/{monitor_id}"): Row(),
+    ("PATCH", "/monitors/{monitor_id}"): Row(lambda w: {"name": "Renamed"}),
+    ("DELETE", "/monitors/{monitor_id}"): Row(member=_ok(204)),
+    ("POST", "/monitors/{monitor_id}/pause"): Row(lambda w: {}),
+    ("POST", "/monitors/{monitor_id}/resume"): Row(lambda w: {}),
+    ("GET", "/monitors/{monitor_id}/history"): Row(),
+    ("GET", "/channels"): Row(),
+    ("POST", "/channels"): Row(
+        lambda w: {"name": "Ops", "kind": "slack", "target": "http://127.0.0.1:9/x"}, _ok(201)
+    ),
+    ("GET", "/channels/{channel_id}/deliveries"): Row(),
+    ("POST", "/channels/{channel_id}/test"): Row(lambda w: {}, _ok(202)),
+    ("DELETE", "/channels/{channel_id}"): Row(member=_ok(204)),
+}
+
+
+def _router_operations() -> set[tuple[str, str]]:
+    document = api.get_openapi_schema()
+    return {
+        (method.upper(), path.removeprefix(BASE))
+        for path, operations in document["paths"].items()
+        for method in operations
+    }
+
+
+def test_the_matrix_names_every_endpoint() -> None:
+    operations = _router_operations()
+    assert len(operations) >= 35
+    assert operations - set(MATRIX) == set(), "endpoints missing from the access matrix"
+    assert set(MATRIX) - operations == set(), "rows of endpoints the API no longer has"
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    """Monitors' checks and alerts are not published (no broker here); the local hook of the
+    channels is allowed."""
+    monkeypatch.setattr(monitor_services, "publish_check", lambda check_id: True)
+    monkeypatch.setattr(monitor_services, "publish_delivery", lambda delivery_id: True)
+    settings.EGRESS_ALLOWLIST = ["127.0.0.1"]
+
+
+@pytest.fixture
+def world(team: Team, owner: User) -> World:
+    """One object of the team for each kind an endpoint names."""
+    run = finished_run(team, owner, response_status=401)
+    link, _ = sharing_services.create_link(
+        run=run, created_by=owner, visibility="team", lifetime=None
+    )
+    monitor = monitor_services.create_monitor(
+        team=team,
+        user=owner,
+        source_run=run,
+        name="m",
+        interval_seconds=60,
+        assertion_list=[{"kind": "status", "ranges": [[200, 299]]}],
+    )
+    channel, _ = monitor_services.create_channel(
+        team=team, user=owner, name="c", kind="slack", target="http://127.0.0.1:9/x"
+    )
+    imported = ImportedCollection(
+        name="Kaiko", requests=[ImportedRequest(name="trades", method="GET", url=KAIKO_URL)]
+    )
+    collection = import_collection(team=team, user=owner, imported=imported)
+    Environment.objects.create(team=team, name="prod", variables=[["host", "x.example"]])
+    return {
+        "run": run,
+        "fixable": key_in_query_run(team, owner),
+        "link": link,
+        "monitor": monitor,
+        "channel": channel,
+        "collection": collection,
+        "saved": collection.requests.get(),
+        "collection_run": CollectionRun.objects.create(team=team, collection=collection),
+    }
+
+
+def _path(template: str, world: World) -> str:
+    run = world["fixable"] if template.endswith("/try-fix") else world["run"]
+    return BASE + template.format(
+        run_id=run.id,
+        link_id=world["link"].id,
+        monitor_id=world["monitor"].id,
+        channel_id=world["channel"].id,
+        collection_run_id=world["collection_run"].id,
+    )
+
+
+def _call(api_client: ApiClient, method: str, template: str, world: World) -> Any:
+    body = MATRIX[(method, template)].body
+    client: Client = api_client.client
+    return getattr(client, method.lower())(
+        _path(template, world),
+        body(world) if body else None,
+        content_type="application/json",
+        headers=api_client.headers,
+    )
+
+
+def _content(response: Any) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def _state(team: Team) -> dict[str, object]:
+    """What any endpoint could change of the team, to compare before and after a call."""
+    return {
+        "runs": sorted((str(r.id), r.status) for r in Run.objects.filter(team=team)),
+        "attempts": Attempt.objects.filter(run__team=team).count(),
+        "links": sorted(
+            (str(link.id), link.revoked_at is None)
+            for link in ShareLink.objects.filter(run__team=team)
+        ),
+        "monitors": sorted(
+            (str(m.id), m.name, m.paused) for m in Monitor.objects.filter(team=team)
+        ),
+        "channels": sorted(str(c.id) for c in AlertChannel.objects.filter(team=team)),
+        "deliveries": Delivery.objects.filter(channel__team=team).count(),
+        "collections": Collection.objects.filter(team=team).count(),
+        "saved": SavedRequest.objects.filter(collection__team=team).count(),
+        "collection_runs": CollectionRun.objects.filter(team=team).count(),
+    }
+
+
+def _ids(world: World, sent: str = "") -> list[bytes]:
+    """The ids of the team's objects, but those the caller sent itself (a refusal may name
+    what it was given)."""
+    return [str(obj.id).encode() for obj in world.values() if str(obj.id) not in sent]
+
+
+ENDPOINTS = sorted(MATRIX)
+
+
+@pytest.mark.parametrize(("method", "template"), ENDPOINTS)
+@pytest.mark.parametrize("who", ["owner_api", "teammate_api"])
+def test_members_of_the_team_use_every_endpoint(
+    request: pytest.FixtureRequest, world: World, who: str, method: str, template: str
+) -> None:
+    response = _call(request.getfixturevalue(who), method, template, world)
+    assert response.status_code in MATRIX[(method, template)].member, _content(response)[:500]
+    if response.status_code == 409:
+        assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.fixture
+def other_team_api(owner: User, other_team: Team) -> ApiClient:
+    """The team's owner, also a member of another team, with a token made for that one."""
+    Membership.objects.create(user=owner, team=other_team)
+    return ApiClient(make_token(owner, other_team))
+
+
+@pytest.mark.parametrize(("method", "template"), ENDPOINTS)
+@pytest.mark.parametrize("who", ["stranger_api", "other_team_api"])
+def test_a_token_of_another_team_never_reaches_the_teams_objects(
+    request: pytest.FixtureRequest, world: World, team: Team, who: str, method: str, template: str
+) -> None:
+    before = _state(team)
+    response = _call(request.getfixturevalue(who), method, template, world)
+    content = _content(response)
+    if "{" in template:
+        assert response.status_code == 404, content[:500]
+        assert response["Content-Type"] == "application/problem+json"
+    elif MATRIX[(method, template)].names_in_body:
+        assert response.status_code in {404, 422}, content[:500]
+        assert response["Content-Type"] == "application/problem+json"
+    else:  # the stranger's own team: an answer, without the team's data
+        assert response.status_code < 300, content[:500]
+    body = MATRIX[(method, template)].body
+    assert not any(found in content for found in _ids(world, str(body(world) if body else "")))
+    assert _state(team) == before
+
+
+@pytest.mark.parametrize(("method", "template"), ENDPOINTS)
+@pytest.mark.parametrize("who", ["anonymous_api", "revoked_api", "expired_api"])
+def test_no_working_token_reaches_any_endpoint(
+    request: pytest.FixtureRequest, world: World, team: Team, who: str, method: str, template: str
+) -> None:
+    caller = request.getfixturevalue(who)
+    before = _state(team)
+    response = _call(caller, method, template, world)
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert response.json()["detail"]
+    assert not any(found in response.content for found in _ids(world))
+    assert _state(team) == before
