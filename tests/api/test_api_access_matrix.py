@@ -65,6 +65,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/runs/{run_id}/cancel"): Row(lambda w: {}),
     ("POST", "/runs/{run_id}/reauthenticate"): Row(lambda w: {"api_key": "k-1234"}, _ok(201)),
     ("POST", "/runs/{run_id}/try-fix"): Row(lambda w: {"cause": CAUSE}, _ok(201)),
+    ("GET", "/trends"): Row(),
     ("GET", "/exports/runs.csv"): Row(),
     ("GET", "/exports/runs.har"): Row(),
     ("POST", "/runs/{run_id}/share-links"): Row(lambda w: {"lifetime": "1d"}, _ok(201)),
