@@ -488,27 +488,6 @@ def test_it_reads_a_dict_from_another_version(kaiko: Any) -> None:
     assert Diagnosis.from_dict({}).code == "unknown"
 
 
-def test_it_reads_a_dict_stored_by_the_first_version() -> None:
-    version_1 = {
-        "version": 1,
-        "code": "kaiko.429",
-        "severity": "warning",
-        "title": "Rate limit reached",
-        "profile": "kaiko",
-        "profile_name": "Kaiko market-data API",
-        "api_name": "Kaiko",
-        "status": 429,
-        "playbooks": ["back-off"],
-        "retryable": True,
-        "retry_after_seconds": 30,
-        "retry_hint": "Retrying can help.",
-    }
-    diagnosis = Diagnosis.from_dict(version_1)
-    assert diagnosis.code == "kaiko.429" and diagnosis.causes == []
-    assert diagnosis.entry_code == "" and diagnosis.wait_seconds is None
-    assert diagnosis.quota == {} and diagnosis.auto_retry is False
-
-
 def test_it_is_frozen(kaiko: Any) -> None:
     diagnosis = diagnose(exchange(200), kaiko)
     with pytest.raises(AttributeError):
