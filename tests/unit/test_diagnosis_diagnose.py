@@ -8,7 +8,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apps.diagnosis.bodies import extract_message
 from apps.diagnosis.diagnose import diagnose, format_seconds
 from apps.diagnosis.lookups import get_playbook, get_profile
 from apps.diagnosis.results import Diagnosis
@@ -326,77 +325,6 @@ def test_it_warns_before_retrying_a_post_that_may_have_arrived(kaiko: Any) -> No
 # ------------------------------------------------------------------- the body's message
 
 
-@pytest.mark.parametrize(
-    ("body", "content_type", "message"),
-    [
-        (
-            {"result": "error", "message": "Invalid interval: 2d"},
-            "application/json",
-            "Invalid interval: 2d",
-        ),
-        (
-            {
-                "type": "https://example.com/probs/out-of-credit",
-                "title": "You do not have enough credit.",
-                "status": 403,
-                "detail": "Your current balance is 30, but that costs 50.",
-            },
-            "application/problem+json",
-            "You do not have enough credit: Your current balance is 30, but that costs 50.",
-        ),
-        ({"title": "Not Found", "status": 404}, "application/problem+json", "Not Found"),
-        ({"detail": "Only the detail."}, "application/problem+json", "Only the detail."),
-        ({"type": "about:blank", "title": "Bad", "detail": "bad"}, "application/json", "Bad"),
-        (
-            {"error": "invalid_token", "error_description": "The token expired"},
-            "application/json",
-            "invalid_token: The token expired",
-        ),
-        (
-            {"error": {"code": 42, "message": "Nested message"}},
-            "application/json",
-            "Nested message",
-        ),
-        (
-            {"errors": [{"message": "First error"}, {"message": "Second"}]},
-            "application/json",
-            "First error",
-        ),
-        (
-            {"detail": "Authentication credentials were not provided."},
-            None,
-            "Authentication credentials were not provided.",
-        ),
-        ({"message": ["one", "two"]}, "application/json", "one; two"),
-        ({"result": "error", "data": []}, "application/json", None),
-        ({"message": 42}, "application/json", None),
-        ([1, 2, 3], "application/json", None),
-        ("Rate limit exceeded, slow down\n", "text/plain", "Rate limit exceeded, slow down"),
-        ("Service down for maintenance", None, "Service down for maintenance"),
-        ("x" * 400, "text/plain", None),
-        (
-            "<html><head><title> 503  Service\nTemporarily Unavailable </title></head></html>",
-            "text/html",
-            "503 Service Temporarily Unavailable",
-        ),
-        ("<html><body>no title</body></html>", "text/html", None),
-        ("{not json", "application/json", None),
-        ("{not json", "text/plain", "{not json"),
-        (b"\xff\xfe\x00garbage", "text/plain", None),
-        (b"\xff\xfe\x00garbage", "application/json", None),
-        (b"\x89PNG\r\n\x1a\n\x00\x00", "image/png", None),
-        ("", "application/json", None),
-        ("   \n", "text/plain", None),
-    ],
-)
-def test_it_reads_the_message_in_the_body(
-    body: bytes | str | dict[str, Any], content_type: str | None, message: str | None
-) -> None:
-    response = exchange(400, body, content_type=content_type).response
-    assert response is not None
-    assert extract_message(response) == message
-
-
 def test_it_cleans_up_the_message(kaiko: Any) -> None:
     diagnosis = diagnose(kaiko_error(400, "bad\x00 param\x1b[31m  \n\t here" + "!" * 1000), kaiko)
     assert diagnosis.api_message is not None
@@ -558,27 +486,6 @@ def test_it_reads_a_dict_from_another_version(kaiko: Any) -> None:
     assert diagnosis.causes[0].likelihood == "possible"
     assert diagnosis.quota == {}
     assert Diagnosis.from_dict({}).code == "unknown"
-
-
-def test_it_reads_a_dict_stored_by_the_first_version() -> None:
-    version_1 = {
-        "version": 1,
-        "code": "kaiko.429",
-        "severity": "warning",
-        "title": "Rate limit reached",
-        "profile": "kaiko",
-        "profile_name": "Kaiko market-data API",
-        "api_name": "Kaiko",
-        "status": 429,
-        "playbooks": ["back-off"],
-        "retryable": True,
-        "retry_after_seconds": 30,
-        "retry_hint": "Retrying can help.",
-    }
-    diagnosis = Diagnosis.from_dict(version_1)
-    assert diagnosis.code == "kaiko.429" and diagnosis.causes == []
-    assert diagnosis.entry_code == "" and diagnosis.wait_seconds is None
-    assert diagnosis.quota == {} and diagnosis.auto_retry is False
 
 
 def test_it_is_frozen(kaiko: Any) -> None:

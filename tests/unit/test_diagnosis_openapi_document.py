@@ -33,54 +33,6 @@ def test_it_loads_the_examples(name: str, version: str, title: str, operations: 
     assert len(spec.operations) == operations
 
 
-def test_it_reads_servers_schemes_operations_and_responses() -> None:
-    spec = build_spec(load_document(fixture("kaiko-like.yaml")))
-    # Server variables are expanded to every value of their enum.
-    assert spec.hosts == ("us.market-api.example.com", "eu.market-api.example.com")
-    assert [s.url for s in spec.servers] == [
-        "https://us.market-api.example.com/v2",
-        "https://eu.market-api.example.com/v2",
-    ]  # the same URL twice (written, and from a variable) is one server
-    scheme = spec.schemes["ApiKey"]
-    assert (scheme.type, scheme.location, scheme.param_name) == ("apiKey", "header", "X-Api-Key")
-    trades = spec.operations[0]
-    params = {p.name: p for p in trades.parameters}
-    # A path-level parameter given by $ref, with its schema and description.
-    assert params["exchange"].required and params["exchange"].schema["pattern"] == "^[a-z]{4}$"
-    assert params["page_size"].schema["maximum"] == 100000
-    assert params["sort"].schema["enum"] == ["asc", "desc"]
-    assert params["start_time"].schema["format"] == "date-time"
-    # A response given by $ref keeps the pointer of its own schema.
-    assert trades.responses["400"].description == "The request parameters are invalid."
-    pointer = trades.responses["400"].content["application/json"]
-    assert pointer is not None and pointer.startswith("#/components/responses/BadRequest/")
-    assert spec.operations[1].security == ()  # no auth needed there
-    assert spec.security_for(trades) == (("ApiKey",),)
-
-
-def test_it_reads_every_kind_of_security_scheme() -> None:
-    data = json.loads(fixture("petstore-3.1.json"))
-    data["components"]["securitySchemes"].update(
-        {
-            "bearer": {"type": "http", "scheme": "bearer"},
-            "basic": {"type": "http", "scheme": "basic"},
-            "cookie": {"type": "apiKey", "in": "cookie", "name": "session"},
-            "query": {"type": "apiKey", "in": "query", "name": "key"},
-            "oauth": {
-                "type": "oauth2",
-                "flows": {"clientCredentials": {"tokenUrl": "https://x.test/token", "scopes": {}}},
-            },
-        }
-    )
-    spec = build_spec(load_document(json.dumps(data)))
-    described = {name: s.describe() for name, s in spec.schemes.items()}
-    assert described["bearer"] == "`Authorization: Bearer <token>`"
-    assert described["basic"].startswith("`Authorization: Basic`")
-    assert described["cookie"] == "the `session` cookie"
-    assert described["query"] == "the `key` query parameter"
-    assert "OAuth 2" in described["oauth"]
-
-
 @pytest.mark.parametrize(
     ("text", "message", "line"),
     [

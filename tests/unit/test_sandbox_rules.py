@@ -2,7 +2,6 @@
 
 import base64
 import json
-import shlex
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -12,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.sandbox import docs, rules
+from apps.sandbox import rules
 from apps.sandbox.catalog import INSTRUMENTS, find_instrument
 from apps.sandbox.keys import (
     BURST_KEY,
@@ -1234,75 +1233,6 @@ def test_it_serves_reference_data(resource: str, field: str) -> None:
 )
 def test_it_formats_times_like_kaiko(moment_ms: int, text: str) -> None:
     assert rules.iso_ms(moment_ms) == text
-
-
-# --- documentation ------------------------------------------------------------------------
-
-
-def test_it_documents_every_status_code() -> None:
-    statuses = [recipe.status for recipe in docs.recipes("http://h/sandbox/")]
-    for status in ["200", "302", "400", "403", "404", "405", "406", "429", "500", "502", "503"]:
-        assert status in statuses
-    assert "504" in statuses
-    assert "429, then 200" in statuses
-    assert statuses.count("401") == 3
-    assert statuses.count("403") == 2
-
-
-@pytest.mark.parametrize(
-    "scenario",
-    [
-        "X-Sandbox-Scenario: fail-first=1:429;id=demo",
-        "X-Sandbox-Scenario: ratelimit=date",
-        "X-Sandbox-Scenario: ratelimit=legacy",
-        "X-Sandbox-Scenario: gateway",
-        "X-Sandbox-Scenario: gateway-timeout",
-        "X-Sandbox-Scenario: problem",
-        "X-Sandbox-Scenario: plain",
-        "X-Sandbox-Scenario: drip=5",
-    ],
-)
-def test_it_gives_a_command_for_every_scenario(scenario: str) -> None:
-    commands = [recipe.command for recipe in docs.recipes("http://h/sandbox/")]
-    assert any(shlex.quote(scenario) in command for command in commands)
-    # Every command's header is one the sandbox reads.
-    rules.parse_scenario(scenario.partition(": ")[2])
-
-
-def test_it_shows_answers_the_rules_produce() -> None:
-    answers = docs.example_answers("http://h/sandbox/")
-    assert json.loads(answers["access_range"])["access"]["access_range"] == {
-        "start_timestamp": 1704067200000,
-        "end_timestamp": None,
-    }
-    assert "start_time 2023-06-01T00:00:00.000Z is before" in answers["access_range"]
-    assert json.loads(answers["problem"])["type"] == "http://h/sandbox/#problem"
-    assert answers["gateway"].startswith("<html><head><title>502 Bad Gateway</title>")
-    assert "504 Gateway Timeout" in answers["gateway_timeout"]
-    echoed = json.loads(answers["echo"])
-    assert echoed["api_key_b64"] == base64.b64encode(DEMO_KEY.encode()).decode()
-    assert answers["rate_limit_headers"] == (
-        'RateLimit-Policy: "default";q=2;w=10\nRateLimit: "default";r=1;t=7'
-    )
-
-
-def test_it_builds_example_urls_from_the_root() -> None:
-    examples = [endpoint.example for endpoint in docs.endpoints("http://h/sandbox/")]
-    assert (
-        "http://h/sandbox/us/v2/data/trades.v1/exchanges/cbse/spot/btc-usd/aggregations/ohlcv"
-        "?interval=1h&page_size=24" in examples
-    )
-    assert "http://h/sandbox/reference/v1/instruments" in examples
-    assert all(example.startswith("http://h/sandbox/") for example in examples)
-
-
-def test_it_gives_an_example_for_the_eu_host_and_api_v3() -> None:
-    urls = [url for _label, url in docs.examples("http://h/sandbox/")]
-    assert (
-        "http://h/sandbox/eu/v3/data/trades.v1/exchanges/cbse/spot/eth-usd/trades?page_size=5"
-        in urls
-    )
-    assert len(urls) == len(docs.endpoints("http://h/sandbox/")) + 1
 
 
 # --- echo and redirects -------------------------------------------------------------------
