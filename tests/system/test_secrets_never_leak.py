@@ -6,6 +6,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from celery.signals import before_task_publish
@@ -14,6 +15,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from apps.api import services as api_services
 from apps.egress.redaction import secret_forms
 from apps.runs import secrets
 from apps.runs.models import Attempt, Run
@@ -109,7 +111,8 @@ def test_a_key_typed_anywhere_is_found_nowhere_in_any_encoding(
     """Issue 13, rows 6 and 7: the key in the key field, the URL's path and query, a
     parameter line, a custom header and the body; the upstream echoes it in every encoding
     (body, JSON escapes, headers, reason phrase). It is in no table, log, Celery message,
-    page, export or share page, in any encoding; an edit and re-run sends it again."""
+    page, export, share page or API answer, in any encoding; an edit and re-run sends it
+    again."""
     caplog.set_level("DEBUG")
     worker_log = ARTIFACTS / "test-worker.log"
     log_start = worker_log.stat().st_size
@@ -153,6 +156,29 @@ def test_a_key_typed_anywhere_is_found_nowhere_in_any_encoding(
     }
     assert "[redacted]" in pages["share page"] and "401" in pages["compare page"]
     json.loads(pages["HAR"])
+    # The pages made from the run (a monitor, a saved request, the fixes) and the API's answers.
+    for name in ("monitors:new", "saved:save_run", "runs:try_fix", "runs:reauthenticate"):
+        answer = client.get(reverse(name, args=[first.id]))
+        assert answer.status_code in (200, 302, 405), (name, answer.status_code)
+        pages[name] = answer.text
+    _, api_token = api_services.create_token(
+        user=owner, team=first.team, name="leaks", lifetime=timedelta(days=1)
+    )
+    api = Client(headers={"Authorization": f"Bearer {api_token}"})
+    for place, name, args in (
+        ("API run", "api:get_run", [first.id]),
+        ("API second run", "api:get_run", [second.id]),
+        ("API log", "api:list_runs", []),
+        ("API share links", "api:list_share_links", [first.id]),
+    ):
+        answer = api.get(reverse(name, args=args))
+        assert answer.status_code == 200, (name, answer.text[:500])
+        pages[place] = answer.text
+    for place, name in (("API CSV", "api:export_csv"), ("API HAR", "api:export_har")):
+        answer = api.get(reverse(name))
+        assert answer.status_code == 200, name
+        pages[place] = streamed_body(answer).decode()
+    assert "[redacted]" in pages["API run"] and str(second.id) in pages["API log"]
     places = {
         **pages,
         "every table": _rows_of_every_table(),
