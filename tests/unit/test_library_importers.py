@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,7 @@ from apps.library.importers.collection import ImportFailed
 from apps.library.importers.har import parse_har
 from apps.library.importers.native import parse_native
 from apps.library.importers.openapi import collection_from_spec
+from apps.library.importers.postman import parse_postman
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -107,3 +109,11 @@ def test_the_own_format_is_read_and_checked() -> None:
         parse_native(json.dumps(data))
     with pytest.raises(ImportFailed, match="version 1 is read"):
         parse_native(json.dumps({**data, "version": 2}))
+
+
+@pytest.mark.parametrize("parse", [parse_har, parse_native, parse_postman])
+def test_a_file_nested_deeper_than_json_reads_is_refused_with_a_message(parse: Any) -> None:
+    """Was a RecursionError (a 500 on the import pages)."""
+    deep = '{"log": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(ImportFailed, match="nested too deeply"):
+        parse(deep)

@@ -1,7 +1,9 @@
 """What every collection importer gives: a named collection of requests in folders, with
 its variables. Pure data; the library stores it in one transaction."""
 
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
 MAX_FILE_BYTES = 5 * 1_048_576
 MAX_REQUESTS = 1000
@@ -9,6 +11,15 @@ MAX_REQUESTS = 1000
 
 class ImportFailed(ValueError):
     """The file cannot be imported; the message names what is wrong and where."""
+
+
+def loads_json(raw: str | bytes) -> Any:
+    """`json.loads`, with text nested too deeply for it (a RecursionError, then a 500)
+    refused as a ValueError, as text that is not JSON is."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("it is nested too deeply to be read") from None
 
 
 @dataclass
