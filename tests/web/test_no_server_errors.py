@@ -85,7 +85,17 @@ NUMBERS = st.one_of(
     st.sampled_from(["9" * 40, "-9" * 20, "1e999", "NaN", "inf", "-1", "0x10", "\uff11\uff12"]),
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
 )
+# JSON nested deeper than Python's json reads (a RecursionError past ~10,000 levels here), bare
+# and inside a document.
+DEEP_JSON = st.sampled_from(
+    [
+        "[" * 20_000 + "]" * 20_000,
+        '{"log": ' + "[" * 20_000 + "]" * 20_000 + "}",
+        '{"info": {}, "item": ' + "[" * 20_000 + "]" * 20_000 + "}",
+    ]
+)
 HOSTILE = st.one_of(
+    DEEP_JSON,
     st.text(max_size=40),
     st.sampled_from(
         [
@@ -118,7 +128,8 @@ OTHER_NAMES = [
     "headers", "body", "api_key", "profile", "follow_redirects", "auto_retry", "keep_api_key",
     "mode", "visibility", "state", "name", "role", "email", "username", "password", "token",
     "new_password1", "new_password2", "old_password", "interval", "sort",
-    "continuation_token", "instrument_class", "code",
+    "continuation_token", "instrument_class", "code", "text", "action", "entries",
+    "variables", "folder", "collection", "environment", "assertions",
 ]  # fmt: skip
 # The API's JSON fields (apps/api/schemas.py), beside the names above.
 API_NAMES = [
