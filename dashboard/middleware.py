@@ -18,28 +18,39 @@ class OversizedFormMiddleware:
     its form says at the field that the value is over its limit: nothing else is lost.
 
     Only `application/x-www-form-urlencoded` posts, the kind the project's forms send; one
-    larger than MAX_FORM_POST_BYTES gets a 413 page.
+    larger than MAX_FORM_POST_BYTES gets a 413 page. Only for the views of those forms (the
+    CSRF-protected ones): the API and the sandbox read the body themselves (once the stream
+    is read here they could not, and answered 500), and refuse a body too large on their own.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if (
-            request.method == "POST"
-            and limit is not None
-            and request.content_type == "application/x-www-form-urlencoded"
-        ):
-            length = _content_length(request)
-            if length > MAX_FORM_POST_BYTES:
-                return _too_large()
-            if length > limit:
-                # Django's own attributes, set as its parser would: the stubs type POST as
-                # immutable and don't know _files.
-                request.POST = _read_fields(request, length=length, field_limit=limit)  # type: ignore[assignment]
-                request._files = MultiValueDict()  # type: ignore[attr-defined]  # none in such a post
+        if _form_post(request) and _content_length(request) > MAX_FORM_POST_BYTES:
+            return _too_large()
         return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: object,
+        view_kwargs: object,
+    ) -> None:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is None or not _form_post(request) or getattr(view_func, "csrf_exempt", False):
+            return
+        length = _content_length(request)
+        if length > limit:
+            # Django's own attributes, set as its parser would: the stubs type POST as
+            # immutable and don't know _files.
+            request.POST = _read_fields(request, length=length, field_limit=limit)  # type: ignore[assignment]
+            request._files = MultiValueDict()  # type: ignore[attr-defined]  # none in such a post
+
+
+def _form_post(request: HttpRequest) -> bool:
+    return request.method == "POST" and request.content_type == "application/x-www-form-urlencoded"
 
 
 def _content_length(request: HttpRequest) -> int:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -70,7 +71,7 @@ from apps.library.importers.curl import CurlError, parse_curl
 from apps.library.models import CollectionRun
 from apps.runs import exports, selectors, services
 from apps.runs.filters import Cursor, parse_filters
-from apps.runs.forms import ReauthenticateForm, RunForm
+from apps.runs.forms import MAX_BODY_CHARS, ReauthenticateForm, RunForm
 from apps.runs.models import Attempt, Run
 from apps.runs.recorded import (
     Recorded,
@@ -211,6 +212,20 @@ def _not_authenticated(request: HttpRequest, exc: NotAuthenticated) -> HttpRespo
 def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
     return problem_response(
         Problematic(429, exc.message, headers={"Retry-After": str(exc.retry_after)})
+    )
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    """A body larger than Django reads (DATA_UPLOAD_MAX_MEMORY_SIZE): said at the body, with
+    the limits, not a 500."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+    message = (
+        f"The request body is larger than the API reads ({limit:,} bytes); a run's body is at "
+        f"most {MAX_BODY_CHARS // 1024} KiB ({MAX_BODY_CHARS:,} characters)."
+    )
+    return problem_response(
+        Problematic(413, message, errors=[("body", message)], title="Your request is too large")
     )
 
 

@@ -357,9 +357,13 @@ def _hop_facts(
     )
 
 
+# Control characters but the tab: not in a header value (RFC 9110 §5.5).
+_UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _refuse_request(request: OutboundRequest, limits: Limits) -> Failure | None:
     """Why the request as composed cannot be sent, before anything is resolved."""
-    for name, _ in request.headers:
+    for name, value in request.headers:
         lowered = name.strip().lower()
         if lowered in FORBIDDEN_REQUEST_HEADERS or lowered.startswith("proxy-"):
             return Failure(
@@ -367,6 +371,14 @@ def _refuse_request(request: OutboundRequest, limits: Limits) -> Failure | None:
                 f"The header {name.strip()} is set by the HTTP client itself (or would change "
                 "where the request goes) and cannot be sent.",
                 "forbidden_header",
+            )
+        if any(ord(char) > 255 or _UNSENDABLE.match(char) for char in value):
+            # http.client would raise UnicodeEncodeError (outside Latin-1), or send it.
+            return Failure(
+                FailureKind.INVALID_URL,
+                f"The value of the header {name.strip()} has a character HTTP cannot carry "
+                "(only Latin-1 characters, and no control characters).",
+                "invalid_header",
             )
     if len(request.body) > limits.max_request_body_bytes:
         return Failure(

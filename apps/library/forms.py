@@ -1,4 +1,3 @@
-import json
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -19,6 +18,7 @@ from apps.library.importers.collection import (
     ImportedRequest,
     ImportFailed,
     check_size,
+    loads_json,
 )
 from apps.library.importers.curl import MAX_COMMAND_CHARS, CurlError, ParsedCurl, parse_curl
 from apps.library.importers.har import parse_har
@@ -190,7 +190,7 @@ class CollectionImportForm(forms.Form):
     def _read(self, cleaned: dict[str, Any], raw: str | bytes, name: str) -> None:
         check_size(raw, what="file")
         try:
-            data = json.loads(raw)
+            data = loads_json(raw)
         except ValueError:
             data = None  # YAML, or not a document at all: only OpenAPI may be YAML
         if isinstance(data, dict) and "info" in data and "item" in data:

@@ -327,7 +327,7 @@ def _check_time(assertion: dict[str, Any], seen: Observation, line: str) -> Fail
 def _check_json(assertion: dict[str, Any], seen: Observation, line: str) -> Failed | None:
     try:
         document: Any = json.loads(seen.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than json reads: not JSON to it
         return Failed(
             assertion=line,
             title="The body is not JSON",

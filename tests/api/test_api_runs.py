@@ -618,3 +618,25 @@ def test_a_har_time_that_is_no_duration_is_taken_as_unknown(
     )
     assert response.status_code == 201, response.content
     assert response.json()["result"]["duration_ms"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", json.dumps({"url": "https://x.example/", "body": "x" * 3_000_000})),
+        ("application/x-www-form-urlencoded", "body=" + "x" * 3_000_000),
+    ],
+)
+def test_a_body_larger_than_django_reads_is_refused_at_the_body(
+    teammate_api: ApiClient, content_type: str, body: str
+) -> None:
+    """Was a 500: Django's RequestDataTooBig (JSON), or the stream already read by the form
+    middleware (a form post)."""
+    response = teammate_api.client.post(
+        "/api/v1/runs", body, content_type=content_type, headers=teammate_api.headers
+    )
+    assert response.status_code == 413
+    problem = response.json()
+    assert "at most 256 KiB" in problem["detail"]
+    assert [error["field"] for error in problem["errors"]] == ["body"]
+    assert not Run.objects.exists()

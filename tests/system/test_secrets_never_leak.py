@@ -162,8 +162,8 @@ def test_a_key_typed_anywhere_is_found_nowhere_in_any_encoding(
     """Issue 13, rows 6 and 7: the key in the key field, the URL's path and query, a
     parameter line, a custom header and the body; the upstream echoes it in every encoding
     (body, JSON escapes, headers, reason phrase). It is in no table, log, Celery message,
-    page, export, share page or answer of the JSON API, in any encoding; an edit and re-run
-    sends it again."""
+    page, export, share page or answer of the JSON API, in any encoding; nor in the pages made
+    from the run (a monitor, a saved request, the fixes); an edit and re-run sends it again."""
     caplog.set_level("DEBUG")
     worker_log = ARTIFACTS / "test-worker.log"
     log_start = worker_log.stat().st_size
@@ -206,6 +206,11 @@ def test_a_key_typed_anywhere_is_found_nowhere_in_any_encoding(
     }
     assert "[redacted]" in pages["share page"] and "401" in pages["compare page"]
     json.loads(pages["HAR"])
+    # The pages made from the run (a monitor, a saved request, the fixes).
+    for name in ("monitors:new", "saved:save_run", "runs:try_fix", "runs:reauthenticate"):
+        answer = client.get(reverse(name, args=[first.id]))
+        assert answer.status_code in (200, 302, 405), (name, answer.status_code)
+        pages[name] = answer.text
     answers = _api_answers(team, owner, first, second)
     places = {
         **pages,

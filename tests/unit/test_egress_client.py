@@ -281,6 +281,18 @@ def test_it_changes_the_method_on_a_redirect_as_browsers_do(
             FailureKind.INVALID_URL,
             "invalid_header",
         ),
+        # Values HTTP cannot carry (the form refuses them; a request composed elsewhere
+        # failed the worker with UnicodeEncodeError).
+        (
+            OutboundRequest("GET", "http://127.0.0.1:9/", headers=[("X-A", "\U0001f600")]),
+            FailureKind.INVALID_URL,
+            "invalid_header",
+        ),
+        (
+            OutboundRequest("GET", "http://127.0.0.1:9/", headers=[("X-A", "a\x7fb")]),
+            FailureKind.INVALID_URL,
+            "invalid_header",
+        ),
     ],
 )
 def test_it_refuses_requests_over_their_caps_before_connecting(

@@ -1,6 +1,8 @@
 """What every collection importer gives and the limits they all check
 (apps.library.importers.collection)."""
 
+from typing import Any
+
 import pytest
 
 from apps.library.importers.collection import (
@@ -12,6 +14,9 @@ from apps.library.importers.collection import (
     check_size,
     is_api_key_header,
 )
+from apps.library.importers.har import parse_har
+from apps.library.importers.native import parse_native
+from apps.library.importers.postman import parse_postman
 
 
 @pytest.mark.parametrize(
@@ -56,3 +61,11 @@ def test_it_takes_up_to_so_many_requests_and_no_more() -> None:
     assert str(caught.value) == (
         f"The file holds {MAX_REQUESTS + 1} requests; up to {MAX_REQUESTS} can be imported at once."
     )
+
+
+@pytest.mark.parametrize("parse", [parse_har, parse_native, parse_postman])
+def test_a_file_nested_deeper_than_json_reads_is_refused_with_a_message(parse: Any) -> None:
+    """Was a RecursionError (a 500 on the import pages)."""
+    deep = '{"log": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(ImportFailed, match="nested too deeply"):
+        parse(deep)

@@ -86,6 +86,13 @@ def test_a_body_that_is_not_json_says_so() -> None:
     assert "Maintenance" in failed.evidence[0]
 
 
+def test_a_body_nested_deeper_than_json_reads_is_not_json() -> None:
+    """Was a RecursionError in the worker that evaluates a monitor's check."""
+    seen = Observation(status=200, body="[" * 100_000 + "]" * 100_000)
+    (failed,) = evaluate([parse("json $.result exists")], seen)
+    assert failed.title == "The body is not JSON"
+
+
 @pytest.mark.parametrize(
     ("text", "message_part"),
     [

@@ -110,6 +110,8 @@ def test_picked_entries_are_sent_as_new_runs(owner: User) -> None:
         ({"text": HAR, "entries": ["0"], "action": "save"}, "Name the collection"),
         ({"text": '{"log": {}}', "action": "read"}, "no `log.entries` list"),
         ({"action": "read"}, "Choose a HAR file"),
+        # Was a 500 (RecursionError): JSON nested deeper than Python's json reads.
+        ({"text": '{"log": ' + "[" * 100_000 + "]" * 100_000 + "}"}, "nested too deeply"),
     ],
 )
 def test_mistakes_are_named_and_nothing_is_done(owner: User, data: dict, message: str) -> None:

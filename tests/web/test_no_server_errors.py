@@ -1,6 +1,8 @@
 """No input gives a 5xx: every URL pattern of the project, GET and POST, with generated paths,
 query strings and form fields (hostile text, huge numbers, odd dates, bytes that are not
-UTF-8), signed in as a member of a team that has runs, a share link and an invite.
+UTF-8), signed in as a member of a team that has runs, a share link and an invite. The API's
+patterns are called with the member's bearer token (a session does not sign in there), and
+POSTed a generated JSON body as well as a form.
 
 The patterns are read from the URL resolver, so a URL added later is driven too. Ids in paths
 are often those of the team's real objects, so that views get past their 404s. The test
@@ -8,6 +10,7 @@ client re-raises a view's exception, so an error fails the test even where a han
 have turned it into a page.
 """
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,12 +20,13 @@ from urllib.parse import quote, quote_from_bytes
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.accounts.models import Membership, Team
 from apps.accounts.services import create_invite
+from apps.api import services as api_services
 from apps.runs.models import Run
 from apps.sharing import services as sharing_services
 from tests.support.clients import client_for
@@ -82,7 +86,17 @@ NUMBERS = st.one_of(
     st.sampled_from(["9" * 40, "-9" * 20, "1e999", "NaN", "inf", "-1", "0x10", "\uff11\uff12"]),
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
 )
+# JSON nested deeper than Python's json reads (a RecursionError past ~10,000 levels here), bare
+# and inside a document.
+DEEP_JSON = st.sampled_from(
+    [
+        "[" * 20_000 + "]" * 20_000,
+        '{"log": ' + "[" * 20_000 + "]" * 20_000 + "}",
+        '{"info": {}, "item": ' + "[" * 20_000 + "]" * 20_000 + "}",
+    ]
+)
 HOSTILE = st.one_of(
+    DEEP_JSON,
     st.text(max_size=40),
     st.sampled_from(
         [
@@ -115,8 +129,30 @@ OTHER_NAMES = [
     "headers", "body", "api_key", "profile", "follow_redirects", "auto_retry", "keep_api_key",
     "mode", "visibility", "state", "name", "role", "email", "username", "password", "token",
     "new_password1", "new_password2", "old_password", "interval", "sort",
-    "continuation_token", "instrument_class", "code",
+    "continuation_token", "instrument_class", "code", "text", "action", "entries",
+    "variables", "folder", "collection", "environment", "assertions",
 ]  # fmt: skip
+# The API's JSON fields (apps/api/schemas.py), beside the names above.
+API_NAMES = [
+    "command", "env", "cause", "index", "environment", "collection", "saved_request", "pairs",
+    "value", "enabled", "channel", "kind", "target", "assertions", "schedule", "monitor",
+    "expires_in_days", "monitors", "requests", "variables",
+]  # fmt: skip
+JSON_SCALARS = st.one_of(
+    HOSTILE,
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=False),
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["name", "value", *OTHER_NAMES]), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
 
 
 def _encoded(value: str | bytes) -> str:
@@ -147,6 +183,20 @@ def fields(draw: st.DrawFn, world: dict[str, object]) -> str:
     return "&".join(f"{_encoded(pairs[i][0])}={_encoded(pairs[i][1])}" for i in order)
 
 
+@st.composite
+def json_bodies(draw: st.DrawFn) -> bytes:
+    """A JSON body for the API: an object of the names its endpoints read (and others) with
+    any JSON values; now and then JSON nested past any parser's depth, or no JSON at all."""
+    kind = draw(st.integers(min_value=0, max_value=9))
+    if kind == 0:
+        return draw(st.sampled_from([b"[" * 1000 + b"]" * 1000, b"{" * 5, b"\xff\xfe", b""]))
+    if kind == 1:
+        return json.dumps(draw(JSON_VALUES)).encode()
+    names = st.sampled_from([*OTHER_NAMES, *API_NAMES, *DATE_NAMES, *NUMBER_NAMES, *ID_NAMES])
+    body = draw(st.dictionaries(names, JSON_VALUES, max_size=8))
+    return json.dumps(body).encode()
+
+
 @pytest.fixture
 def world(team: Team, owner: User, teammate: User) -> dict[str, object]:
     """A team with runs (one with an odd body), a share link and an invite; the ids that
@@ -163,7 +213,11 @@ def world(team: Team, owner: User, teammate: User) -> dict[str, object]:
     )
     invite, _ = create_invite(team=team, created_by=owner, lifetime=timedelta(days=1))
     membership = Membership.objects.get(user=teammate)
+    _, api_token = api_services.create_token(
+        user=teammate, team=team, name="property test", lifetime=timedelta(days=1)
+    )
     return {
+        "api_token": api_token,
         "uuids": [str(run.id), str(odd.id), str(team.id), str(link.id), str(invite.id)],
         "token": token,
         "membership": str(membership.id),
@@ -210,6 +264,31 @@ def test_every_url_pattern_is_driven() -> None:
     names = {name for _, name in PATTERNS}
     assert {"home", "runs:new", "runs:detail", "sharing:shared", "sandbox:market"} <= names
     assert len(PATTERNS) > 40
+    for area in ("api:", "saved:", "vault:", "monitors:", "api_tokens:", "library:", "status:"):
+        assert any(name.startswith(area) for name in names), area
+
+
+@pytest.mark.parametrize(
+    ("name", "takes_run"),
+    [("api:list_runs", False), ("api:get_run", True), ("api:create_run", False)],
+)
+def test_the_api_is_driven_past_its_authentication(
+    name: str, takes_run: bool, world: dict[str, object], team: Team, teammate: User
+) -> None:
+    """With the member's token the API answers (not 401), so its views are what is driven."""
+    run_id = cast(list[str], world["uuids"])[0]
+    path = reverse(name, args=[run_id] if takes_run else [])
+    client = member_client(team, teammate)
+    headers = api_headers(name, world)
+    assert client.get(path, headers=headers).status_code in (200, 405)
+    answer = client.post(path, b"{}", content_type="application/json", headers=headers)
+    assert answer.status_code in (405, 422)
+    assert client.get(path).status_code in (401, 405)  # a session alone: not signed in
+
+
+def api_headers(name: str, world: dict[str, object]) -> dict[str, str]:
+    """The member's bearer token for the API's patterns; nothing for the pages'."""
+    return {"Authorization": f"Bearer {world['api_token']}"} if name.startswith("api") else {}
 
 
 @pytest.mark.parametrize(("regex", "name"), PATTERNS, ids=[name for _, name in PATTERNS])
@@ -230,10 +309,21 @@ def test_no_input_answers_a_server_error(
     path = data.draw(paths(regex, world), label="path")
     query = data.draw(fields(world), label="query")
     client = member_client(team, teammate)
-    _check(client.get(path, QUERY_STRING=query), name, "GET", path, query)
+    headers = api_headers(name, world)
+    _check(client.get(path, QUERY_STRING=query, headers=headers), name, "GET", path, query)
     form = data.draw(fields(world), label="form")
     response = client.post(
-        path, form, content_type="application/x-www-form-urlencoded", QUERY_STRING=query
+        path,
+        form,
+        content_type="application/x-www-form-urlencoded",
+        QUERY_STRING=query,
+        headers=headers,
     )
     _check(response, name, "POST", path, query)
+    if name.startswith("api"):
+        body = data.draw(json_bodies(), label="json")
+        response = client.post(
+            path, body, content_type="application/json", QUERY_STRING=query, headers=headers
+        )
+        _check(response, name, "POST json", path, query)
     assert Run.objects.filter(team=team).exists()  # the world is still there

@@ -4,6 +4,7 @@ generators' keyset batches over the database."""
 import csv
 import io
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -284,3 +285,51 @@ def test_a_run_with_a_deeply_nested_body_leaves_the_har_valid(team: Team, owner:
     entries = har_entries(client_for(owner).get(reverse("runs:export_har")))
     assert len(entries) == 2
     assert nested in [entry["response"]["content"]["text"] for entry in entries]
+
+
+def test_a_run_the_har_writer_cannot_write_is_left_out_and_said(
+    team: Team, owner: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An export is valid or explained, never half a file: one entry that raises."""
+    bad, good = finished_run(team, owner), finished_run(team, owner)
+    write = exports.har_entry_text
+
+    def failing(run: object, attempt: object, *, run_url: str) -> str:
+        if getattr(run, "id", None) == bad.id:
+            raise ValueError("stored data this writer cannot write")
+        return write(run, attempt, run_url=run_url)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(exports, "har_entry_text", failing)
+    document = json.loads(body(client_for(owner).get(reverse("runs:export_har"))))
+    assert har_problems(document) == []
+    assert [entry["_run"] for entry in document["log"]["entries"]] == [
+        f"http://testserver{reverse('runs:detail', args=[good.id])}"
+    ]
+    assert document["log"]["comment"] == "1 run(s) could not be exported and are left out."
+
+
+@pytest.mark.parametrize(
+    ("name", "batches"),
+    [("runs:export_har", "run_row_batches"), ("runs:export_csv", "run_batches")],
+)
+def test_an_export_that_fails_half_way_ends_valid_and_says_it_is_short(
+    team: Team, owner: User, monkeypatch: pytest.MonkeyPatch, name: str, batches: str
+) -> None:
+    for _ in range(3):
+        finished_run(team, owner)
+    real = getattr(exports, batches)
+
+    def first_batch_then_error(*args: object, **kwargs: object) -> Iterator[object]:
+        yield next(iter(real(*args, **{**kwargs, "size": 1})))
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(exports, batches, first_batch_then_error)
+    text = body(client_for(owner).get(reverse(name)))
+    if name == "runs:export_har":
+        document = json.loads(text)
+        assert len(document["log"]["entries"]) == 1
+        assert document["log"]["comment"] == exports.STOPPED_EARLY
+    else:
+        rows = list(csv.reader(io.StringIO(text)))
+        assert rows[0] == list(exports.CSV_COLUMNS) and len(rows) == 3
+        assert rows[-1] == [exports.STOPPED_EARLY]

@@ -1204,3 +1204,15 @@ def test_it_caps_large_answers_by_a_setting(api: Client, settings: Any) -> None:
     assert_error(response, 400)
     assert "from 1 to 4" in response.json()["message"]
     assert api.get("/sandbox/bomb").status_code == 200  # its default, cut to the cap
+
+
+@pytest.mark.django_db
+def test_it_echoes_a_form_post_larger_than_django_reads(api: Client) -> None:
+    """The form middleware left the sandbox's stream alone: the echo got an empty body."""
+    response = api.post(
+        "/sandbox/echo",
+        "note=" + "x" * 3_000_000,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    assert "note=xxxxxxxx" in response.content.decode()

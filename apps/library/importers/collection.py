@@ -1,7 +1,9 @@
 """What every collection importer gives: a named collection of requests in folders, with
 its variables. Pure data; the library stores it in one transaction."""
 
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from apps.runs.secrets import API_KEY_HEADER
 
@@ -17,6 +19,15 @@ def is_api_key_header(name: str) -> bool:
 
 class ImportFailed(ValueError):
     """The file cannot be imported; the message names what is wrong and where."""
+
+
+def loads_json(raw: str | bytes) -> Any:
+    """`json.loads`, with text nested too deeply for it (a RecursionError, then a 500)
+    refused as a ValueError, as text that is not JSON is."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("it is nested too deeply to be read") from None
 
 
 @dataclass

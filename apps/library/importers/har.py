@@ -1,7 +1,6 @@
 """A HAR file (as browsers' DevTools, Playwright or this dashboard export it) as a
 collection: each entry a request, in a folder per host. Pure: no Django, no network."""
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +12,7 @@ from apps.library.importers.collection import (
     check_count,
     check_size,
     is_api_key_header,
+    loads_json,
 )
 
 # Headers the HTTP client sets itself, and HTTP/2 pseudo-headers (":authority" …).
@@ -23,13 +23,13 @@ CLIENT_HEADERS = frozenset(
 
 def har_entries(raw: str | bytes) -> list[object]:
     """The file's entries, as they are (for the diagnose-as-recorded path)."""
-    return list(json.loads(raw)["log"]["entries"])
+    return list(loads_json(raw)["log"]["entries"])
 
 
 def parse_har(raw: str | bytes, *, name: str = "Imported HAR") -> ImportedCollection:
     check_size(raw, what="file")
     try:
-        data = json.loads(raw)
+        data = loads_json(raw)
     except ValueError as error:
         raise ImportFailed(f"The file is not JSON: {error}.") from None
     log = data.get("log") if isinstance(data, dict) else None

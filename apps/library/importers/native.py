@@ -10,7 +10,6 @@
 Secret values are never written: each is a `{{variable}}` to be given a value after import.
 """
 
-import json
 from typing import Any
 
 from apps.library.importers.collection import (
@@ -19,6 +18,7 @@ from apps.library.importers.collection import (
     ImportFailed,
     check_count,
     check_size,
+    loads_json,
 )
 
 FORMAT = "apidiag.collection"
@@ -32,7 +32,7 @@ def is_native(data: object) -> bool:
 def parse_native(raw: str | bytes) -> ImportedCollection:
     check_size(raw, what="file")
     try:
-        data = json.loads(raw)
+        data = loads_json(raw)
     except ValueError as error:
         raise ImportFailed(f"The file is not JSON: {error}.") from None
     if not is_native(data):

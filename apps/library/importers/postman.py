@@ -15,6 +15,7 @@ from apps.library.importers.collection import (
     check_count,
     check_size,
     is_api_key_header,
+    loads_json,
 )
 
 SCHEMAS = ("/collection/v2.1", "/collection/v2.0")
@@ -25,7 +26,7 @@ def parse_postman(raw: str | bytes) -> ImportedCollection:
     """The collection in a Postman export; ImportFailed names what is wrong and where."""
     check_size(raw, what="file")
     try:
-        data = json.loads(raw)
+        data = loads_json(raw)
     except ValueError as error:
         raise ImportFailed(f"The file is not JSON: {error}.") from None
     if not isinstance(data, dict) or not isinstance(data.get("info"), dict):
@@ -184,7 +185,7 @@ def _body(raw: object, request: ImportedRequest, place: str, warnings: list[str]
         graphql = raw["graphql"]
         variables = _text(graphql.get("variables")).strip()
         try:
-            parsed = json.loads(variables) if variables else {}
+            parsed = loads_json(variables) if variables else {}
         except ValueError:
             raise ImportFailed(f"`{place}.request.body.graphql.variables` is not JSON.") from None
         request.body = json.dumps({"query": _text(graphql.get("query")), "variables": parsed})
