@@ -31,6 +31,17 @@ LIFETIMES = ("1h", "1d", "7d", "30d", "never")
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
+def say(text: str) -> None:
+    """A line on standard output. When the reader has gone (`apidiag … | head`), the rest is
+    dropped quietly and the command still exits with its verdict's code."""
+    try:
+        click.echo(text)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def fail(message: str) -> NoReturn:
     click.echo(f"apidiag: {message}", err=True)
     sys.exit(USAGE)
@@ -152,13 +163,13 @@ def finish(run: dict[str, Any], link: dict[str, Any] | None, as_json: bool) -> N
         shown = dict(run)
         if link is not None:
             shown["share_link"] = link
-        click.echo(json.dumps(shown, indent=2))
+        say(json.dumps(shown, indent=2))
     else:
         for line in verdict_lines(run):
-            click.echo(line)
+            say(line)
         if link is not None:
             expiry = link.get("expires_at") or "never"
-            click.echo(f"Share: {link['url']} ({link['visibility']}, until {expiry})")
+            say(f"Share: {link['url']} ({link['visibility']}, until {expiry})")
     sys.exit(exit_code_of(run))
 
 
@@ -317,14 +328,14 @@ def run_library(
         fail(str(error))
     summary["runs"], summary["finished"] = runs, True
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
+        say(json.dumps(summary, indent=2))
     else:
         where = f" in {summary['environment']}" if summary.get("environment") else ""
-        click.echo(f"{summary['collection']}{where}: {len(runs)} runs, {summary['url']}")
+        say(f"{summary['collection']}{where}: {len(runs)} runs, {summary['url']}")
         for one in runs:
-            click.echo(verdict_lines(one)[0] + f"  {(one.get('request') or {}).get('url', '')}")
+            say(verdict_lines(one)[0] + f"  {(one.get('request') or {}).get('url', '')}")
         for skipped in summary["skipped"]:
-            click.echo(f"Not sent: {skipped['name']}: {skipped['reason']}")
+            say(f"Not sent: {skipped['name']}: {skipped['reason']}")
     codes = [exit_code_of(one) for one in runs]
     if summary["skipped"]:
         codes.append(USAGE)
@@ -343,15 +354,15 @@ def collections(obj: Context, as_json: bool) -> None:
     except UsageError as error:
         fail(str(error))
     if as_json:
-        click.echo(json.dumps({"collections": found, "environments": environments}, indent=2))
+        say(json.dumps({"collections": found, "environments": environments}, indent=2))
         return
     for collection in found:
-        click.echo(f"{collection['name']}  ({len(collection['requests'])} requests)")
+        say(f"{collection['name']}  ({len(collection['requests'])} requests)")
         for saved in collection["requests"]:
             folder = f"{saved['folder']}/" if saved["folder"] else ""
-            click.echo(f"  {folder}{saved['name']}: {saved['method']} {saved['url']}")
+            say(f"  {folder}{saved['name']}: {saved['method']} {saved['url']}")
     if environments:
-        click.echo("Environments: " + ", ".join(e["name"] for e in environments))
+        say("Environments: " + ", ".join(e["name"] for e in environments))
 
 
 @cli.command()
@@ -395,19 +406,19 @@ def diagnose(
         runs.append(run)
         worst = max(worst, exit_code_of(run))
     if as_json:
-        click.echo(json.dumps(runs, indent=2))
+        say(json.dumps(runs, indent=2))
         sys.exit(worst)
     for run in runs:
         result = run.get("result") or {}
         diagnosis = run.get("diagnosis") or {}
         request = run.get("request") or {}
         status = result.get("status") if result.get("outcome") == "response" else "—"
-        click.echo(
+        say(
             f"{status} {request.get('method')} {request.get('url')}\n"
             f"    {diagnosis.get('code')}: {diagnosis.get('title')}\n    Run: {run.get('url')}"
         )
         if run.get("share_link"):
-            click.echo(f"    Share: {run['share_link']['url']}")
+            say(f"    Share: {run['share_link']['url']}")
     sys.exit(worst)
 
 
@@ -467,7 +478,7 @@ def log(
     except UsageError as error:
         fail(str(error))
     if as_json:
-        click.echo(json.dumps(page, indent=2))
+        say(json.dumps(page, indent=2))
         return
     rows = [("WHEN (UTC)", "WHO", "METHOD", "STATUS", "HOST", "DIAGNOSIS", "MS")]
     for item in page["runs"]:
@@ -480,11 +491,11 @@ def log(
         )  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        say("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
     if not page["runs"]:
-        click.echo("(no runs match)")
+        say("(no runs match)")
     elif page.get("next_cursor"):
-        click.echo(f"(more: add --before {page['next_cursor']} for the next page)")
+        say(f"(more: add --before {page['next_cursor']} for the next page)")
 
 
 def main() -> None:

@@ -189,3 +189,19 @@ def test_a_file_that_is_not_a_har_exits_4(tmp_path: Path) -> None:
 def test_help_exits_0() -> None:
     done = apidiag("--help")
     assert done.returncode == 0 and "diagnose" in done.stdout
+
+
+def test_a_reader_that_goes_away_does_not_change_the_exit_code() -> None:
+    """`apidiag … | head`: the verdict's exit code stands, with no traceback."""
+    program = (
+        "import sys\nfrom apidiag.main import say\n"
+        "for _ in range(20000):\n    say('x' * 100)\nsys.exit(2)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", program], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.read(10)
+    process.stdout.close()
+    assert process.wait(timeout=60) == 2
+    assert process.stderr.read() == b""
