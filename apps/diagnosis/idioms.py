@@ -206,7 +206,8 @@ def _codes(facts: Facts, profile: Profile, idioms: Idioms) -> list[Idiom]:
     """Machine codes in the body (the shape's code, kind) or an error-code header."""
     found: list[Idiom] = []
     error = facts.body.error if facts.body else None
-    candidates: list[tuple[str, str, str]] = []  # (source, name, code)
+    # (source, name, code); source "flag": a member set to true, named for its code
+    candidates: list[tuple[str, str, str]] = []
     if error is not None:
         candidates += [
             ("body", path, value) for role, path, value in error.fields if role == "code"
@@ -214,6 +215,7 @@ def _codes(facts: Facts, profile: Profile, idioms: Idioms) -> list[Idiom]:
         candidates += [
             ("body", path, value) for role, path, value in error.fields if role == "kind"
         ]
+    candidates += _flags(facts.body.data if facts.body else None)
     for name in idioms.code_headers:
         value = facts.response_header(name)
         if value:
@@ -236,6 +238,8 @@ def _codes(facts: Facts, profile: Profile, idioms: Idioms) -> list[Idiom]:
             note = f"A machine code that means: {idiom_name.replace('_', ' ')}."
             if idiom_name in _OAUTH_ERRORS:
                 note = "An OAuth 2.0 error code (RFC 6749 §5.2)."
+            if source == "flag":
+                note = f"Set to true: the body says {idiom_name.replace('_', ' ')}."
             found.append(Idiom(idiom_name, (_code_line(facts, source, name, code, note),)))
     if found and error is not None and error.message:
         path = next(p for role, p, _ in error.fields if role == "message")
@@ -246,7 +250,28 @@ def _codes(facts: Facts, profile: Profile, idioms: Idioms) -> list[Idiom]:
     return found
 
 
+def _flags(data: object) -> list[tuple[str, str, str]]:
+    """Members set to true whose name is a machine code: {"error": {"invalidToken": true}}
+    says what {"error": {"code": "invalid_token"}} says. Read at the top of the body and one
+    level down (the error object); the codes table decides which names count."""
+    found: list[tuple[str, str, str]] = []
+    if not isinstance(data, dict):
+        return found
+    for name, value in list(data.items())[:50]:
+        if value is True:
+            found.append(("flag", str(name), str(name)))
+        elif isinstance(value, dict):
+            found += [
+                ("flag", f"{name}.{inner}", str(inner))
+                for inner, flag in list(value.items())[:50]
+                if flag is True
+            ]
+    return found
+
+
 def _code_line(facts: Facts, source: str, name: str, code: str, note: str) -> Evidence:
+    if source == "flag":
+        return Evidence(source="body", name=name, value="true", note=note)
     return Evidence(source=source, name=name, value=facts.shown(code), note=note)
 
 
