@@ -1062,3 +1062,8 @@ def get_collection_run(request: HttpRequest, collection_run_id: uuid.UUID) -> di
 from apps.api.monitors import router as monitors_router  # noqa: E402
 
 api.add_router("", monitors_router)
+
+# OpenAPI profiles.
+from apps.api.profiles import router as profiles_router  # noqa: E402
+
+api.add_router("", profiles_router)

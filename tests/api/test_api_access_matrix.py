@@ -10,6 +10,7 @@ so a new endpoint cannot go unchecked.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +20,14 @@ from django.test import Client
 from apps.accounts.models import Membership, Team
 from apps.api.api import api
 from apps.library.importers.collection import ImportedCollection, ImportedRequest
-from apps.library.models import Collection, CollectionRun, Environment, SavedRequest
-from apps.library.services import import_collection
+from apps.library.models import (
+    Collection,
+    CollectionRun,
+    Environment,
+    SavedRequest,
+    SpecProfile,
+)
+from apps.library.services import check_document, create_profile, import_collection
 from apps.monitors import services as monitor_services
 from apps.monitors.models import AlertChannel, Delivery, Monitor
 from apps.runs.models import Attempt, Run
@@ -34,6 +41,10 @@ pytestmark = pytest.mark.django_db
 
 BASE = "/api/v1"
 KAIKO_URL = "https://us.market-api.kaiko.io/v2/data/trades.v1/exchanges"
+OPENAPI = Path(__file__).resolve().parent.parent / "fixtures" / "openapi"
+PETSTORE_30 = (OPENAPI / "petstore-3.0.yaml").read_text()
+PETSTORE_31 = (OPENAPI / "petstore-3.1.json").read_text()
+KAIKO_LIKE_SPEC = (OPENAPI / "kaiko-like.yaml").read_text()
 # Filled into a row's path: `{run_id}` is the team's 401 run, and so on.
 World = dict[str, Any]
 
@@ -112,6 +123,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/channels/{channel_id}/deliveries"): Row(),
     ("POST", "/channels/{channel_id}/test"): Row(lambda w: {}, _ok(202)),
     ("DELETE", "/channels/{channel_id}"): Row(member=_ok(204)),
+    ("GET", "/profiles"): Row(),
+    ("POST", "/profiles"): Row(lambda w: {"text": KAIKO_LIKE_SPEC}, _ok(201)),
+    ("GET", "/profiles/{profile_id}"): Row(),
+    ("POST", "/profiles/{profile_id}/versions"): Row(lambda w: {"text": PETSTORE_31}, _ok(201)),
+    ("DELETE", "/profiles/{profile_id}"): Row(member=_ok(204)),
 }
 
 
@@ -163,6 +179,8 @@ def world(team: Team, owner: User) -> World:
     )
     collection = import_collection(team=team, user=owner, imported=imported)
     Environment.objects.create(team=team, name="prod", variables=[["host", "x.example"]])
+    checked = check_document(raw=PETSTORE_30, source_name="petstore.yaml")
+    profile = create_profile(team=team, user=owner, checked=checked).profile
     return {
         "run": run,
         "fixable": key_in_query_run(team, owner),
@@ -172,6 +190,7 @@ def world(team: Team, owner: User) -> World:
         "collection": collection,
         "saved": collection.requests.get(),
         "collection_run": CollectionRun.objects.create(team=team, collection=collection),
+        "profile": profile,
     }
 
 
@@ -183,6 +202,7 @@ def _path(template: str, world: World) -> str:
         monitor_id=world["monitor"].id,
         channel_id=world["channel"].id,
         collection_run_id=world["collection_run"].id,
+        profile_id=world["profile"].id,
     )
 
 
@@ -218,6 +238,9 @@ def _state(team: Team) -> dict[str, object]:
         "collections": Collection.objects.filter(team=team).count(),
         "saved": SavedRequest.objects.filter(collection__team=team).count(),
         "collection_runs": CollectionRun.objects.filter(team=team).count(),
+        "profiles": sorted(
+            (str(p.id), p.versions.count()) for p in SpecProfile.objects.filter(team=team)
+        ),
     }
 
 

@@ -4,6 +4,7 @@ no 5xx, and every answer conforms to the document (status, content type, headers
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 from apps.accounts.models import Team
 from apps.api import api as api_module
 from apps.library.models import Collection, CollectionRun
+from apps.library.services import check_document, create_profile
 from apps.monitors import services as monitor_services
 from apps.sharing import services as sharing_services
 from tests.api.conftest import make_token
@@ -78,6 +80,7 @@ MAX_EXAMPLES = 12  # per operation: the whole run stays well under a minute
 # diagnosis), answering 422 with the field named. Every other check runs.
 EXCLUDED_CHECKS = [schemathesis.checks.positive_data_acceptance]
 KAIKO = "https://us.market-api.kaiko.io/v2/data/trades.v1/exchanges"
+OPENAPI = Path(__file__).resolve().parent.parent / "fixtures" / "openapi"
 # Bodies that are valid in meaning too, sent for every third case of their operation, so
 # that the success answers of the writes are checked against the document as well.
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -89,6 +92,10 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "target": "http://127.0.0.1:9/x",
     },
     ("POST", "/api/v1/runs/{run_id}/try-fix"): {"cause": "kaiko.429.page_size"},
+    ("POST", "/api/v1/profiles"): {"text": (OPENAPI / "kaiko-like.yaml").read_text()},
+    ("POST", "/api/v1/profiles/{profile_id}/versions"): {
+        "text": (OPENAPI / "petstore-3.1.json").read_text()
+    },
     ("POST", "/api/v1/diagnose"): {
         "request": {"method": "GET", "url": KAIKO},
         "response": {"status": 401, "body": '{"message": "Unauthorized"}'},
@@ -172,9 +179,12 @@ def world(team: Team, owner: User, monkeypatch: pytest.MonkeyPatch, settings: ob
     )
     collection = Collection.objects.create(team=team, name="C", created_by=owner)
     collection_run = CollectionRun.objects.create(team=team, collection=collection)
+    petstore = (OPENAPI / "petstore-3.0.yaml").read_text()
+    checked = check_document(raw=petstore, source_name="petstore.yaml")
+    profile = create_profile(team=team, user=owner, checked=checked).profile
     return {
         "token": make_token(owner, team), "run": run, "link": link, "monitor": monitor,
-        "channel": channel, "collection_run": collection_run,
+        "channel": channel, "collection_run": collection_run, "profile": profile,
     }  # fmt: skip
 
 
@@ -210,6 +220,8 @@ def test_the_api_conforms_to_its_document(
                 case.path_parameters["channel_id"] = str(world["channel"].id)
             if "collection_run_id" in case.path_parameters:
                 case.path_parameters["collection_run_id"] = str(world["collection_run"].id)
+            if "profile_id" in case.path_parameters:
+                case.path_parameters["profile_id"] = str(world["profile"].id)
         if (method, path) in VALID_BODIES and len(calls) % 3 == 0:
             case.body = VALID_BODIES[(method, path)]
         response = case.call_and_validate(headers=headers, excluded_checks=EXCLUDED_CHECKS)
@@ -217,7 +229,9 @@ def test_the_api_conforms_to_its_document(
 
     check()
     assert calls, "schemathesis generated no request"
-    named = any(f"{{{name}}}" in path for name in ("run_id", "monitor_id", "channel_id"))
+    named = any(
+        f"{{{name}}}" in path for name in ("run_id", "monitor_id", "channel_id", "profile_id")
+    )
     if (method, path) in VALID_BODIES or named or method == "GET":
         assert any(code < 400 for code in calls), calls
 
