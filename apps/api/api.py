@@ -45,7 +45,6 @@ from apps.api.schemas import (
     CreatedShareLinkOut,
     CurlIn,
     DiagnoseIn,
-    EnvironmentOut,
     FieldError,
     LogPageOut,
     MeOut,
@@ -967,19 +966,6 @@ def list_collections(request: HttpRequest) -> list[dict[str, Any]]:
     ]
 
 
-@api.get(
-    "/environments",
-    tags=["Library"],
-    response={200: list[EnvironmentOut], **ERRORS},
-    summary="The team's environments",
-)
-def list_environments(request: HttpRequest) -> list[dict[str, Any]]:
-    return [
-        {"id": e.pk, "name": e.name, "variables": [name for name, _ in e.variables]}
-        for e in library_selectors.environments_of(team=_team(request))
-    ]
-
-
 def _found(field: str, find: Any, **kwargs: Any) -> Any:
     try:
         return find(**kwargs)
@@ -1067,3 +1053,8 @@ api.add_router("", monitors_router)
 from apps.api.profiles import router as profiles_router  # noqa: E402
 
 api.add_router("", profiles_router)
+
+# The library's writes: import, export and delete collections; saved requests; environments.
+from apps.api.library import router as library_router  # noqa: E402
+
+api.add_router("", library_router)

@@ -8,6 +8,7 @@ expired tokens (401 as a problem, and nothing done).
 so a new endpoint cannot go unchecked.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,9 @@ OPENAPI = Path(__file__).resolve().parent.parent / "fixtures" / "openapi"
 PETSTORE_30 = (OPENAPI / "petstore-3.0.yaml").read_text()
 PETSTORE_31 = (OPENAPI / "petstore-3.1.json").read_text()
 KAIKO_LIKE_SPEC = (OPENAPI / "kaiko-like.yaml").read_text()
+HAR_TEXT = json.dumps(
+    {"log": {"entries": [{"request": {"method": "GET", "url": KAIKO_URL, "headers": []}}]}}
+)
 # Filled into a row's path: `{run_id}` is the team's 401 run, and so on.
 World = dict[str, Any]
 
@@ -123,6 +127,14 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/channels/{channel_id}/deliveries"): Row(),
     ("POST", "/channels/{channel_id}/test"): Row(lambda w: {}, _ok(202)),
     ("DELETE", "/channels/{channel_id}"): Row(member=_ok(204)),
+    ("POST", "/collections/import"): Row(lambda w: {"text": HAR_TEXT}, _ok(201)),
+    ("GET", "/collections/{collection_id}/export"): Row(),
+    ("DELETE", "/collections/{collection_id}"): Row(member=_ok(204)),
+    ("PATCH", "/saved-requests/{saved_id}"): Row(lambda w: {"name": "Renamed"}),
+    ("DELETE", "/saved-requests/{saved_id}"): Row(member=_ok(204)),
+    ("POST", "/environments"): Row(lambda w: {"name": "staging"}, _ok(201)),
+    ("PATCH", "/environments/{environment_id}"): Row(lambda w: {"name": "renamed"}),
+    ("DELETE", "/environments/{environment_id}"): Row(member=_ok(204)),
     ("GET", "/profiles"): Row(),
     ("POST", "/profiles"): Row(lambda w: {"text": KAIKO_LIKE_SPEC}, _ok(201)),
     ("GET", "/profiles/{profile_id}"): Row(),
@@ -178,7 +190,9 @@ def world(team: Team, owner: User) -> World:
         name="Kaiko", requests=[ImportedRequest(name="trades", method="GET", url=KAIKO_URL)]
     )
     collection = import_collection(team=team, user=owner, imported=imported)
-    Environment.objects.create(team=team, name="prod", variables=[["host", "x.example"]])
+    environment = Environment.objects.create(
+        team=team, name="prod", variables=[["host", "x.example"]]
+    )
     checked = check_document(raw=PETSTORE_30, source_name="petstore.yaml")
     profile = create_profile(team=team, user=owner, checked=checked).profile
     return {
@@ -191,6 +205,7 @@ def world(team: Team, owner: User) -> World:
         "saved": collection.requests.get(),
         "collection_run": CollectionRun.objects.create(team=team, collection=collection),
         "profile": profile,
+        "environment": environment,
     }
 
 
@@ -203,6 +218,9 @@ def _path(template: str, world: World) -> str:
         channel_id=world["channel"].id,
         collection_run_id=world["collection_run"].id,
         profile_id=world["profile"].id,
+        collection_id=world["collection"].id,
+        saved_id=world["saved"].id,
+        environment_id=world["environment"].id,
     )
 
 
@@ -236,7 +254,10 @@ def _state(team: Team) -> dict[str, object]:
         "channels": sorted(str(c.id) for c in AlertChannel.objects.filter(team=team)),
         "deliveries": Delivery.objects.filter(channel__team=team).count(),
         "collections": Collection.objects.filter(team=team).count(),
-        "saved": SavedRequest.objects.filter(collection__team=team).count(),
+        "saved": sorted(
+            (str(s.id), s.name) for s in SavedRequest.objects.filter(collection__team=team)
+        ),
+        "environments": sorted((str(e.id), e.name) for e in Environment.objects.filter(team=team)),
         "collection_runs": CollectionRun.objects.filter(team=team).count(),
         "profiles": sorted(
             (str(p.id), p.versions.count()) for p in SpecProfile.objects.filter(team=team)

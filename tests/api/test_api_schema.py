@@ -19,8 +19,9 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
 from apps.accounts.models import Team
 from apps.api import api as api_module
-from apps.library.models import Collection, CollectionRun
-from apps.library.services import check_document, create_profile
+from apps.library.importers.collection import ImportedCollection, ImportedRequest
+from apps.library.models import CollectionRun, Environment
+from apps.library.services import check_document, create_profile, import_collection
 from apps.monitors import services as monitor_services
 from apps.sharing import services as sharing_services
 from tests.api.conftest import make_token
@@ -92,6 +93,15 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "target": "http://127.0.0.1:9/x",
     },
     ("POST", "/api/v1/runs/{run_id}/try-fix"): {"cause": "kaiko.429.page_size"},
+    ("POST", "/api/v1/collections/import"): {
+        "text": (OPENAPI.parent / "postman" / "market-data.postman_collection.json").read_text()
+    },
+    ("POST", "/api/v1/environments"): {
+        "name": "staging",
+        "variables": [{"name": "host", "value": "x.example"}],
+    },
+    ("PATCH", "/api/v1/saved-requests/{saved_id}"): {"name": "Renamed", "folder": "A/B"},
+    ("PATCH", "/api/v1/environments/{environment_id}"): {"name": "renamed"},
     ("POST", "/api/v1/profiles"): {"text": (OPENAPI / "kaiko-like.yaml").read_text()},
     ("POST", "/api/v1/profiles/{profile_id}/versions"): {
         "text": (OPENAPI / "petstore-3.1.json").read_text()
@@ -177,7 +187,11 @@ def world(team: Team, owner: User, monkeypatch: pytest.MonkeyPatch, settings: ob
     channel, _ = monitor_services.create_channel(
         team=team, user=owner, name="c", kind="slack", target="http://127.0.0.1:9/x"
     )
-    collection = Collection.objects.create(team=team, name="C", created_by=owner)
+    imported = ImportedCollection(
+        name="C", requests=[ImportedRequest(name="trades", method="GET", url=KAIKO)]
+    )
+    collection = import_collection(team=team, user=owner, imported=imported)
+    environment = Environment.objects.create(team=team, name="prod", variables=[["a", "1"]])
     collection_run = CollectionRun.objects.create(team=team, collection=collection)
     petstore = (OPENAPI / "petstore-3.0.yaml").read_text()
     checked = check_document(raw=petstore, source_name="petstore.yaml")
@@ -185,6 +199,7 @@ def world(team: Team, owner: User, monkeypatch: pytest.MonkeyPatch, settings: ob
     return {
         "token": make_token(owner, team), "run": run, "link": link, "monitor": monitor,
         "channel": channel, "collection_run": collection_run, "profile": profile,
+        "collection": collection, "saved": collection.requests.get(), "environment": environment,
     }  # fmt: skip
 
 
@@ -220,8 +235,9 @@ def test_the_api_conforms_to_its_document(
                 case.path_parameters["channel_id"] = str(world["channel"].id)
             if "collection_run_id" in case.path_parameters:
                 case.path_parameters["collection_run_id"] = str(world["collection_run"].id)
-            if "profile_id" in case.path_parameters:
-                case.path_parameters["profile_id"] = str(world["profile"].id)
+            for name in ("profile", "collection", "saved", "environment"):
+                if f"{name}_id" in case.path_parameters:
+                    case.path_parameters[f"{name}_id"] = str(world[name].id)
         if (method, path) in VALID_BODIES and len(calls) % 3 == 0:
             case.body = VALID_BODIES[(method, path)]
         response = case.call_and_validate(headers=headers, excluded_checks=EXCLUDED_CHECKS)
@@ -230,8 +246,10 @@ def test_the_api_conforms_to_its_document(
     check()
     assert calls, "schemathesis generated no request"
     named = any(
-        f"{{{name}}}" in path for name in ("run_id", "monitor_id", "channel_id", "profile_id")
-    )
+        f"{{{name}}}" in path
+        for name in ("run_id", "monitor_id", "channel_id", "profile_id", "collection_id",
+                     "saved_id", "environment_id")
+    )  # fmt: skip
     if (method, path) in VALID_BODIES or named or method == "GET":
         assert any(code < 400 for code in calls), calls
 
