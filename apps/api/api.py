@@ -1058,3 +1058,8 @@ api.add_router("", profiles_router)
 from apps.api.library import router as library_router  # noqa: E402
 
 api.add_router("", library_router)
+
+# The team vault (values are write-only).
+from apps.api.vault import router as vault_router  # noqa: E402
+
+api.add_router("", vault_router)

@@ -34,6 +34,8 @@ from apps.monitors.models import AlertChannel, Delivery, Monitor
 from apps.runs.models import Attempt, Run
 from apps.sharing import services as sharing_services
 from apps.sharing.models import ShareLink
+from apps.vault import services as vault_services
+from apps.vault.models import VaultSecret
 from tests.api.conftest import ApiClient, make_token
 from tests.support.factories import finished_run
 from tests.web.test_runs_try_fix import CAUSE, key_in_query_run
@@ -57,11 +59,14 @@ World = dict[str, Any]
 class Row:
     """One endpoint: what a member sends and the status they get back (409: refused for the
     object's state, as a problem, past the access check). `names_in_body`: the body names a
-    team object, so a stranger's call is refused at that field (422) or not found (404)."""
+    team object, so a stranger's call is refused at that field (422) or not found (404).
+    `owner_only`: the team's owners only (as on the pages): a teammate is refused, 403 as a
+    problem."""
 
     body: Callable[[World], object] | None = None
     member: frozenset[int] = frozenset({200})
     names_in_body: bool = False
+    owner_only: bool = False
 
 
 def _ok(*codes: int) -> frozenset[int]:
@@ -135,6 +140,17 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/environments"): Row(lambda w: {"name": "staging"}, _ok(201)),
     ("PATCH", "/environments/{environment_id}"): Row(lambda w: {"name": "renamed"}),
     ("DELETE", "/environments/{environment_id}"): Row(member=_ok(204)),
+    ("GET", "/vault"): Row(),
+    ("POST", "/vault"): Row(
+        lambda w: {"name": "other", "value": "kv-matrix-1", "hosts": ["api.example.com"]},
+        _ok(201),
+        owner_only=True,
+    ),
+    ("GET", "/vault/{secret_id}"): Row(),
+    ("GET", "/vault/{secret_id}/events"): Row(),
+    ("POST", "/vault/{secret_id}/rotate"): Row(lambda w: {"value": "kv-matrix-2"}, owner_only=True),
+    ("PUT", "/vault/{secret_id}/hosts"): Row(lambda w: {"hosts": ["b.example"]}, owner_only=True),
+    ("DELETE", "/vault/{secret_id}"): Row(member=_ok(204), owner_only=True),
     ("GET", "/profiles"): Row(),
     ("POST", "/profiles"): Row(lambda w: {"text": KAIKO_LIKE_SPEC}, _ok(201)),
     ("GET", "/profiles/{profile_id}"): Row(),
@@ -206,6 +222,9 @@ def world(team: Team, owner: User) -> World:
         "collection_run": CollectionRun.objects.create(team=team, collection=collection),
         "profile": profile,
         "environment": environment,
+        "secret": vault_services.create_secret(
+            team=team, user=owner, name="kaiko", value="kv-matrix-0", hosts=["a.example"]
+        ),
     }
 
 
@@ -221,6 +240,7 @@ def _path(template: str, world: World) -> str:
         collection_id=world["collection"].id,
         saved_id=world["saved"].id,
         environment_id=world["environment"].id,
+        secret_id=world["secret"].id,
     )
 
 
@@ -259,6 +279,9 @@ def _state(team: Team) -> dict[str, object]:
         ),
         "environments": sorted((str(e.id), e.name) for e in Environment.objects.filter(team=team)),
         "collection_runs": CollectionRun.objects.filter(team=team).count(),
+        "vault": sorted(
+            (str(v.id), v.version, tuple(v.hosts)) for v in VaultSecret.objects.filter(team=team)
+        ),
         "profiles": sorted(
             (str(p.id), p.versions.count()) for p in SpecProfile.objects.filter(team=team)
         ),
@@ -279,9 +302,15 @@ ENDPOINTS = sorted(MATRIX)
 def test_members_of_the_team_use_every_endpoint(
     request: pytest.FixtureRequest, world: World, who: str, method: str, template: str
 ) -> None:
+    before = _state(world["run"].team)
     response = _call(request.getfixturevalue(who), method, template, world)
-    assert response.status_code in MATRIX[(method, template)].member, _content(response)[:500]
-    if response.status_code == 409:
+    row = MATRIX[(method, template)]
+    if row.owner_only and who == "teammate_api":
+        assert response.status_code == 403, _content(response)[:500]
+        assert _state(world["run"].team) == before
+    else:
+        assert response.status_code in row.member, _content(response)[:500]
+    if response.status_code in {403, 409}:
         assert response["Content-Type"] == "application/problem+json"
 
 
@@ -306,6 +335,8 @@ def test_a_token_of_another_team_never_reaches_the_teams_objects(
     elif MATRIX[(method, template)].names_in_body:
         assert response.status_code in {404, 422}, content[:500]
         assert response["Content-Type"] == "application/problem+json"
+    elif MATRIX[(method, template)].owner_only and who == "other_team_api":
+        assert response.status_code == 403, content[:500]  # a member, not an owner, there
     else:  # the stranger's own team: an answer, without the team's data
         assert response.status_code < 300, content[:500]
     body = MATRIX[(method, template)].body

@@ -24,6 +24,7 @@ from apps.library.models import CollectionRun, Environment
 from apps.library.services import check_document, create_profile, import_collection
 from apps.monitors import services as monitor_services
 from apps.sharing import services as sharing_services
+from apps.vault import services as vault_services
 from tests.api.conftest import make_token
 from tests.support.factories import finished_run
 from tests.web.test_runs_run_timings import HOP
@@ -102,6 +103,9 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PATCH", "/api/v1/saved-requests/{saved_id}"): {"name": "Renamed", "folder": "A/B"},
     ("PATCH", "/api/v1/environments/{environment_id}"): {"name": "renamed"},
+    ("POST", "/api/v1/vault"): {"name": "other", "value": "kv-1", "hosts": ["api.example.com"]},
+    ("POST", "/api/v1/vault/{secret_id}/rotate"): {"value": "kv-2"},
+    ("PUT", "/api/v1/vault/{secret_id}/hosts"): {"hosts": ["*.example.com"]},
     ("POST", "/api/v1/profiles"): {"text": (OPENAPI / "kaiko-like.yaml").read_text()},
     ("POST", "/api/v1/profiles/{profile_id}/versions"): {
         "text": (OPENAPI / "petstore-3.1.json").read_text()
@@ -192,6 +196,9 @@ def world(team: Team, owner: User, monkeypatch: pytest.MonkeyPatch, settings: ob
     )
     collection = import_collection(team=team, user=owner, imported=imported)
     environment = Environment.objects.create(team=team, name="prod", variables=[["a", "1"]])
+    secret = vault_services.create_secret(
+        team=team, user=owner, name="kaiko", value="kv-0", hosts=["a.example"]
+    )
     collection_run = CollectionRun.objects.create(team=team, collection=collection)
     petstore = (OPENAPI / "petstore-3.0.yaml").read_text()
     checked = check_document(raw=petstore, source_name="petstore.yaml")
@@ -200,6 +207,7 @@ def world(team: Team, owner: User, monkeypatch: pytest.MonkeyPatch, settings: ob
         "token": make_token(owner, team), "run": run, "link": link, "monitor": monitor,
         "channel": channel, "collection_run": collection_run, "profile": profile,
         "collection": collection, "saved": collection.requests.get(), "environment": environment,
+        "secret": secret,
     }  # fmt: skip
 
 
@@ -235,7 +243,7 @@ def test_the_api_conforms_to_its_document(
                 case.path_parameters["channel_id"] = str(world["channel"].id)
             if "collection_run_id" in case.path_parameters:
                 case.path_parameters["collection_run_id"] = str(world["collection_run"].id)
-            for name in ("profile", "collection", "saved", "environment"):
+            for name in ("profile", "collection", "saved", "environment", "secret"):
                 if f"{name}_id" in case.path_parameters:
                     case.path_parameters[f"{name}_id"] = str(world[name].id)
         if (method, path) in VALID_BODIES and len(calls) % 3 == 0:
@@ -248,7 +256,7 @@ def test_the_api_conforms_to_its_document(
     named = any(
         f"{{{name}}}" in path
         for name in ("run_id", "monitor_id", "channel_id", "profile_id", "collection_id",
-                     "saved_id", "environment_id")
+                     "saved_id", "environment_id", "secret_id")
     )  # fmt: skip
     if (method, path) in VALID_BODIES or named or method == "GET":
         assert any(code < 400 for code in calls), calls
