@@ -1063,3 +1063,8 @@ api.add_router("", library_router)
 from apps.api.vault import router as vault_router  # noqa: E402
 
 api.add_router("", vault_router)
+
+# Personal API tokens: list and revoke.
+from apps.api.tokens import router as tokens_router  # noqa: E402
+
+api.add_router("", tokens_router)

@@ -11,6 +11,7 @@ so a new endpoint cannot go unchecked.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from apps.accounts.models import Membership, Team
+from apps.api import services as api_services
 from apps.api.api import api
+from apps.api.models import ApiToken
 from apps.library.importers.collection import ImportedCollection, ImportedRequest
 from apps.library.models import (
     Collection,
@@ -140,6 +143,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/environments"): Row(lambda w: {"name": "staging"}, _ok(201)),
     ("PATCH", "/environments/{environment_id}"): Row(lambda w: {"name": "renamed"}),
     ("DELETE", "/environments/{environment_id}"): Row(member=_ok(204)),
+    ("GET", "/tokens"): Row(),
+    # The world's token is the teammate's: theirs to revoke, and the owner's as an owner.
+    ("POST", "/tokens/{token_id}/revoke"): Row(lambda w: {}),
     ("GET", "/vault"): Row(),
     ("POST", "/vault"): Row(
         lambda w: {"name": "other", "value": "kv-matrix-1", "hosts": ["api.example.com"]},
@@ -185,7 +191,7 @@ def no_broker(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
 
 
 @pytest.fixture
-def world(team: Team, owner: User) -> World:
+def world(team: Team, owner: User, teammate: User) -> World:
     """One object of the team for each kind an endpoint names."""
     run = finished_run(team, owner, response_status=401)
     link, _ = sharing_services.create_link(
@@ -222,6 +228,9 @@ def world(team: Team, owner: User) -> World:
         "collection_run": CollectionRun.objects.create(team=team, collection=collection),
         "profile": profile,
         "environment": environment,
+        "api_token": api_services.create_token(
+            user=teammate, team=team, name="ci", lifetime=timedelta(days=1)
+        )[0],
         "secret": vault_services.create_secret(
             team=team, user=owner, name="kaiko", value="kv-matrix-0", hosts=["a.example"]
         ),
@@ -241,6 +250,7 @@ def _path(template: str, world: World) -> str:
         saved_id=world["saved"].id,
         environment_id=world["environment"].id,
         secret_id=world["secret"].id,
+        token_id=world["api_token"].id,
     )
 
 
@@ -279,6 +289,9 @@ def _state(team: Team) -> dict[str, object]:
         ),
         "environments": sorted((str(e.id), e.name) for e in Environment.objects.filter(team=team)),
         "collection_runs": CollectionRun.objects.filter(team=team).count(),
+        "tokens": sorted(
+            (str(t.id), t.revoked_at is None) for t in ApiToken.objects.filter(team=team)
+        ),
         "vault": sorted(
             (str(v.id), v.version, tuple(v.hosts)) for v in VaultSecret.objects.filter(team=team)
         ),

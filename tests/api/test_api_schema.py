@@ -4,6 +4,7 @@ no 5xx, and every answer conforms to the document (status, content type, headers
 import json
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
 from apps.accounts.models import Team
 from apps.api import api as api_module
+from apps.api import services as api_services
 from apps.library.importers.collection import ImportedCollection, ImportedRequest
 from apps.library.models import CollectionRun, Environment
 from apps.library.services import check_document, create_profile, import_collection
@@ -208,6 +210,9 @@ def world(team: Team, owner: User, monkeypatch: pytest.MonkeyPatch, settings: ob
         "channel": channel, "collection_run": collection_run, "profile": profile,
         "collection": collection, "saved": collection.requests.get(), "environment": environment,
         "secret": secret,
+        "api_token": api_services.create_token(
+            user=owner, team=team, name="spare", lifetime=timedelta(days=1)
+        )[0],
     }  # fmt: skip
 
 
@@ -246,6 +251,8 @@ def test_the_api_conforms_to_its_document(
             for name in ("profile", "collection", "saved", "environment", "secret"):
                 if f"{name}_id" in case.path_parameters:
                     case.path_parameters[f"{name}_id"] = str(world[name].id)
+            if "token_id" in case.path_parameters:
+                case.path_parameters["token_id"] = str(world["api_token"].id)
         if (method, path) in VALID_BODIES and len(calls) % 3 == 0:
             case.body = VALID_BODIES[(method, path)]
         response = case.call_and_validate(headers=headers, excluded_checks=EXCLUDED_CHECKS)
@@ -256,7 +263,7 @@ def test_the_api_conforms_to_its_document(
     named = any(
         f"{{{name}}}" in path
         for name in ("run_id", "monitor_id", "channel_id", "profile_id", "collection_id",
-                     "saved_id", "environment_id", "secret_id")
+                     "saved_id", "environment_id", "secret_id", "token_id")
     )  # fmt: skip
     if (method, path) in VALID_BODIES or named or method == "GET":
         assert any(code < 400 for code in calls), calls
