@@ -1068,3 +1068,8 @@ api.add_router("", vault_router)
 from apps.api.tokens import router as tokens_router  # noqa: E402
 
 api.add_router("", tokens_router)
+
+# Runs compared, as the Compare page shows them.
+from apps.api.compare import router as compare_router  # noqa: E402
+
+api.add_router("", compare_router)

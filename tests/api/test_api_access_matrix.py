@@ -88,6 +88,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/runs/{run_id}/cancel"): Row(lambda w: {}),
     ("POST", "/runs/{run_id}/reauthenticate"): Row(lambda w: {"api_key": "k-1234"}, _ok(201)),
     ("POST", "/runs/{run_id}/try-fix"): Row(lambda w: {"cause": CAUSE}, _ok(201)),
+    ("GET", "/runs/{run_id}/compare/{other_id}"): Row(),
     ("GET", "/trends"): Row(),
     ("GET", "/exports/runs.csv"): Row(),
     ("GET", "/exports/runs.har"): Row(),
@@ -251,6 +252,7 @@ def _path(template: str, world: World) -> str:
         environment_id=world["environment"].id,
         secret_id=world["secret"].id,
         token_id=world["api_token"].id,
+        other_id=world["fixable"].id,
     )
 
 

@@ -222,10 +222,13 @@ def test_a_run_has_its_result_diagnosis_and_attempts(
 
 
 def test_no_answer_holds_a_secret_in_any_encoding(
-    owner_api: ApiClient, run_with_secrets: Run
+    owner_api: ApiClient, run_with_secrets: Run, team: Team, owner: User
 ) -> None:
+    plain = finished_run(team, owner, response_status=200)  # to compare it with
     answers = [
         owner_api.get(f"/api/v1/runs/{run_with_secrets.id}"),
+        owner_api.get(f"/api/v1/runs/{run_with_secrets.id}/compare/{plain.id}"),
+        owner_api.get(f"/api/v1/runs/{plain.id}/compare/{run_with_secrets.id}"),
         owner_api.get("/api/v1/runs"),
         owner_api.post(f"/api/v1/runs/{run_with_secrets.id}/retry"),
         owner_api.post(f"/api/v1/runs/{run_with_secrets.id}/share-links", {"lifetime": "1h"}),

@@ -251,6 +251,8 @@ def test_the_api_conforms_to_its_document(
             for name in ("profile", "collection", "saved", "environment", "secret"):
                 if f"{name}_id" in case.path_parameters:
                     case.path_parameters[f"{name}_id"] = str(world[name].id)
+            if "other_id" in case.path_parameters:
+                case.path_parameters["other_id"] = str(world["run"].id)
             if "token_id" in case.path_parameters:
                 case.path_parameters["token_id"] = str(world["api_token"].id)
         if (method, path) in VALID_BODIES and len(calls) % 3 == 0:
