@@ -8,7 +8,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
 
-from apps.api.api import ERRORS, _form_problem, _found, _invalid_input, _team, _token
+from apps.api.api import ERRORS, Problematic, _form_problem, _found, _invalid_input, _team, _token
 from apps.api.schemas import Problem
 from apps.library import selectors as library_selectors
 from apps.library.models import Environment
@@ -335,6 +335,22 @@ def resume_monitor(request: HttpRequest, monitor_id: uuid.UUID) -> dict[str, Any
     monitor = _monitor(request, monitor_id)
     services.set_paused(monitor=monitor, paused=False)
     return _out(request, monitor)
+
+
+@router.post(
+    "/monitors/{uuid:monitor_id}/check-now",
+    response={202: MonitorOut, **ID_ERRORS, 409: Problem},
+    summary="Check now: the next check is brought forward to the next tick",
+)
+def check_monitor_now(request: HttpRequest, monitor_id: uuid.UUID) -> Status[Any]:
+    """As the monitor page's "Check now": a paused monitor is refused (409); resume it
+    first. The check's outcome is in the history once it has run."""
+    monitor = _monitor(request, monitor_id)
+    if monitor.paused:
+        raise Problematic(409, "This monitor is paused: resume it first.")
+    services.check_now(monitor=monitor)
+    monitor.refresh_from_db()
+    return Status(202, _out(request, monitor))
 
 
 @router.get(

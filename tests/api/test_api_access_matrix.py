@@ -128,6 +128,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("DELETE", "/monitors/{monitor_id}"): Row(member=_ok(204)),
     ("POST", "/monitors/{monitor_id}/pause"): Row(lambda w: {}),
     ("POST", "/monitors/{monitor_id}/resume"): Row(lambda w: {}),
+    ("POST", "/monitors/{monitor_id}/check-now"): Row(lambda w: {}, _ok(202)),
     ("GET", "/monitors/{monitor_id}/history"): Row(),
     ("GET", "/channels"): Row(),
     ("POST", "/channels"): Row(
@@ -281,7 +282,8 @@ def _state(team: Team) -> dict[str, object]:
             for link in ShareLink.objects.filter(run__team=team)
         ),
         "monitors": sorted(
-            (str(m.id), m.name, m.paused) for m in Monitor.objects.filter(team=team)
+            (str(m.id), m.name, m.paused, m.next_check_at)
+            for m in Monitor.objects.filter(team=team)
         ),
         "channels": sorted(str(c.id) for c in AlertChannel.objects.filter(team=team)),
         "deliveries": Delivery.objects.filter(channel__team=team).count(),

@@ -1,11 +1,13 @@
 """The monitors and channels API: CRUD, pause and resume, history, the pages' validation as
 problems naming fields, 404 for another team's objects, no secret in any answer."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from apps.accounts.models import Team
 from apps.library.importers.collection import ImportedCollection, ImportedRequest
@@ -240,3 +242,25 @@ def test_a_change_that_does_not_name_the_environment_keeps_it(
     assert renamed.status_code == 200 and renamed.json()["name"] == "Renamed"
     monitor = Monitor.objects.get()
     assert monitor.environment is None and monitor.environment_name == "Production"
+
+
+def test_check_now_brings_the_next_check_forward_unless_paused(
+    owner_api: ApiClient, stranger_api: ApiClient, run: Run
+) -> None:
+    made = create(owner_api, run).json()
+    monitor = Monitor.objects.get(pk=made["id"])
+    later = monitor.next_check_at + timedelta(hours=1)
+    Monitor.objects.filter(pk=monitor.pk).update(next_check_at=later)
+    assert send(stranger_api, "post", f"/monitors/{monitor.pk}/check-now").status_code == 404
+    monitor.refresh_from_db()
+    assert monitor.next_check_at == later
+    before = timezone.now()
+    response = send(owner_api, "post", f"/monitors/{monitor.pk}/check-now")
+    assert response.status_code == 202, response.content
+    monitor.refresh_from_db()
+    assert before <= monitor.next_check_at <= timezone.now()
+    assert response.json()["next_check_at"] is not None
+    send(owner_api, "post", f"/monitors/{monitor.pk}/pause")
+    paused = send(owner_api, "post", f"/monitors/{monitor.pk}/check-now")
+    assert paused.status_code == 409 and "resume it first" in paused.json()["detail"]
+    assert paused["Content-Type"] == "application/problem+json"
