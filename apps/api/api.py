@@ -1073,3 +1073,8 @@ api.add_router("", tokens_router)
 from apps.api.compare import router as compare_router  # noqa: E402
 
 api.add_router("", compare_router)
+
+# The token's team: members and invites.
+from apps.api.team import router as team_router  # noqa: E402
+
+api.add_router("", team_router)

@@ -19,7 +19,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from apps.accounts.models import Membership, Team
+from apps.accounts import services as account_services
+from apps.accounts.models import Invite, Membership, Team
 from apps.api import services as api_services
 from apps.api.api import api
 from apps.api.models import ApiToken
@@ -148,6 +149,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/tokens"): Row(),
     # The world's token is the teammate's: theirs to revoke, and the owner's as an owner.
     ("POST", "/tokens/{token_id}/revoke"): Row(lambda w: {}),
+    ("GET", "/team/members"): Row(),
+    ("GET", "/team/invites"): Row(owner_only=True),
+    ("POST", "/team/invites"): Row(lambda w: {"lifetime": "1"}, _ok(201), owner_only=True),
+    ("POST", "/team/invites/{invite_id}/revoke"): Row(lambda w: {}, owner_only=True),
     ("GET", "/vault"): Row(),
     ("POST", "/vault"): Row(
         lambda w: {"name": "other", "value": "kv-matrix-1", "hosts": ["api.example.com"]},
@@ -230,6 +235,9 @@ def world(team: Team, owner: User, teammate: User) -> World:
         "collection_run": CollectionRun.objects.create(team=team, collection=collection),
         "profile": profile,
         "environment": environment,
+        "invite": account_services.create_invite(
+            team=team, created_by=owner, lifetime=timedelta(days=1)
+        )[0],
         "api_token": api_services.create_token(
             user=teammate, team=team, name="ci", lifetime=timedelta(days=1)
         )[0],
@@ -254,6 +262,7 @@ def _path(template: str, world: World) -> str:
         secret_id=world["secret"].id,
         token_id=world["api_token"].id,
         other_id=world["fixable"].id,
+        invite_id=world["invite"].id,
     )
 
 
@@ -293,6 +302,9 @@ def _state(team: Team) -> dict[str, object]:
         ),
         "environments": sorted((str(e.id), e.name) for e in Environment.objects.filter(team=team)),
         "collection_runs": CollectionRun.objects.filter(team=team).count(),
+        "invites": sorted(
+            (str(i.id), i.revoked_at is None) for i in Invite.objects.filter(team=team)
+        ),
         "tokens": sorted(
             (str(t.id), t.revoked_at is None) for t in ApiToken.objects.filter(team=team)
         ),
@@ -319,8 +331,9 @@ ENDPOINTS = sorted(MATRIX)
 def test_members_of_the_team_use_every_endpoint(
     request: pytest.FixtureRequest, world: World, who: str, method: str, template: str
 ) -> None:
+    caller = request.getfixturevalue(who)
     before = _state(world["run"].team)
-    response = _call(request.getfixturevalue(who), method, template, world)
+    response = _call(caller, method, template, world)
     row = MATRIX[(method, template)]
     if row.owner_only and who == "teammate_api":
         assert response.status_code == 403, _content(response)[:500]

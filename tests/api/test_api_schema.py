@@ -18,6 +18,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
+from apps.accounts import services as account_services
 from apps.accounts.models import Team
 from apps.api import api as api_module
 from apps.api import services as api_services
@@ -105,6 +106,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PATCH", "/api/v1/saved-requests/{saved_id}"): {"name": "Renamed", "folder": "A/B"},
     ("PATCH", "/api/v1/environments/{environment_id}"): {"name": "renamed"},
+    ("POST", "/api/v1/team/invites"): {"lifetime": "7"},
     ("POST", "/api/v1/vault"): {"name": "other", "value": "kv-1", "hosts": ["api.example.com"]},
     ("POST", "/api/v1/vault/{secret_id}/rotate"): {"value": "kv-2"},
     ("PUT", "/api/v1/vault/{secret_id}/hosts"): {"hosts": ["*.example.com"]},
@@ -210,6 +212,9 @@ def world(team: Team, owner: User, monkeypatch: pytest.MonkeyPatch, settings: ob
         "channel": channel, "collection_run": collection_run, "profile": profile,
         "collection": collection, "saved": collection.requests.get(), "environment": environment,
         "secret": secret,
+        "invite": account_services.create_invite(
+            team=team, created_by=owner, lifetime=timedelta(days=1)
+        )[0],
         "api_token": api_services.create_token(
             user=owner, team=team, name="spare", lifetime=timedelta(days=1)
         )[0],
@@ -248,7 +253,7 @@ def test_the_api_conforms_to_its_document(
                 case.path_parameters["channel_id"] = str(world["channel"].id)
             if "collection_run_id" in case.path_parameters:
                 case.path_parameters["collection_run_id"] = str(world["collection_run"].id)
-            for name in ("profile", "collection", "saved", "environment", "secret"):
+            for name in ("profile", "collection", "saved", "environment", "secret", "invite"):
                 if f"{name}_id" in case.path_parameters:
                     case.path_parameters[f"{name}_id"] = str(world[name].id)
             if "other_id" in case.path_parameters:
@@ -265,7 +270,7 @@ def test_the_api_conforms_to_its_document(
     named = any(
         f"{{{name}}}" in path
         for name in ("run_id", "monitor_id", "channel_id", "profile_id", "collection_id",
-                     "saved_id", "environment_id", "secret_id", "token_id")
+                     "saved_id", "environment_id", "secret_id", "token_id", "invite_id")
     )  # fmt: skip
     if (method, path) in VALID_BODIES or named or method == "GET":
         assert any(code < 400 for code in calls), calls
