@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -221,6 +222,20 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return problem_response(Problematic(exc.status_code, str(exc)))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    """A body larger than the server reads (DATA_UPLOAD_MAX_MEMORY_SIZE): a problem that says
+    the limit, not a server error."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+    return problem_response(
+        Problematic(
+            413,
+            f"The request's body is larger than the API reads ({limit / 1_048_576:.1f} MB): "
+            "send less (a large file can be imported on the dashboard's page).",
+        )
+    )
 
 
 @api.exception_handler(Exception)

@@ -159,3 +159,14 @@ def test_the_answers_carry_no_document_text(owner_api: ApiClient, profile: SpecP
     """What it covers, never the stored document (examples in it may hold anything)."""
     answer = owner_api.get(f"{BASE}/{profile.id}").content.decode()
     assert "text" not in json.loads(answer) and "document" not in json.loads(answer)
+
+
+def test_a_body_larger_than_the_server_reads_is_a_413_problem(
+    owner_api: ApiClient, team: Team, settings: object
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # type: ignore[attr-defined]
+    response = owner_api.post(BASE, {"text": "x" * (1024 * 1024 + 1)})
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/problem+json"
+    assert "1.0 MB" in response.json()["detail"]
+    assert not SpecProfile.objects.filter(team=team).exists()
