@@ -41,7 +41,7 @@ class HeaderDifferenceOut(Schema):
     this: str | None
 
 
-class DiffLineOut(Schema):
+class BodyDiffLineOut(Schema):
     kind: str = Field(description="add, del, hunk, file or same.")
     text: str
 
@@ -55,7 +55,7 @@ class ComparisonOut(Schema):
     )
     request: list[DifferenceOut] = Field(description="How the requests differ (redacted).")
     headers: list[HeaderDifferenceOut] = Field(description="Response headers that differ.")
-    body_diff: list[DiffLineOut] = Field(description="A unified diff of the response bodies.")
+    body_diff: list[BodyDiffLineOut] = Field(description="A unified diff of the response bodies.")
     body_diff_cut: bool = Field(description="The diff was longer and is cut.")
 
 

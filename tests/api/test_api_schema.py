@@ -282,3 +282,20 @@ def test_other_api_addresses_answer_a_problem(db: None, path: str) -> None:
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
     assert "/api/v1/docs" in response.json()["detail"]
+
+
+def test_no_two_shapes_share_a_name() -> None:
+    """The document names each shape by its class: two classes of one name would make one
+    shape stand for both, and answers of the other would not conform."""
+    from ninja import Schema
+
+    from apps.api import compare, library, monitors, profiles, schemas, team, tokens, vault
+
+    names: dict[str, str] = {}
+    for module in (schemas, monitors, profiles, library, vault, tokens, compare, team):
+        for name, value in vars(module).items():
+            if isinstance(value, type) and issubclass(value, Schema) and value is not Schema:
+                if value.__module__ != module.__name__:
+                    continue  # imported, not defined here
+                assert name not in names, f"{name} in {names[name]} and {module.__name__}"
+                names[name] = module.__name__
