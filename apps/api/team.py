@@ -13,8 +13,14 @@ from django.urls import reverse
 from ninja import Field, Router, Schema, Status
 
 from apps.accounts import selectors, services
-from apps.accounts.forms import DEFAULT_INVITE_LIFETIME, INVITE_LIFETIMES, InviteForm
-from apps.accounts.models import Invite
+from apps.accounts.forms import (
+    DEFAULT_INVITE_LIFETIME,
+    INVITE_LIFETIMES,
+    InviteForm,
+    RoleForm,
+    TeamSettingsForm,
+)
+from apps.accounts.models import Invite, Membership
 from apps.accounts.selectors import is_owner
 from apps.api.api import ERRORS, Problematic, _form_problem, _team, _token, _user
 from apps.api.schemas import Problem
@@ -22,6 +28,7 @@ from apps.api.schemas import Problem
 router = Router(tags=["Team"])
 OWNER_ERRORS: dict[int, type] = {**ERRORS, 403: Problem}
 OWNER_ID_ERRORS: dict[int, type] = {**ERRORS, 403: Problem, 404: Problem}
+MEMBER_ERRORS: dict[int, type] = {**OWNER_ID_ERRORS, 409: Problem}
 
 
 class MemberOut(Schema):
@@ -51,11 +58,34 @@ class CreatedInviteOut(InviteOut):
     link: str = Field(description="The link to join the team: in this answer only.")
 
 
-def _owners_only(request: HttpRequest) -> None:
+class RoleIn(Schema):
+    role: str = Field(description="owner or member.")
+
+
+class SettingsIn(Schema):
+    send_traceparent: bool = Field(
+        description="New requests send a W3C traceparent unless they say otherwise."
+    )
+
+
+class SettingsOut(Schema):
+    team: str
+    send_traceparent: bool
+
+
+def _owners_only(request: HttpRequest, what: str = "invite people and revoke invites") -> None:
     if not is_owner(user=_user(request), team_id=_token(request).team_id):
-        raise Problematic(
-            403, "Only the team's owners invite people and revoke invites.", title="Forbidden"
-        )
+        raise Problematic(403, f"Only the team's owners {what}.", title="Forbidden")
+
+
+def _member_out(request: HttpRequest, membership: Membership) -> dict[str, Any]:
+    return {
+        "id": membership.pk,
+        "user": membership.user.get_username(),
+        "role": membership.role,
+        "joined_at": membership.created_at,
+        "you": membership.user_id == _user(request).pk,
+    }
 
 
 def _invite_out(invite: Invite) -> dict[str, Any]:
@@ -71,17 +101,66 @@ def _invite_out(invite: Invite) -> dict[str, Any]:
 @router.get("/team/members", response={200: list[MemberOut], **ERRORS}, summary="The members")
 def list_members(request: HttpRequest) -> list[dict[str, Any]]:
     """Owners first, then by name."""
-    user = _user(request)
-    return [
-        {
-            "id": m.pk,
-            "user": m.user.get_username(),
-            "role": m.role,
-            "joined_at": m.created_at,
-            "you": m.user_id == user.pk,
-        }
-        for m in selectors.members_of(team=_team(request))
-    ]
+    return [_member_out(request, m) for m in selectors.members_of(team=_team(request))]
+
+
+@router.post(
+    "/team/members/{int:membership_id}/role",
+    response={200: MemberOut, **MEMBER_ERRORS},
+    summary="Make a member an owner, or an owner a member (owners)",
+)
+def change_role(request: HttpRequest, membership_id: int, payload: RoleIn) -> dict[str, Any]:
+    """The team keeps at least one owner: taking the last one's role is refused (409)."""
+    target = selectors.get_member_of_team(team=_team(request), membership_id=membership_id)
+    _owners_only(request, "change roles")
+    form = RoleForm({"role": payload.role})
+    if not form.is_valid():
+        raise _form_problem(form)
+    try:
+        services.change_role(membership=target, role=form.cleaned_data["role"])
+    except services.TeamRuleBroken as broken:
+        raise Problematic(409, str(broken)) from None
+    target.refresh_from_db()
+    return _member_out(request, target)
+
+
+@router.delete(
+    "/team/members/{int:membership_id}",
+    response={204: None, **MEMBER_ERRORS},
+    summary="Remove someone from the team (owners)",
+)
+def remove_member(request: HttpRequest, membership_id: int) -> Status[None]:
+    """Their runs stay with the team; their tokens for it stop working. The last owner
+    cannot be removed (409)."""
+    target = selectors.get_member_of_team(team=_team(request), membership_id=membership_id)
+    _owners_only(request, "remove members")
+    try:
+        services.remove_membership(membership=target)
+    except services.TeamRuleBroken as broken:
+        raise Problematic(409, str(broken)) from None
+    return Status(204, None)
+
+
+@router.get("/team/settings", response={200: SettingsOut, **ERRORS}, summary="Team settings")
+def get_settings(request: HttpRequest) -> dict[str, Any]:
+    team = _team(request)
+    return {"team": team.name, "send_traceparent": team.send_traceparent}
+
+
+@router.put(
+    "/team/settings",
+    response={200: SettingsOut, **OWNER_ERRORS},
+    summary="Change the team's settings (owners)",
+)
+def change_settings(request: HttpRequest, payload: SettingsIn) -> dict[str, Any]:
+    _owners_only(request, "change the team's settings")
+    form = TeamSettingsForm({"send_traceparent": "on" if payload.send_traceparent else ""})
+    form.is_valid()  # a box: ticked or not, nothing else to check
+    team = _team(request)
+    services.change_settings(
+        team=team, send_traceparent=bool(form.cleaned_data.get("send_traceparent"))
+    )
+    return {"team": team.name, "send_traceparent": team.send_traceparent}
 
 
 @router.get(

@@ -150,6 +150,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     # The world's token is the teammate's: theirs to revoke, and the owner's as an owner.
     ("POST", "/tokens/{token_id}/revoke"): Row(lambda w: {}),
     ("GET", "/team/members"): Row(),
+    ("POST", "/team/members/{membership_id}/role"): Row(
+        lambda w: {"role": "owner"}, owner_only=True
+    ),
+    ("DELETE", "/team/members/{membership_id}"): Row(member=_ok(204), owner_only=True),
+    ("GET", "/team/settings"): Row(),
+    ("PUT", "/team/settings"): Row(lambda w: {"send_traceparent": True}, owner_only=True),
     ("GET", "/team/invites"): Row(owner_only=True),
     ("POST", "/team/invites"): Row(lambda w: {"lifetime": "1"}, _ok(201), owner_only=True),
     ("POST", "/team/invites/{invite_id}/revoke"): Row(lambda w: {}, owner_only=True),
@@ -235,6 +241,7 @@ def world(team: Team, owner: User, teammate: User) -> World:
         "collection_run": CollectionRun.objects.create(team=team, collection=collection),
         "profile": profile,
         "environment": environment,
+        "membership": Membership.objects.get(user=teammate, team=team),
         "invite": account_services.create_invite(
             team=team, created_by=owner, lifetime=timedelta(days=1)
         )[0],
@@ -263,6 +270,7 @@ def _path(template: str, world: World) -> str:
         token_id=world["api_token"].id,
         other_id=world["fixable"].id,
         invite_id=world["invite"].id,
+        membership_id=world["membership"].id,
     )
 
 
@@ -302,6 +310,8 @@ def _state(team: Team) -> dict[str, object]:
         ),
         "environments": sorted((str(e.id), e.name) for e in Environment.objects.filter(team=team)),
         "collection_runs": CollectionRun.objects.filter(team=team).count(),
+        "members": sorted((m.id, m.role) for m in Membership.objects.filter(team=team)),
+        "send_traceparent": Team.objects.get(pk=team.pk).send_traceparent,
         "invites": sorted(
             (str(i.id), i.revoked_at is None) for i in Invite.objects.filter(team=team)
         ),
@@ -319,8 +329,13 @@ def _state(team: Team) -> dict[str, object]:
 
 def _ids(world: World, sent: str = "") -> list[bytes]:
     """The ids of the team's objects, but those the caller sent itself (a refusal may name
-    what it was given)."""
-    return [str(obj.id).encode() for obj in world.values() if str(obj.id) not in sent]
+    what it was given). A membership's id is a small number, found in any text: its rows
+    are checked by the state compared instead."""
+    return [
+        str(obj.id).encode()
+        for obj in world.values()
+        if not isinstance(obj.id, int) and str(obj.id) not in sent
+    ]
 
 
 ENDPOINTS = sorted(MATRIX)

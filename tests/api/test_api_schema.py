@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
 from apps.accounts import services as account_services
-from apps.accounts.models import Team
+from apps.accounts.models import Membership, Team
 from apps.api import api as api_module
 from apps.api import services as api_services
 from apps.library.importers.collection import ImportedCollection, ImportedRequest
@@ -107,6 +107,8 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/saved-requests/{saved_id}"): {"name": "Renamed", "folder": "A/B"},
     ("PATCH", "/api/v1/environments/{environment_id}"): {"name": "renamed"},
     ("POST", "/api/v1/team/invites"): {"lifetime": "7"},
+    ("POST", "/api/v1/team/members/{membership_id}/role"): {"role": "owner"},
+    ("PUT", "/api/v1/team/settings"): {"send_traceparent": True},
     ("POST", "/api/v1/vault"): {"name": "other", "value": "kv-1", "hosts": ["api.example.com"]},
     ("POST", "/api/v1/vault/{secret_id}/rotate"): {"value": "kv-2"},
     ("PUT", "/api/v1/vault/{secret_id}/hosts"): {"hosts": ["*.example.com"]},
@@ -212,6 +214,7 @@ def world(team: Team, owner: User, monkeypatch: pytest.MonkeyPatch, settings: ob
         "channel": channel, "collection_run": collection_run, "profile": profile,
         "collection": collection, "saved": collection.requests.get(), "environment": environment,
         "secret": secret,
+        "membership": Membership.objects.get(user=owner, team=team),
         "invite": account_services.create_invite(
             team=team, created_by=owner, lifetime=timedelta(days=1)
         )[0],
@@ -258,6 +261,8 @@ def test_the_api_conforms_to_its_document(
                     case.path_parameters[f"{name}_id"] = str(world[name].id)
             if "other_id" in case.path_parameters:
                 case.path_parameters["other_id"] = str(world["run"].id)
+            if "membership_id" in case.path_parameters:
+                case.path_parameters["membership_id"] = world["membership"].id
             if "token_id" in case.path_parameters:
                 case.path_parameters["token_id"] = str(world["api_token"].id)
         if (method, path) in VALID_BODIES and len(calls) % 3 == 0:
