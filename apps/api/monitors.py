@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 from ninja import Field, Router, Schema, Status
 
 from apps.api.api import ERRORS, Problematic, _form_problem, _found, _invalid_input, _team, _token
@@ -444,3 +445,48 @@ def test_channel(request: HttpRequest, channel_id: uuid.UUID) -> Status[Any]:
 def delete_channel(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
     _channel(request, channel_id).delete()
     return HttpResponse(status=204)
+
+
+class StatusPageIn(Schema):
+    enabled: bool = Field(description="The team's public status page on or off.")
+    new_address: bool = Field(
+        False, description="Give it a new address (the old one stops working); with enabled."
+    )
+
+
+class StatusPageOut(Schema):
+    enabled: bool
+    url: str | None = Field(description="Its public address while it is on, else null.")
+
+
+def _status_page_out(request: HttpRequest) -> dict[str, Any]:
+    page = selectors.status_page_of(team=_team(request))
+    if page is None or not page.enabled:
+        return {"enabled": False, "url": None}
+    url = request.build_absolute_uri(reverse("status:public_status", args=[page.key]))
+    return {"enabled": True, "url": url}
+
+
+@router.get(
+    "/status-page",
+    response={200: StatusPageOut, **ERRORS},
+    summary="The team's public status page",
+)
+def get_status_page(request: HttpRequest) -> dict[str, Any]:
+    """Its public monitors' names, states and uptime, at an unguessable address."""
+    return _status_page_out(request)
+
+
+@router.put(
+    "/status-page",
+    response={200: StatusPageOut, **ERRORS},
+    summary="Turn the status page on or off, or give it a new address",
+)
+def set_status_page(request: HttpRequest, payload: StatusPageIn) -> dict[str, Any]:
+    """As the Monitors page's buttons: on, off, or on at a new address."""
+    if payload.new_address and not payload.enabled:
+        raise _invalid_input("new_address", "A new address goes with enabled: true.")
+    services.set_status_page(
+        team=_team(request), enabled=payload.enabled, rotate=payload.new_address
+    )
+    return _status_page_out(request)

@@ -34,7 +34,7 @@ from apps.library.models import (
 )
 from apps.library.services import check_document, create_profile, import_collection
 from apps.monitors import services as monitor_services
-from apps.monitors.models import AlertChannel, Delivery, Monitor
+from apps.monitors.models import AlertChannel, Delivery, Monitor, StatusPage
 from apps.runs.models import Attempt, Run
 from apps.sharing import services as sharing_services
 from apps.sharing.models import ShareLink
@@ -131,6 +131,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/monitors/{monitor_id}/resume"): Row(lambda w: {}),
     ("POST", "/monitors/{monitor_id}/check-now"): Row(lambda w: {}, _ok(202)),
     ("GET", "/monitors/{monitor_id}/history"): Row(),
+    ("GET", "/status-page"): Row(),
+    ("PUT", "/status-page"): Row(lambda w: {"enabled": True, "new_address": True}),
     ("GET", "/channels"): Row(),
     ("POST", "/channels"): Row(
         lambda w: {"name": "Ops", "kind": "slack", "target": "http://127.0.0.1:9/x"}, _ok(201)
@@ -218,6 +220,7 @@ def world(team: Team, owner: User, teammate: User) -> World:
         interval_seconds=60,
         assertion_list=[{"kind": "status", "ranges": [[200, 299]]}],
     )
+    monitor_services.set_status_page(team=team, enabled=True)
     channel, _ = monitor_services.create_channel(
         team=team, user=owner, name="c", kind="slack", target="http://127.0.0.1:9/x"
     )
@@ -310,6 +313,7 @@ def _state(team: Team) -> dict[str, object]:
         ),
         "environments": sorted((str(e.id), e.name) for e in Environment.objects.filter(team=team)),
         "collection_runs": CollectionRun.objects.filter(team=team).count(),
+        "status_page": list(StatusPage.objects.filter(team=team).values_list("enabled", "key")),
         "members": sorted((m.id, m.role) for m in Membership.objects.filter(team=team)),
         "send_traceparent": Team.objects.get(pk=team.pk).send_traceparent,
         "invites": sorted(

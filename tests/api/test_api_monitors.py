@@ -264,3 +264,23 @@ def test_check_now_brings_the_next_check_forward_unless_paused(
     paused = send(owner_api, "post", f"/monitors/{monitor.pk}/check-now")
     assert paused.status_code == 409 and "resume it first" in paused.json()["detail"]
     assert paused["Content-Type"] == "application/problem+json"
+
+
+def test_the_status_page_is_turned_on_moved_and_off(
+    owner_api: ApiClient, teammate_api: ApiClient, stranger_api: ApiClient
+) -> None:
+    assert owner_api.get(f"{BASE}/status-page").json() == {"enabled": False, "url": None}
+    on = send(teammate_api, "put", "/status-page", {"enabled": True})  # any member, as the page
+    assert on.status_code == 200 and on.json()["enabled"] is True
+    first = on.json()["url"]
+    assert Client().get(first.removeprefix("http://testserver")).status_code == 200
+    assert stranger_api.get(f"{BASE}/status-page").json() == {"enabled": False, "url": None}
+    moved = send(owner_api, "put", "/status-page", {"enabled": True, "new_address": True})
+    assert moved.json()["url"] != first
+    assert Client().get(first.removeprefix("http://testserver")).status_code == 404
+    bad = send(owner_api, "put", "/status-page", {"enabled": False, "new_address": True})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "new_address"
+    off = send(owner_api, "put", "/status-page", {"enabled": False})
+    assert off.json() == {"enabled": False, "url": None}
+    url = moved.json()["url"].removeprefix("http://testserver")
+    assert Client().get(url).status_code == 404

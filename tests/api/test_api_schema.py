@@ -109,6 +109,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/team/invites"): {"lifetime": "7"},
     ("POST", "/api/v1/team/members/{membership_id}/role"): {"role": "owner"},
     ("PUT", "/api/v1/team/settings"): {"send_traceparent": True},
+    ("PUT", "/api/v1/status-page"): {"enabled": True, "new_address": True},
     ("POST", "/api/v1/vault"): {"name": "other", "value": "kv-1", "hosts": ["api.example.com"]},
     ("POST", "/api/v1/vault/{secret_id}/rotate"): {"value": "kv-2"},
     ("PUT", "/api/v1/vault/{secret_id}/hosts"): {"hosts": ["*.example.com"]},
