@@ -67,6 +67,7 @@ from apps.egress.types import Failure, Response
 from apps.library import selectors as library_selectors
 from apps.library import services as library_services
 from apps.library.importers.curl import CurlError, parse_curl
+from apps.library.importers.raw_http import RawHttpError, looks_like_raw_http, parse_raw_http
 from apps.library.models import CollectionRun
 from apps.runs import exports, selectors, services
 from apps.runs.filters import Cursor, parse_filters
@@ -460,14 +461,22 @@ def create_run(request: HttpRequest, payload: RunIn, wait: int = WAIT) -> Status
 
 
 @api.post(
-    "/runs/curl", tags=["Runs"], response={201: RunOut, **ERRORS}, summary="Submit a cURL command"
+    "/runs/curl",
+    tags=["Runs"],
+    response={201: RunOut, **ERRORS},
+    summary="Submit a cURL command or a raw HTTP request",
 )
 def create_run_from_curl(request: HttpRequest, payload: CurlIn, wait: int = WAIT) -> Status[Any]:
     """Parses the command on the server (bash, cmd and PowerShell quoting), fills the same
-    fields as the form and submits it. Flags that are not used are named in `warnings`."""
+    fields as the form and submits it. Flags that are not used are named in `warnings`.
+    A raw HTTP request (`GET /v2/x HTTP/1.1`, headers, a blank line, the body; https, its
+    host from the Host header) is read too, as the new-request page's paste box reads it."""
     try:
-        parsed = parse_curl(payload.command)
-    except CurlError as error:
+        if looks_like_raw_http(payload.command):  # as the page's paste box reads it
+            parsed = parse_raw_http(payload.command)
+        else:
+            parsed = parse_curl(payload.command)
+    except (CurlError, RawHttpError) as error:
         raise Problematic(
             422, str(error), errors=[("command", str(error))], title="Your request is not valid"
         ) from None

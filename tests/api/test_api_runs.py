@@ -394,6 +394,25 @@ def test_a_bad_curl_command_is_a_problem(owner_api: ApiClient, command: str, fie
     assert Run.objects.count() == 0
 
 
+def test_a_raw_http_request_is_read_as_the_paste_box_reads_it(owner_api: ApiClient) -> None:
+    text = (
+        "POST /v2/data/trades.v1/exchanges HTTP/1.1\r\nHost: us.market-api.kaiko.io\r\n"
+        'Content-Type: application/json\r\nX-Api-Key: k-raw-1\r\n\r\n{"page": 1}'
+    )
+    response = owner_api.post("/api/v1/runs/curl", {"command": text})
+    assert response.status_code == 201, response.content
+    run = Run.objects.get(pk=response.json()["id"])
+    assert (run.method, run.url) == (
+        "POST",
+        "https://us.market-api.kaiko.io/v2/data/trades.v1/exchanges",
+    )
+    assert run.has_api_key and run.request_body == '{"page": 1}'
+    assert "k-raw-1" not in response.content.decode()
+    bad = owner_api.post("/api/v1/runs/curl", {"command": "GET /x HTTP/1.1\r\n\r\n"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "command"
+    assert Run.objects.count() == 1
+
+
 # Diagnose only -------------------------------------------------------------------------------
 
 
