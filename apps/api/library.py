@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import Http404, HttpRequest
 from django.urls import reverse
@@ -19,15 +20,22 @@ from apps.api.api import (
     _found,
     _invalid_input,
     _lines,
+    _run_answer,
     _team,
     _token,
     _user,
 )
 from apps.api.auth import check_rate
-from apps.api.schemas import CollectionOut, EnvironmentOut, Pair, Problem, SavedOut
+from apps.api.schemas import CollectionOut, EnvironmentOut, Pair, Problem, RunOut, SavedOut
 from apps.diagnosis.openapi import SpecError
 from apps.library import exporters, selectors, services
-from apps.library.forms import CollectionImportForm, EnvironmentForm, SavedRequestForm
+from apps.library.forms import (
+    CollectionImportForm,
+    EnvironmentForm,
+    HarForm,
+    SavedRequestForm,
+)
+from apps.library.importers.har import har_entries
 from apps.library.models import Collection, Environment, SavedRequest
 from apps.library.views import UPLOADS_PER_USER
 
@@ -234,6 +242,70 @@ def delete_collection(request: HttpRequest, collection_id: uuid.UUID) -> Status[
     """The runs made from them stay in the log."""
     _collection(request, collection_id).delete()
     return Status(204, None)
+
+
+# A HAR file's entries, picked ---------------------------------------------------------------
+
+
+class HarIn(Schema):
+    """A HAR file and the entries picked (their 0-based indexes in `log.entries`), as the
+    HAR page takes them."""
+
+    text: str = Field(description="The HAR file's content (up to 5 MB).")
+    entries: list[int] = Field(description="The indexes of the entries picked.")
+    action: Literal["save", "submit", "diagnose"] = Field(
+        description="save: in a new collection named `name`; submit: each sent as a run; "
+        "diagnose: each stored as a run diagnosed as recorded, nothing sent."
+    )
+    name: str = Field("", max_length=200, description="With save: the collection's name.")
+
+
+class HarOut(Schema):
+    collection: CollectionOut | None = Field(description="With save: the collection made.")
+    runs: list[RunOut] = Field(description="With submit or diagnose: the runs stored.")
+
+
+@router.post(
+    "/har",
+    response={201: HarOut, **ERRORS},
+    summary="A HAR file's picked entries: saved, sent, or diagnosed as recorded",
+)
+def act_on_har(request: HttpRequest, payload: HarIn) -> Status[Any]:
+    """All picked entries or none: an entry that cannot be sent or read is a 422 naming
+    `entries` and nothing is done."""
+    values: dict[str, list[str]] = {
+        "text": [payload.text],
+        "entries": [str(i) for i in payload.entries],
+        "name": [payload.name],
+        "action": [payload.action],
+    }
+    data: MultiValueDict[str, str] = MultiValueDict(values)
+    form = HarForm(data)
+    if not form.is_valid():
+        if "file" in form.errors:  # the API sends the file as `text`
+            form.errors["text"] = form.errors.pop("file")
+        raise _form_problem(form)
+    check_rate(request, group="submit", rate=settings.RATELIMIT_SUBMIT, key="user")
+    team, user = _team(request), _user(request)
+    picked = form.picked
+    if len(picked) != len(set(payload.entries)):
+        raise _invalid_input("entries", "The file has no request to pick at some of these indexes.")
+    try:
+        if payload.action == HarForm.SAVE:
+            imported = form.imported
+            imported.requests = picked
+            collection = services.import_collection(team=team, user=user, imported=imported)
+            return Status(201, {"collection": _collection_out(request, collection), "runs": []})
+        if payload.action == HarForm.SUBMIT:
+            runs = services.submit_imported(team=team, user=user, items=picked)
+        else:
+            runs = services.diagnose_recorded_entries(
+                team=team, user=user, entries=har_entries(form.cleaned_data["text"]),
+                indexes=[r.source_index for r in picked if r.source_index is not None],
+            )  # fmt: skip
+    except services.RequestRefused as refusal:
+        raise _invalid_input("entries", f"Nothing was done: {refusal}") from None
+    return Status(201, {"collection": None, "runs": [_run_answer(request, r) for r in runs]})
 
 
 # Saved requests -------------------------------------------------------------------------------

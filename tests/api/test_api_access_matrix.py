@@ -141,6 +141,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/channels/{channel_id}/test"): Row(lambda w: {}, _ok(202)),
     ("DELETE", "/channels/{channel_id}"): Row(member=_ok(204)),
     ("POST", "/collections/import"): Row(lambda w: {"text": HAR_TEXT}, _ok(201)),
+    ("POST", "/har"): Row(
+        lambda w: {"text": HAR_TEXT, "entries": [0], "action": "save", "name": "H"}, _ok(201)
+    ),
     ("GET", "/collections/{collection_id}/export"): Row(),
     ("DELETE", "/collections/{collection_id}"): Row(member=_ok(204)),
     ("PATCH", "/saved-requests/{saved_id}"): Row(lambda w: {"name": "Renamed"}),

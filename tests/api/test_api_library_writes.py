@@ -288,3 +288,85 @@ def test_another_teams_library_is_not_found_and_stays(
     environment.refresh_from_db()
     assert saved.name != "x" and environment.name == "prod"
     assert Collection.objects.filter(pk=market.pk).exists()
+
+
+HAR_TWO = json.dumps(
+    {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "test", "version": "1"},
+            "entries": [
+                {
+                    "request": {
+                        "method": "GET",
+                        "url": f"https://us.market-api.kaiko.io/v2/data/{n}",
+                        "headers": [{"name": "X-Api-Key", "value": f"k-har-secret-{n}"}],
+                        "queryString": [],
+                    },
+                    "response": {
+                        "status": 401,
+                        "statusText": "Unauthorized",
+                        "headers": [{"name": "Content-Type", "value": "application/json"}],
+                        "content": {"text": '{"message": "Unauthorized"}'},
+                    },
+                }
+                for n in (0, 1)
+            ],
+        }
+    }
+)
+
+
+def test_picked_har_entries_are_saved_in_a_collection(owner_api: ApiClient, team: Team) -> None:
+    response = owner_api.post(
+        "/api/v1/har", {"text": HAR_TWO, "entries": [1], "action": "save", "name": "Checkout"}
+    )
+    assert response.status_code == 201, response.content
+    collection = response.json()["collection"]
+    assert collection["name"] == "Checkout" and response.json()["runs"] == []
+    assert [r["url"] for r in collection["requests"]] == [
+        "https://us.market-api.kaiko.io/v2/data/1"
+    ]
+    assert "k-har-secret-1" not in response.content.decode()
+
+
+def test_picked_har_entries_are_diagnosed_as_recorded_without_sending(
+    owner_api: ApiClient,
+) -> None:
+    response = owner_api.post(
+        "/api/v1/har", {"text": HAR_TWO, "entries": [0, 1], "action": "diagnose"}
+    )
+    assert response.status_code == 201, response.content
+    runs = response.json()["runs"]
+    assert len(runs) == 2 and all(run["recorded"] for run in runs)
+    assert all(run["result"]["status"] == 401 for run in runs)
+    assert "k-har-secret-0" not in response.content.decode()
+    assert Run.objects.filter(recorded=True).count() == 2
+
+
+def test_picked_har_entries_are_sent_as_runs(owner_api: ApiClient) -> None:
+    response = owner_api.post("/api/v1/har", {"text": HAR_TWO, "entries": [0], "action": "submit"})
+    assert response.status_code == 201, response.content
+    (run,) = response.json()["runs"]
+    stored = Run.objects.get(pk=run["id"])
+    assert stored.recorded is False and stored.url.endswith("/v2/data/0")
+    assert "k-har-secret-0" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"text": HAR_TWO, "entries": [], "action": "submit"}, "entries"),
+        ({"text": HAR_TWO, "entries": [5], "action": "submit"}, "entries"),
+        ({"text": HAR_TWO, "entries": [0], "action": "save"}, "name"),
+        ({"text": "{not json", "entries": [0], "action": "diagnose"}, "text"),
+        ({"text": "", "entries": [0], "action": "diagnose"}, "text"),
+    ],
+)
+def test_a_bad_har_request_is_a_problem_naming_the_field_and_nothing_is_done(
+    owner_api: ApiClient, payload: dict, field: str
+) -> None:
+    response = owner_api.post("/api/v1/har", payload)
+    assert response.status_code == 422, response.content
+    assert field in {e["field"] for e in response.json()["errors"]}, response.json()
+    assert not Run.objects.exists() and not Collection.objects.exists()

@@ -100,6 +100,11 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/collections/import"): {
         "text": (OPENAPI.parent / "postman" / "market-data.postman_collection.json").read_text()
     },
+    ("POST", "/api/v1/har"): {
+        "text": json.dumps({"log": {"entries": [{"request": {"method": "GET", "url": KAIKO}}]}}),
+        "entries": [0],
+        "action": "submit",
+    },
     ("POST", "/api/v1/environments"): {
         "name": "staging",
         "variables": [{"name": "host", "value": "x.example"}],
