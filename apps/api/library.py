@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import Http404, HttpRequest
@@ -14,8 +15,10 @@ from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 from ninja import Field, Query, Router, Schema, Status
 
+from apps.api import presenters
 from apps.api.api import (
     ERRORS,
+    Problematic,
     _form_problem,
     _found,
     _invalid_input,
@@ -26,7 +29,15 @@ from apps.api.api import (
     _user,
 )
 from apps.api.auth import check_rate
-from apps.api.schemas import CollectionOut, EnvironmentOut, Pair, Problem, RunOut, SavedOut
+from apps.api.schemas import (
+    CollectionOut,
+    EnvironmentOut,
+    LogRunOut,
+    Pair,
+    Problem,
+    RunOut,
+    SavedOut,
+)
 from apps.diagnosis.openapi import SpecError
 from apps.library import exporters, selectors, services
 from apps.library.forms import (
@@ -38,6 +49,9 @@ from apps.library.forms import (
 from apps.library.importers.har import har_entries
 from apps.library.models import Collection, Environment, SavedRequest
 from apps.library.views import UPLOADS_PER_USER
+from apps.runs import secrets
+from apps.sharing.presentation import Redactor
+from apps.sharing.selectors import shared_run_ids
 
 router = Router(tags=["Library"])
 ID_ERRORS: dict[int, type] = {**ERRORS, 404: Problem}
@@ -348,6 +362,61 @@ def _saved_form_data(request: HttpRequest, saved: SavedRequest, patch: SavedRequ
     if patch.follow_redirects is not None:
         data["follow_redirects"] = "on" if patch.follow_redirects else ""
     return data
+
+
+class SavedDetailOut(SavedOut):
+    """A saved request as its page shows it: secrets never (the API key is only said to be
+    there; secret values are [redacted])."""
+
+    collection_id: uuid.UUID
+    query: list[Pair]
+    headers: list[Pair]
+    body: str
+    has_api_key: bool
+    timeout: float | None
+    profile: str
+    follow_redirects: bool
+    updated_at: datetime
+    history: list[LogRunOut] = Field(description="Its runs, newest first (at most 50).")
+
+
+@router.get(
+    "/saved-requests/{uuid:saved_id}",
+    response={200: SavedDetailOut, **ID_ERRORS},
+    summary="A saved request and its history",
+)
+def get_saved_request(request: HttpRequest, saved_id: uuid.UUID) -> dict[str, Any]:
+    saved = _saved(request, saved_id)
+    try:
+        values = secrets.decrypt(saved.secrets_encrypted).values()
+    except InvalidToken:
+        raise Problematic(
+            503,
+            "This saved request's secrets cannot be decrypted (its key is no longer "
+            "configured), so it cannot be checked for them and is not shown.",
+        ) from None
+    clean = Redactor.for_secrets(values).value
+
+    def pairs(stored: list[list[str]]) -> list[dict[str, str]]:
+        return [{"name": clean(str(n)), "value": clean(str(v))} for n, v in stored]
+
+    history = selectors.history_of(saved=saved)
+    shared = shared_run_ids(team=saved.team, run_ids=[run.id for run in history])
+    absolute = request.build_absolute_uri
+    return {
+        **_saved_out(request, saved),
+        "url": clean(saved.url),
+        "collection_id": saved.collection_id,
+        "query": pairs(saved.query),
+        "headers": pairs(saved.request_headers),
+        "body": clean(saved.request_body),
+        "has_api_key": saved.has_api_key,
+        "timeout": saved.timeout_seconds,
+        "profile": saved.profile,
+        "follow_redirects": saved.follow_redirects,
+        "updated_at": saved.updated_at,
+        "history": [presenters.log_run_out(r, absolute, shared=r.id in shared) for r in history],
+    }
 
 
 @router.patch(

@@ -146,6 +146,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/collections/{collection_id}/export"): Row(),
     ("DELETE", "/collections/{collection_id}"): Row(member=_ok(204)),
+    ("GET", "/saved-requests/{saved_id}"): Row(),
     ("PATCH", "/saved-requests/{saved_id}"): Row(lambda w: {"name": "Renamed"}),
     ("DELETE", "/saved-requests/{saved_id}"): Row(member=_ok(204)),
     ("POST", "/environments"): Row(lambda w: {"name": "staging"}, _ok(201)),

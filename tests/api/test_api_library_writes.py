@@ -370,3 +370,28 @@ def test_a_bad_har_request_is_a_problem_naming_the_field_and_nothing_is_done(
     assert response.status_code == 422, response.content
     assert field in {e["field"] for e in response.json()["errors"]}, response.json()
     assert not Run.objects.exists() and not Collection.objects.exists()
+
+
+def test_a_saved_request_is_read_with_its_history_and_no_secret(
+    owner_api: ApiClient, market: Collection
+) -> None:
+    sign_in = SavedRequest.objects.get(collection=market, name="Sign in")
+    ran = owner_api.post("/api/v1/saved-requests/run", {"saved": str(sign_in.pk)})
+    assert ran.status_code == 201, ran.content
+    response = owner_api.get(f"/api/v1/saved-requests/{sign_in.pk}")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["name"] == "Sign in" and body["collection_id"] == str(market.pk)
+    assert {"name": "Authorization", "value": "[redacted]"} in body["headers"]
+    assert [run["id"] for run in body["history"]] == [ran.json()["id"]]
+    text = response.content.decode()
+    assert SECRET not in text and "YW5hOnMzY3JldC1wYXNz" not in text
+
+
+def test_another_teams_saved_request_is_not_found(
+    stranger_api: ApiClient, market: Collection
+) -> None:
+    saved = market.requests.order_by("position").first()
+    assert saved is not None
+    response = stranger_api.get(f"/api/v1/saved-requests/{saved.pk}")
+    assert response.status_code == 404 and saved.name not in response.content.decode()
