@@ -141,6 +141,24 @@ def remove_member(request: HttpRequest, membership_id: int) -> Status[None]:
     return Status(204, None)
 
 
+@router.post(
+    "/team/leave",
+    response={204: None, **ERRORS, 409: Problem},
+    summary="Leave the team (its last owner cannot)",
+)
+def leave_team(request: HttpRequest) -> Status[None]:
+    """As the Team page's Leave: your runs stay with the team, and your tokens for it,
+    this one included, stop working."""
+    membership = selectors.get_membership_for_user(
+        user=_user(request), team_id=_token(request).team_id
+    )
+    try:
+        services.remove_membership(membership=membership)
+    except services.TeamRuleBroken as broken:
+        raise Problematic(409, str(broken)) from None
+    return Status(204, None)
+
+
 @router.get("/team/settings", response={200: SettingsOut, **ERRORS}, summary="Team settings")
 def get_settings(request: HttpRequest) -> dict[str, Any]:
     team = _team(request)

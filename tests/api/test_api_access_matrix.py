@@ -65,12 +65,15 @@ class Row:
     object's state, as a problem, past the access check). `names_in_body`: the body names a
     team object, so a stranger's call is refused at that field (422) or not found (404).
     `owner_only`: the team's owners only (as on the pages): a teammate is refused, 403 as a
-    problem."""
+    problem. `own_team`: see its comment."""
 
     body: Callable[[World], object] | None = None
     member: frozenset[int] = frozenset({200})
     names_in_body: bool = False
     owner_only: bool = False
+    # For an endpoint of the caller's own team without ids: what a stranger may get there,
+    # when not only a success (leaving a team they alone own is refused, 409).
+    own_team: frozenset[int] | None = None
 
 
 def _ok(*codes: int) -> frozenset[int]:
@@ -160,6 +163,8 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda w: {"role": "owner"}, owner_only=True
     ),
     ("DELETE", "/team/members/{membership_id}"): Row(member=_ok(204), owner_only=True),
+    # The world's owner is the team's only owner: they may not leave it; the teammate may.
+    ("POST", "/team/leave"): Row(lambda w: {}, _ok(204, 409), own_team=_ok(204, 409)),
     ("GET", "/team/settings"): Row(),
     ("PUT", "/team/settings"): Row(lambda w: {"send_traceparent": True}, owner_only=True),
     ("GET", "/team/invites"): Row(owner_only=True),
@@ -390,6 +395,8 @@ def test_a_token_of_another_team_never_reaches_the_teams_objects(
         assert response["Content-Type"] == "application/problem+json"
     elif MATRIX[(method, template)].owner_only and who == "other_team_api":
         assert response.status_code == 403, content[:500]  # a member, not an owner, there
+    elif MATRIX[(method, template)].own_team is not None:
+        assert response.status_code in MATRIX[(method, template)].own_team, content[:500]
     else:  # the stranger's own team: an answer, without the team's data
         assert response.status_code < 300, content[:500]
     body = MATRIX[(method, template)].body

@@ -163,3 +163,14 @@ def test_an_owner_changes_the_teams_settings(owner_api: ApiClient, team: Team) -
     assert response.status_code == 200 and response.json()["send_traceparent"] is True
     team.refresh_from_db()
     assert team.send_traceparent is True
+
+
+def test_a_member_leaves_and_the_last_owner_cannot(
+    owner_api: ApiClient, teammate_api: ApiClient, owner: User, teammate: User, team: Team
+) -> None:
+    last = owner_api.post("/api/v1/team/leave")
+    assert last.status_code == 409 and "needs an owner" in last.json()["detail"]
+    assert Membership.objects.filter(user=owner, team=team).exists()
+    assert teammate_api.post("/api/v1/team/leave").status_code == 204
+    assert not Membership.objects.filter(user=teammate, team=team).exists()
+    assert teammate_api.get("/api/v1/me").status_code == 401
