@@ -395,8 +395,8 @@ def test_a_token_of_another_team_never_reaches_the_teams_objects(
         assert response["Content-Type"] == "application/problem+json"
     elif MATRIX[(method, template)].owner_only and who == "other_team_api":
         assert response.status_code == 403, content[:500]  # a member, not an owner, there
-    elif MATRIX[(method, template)].own_team is not None:
-        assert response.status_code in MATRIX[(method, template)].own_team, content[:500]
+    elif (own_team := MATRIX[(method, template)].own_team) is not None:
+        assert response.status_code in own_team, content[:500]
     else:  # the stranger's own team: an answer, without the team's data
         assert response.status_code < 300, content[:500]
     body = MATRIX[(method, template)].body
