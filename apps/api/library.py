@@ -218,6 +218,43 @@ def import_collection(request: HttpRequest, payload: ImportIn) -> Status[Any]:
     )
 
 
+class CollectionRunRef(Schema):
+    id: uuid.UUID
+    created_at: datetime
+    environment: str | None
+    api_url: str = Field(description="Its outcome: GET /collection-runs/{id}.")
+
+
+class CollectionDetailOut(CollectionOut):
+    variables: list[str] = Field(description="The names of its variables (values not given).")
+    collection_runs: list[CollectionRunRef] = Field(description="Its latest runs, newest first.")
+
+
+@router.get(
+    "/collections/{uuid:collection_id}",
+    response={200: CollectionDetailOut, **ID_ERRORS},
+    summary="A collection: its requests, its variables' names, its latest runs",
+)
+def get_collection(request: HttpRequest, collection_id: uuid.UUID) -> dict[str, Any]:
+    collection = _collection(request, collection_id)
+    runs = selectors.latest_collection_runs(collection=collection)
+    return {
+        **_collection_out(request, collection),
+        "variables": [name for name, _ in collection.variables],
+        "collection_runs": [
+            {
+                "id": run.pk,
+                "created_at": run.created_at,
+                "environment": run.environment.name if run.environment else None,
+                "api_url": request.build_absolute_uri(
+                    reverse("api:get_collection_run", args=[run.pk])
+                ),
+            }
+            for run in runs
+        ],
+    }
+
+
 EXPORT_DOC = {
     "responses": {
         "200": {

@@ -147,6 +147,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/har"): Row(
         lambda w: {"text": HAR_TEXT, "entries": [0], "action": "save", "name": "H"}, _ok(201)
     ),
+    ("GET", "/collections/{collection_id}"): Row(),
     ("GET", "/collections/{collection_id}/export"): Row(),
     ("DELETE", "/collections/{collection_id}"): Row(member=_ok(204)),
     ("GET", "/saved-requests/{saved_id}"): Row(),

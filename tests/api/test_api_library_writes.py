@@ -395,3 +395,23 @@ def test_another_teams_saved_request_is_not_found(
     assert saved is not None
     response = stranger_api.get(f"/api/v1/saved-requests/{saved.pk}")
     assert response.status_code == 404 and saved.name not in response.content.decode()
+
+
+def test_a_collection_is_read_with_its_variables_names_and_latest_runs(
+    owner_api: ApiClient, stranger_api: ApiClient, market: Collection
+) -> None:
+    ran = owner_api.post("/api/v1/collections/run", {"collection": str(market.pk)})
+    assert ran.status_code == 201, ran.content
+    response = owner_api.get(f"/api/v1/collections/{market.pk}")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (
+        "base_url" in body["variables"]
+        and "https://us.market-api.kaiko.io" not in body["variables"]
+    )
+    (latest,) = body["collection_runs"]
+    assert latest["id"] == ran.json()["id"]
+    again = owner_api.get(latest["api_url"].removeprefix("http://testserver"))
+    assert again.status_code == 200 and again.json()["id"] == latest["id"]
+    assert SECRET not in response.content.decode()
+    assert stranger_api.get(f"/api/v1/collections/{market.pk}").status_code == 404
