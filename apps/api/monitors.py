@@ -416,6 +416,29 @@ def create_channel(request: HttpRequest, payload: ChannelIn) -> Status[Any]:
     return Status(201, _channel_out(channel, key or None))
 
 
+class ChannelDetailOut(ChannelOut):
+    monitor_ids: list[uuid.UUID] = Field(description="The monitors that alert through it.")
+    deliveries: list[DeliveryOut] = Field(description="Its latest deliveries.")
+
+
+@router.get(
+    "/channels/{uuid:channel_id}",
+    response={200: ChannelDetailOut, **ID_ERRORS},
+    summary="A channel: the monitors that use it and its deliveries",
+    tags=["Alert channels"],
+)
+def get_channel(request: HttpRequest, channel_id: uuid.UUID) -> dict[str, Any]:
+    """Its target's host only, never its path; the signing key never again."""
+    channel = _channel(request, channel_id)
+    return {
+        **_channel_out(channel),
+        "monitor_ids": list(
+            Monitor.objects.filter(channels=channel).order_by("name").values_list("id", flat=True)
+        ),
+        "deliveries": selectors.deliveries_of(channel=channel),
+    }
+
+
 @router.get(
     "/channels/{uuid:channel_id}/deliveries",
     response={200: list[DeliveryOut], **ID_ERRORS},

@@ -140,6 +140,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/channels"): Row(
         lambda w: {"name": "Ops", "kind": "slack", "target": "http://127.0.0.1:9/x"}, _ok(201)
     ),
+    ("GET", "/channels/{channel_id}"): Row(),
     ("GET", "/channels/{channel_id}/deliveries"): Row(),
     ("POST", "/channels/{channel_id}/test"): Row(lambda w: {}, _ok(202)),
     ("DELETE", "/channels/{channel_id}"): Row(member=_ok(204)),

@@ -284,3 +284,26 @@ def test_the_status_page_is_turned_on_moved_and_off(
     assert off.json() == {"enabled": False, "url": None}
     url = moved.json()["url"].removeprefix("http://testserver")
     assert Client().get(url).status_code == 404
+
+
+def test_a_channel_is_read_with_its_monitors_and_deliveries_never_its_secrets(
+    owner_api: ApiClient, stranger_api: ApiClient, run: Run
+) -> None:
+    made = send(
+        owner_api,
+        "post",
+        "/channels",
+        {"name": "Hook", "kind": "webhook", "target": "http://127.0.0.1:9/tok-en"},
+    ).json()
+    monitor = create(owner_api, run, channel_ids=[made["id"]]).json()
+    assert owner_api.post(f"{BASE}/channels/{made['id']}/test").status_code == 202
+    response = owner_api.get(f"{BASE}/channels/{made['id']}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["monitor_ids"] == [monitor["id"]]
+    assert [d["kind"] for d in body["deliveries"]] == ["test"]
+    assert body["signing_key"] is None and body["target_hint"] == "127.0.0.1/…"
+    assert (
+        b"tok-en" not in response.content and made["signing_key"].encode() not in response.content
+    )
+    assert stranger_api.get(f"{BASE}/channels/{made['id']}").status_code == 404
