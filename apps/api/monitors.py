@@ -13,9 +13,9 @@ from apps.api.api import ERRORS, Problematic, _form_problem, _found, _invalid_in
 from apps.api.schemas import Problem
 from apps.library import selectors as library_selectors
 from apps.library.models import Environment
-from apps.monitors import assertions, selectors, services
+from apps.monitors import assertions, incidents, selectors, services
 from apps.monitors.forms import ChannelForm, MonitorForm
-from apps.monitors.models import AlertChannel, Monitor
+from apps.monitors.models import AlertChannel, Incident, Monitor
 from apps.runs.selectors import get_run_for_user
 
 router = Router(tags=["Monitors"])
@@ -513,3 +513,46 @@ def set_status_page(request: HttpRequest, payload: StatusPageIn) -> dict[str, An
         team=_team(request), enabled=payload.enabled, rotate=payload.new_address
     )
     return _status_page_out(request)
+
+
+class IncidentOut(Schema):
+    host: str
+    diagnosis_code: str
+    diagnosis_title: str
+    opened_at: datetime
+    first_failure_at: datetime
+    last_failure_at: datetime
+    failed_runs: int = Field(description="Of the runs to the host in the window, those failing so.")
+    total_runs: int
+    members_affected: int
+    summary: str = Field(description="The team log's banner, in words.")
+    runs: str = Field(description="The failing runs: the team log through the API, filtered.")
+    page: str = Field(description="The same in the dashboard's team log.")
+
+
+INCIDENT_FIELDS = (
+    "host", "diagnosis_code", "diagnosis_title", "opened_at", "first_failure_at",
+    "last_failure_at", "failed_runs", "total_runs", "members_affected",
+)  # fmt: skip
+
+
+@router.get(
+    "/incidents",
+    response={200: list[IncidentOut], **ERRORS},
+    summary="Open incidents: a host's runs failing the same way (likely the provider)",
+    tags=["Team log"],
+)
+def list_incidents(request: HttpRequest) -> list[dict[str, Any]]:
+    """What the team log's banner says, newest first; each closes when a run to its host
+    succeeds."""
+    found = Incident.objects.for_team(_team(request)).filter(closed_at=None)
+    answers = []
+    for incident in found.order_by("-opened_at"):
+        page = incidents.log_link(incident)
+        query = page.partition("?")[2]
+        answer = {name: getattr(incident, name) for name in INCIDENT_FIELDS}
+        answer["summary"] = incidents.summary(incident)
+        answer["runs"] = request.build_absolute_uri(f"{reverse('api:list_runs')}?{query}")
+        answer["page"] = request.build_absolute_uri(page)
+        answers.append(answer)
+    return answers

@@ -94,6 +94,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/runs/{run_id}/try-fix"): Row(lambda w: {"cause": CAUSE}, _ok(201)),
     ("GET", "/runs/{run_id}/compare/{other_id}"): Row(),
     ("GET", "/trends"): Row(),
+    ("GET", "/incidents"): Row(),
     ("GET", "/exports/runs.csv"): Row(),
     ("GET", "/exports/runs.har"): Row(),
     ("POST", "/runs/{run_id}/share-links"): Row(lambda w: {"lifetime": "1d"}, _ok(201)),

@@ -307,3 +307,35 @@ def test_a_channel_is_read_with_its_monitors_and_deliveries_never_its_secrets(
         b"tok-en" not in response.content and made["signing_key"].encode() not in response.content
     )
     assert stranger_api.get(f"{BASE}/channels/{made['id']}").status_code == 404
+
+
+def test_open_incidents_are_listed_with_the_failing_runs_filter(
+    owner_api: ApiClient, stranger_api: ApiClient, team: Team, owner: User
+) -> None:
+    from apps.monitors.models import Incident
+
+    now = timezone.now()
+    failing = finished_run(
+        team, owner, response_status=503,
+        diagnosis={"code": "http.503", "severity": "error", "title": "Unavailable"},
+    )  # fmt: skip
+    Run.objects.filter(pk=failing.pk).update(diagnosis_code="http.503")  # as stored when done
+    finished_run(team, owner)  # to the same host, not failing so: not in the filtered log
+    Incident.objects.create(
+        team=team, host=failing.host, diagnosis_code="http.503", diagnosis_title="Unavailable",
+        opened_at=now, first_failure_at=now - timedelta(minutes=5), last_failure_at=now,
+        failed_runs=12, total_runs=15, members_affected=3,
+    )  # fmt: skip
+    Incident.objects.create(
+        team=team, host="old.example", diagnosis_code="http.500", opened_at=now,
+        first_failure_at=now, last_failure_at=now, closed_at=now,
+    )  # fmt: skip
+    response = owner_api.get(f"{BASE}/incidents")
+    assert response.status_code == 200
+    (open_one,) = response.json()
+    assert open_one["host"] == failing.host and open_one["failed_runs"] == 12
+    assert "12 of the last 15 runs failed with Unavailable" in open_one["summary"]
+    runs = owner_api.get(open_one["runs"].removeprefix("http://testserver"))
+    assert runs.status_code == 200, runs.content
+    assert [r["id"] for r in runs.json()["runs"]] == [str(failing.id)]
+    assert stranger_api.get(f"{BASE}/incidents").json() == []
