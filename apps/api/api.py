@@ -174,8 +174,11 @@ api = DashboardAPI(
     title="API diagnostics",
     version="1",
     description=(
-        "Submit test requests, read their diagnosis, page through the team log, export it, "
-        "share runs and diagnose exchanges you already have. Authenticate with a personal "
+        "Submit test requests, read their diagnosis, compare runs, page through the team "
+        "log, export it, share runs and diagnose exchanges you already have; keep OpenAPI "
+        "profiles, collections, saved requests, environments and vault secrets; run "
+        "monitors and alert channels; see the team, its invites and your tokens: what the "
+        "dashboard's pages do. Authenticate with a personal "
         "API token from the dashboard's Tokens page: `Authorization: Bearer <token>`. "
         "Errors are RFC 9457 problem details (application/problem+json) that name each "
         "field at fault. A token acts for one user in one team; anything of another team "
