@@ -46,7 +46,6 @@ from apps.api.schemas import (
     CreatedShareLinkOut,
     CurlIn,
     DiagnoseIn,
-    EnvironmentOut,
     FieldError,
     LogPageOut,
     MeOut,
@@ -68,6 +67,7 @@ from apps.egress.types import Failure, Response
 from apps.library import selectors as library_selectors
 from apps.library import services as library_services
 from apps.library.importers.curl import CurlError, parse_curl
+from apps.library.importers.raw_http import RawHttpError, looks_like_raw_http, parse_raw_http
 from apps.library.models import CollectionRun
 from apps.runs import exports, selectors, services
 from apps.runs.filters import Cursor, parse_filters
@@ -174,8 +174,11 @@ api = DashboardAPI(
     title="API diagnostics",
     version="1",
     description=(
-        "Submit test requests, read their diagnosis, page through the team log, export it, "
-        "share runs and diagnose exchanges you already have. Authenticate with a personal "
+        "Submit test requests, read their diagnosis, compare runs, page through the team "
+        "log, export it, share runs and diagnose exchanges you already have; keep OpenAPI "
+        "profiles, collections, saved requests, environments and vault secrets; run "
+        "monitors and alert channels; see the team, its invites and your tokens: what the "
+        "dashboard's pages do. Authenticate with a personal "
         "API token from the dashboard's Tokens page: `Authorization: Bearer <token>`. "
         "Errors are RFC 9457 problem details (application/problem+json) that name each "
         "field at fault. A token acts for one user in one team; anything of another team "
@@ -237,6 +240,20 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return problem_response(Problematic(exc.status_code, str(exc)))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    """A body larger than the server reads (DATA_UPLOAD_MAX_MEMORY_SIZE): a problem that says
+    the limit, not a server error."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+    return problem_response(
+        Problematic(
+            413,
+            f"The request's body is larger than the API reads ({limit / 1_048_576:.1f} MB): "
+            "send less (a large file can be imported on the dashboard's page).",
+        )
+    )
 
 
 @api.exception_handler(Exception)
@@ -461,14 +478,22 @@ def create_run(request: HttpRequest, payload: RunIn, wait: int = WAIT) -> Status
 
 
 @api.post(
-    "/runs/curl", tags=["Runs"], response={201: RunOut, **ERRORS}, summary="Submit a cURL command"
+    "/runs/curl",
+    tags=["Runs"],
+    response={201: RunOut, **ERRORS},
+    summary="Submit a cURL command or a raw HTTP request",
 )
 def create_run_from_curl(request: HttpRequest, payload: CurlIn, wait: int = WAIT) -> Status[Any]:
     """Parses the command on the server (bash, cmd and PowerShell quoting), fills the same
-    fields as the form and submits it. Flags that are not used are named in `warnings`."""
+    fields as the form and submits it. Flags that are not used are named in `warnings`.
+    A raw HTTP request (`GET /v2/x HTTP/1.1`, headers, a blank line, the body; https, its
+    host from the Host header) is read too, as the new-request page's paste box reads it."""
     try:
-        parsed = parse_curl(payload.command)
-    except CurlError as error:
+        if looks_like_raw_http(payload.command):  # as the page's paste box reads it
+            parsed = parse_raw_http(payload.command)
+        else:
+            parsed = parse_curl(payload.command)
+    except (CurlError, RawHttpError) as error:
         raise Problematic(
             422, str(error), errors=[("command", str(error))], title="Your request is not valid"
         ) from None
@@ -982,19 +1007,6 @@ def list_collections(request: HttpRequest) -> list[dict[str, Any]]:
     ]
 
 
-@api.get(
-    "/environments",
-    tags=["Library"],
-    response={200: list[EnvironmentOut], **ERRORS},
-    summary="The team's environments",
-)
-def list_environments(request: HttpRequest) -> list[dict[str, Any]]:
-    return [
-        {"id": e.pk, "name": e.name, "variables": [name for name, _ in e.variables]}
-        for e in library_selectors.environments_of(team=_team(request))
-    ]
-
-
 def _found(field: str, find: Any, **kwargs: Any) -> Any:
     try:
         return find(**kwargs)
@@ -1077,3 +1089,33 @@ def get_collection_run(request: HttpRequest, collection_run_id: uuid.UUID) -> di
 from apps.api.monitors import router as monitors_router  # noqa: E402
 
 api.add_router("", monitors_router)
+
+# OpenAPI profiles.
+from apps.api.profiles import router as profiles_router  # noqa: E402
+
+api.add_router("", profiles_router)
+
+# The library's writes: import, export and delete collections; saved requests; environments.
+from apps.api.library import router as library_router  # noqa: E402
+
+api.add_router("", library_router)
+
+# The team vault (values are write-only).
+from apps.api.vault import router as vault_router  # noqa: E402
+
+api.add_router("", vault_router)
+
+# Personal API tokens: list and revoke.
+from apps.api.tokens import router as tokens_router  # noqa: E402
+
+api.add_router("", tokens_router)
+
+# Runs compared, as the Compare page shows them.
+from apps.api.compare import router as compare_router  # noqa: E402
+
+api.add_router("", compare_router)
+
+# The token's team: members and invites.
+from apps.api.team import router as team_router  # noqa: E402
+
+api.add_router("", team_router)

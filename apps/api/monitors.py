@@ -6,15 +6,16 @@ from datetime import datetime
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 from ninja import Field, Router, Schema, Status
 
-from apps.api.api import ERRORS, _form_problem, _found, _invalid_input, _team, _token
+from apps.api.api import ERRORS, Problematic, _form_problem, _found, _invalid_input, _team, _token
 from apps.api.schemas import Problem
 from apps.library import selectors as library_selectors
 from apps.library.models import Environment
-from apps.monitors import assertions, selectors, services
+from apps.monitors import assertions, incidents, selectors, services
 from apps.monitors.forms import ChannelForm, MonitorForm
-from apps.monitors.models import AlertChannel, Monitor
+from apps.monitors.models import AlertChannel, Incident, Monitor
 from apps.runs.selectors import get_run_for_user
 
 router = Router(tags=["Monitors"])
@@ -337,6 +338,22 @@ def resume_monitor(request: HttpRequest, monitor_id: uuid.UUID) -> dict[str, Any
     return _out(request, monitor)
 
 
+@router.post(
+    "/monitors/{uuid:monitor_id}/check-now",
+    response={202: MonitorOut, **ID_ERRORS, 409: Problem},
+    summary="Check now: the next check is brought forward to the next tick",
+)
+def check_monitor_now(request: HttpRequest, monitor_id: uuid.UUID) -> Status[Any]:
+    """As the monitor page's "Check now": a paused monitor is refused (409); resume it
+    first. The check's outcome is in the history once it has run."""
+    monitor = _monitor(request, monitor_id)
+    if monitor.paused:
+        raise Problematic(409, "This monitor is paused: resume it first.")
+    services.check_now(monitor=monitor)
+    monitor.refresh_from_db()
+    return Status(202, _out(request, monitor))
+
+
 @router.get(
     "/monitors/{uuid:monitor_id}/history",
     response={200: HistoryOut, **ID_ERRORS},
@@ -399,6 +416,29 @@ def create_channel(request: HttpRequest, payload: ChannelIn) -> Status[Any]:
     return Status(201, _channel_out(channel, key or None))
 
 
+class ChannelDetailOut(ChannelOut):
+    monitor_ids: list[uuid.UUID] = Field(description="The monitors that alert through it.")
+    deliveries: list[DeliveryOut] = Field(description="Its latest deliveries.")
+
+
+@router.get(
+    "/channels/{uuid:channel_id}",
+    response={200: ChannelDetailOut, **ID_ERRORS},
+    summary="A channel: the monitors that use it and its deliveries",
+    tags=["Alert channels"],
+)
+def get_channel(request: HttpRequest, channel_id: uuid.UUID) -> dict[str, Any]:
+    """Its target's host only, never its path; the signing key never again."""
+    channel = _channel(request, channel_id)
+    return {
+        **_channel_out(channel),
+        "monitor_ids": list(
+            Monitor.objects.filter(channels=channel).order_by("name").values_list("id", flat=True)
+        ),
+        "deliveries": selectors.deliveries_of(channel=channel),
+    }
+
+
 @router.get(
     "/channels/{uuid:channel_id}/deliveries",
     response={200: list[DeliveryOut], **ID_ERRORS},
@@ -428,3 +468,91 @@ def test_channel(request: HttpRequest, channel_id: uuid.UUID) -> Status[Any]:
 def delete_channel(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
     _channel(request, channel_id).delete()
     return HttpResponse(status=204)
+
+
+class StatusPageIn(Schema):
+    enabled: bool = Field(description="The team's public status page on or off.")
+    new_address: bool = Field(
+        False, description="Give it a new address (the old one stops working); with enabled."
+    )
+
+
+class StatusPageOut(Schema):
+    enabled: bool
+    url: str | None = Field(description="Its public address while it is on, else null.")
+
+
+def _status_page_out(request: HttpRequest) -> dict[str, Any]:
+    page = selectors.status_page_of(team=_team(request))
+    if page is None or not page.enabled:
+        return {"enabled": False, "url": None}
+    url = request.build_absolute_uri(reverse("status:public_status", args=[page.key]))
+    return {"enabled": True, "url": url}
+
+
+@router.get(
+    "/status-page",
+    response={200: StatusPageOut, **ERRORS},
+    summary="The team's public status page",
+)
+def get_status_page(request: HttpRequest) -> dict[str, Any]:
+    """Its public monitors' names, states and uptime, at an unguessable address."""
+    return _status_page_out(request)
+
+
+@router.put(
+    "/status-page",
+    response={200: StatusPageOut, **ERRORS},
+    summary="Turn the status page on or off, or give it a new address",
+)
+def set_status_page(request: HttpRequest, payload: StatusPageIn) -> dict[str, Any]:
+    """As the Monitors page's buttons: on, off, or on at a new address."""
+    if payload.new_address and not payload.enabled:
+        raise _invalid_input("new_address", "A new address goes with enabled: true.")
+    services.set_status_page(
+        team=_team(request), enabled=payload.enabled, rotate=payload.new_address
+    )
+    return _status_page_out(request)
+
+
+class IncidentOut(Schema):
+    host: str
+    diagnosis_code: str
+    diagnosis_title: str
+    opened_at: datetime
+    first_failure_at: datetime
+    last_failure_at: datetime
+    failed_runs: int = Field(description="Of the runs to the host in the window, those failing so.")
+    total_runs: int
+    members_affected: int
+    summary: str = Field(description="The team log's banner, in words.")
+    runs: str = Field(description="The failing runs: the team log through the API, filtered.")
+    page: str = Field(description="The same in the dashboard's team log.")
+
+
+INCIDENT_FIELDS = (
+    "host", "diagnosis_code", "diagnosis_title", "opened_at", "first_failure_at",
+    "last_failure_at", "failed_runs", "total_runs", "members_affected",
+)  # fmt: skip
+
+
+@router.get(
+    "/incidents",
+    response={200: list[IncidentOut], **ERRORS},
+    summary="Open incidents: a host's runs failing the same way (likely the provider)",
+    tags=["Team log"],
+)
+def list_incidents(request: HttpRequest) -> list[dict[str, Any]]:
+    """What the team log's banner says, newest first; each closes when a run to its host
+    succeeds."""
+    found = Incident.objects.for_team(_team(request)).filter(closed_at=None)
+    answers = []
+    for incident in found.order_by("-opened_at"):
+        page = incidents.log_link(incident)
+        query = page.partition("?")[2]
+        answer = {name: getattr(incident, name) for name in INCIDENT_FIELDS}
+        answer["summary"] = incidents.summary(incident)
+        answer["runs"] = request.build_absolute_uri(f"{reverse('api:list_runs')}?{query}")
+        answer["page"] = request.build_absolute_uri(page)
+        answers.append(answer)
+    return answers

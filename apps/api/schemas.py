@@ -82,7 +82,8 @@ class RunIn(Schema):
 
 
 class CurlIn(Schema):
-    """A pasted cURL command (bash, cmd or PowerShell flavour of "Copy as cURL")."""
+    """A pasted cURL command (bash, cmd or PowerShell flavour of "Copy as cURL"), or a raw
+    HTTP request."""
 
     command: str = Field(max_length=300_000)
     api_key: str = Field("", description="Sent as X-Api-Key, unless the command has one.")

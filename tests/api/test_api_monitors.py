@@ -1,11 +1,13 @@
 """The monitors and channels API: CRUD, pause and resume, history, the pages' validation as
 problems naming fields, 404 for another team's objects, no secret in any answer."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from apps.accounts.models import Team
 from apps.library.importers.collection import ImportedCollection, ImportedRequest
@@ -240,3 +242,100 @@ def test_a_change_that_does_not_name_the_environment_keeps_it(
     assert renamed.status_code == 200 and renamed.json()["name"] == "Renamed"
     monitor = Monitor.objects.get()
     assert monitor.environment is None and monitor.environment_name == "Production"
+
+
+def test_check_now_brings_the_next_check_forward_unless_paused(
+    owner_api: ApiClient, stranger_api: ApiClient, run: Run
+) -> None:
+    made = create(owner_api, run).json()
+    monitor = Monitor.objects.get(pk=made["id"])
+    later = timezone.now() + timedelta(hours=1)
+    Monitor.objects.filter(pk=monitor.pk).update(next_check_at=later)
+    assert send(stranger_api, "post", f"/monitors/{monitor.pk}/check-now").status_code == 404
+    monitor.refresh_from_db()
+    assert monitor.next_check_at == later
+    before = timezone.now()
+    response = send(owner_api, "post", f"/monitors/{monitor.pk}/check-now")
+    assert response.status_code == 202, response.content
+    monitor.refresh_from_db()
+    assert before <= monitor.next_check_at <= timezone.now()
+    assert response.json()["next_check_at"] is not None
+    send(owner_api, "post", f"/monitors/{monitor.pk}/pause")
+    paused = send(owner_api, "post", f"/monitors/{monitor.pk}/check-now")
+    assert paused.status_code == 409 and "resume it first" in paused.json()["detail"]
+    assert paused["Content-Type"] == "application/problem+json"
+
+
+def test_the_status_page_is_turned_on_moved_and_off(
+    owner_api: ApiClient, teammate_api: ApiClient, stranger_api: ApiClient
+) -> None:
+    assert owner_api.get(f"{BASE}/status-page").json() == {"enabled": False, "url": None}
+    on = send(teammate_api, "put", "/status-page", {"enabled": True})  # any member, as the page
+    assert on.status_code == 200 and on.json()["enabled"] is True
+    first = on.json()["url"]
+    assert Client().get(first.removeprefix("http://testserver")).status_code == 200
+    assert stranger_api.get(f"{BASE}/status-page").json() == {"enabled": False, "url": None}
+    moved = send(owner_api, "put", "/status-page", {"enabled": True, "new_address": True})
+    assert moved.json()["url"] != first
+    assert Client().get(first.removeprefix("http://testserver")).status_code == 404
+    bad = send(owner_api, "put", "/status-page", {"enabled": False, "new_address": True})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "new_address"
+    off = send(owner_api, "put", "/status-page", {"enabled": False})
+    assert off.json() == {"enabled": False, "url": None}
+    url = moved.json()["url"].removeprefix("http://testserver")
+    assert Client().get(url).status_code == 404
+
+
+def test_a_channel_is_read_with_its_monitors_and_deliveries_never_its_secrets(
+    owner_api: ApiClient, stranger_api: ApiClient, run: Run
+) -> None:
+    made = send(
+        owner_api,
+        "post",
+        "/channels",
+        {"name": "Hook", "kind": "webhook", "target": "http://127.0.0.1:9/tok-en"},
+    ).json()
+    monitor = create(owner_api, run, channel_ids=[made["id"]]).json()
+    assert owner_api.post(f"{BASE}/channels/{made['id']}/test").status_code == 202
+    response = owner_api.get(f"{BASE}/channels/{made['id']}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["monitor_ids"] == [monitor["id"]]
+    assert [d["kind"] for d in body["deliveries"]] == ["test"]
+    assert body["signing_key"] is None and body["target_hint"] == "127.0.0.1/…"
+    assert (
+        b"tok-en" not in response.content and made["signing_key"].encode() not in response.content
+    )
+    assert stranger_api.get(f"{BASE}/channels/{made['id']}").status_code == 404
+
+
+def test_open_incidents_are_listed_with_the_failing_runs_filter(
+    owner_api: ApiClient, stranger_api: ApiClient, team: Team, owner: User
+) -> None:
+    from apps.monitors.models import Incident
+
+    now = timezone.now()
+    failing = finished_run(
+        team, owner, response_status=503,
+        diagnosis={"code": "http.503", "severity": "error", "title": "Unavailable"},
+    )  # fmt: skip
+    Run.objects.filter(pk=failing.pk).update(diagnosis_code="http.503")  # as stored when done
+    finished_run(team, owner)  # to the same host, not failing so: not in the filtered log
+    Incident.objects.create(
+        team=team, host=failing.host, diagnosis_code="http.503", diagnosis_title="Unavailable",
+        opened_at=now, first_failure_at=now - timedelta(minutes=5), last_failure_at=now,
+        failed_runs=12, total_runs=15, members_affected=3,
+    )  # fmt: skip
+    Incident.objects.create(
+        team=team, host="old.example", diagnosis_code="http.500", opened_at=now,
+        first_failure_at=now, last_failure_at=now, closed_at=now,
+    )  # fmt: skip
+    response = owner_api.get(f"{BASE}/incidents")
+    assert response.status_code == 200
+    (open_one,) = response.json()
+    assert open_one["host"] == failing.host and open_one["failed_runs"] == 12
+    assert "12 of the last 15 runs failed with Unavailable" in open_one["summary"]
+    runs = owner_api.get(open_one["runs"].removeprefix("http://testserver"))
+    assert runs.status_code == 200, runs.content
+    assert [r["id"] for r in runs.json()["runs"]] == [str(failing.id)]
+    assert stranger_api.get(f"{BASE}/incidents").json() == []

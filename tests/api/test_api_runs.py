@@ -222,10 +222,13 @@ def test_a_run_has_its_result_diagnosis_and_attempts(
 
 
 def test_no_answer_holds_a_secret_in_any_encoding(
-    owner_api: ApiClient, run_with_secrets: Run
+    owner_api: ApiClient, run_with_secrets: Run, team: Team, owner: User
 ) -> None:
+    plain = finished_run(team, owner, response_status=200)  # to compare it with
     answers = [
         owner_api.get(f"/api/v1/runs/{run_with_secrets.id}"),
+        owner_api.get(f"/api/v1/runs/{run_with_secrets.id}/compare/{plain.id}"),
+        owner_api.get(f"/api/v1/runs/{plain.id}/compare/{run_with_secrets.id}"),
         owner_api.get("/api/v1/runs"),
         owner_api.post(f"/api/v1/runs/{run_with_secrets.id}/retry"),
         owner_api.post(f"/api/v1/runs/{run_with_secrets.id}/share-links", {"lifetime": "1h"}),
@@ -389,6 +392,25 @@ def test_a_bad_curl_command_is_a_problem(owner_api: ApiClient, command: str, fie
     assert response.status_code == 422
     assert field in {error["field"] for error in response.json()["errors"]}
     assert Run.objects.count() == 0
+
+
+def test_a_raw_http_request_is_read_as_the_paste_box_reads_it(owner_api: ApiClient) -> None:
+    text = (
+        "POST /v2/data/trades.v1/exchanges HTTP/1.1\r\nHost: us.market-api.kaiko.io\r\n"
+        'Content-Type: application/json\r\nX-Api-Key: k-raw-1\r\n\r\n{"page": 1}'
+    )
+    response = owner_api.post("/api/v1/runs/curl", {"command": text})
+    assert response.status_code == 201, response.content
+    run = Run.objects.get(pk=response.json()["id"])
+    assert (run.method, run.url) == (
+        "POST",
+        "https://us.market-api.kaiko.io/v2/data/trades.v1/exchanges",
+    )
+    assert run.has_api_key and run.request_body == '{"page": 1}'
+    assert "k-raw-1" not in response.content.decode()
+    bad = owner_api.post("/api/v1/runs/curl", {"command": "GET /x HTTP/1.1\r\n\r\n"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "command"
+    assert Run.objects.count() == 1
 
 
 # Diagnose only -------------------------------------------------------------------------------

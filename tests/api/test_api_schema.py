@@ -4,6 +4,8 @@ no 5xx, and every answer conforms to the document (status, content type, headers
 import json
 import re
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,11 +18,16 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
-from apps.accounts.models import Team
+from apps.accounts import services as account_services
+from apps.accounts.models import Membership, Team
 from apps.api import api as api_module
-from apps.library.models import Collection, CollectionRun
+from apps.api import services as api_services
+from apps.library.importers.collection import ImportedCollection, ImportedRequest
+from apps.library.models import CollectionRun, Environment
+from apps.library.services import check_document, create_profile, import_collection
 from apps.monitors import services as monitor_services
 from apps.sharing import services as sharing_services
+from apps.vault import services as vault_services
 from tests.api.conftest import make_token
 from tests.support.factories import finished_run
 from tests.web.test_runs_run_timings import HOP
@@ -78,6 +85,7 @@ MAX_EXAMPLES = 12  # per operation: the whole run stays well under a minute
 # diagnosis), answering 422 with the field named. Every other check runs.
 EXCLUDED_CHECKS = [schemathesis.checks.positive_data_acceptance]
 KAIKO = "https://us.market-api.kaiko.io/v2/data/trades.v1/exchanges"
+OPENAPI = Path(__file__).resolve().parent.parent / "fixtures" / "openapi"
 # Bodies that are valid in meaning too, sent for every third case of their operation, so
 # that the success answers of the writes are checked against the document as well.
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -89,6 +97,31 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "target": "http://127.0.0.1:9/x",
     },
     ("POST", "/api/v1/runs/{run_id}/try-fix"): {"cause": "kaiko.429.page_size"},
+    ("POST", "/api/v1/collections/import"): {
+        "text": (OPENAPI.parent / "postman" / "market-data.postman_collection.json").read_text()
+    },
+    ("POST", "/api/v1/har"): {
+        "text": json.dumps({"log": {"entries": [{"request": {"method": "GET", "url": KAIKO}}]}}),
+        "entries": [0],
+        "action": "submit",
+    },
+    ("POST", "/api/v1/environments"): {
+        "name": "staging",
+        "variables": [{"name": "host", "value": "x.example"}],
+    },
+    ("PATCH", "/api/v1/saved-requests/{saved_id}"): {"name": "Renamed", "folder": "A/B"},
+    ("PATCH", "/api/v1/environments/{environment_id}"): {"name": "renamed"},
+    ("POST", "/api/v1/team/invites"): {"lifetime": "7"},
+    ("POST", "/api/v1/team/members/{membership_id}/role"): {"role": "owner"},
+    ("PUT", "/api/v1/team/settings"): {"send_traceparent": True},
+    ("PUT", "/api/v1/status-page"): {"enabled": True, "new_address": True},
+    ("POST", "/api/v1/vault"): {"name": "other", "value": "kv-1", "hosts": ["api.example.com"]},
+    ("POST", "/api/v1/vault/{secret_id}/rotate"): {"value": "kv-2"},
+    ("PUT", "/api/v1/vault/{secret_id}/hosts"): {"hosts": ["*.example.com"]},
+    ("POST", "/api/v1/profiles"): {"text": (OPENAPI / "kaiko-like.yaml").read_text()},
+    ("POST", "/api/v1/profiles/{profile_id}/versions"): {
+        "text": (OPENAPI / "petstore-3.1.json").read_text()
+    },
     ("POST", "/api/v1/diagnose"): {
         "request": {"method": "GET", "url": KAIKO},
         "response": {"status": 401, "body": '{"message": "Unauthorized"}'},
@@ -170,11 +203,30 @@ def world(team: Team, owner: User, monkeypatch: pytest.MonkeyPatch, settings: ob
     channel, _ = monitor_services.create_channel(
         team=team, user=owner, name="c", kind="slack", target="http://127.0.0.1:9/x"
     )
-    collection = Collection.objects.create(team=team, name="C", created_by=owner)
+    imported = ImportedCollection(
+        name="C", requests=[ImportedRequest(name="trades", method="GET", url=KAIKO)]
+    )
+    collection = import_collection(team=team, user=owner, imported=imported)
+    environment = Environment.objects.create(team=team, name="prod", variables=[["a", "1"]])
+    secret = vault_services.create_secret(
+        team=team, user=owner, name="kaiko", value="kv-0", hosts=["a.example"]
+    )
     collection_run = CollectionRun.objects.create(team=team, collection=collection)
+    petstore = (OPENAPI / "petstore-3.0.yaml").read_text()
+    checked = check_document(raw=petstore, source_name="petstore.yaml")
+    profile = create_profile(team=team, user=owner, checked=checked).profile
     return {
         "token": make_token(owner, team), "run": run, "link": link, "monitor": monitor,
-        "channel": channel, "collection_run": collection_run,
+        "channel": channel, "collection_run": collection_run, "profile": profile,
+        "collection": collection, "saved": collection.requests.get(), "environment": environment,
+        "secret": secret,
+        "membership": Membership.objects.get(user=owner, team=team),
+        "invite": account_services.create_invite(
+            team=team, created_by=owner, lifetime=timedelta(days=1)
+        )[0],
+        "api_token": api_services.create_token(
+            user=owner, team=team, name="spare", lifetime=timedelta(days=1)
+        )[0],
     }  # fmt: skip
 
 
@@ -210,6 +262,15 @@ def test_the_api_conforms_to_its_document(
                 case.path_parameters["channel_id"] = str(world["channel"].id)
             if "collection_run_id" in case.path_parameters:
                 case.path_parameters["collection_run_id"] = str(world["collection_run"].id)
+            for name in ("profile", "collection", "saved", "environment", "secret", "invite"):
+                if f"{name}_id" in case.path_parameters:
+                    case.path_parameters[f"{name}_id"] = str(world[name].id)
+            if "other_id" in case.path_parameters:
+                case.path_parameters["other_id"] = str(world["run"].id)
+            if "membership_id" in case.path_parameters:
+                case.path_parameters["membership_id"] = world["membership"].id
+            if "token_id" in case.path_parameters:
+                case.path_parameters["token_id"] = str(world["api_token"].id)
         if (method, path) in VALID_BODIES and len(calls) % 3 == 0:
             case.body = VALID_BODIES[(method, path)]
         response = case.call_and_validate(headers=headers, excluded_checks=EXCLUDED_CHECKS)
@@ -217,7 +278,11 @@ def test_the_api_conforms_to_its_document(
 
     check()
     assert calls, "schemathesis generated no request"
-    named = any(f"{{{name}}}" in path for name in ("run_id", "monitor_id", "channel_id"))
+    named = any(
+        f"{{{name}}}" in path
+        for name in ("run_id", "monitor_id", "channel_id", "profile_id", "collection_id",
+                     "saved_id", "environment_id", "secret_id", "token_id", "invite_id")
+    )  # fmt: skip
     if (method, path) in VALID_BODIES or named or method == "GET":
         assert any(code < 400 for code in calls), calls
 
@@ -228,3 +293,20 @@ def test_other_api_addresses_answer_a_problem(db: None, path: str) -> None:
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
     assert "/api/v1/docs" in response.json()["detail"]
+
+
+def test_no_two_shapes_share_a_name() -> None:
+    """The document names each shape by its class: two classes of one name would make one
+    shape stand for both, and answers of the other would not conform."""
+    from ninja import Schema
+
+    from apps.api import compare, library, monitors, profiles, schemas, team, tokens, vault
+
+    names: dict[str, str] = {}
+    for module in (schemas, monitors, profiles, library, vault, tokens, compare, team):
+        for name, value in vars(module).items():
+            if isinstance(value, type) and issubclass(value, Schema) and value is not Schema:
+                if value.__module__ != module.__name__:
+                    continue  # imported, not defined here
+                assert name not in names, f"{name} in {names[name]} and {module.__name__}"
+                names[name] = module.__name__

@@ -134,6 +134,7 @@ def _api_answers(team: Team, owner: User, first: Run, second: Run) -> dict[str, 
     answers = {
         "API run": api.get(f"/api/v1/runs/{first.id}"),
         "API second run": api.get(f"/api/v1/runs/{second.id}"),
+        "API compare": api.get(f"/api/v1/runs/{second.id}/compare/{first.id}"),
         "API team log": api.get("/api/v1/runs"),
         "API share link": link,
         "API share links": api.get(f"/api/v1/runs/{first.id}/share-links"),
