@@ -224,8 +224,10 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     the limits, not a 500."""
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
     message = (
-        f"The request body is larger than the API reads ({limit:,} bytes); a run's body is at "
-        f"most {MAX_BODY_CHARS // 1024} KiB ({MAX_BODY_CHARS:,} characters)."
+        f"The request body is larger than the API reads ({limit / 1_048_576:.1f} MB, "
+        f"{limit:,} bytes); a run's body is at most {MAX_BODY_CHARS // 1024} KiB "
+        f"({MAX_BODY_CHARS:,} characters), and a larger file can be imported on the "
+        "dashboard's page."
     )
     return problem_response(
         Problematic(413, message, errors=[("body", message)], title="Your request is too large")
@@ -240,20 +242,6 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return problem_response(Problematic(exc.status_code, str(exc)))
-
-
-@api.exception_handler(RequestDataTooBig)
-def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
-    """A body larger than the server reads (DATA_UPLOAD_MAX_MEMORY_SIZE): a problem that says
-    the limit, not a server error."""
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
-    return problem_response(
-        Problematic(
-            413,
-            f"The request's body is larger than the API reads ({limit / 1_048_576:.1f} MB): "
-            "send less (a large file can be imported on the dashboard's page).",
-        )
-    )
 
 
 @api.exception_handler(Exception)
