@@ -347,6 +347,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+AXES_USERNAME_CALLABLE = "apps.accounts.lockouts.attempted_username"
 
 # Rate limits on submissions (django-ratelimit), per user. They need a cache shared by every
 # web process: the default per-process cache is right for `make run`'s single process;

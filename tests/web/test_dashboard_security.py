@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from axes.models import AccessAttempt
 from cryptography.fernet import Fernet, InvalidToken
 from django.contrib.auth.models import User
 from django.core.cache import cache
@@ -86,6 +87,22 @@ def test_it_locks_sign_in_after_repeated_failures(owner: User) -> None:
     assert response.status_code == 429
     assert "Sign-in locked" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+@override_settings(AXES_FAILURE_LIMIT=2)
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_a_username_longer_than_any_is_refused_and_counted_not_a_500(url: str) -> None:
+    """Django's sign-in form does not cut a username to its field's length; axes then wrote it
+    to a 255-character column (a 500 on PostgreSQL). It is counted under its first 150
+    characters, the longest a username can be, so the lockout still holds."""
+    client = Client()
+    typed = "a" * 300
+    statuses = [
+        client.post(url, {"username": typed, "password": "wrong"}).status_code for _ in range(3)
+    ]
+    assert statuses[0] == 200 and statuses[-1] == 429
+    attempt = AccessAttempt.objects.get()
+    assert attempt.username == "a" * 150 and attempt.failures_since_start == 3
 
 
 def test_it_lets_a_correct_password_in_before_the_limit(owner: User) -> None:
