@@ -22,6 +22,6 @@ urlpatterns = [
 
 # Public, no sign-in: the team's status page and badges (dashboard/urls.py, under /status/).
 public_urlpatterns = [
-    path("<str:key>/", views.public_status, name="public_status"),
-    path("<str:key>/<uuid:monitor_id>.svg", views.badge, name="badge"),
+    path("<slug:key>/", views.public_status, name="public_status"),
+    path("<slug:key>/<uuid:monitor_id>.svg", views.badge, name="badge"),
 ]

@@ -12,6 +12,8 @@ from apps.monitors.models import Monitor, StatusPage
 from tests.support.clients import client_for
 from tests.support.factories import finished_run
 
+UUID_ZERO = "00000000-0000-0000-0000-000000000000"
+
 pytestmark = pytest.mark.django_db
 
 
@@ -55,6 +57,14 @@ def test_off_and_retired_addresses_answer_404(team: Team, owner: User) -> None:
     assert client_for(None).get(url).status_code == 200
     client_for(owner).post(reverse("monitors:status_page"), {"action": "disable"})
     assert client_for(None).get(url).status_code == 404
+
+
+@pytest.mark.parametrize("key", ["%00", "a%00b", "%C2%B2%3E", "x y"])
+def test_an_address_no_key_can_have_answers_404(key: str) -> None:
+    """A NUL in the key reached PostgreSQL (a 500): keys are URL-safe tokens."""
+    client = client_for(None)
+    assert client.get(f"/status/{key}/").status_code == 404
+    assert client.get(f"/status/{key}/{UUID_ZERO}.svg").status_code == 404
 
 
 def test_another_teams_monitor_is_not_on_the_page(
