@@ -150,7 +150,7 @@ def test_it_offers_an_anonymous_user_to_sign_up_or_sign_in_and_back(
     assert "Join Alpha" in client.get(join_url(token)).content.decode()
 
 
-@override_settings(RATELIMIT_INVITE="3/m")
+@override_settings(RATELIMIT_INVITE="3/d")
 def test_it_rate_limits_invite_links(stranger: User) -> None:
     client = client_for(stranger)
     statuses = [client.get(join_url(f"{'B' * 42}{i}")).status_code for i in range(4)]

@@ -83,7 +83,7 @@ def test_it_refuses_a_tampered_link(user: User) -> None:
     assert "This link does not work" in page
 
 
-@override_settings(RATELIMIT_PASSWORD_RESET="2/m")
+@override_settings(RATELIMIT_PASSWORD_RESET="2/d")
 def test_it_rate_limits_reset_emails(user: User) -> None:
     client = Client()
     statuses = [ask_for_reset(client, "alice@example.com").status_code for _ in range(3)]

@@ -62,7 +62,7 @@ def test_it_refuses_a_post_without_a_csrf_token(owner: User) -> None:
     assert Run.objects.count() == 0
 
 
-@override_settings(RATELIMIT_SUBMIT="2/m")
+@override_settings(RATELIMIT_SUBMIT="2/d")
 def test_it_rate_limits_submissions_and_keeps_the_form(
     owner: User, django_capture_on_commit_callbacks: object
 ) -> None:

@@ -340,7 +340,7 @@ def test_the_shared_page_is_private_unindexed_and_sends_no_referrer(run: Run, ow
     assert client_for(None).post(share_url(token)).status_code == 405
 
 
-@override_settings(RATELIMIT_SHARE_VIEW="3/m")
+@override_settings(RATELIMIT_SHARE_VIEW="3/d")
 def test_the_shared_page_is_rate_limited_per_address(run: Run, owner: User) -> None:
     _, token = make_link(run, owner)
     client = client_for(None)
@@ -376,7 +376,7 @@ def test_shared_run_ids_lists_runs_with_a_working_link_of_the_team_only(
     assert selectors.shared_run_ids(team=other_team, run_ids=ids) == {theirs.id}
 
 
-@override_settings(RATELIMIT_SHARE_VIEW="2/m")
+@override_settings(RATELIMIT_SHARE_VIEW="2/d")
 def test_the_rate_limit_ignores_x_forwarded_for_without_trusted_proxies(
     run: Run, owner: User
 ) -> None:
@@ -388,7 +388,7 @@ def test_the_rate_limit_ignores_x_forwarded_for_without_trusted_proxies(
     assert statuses == [200, 200, 429]  # one address, whatever the header claims
 
 
-@override_settings(RATELIMIT_SHARE_VIEW="2/m", TRUSTED_PROXIES=1)
+@override_settings(RATELIMIT_SHARE_VIEW="2/d", TRUSTED_PROXIES=1)
 def test_the_rate_limit_counts_the_address_a_trusted_proxy_reports(run: Run, owner: User) -> None:
     _, token = make_link(run, owner)
 
