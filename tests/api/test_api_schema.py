@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 document, its docs page, and schemathesis against the API (WSGI mode):
 no 5xx, and every answer conforms to the document (status, content type, headers, body)."""
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -129,6 +130,12 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
+@functools.cache
+def _document() -> schemathesis.BaseSchema:
+    """Loaded once for all the operations (0.4 s a load): the document does not change."""
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+
+
 @pytest.fixture
 def api_schema(db: None) -> Iterator[schemathesis.BaseSchema]:
     """The document, loaded through the WSGI application, which the calls then go through.
@@ -139,7 +146,7 @@ def api_schema(db: None) -> Iterator[schemathesis.BaseSchema]:
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        yield schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+        yield _document()
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
