@@ -981,16 +981,7 @@ def save_run(request: HttpRequest, run_id: uuid.UUID, payload: SaveRunIn) -> Sta
 def list_collections(request: HttpRequest) -> list[dict[str, Any]]:
     team = _team(request)
     return [
-        {
-            "id": collection.pk,
-            "name": collection.name,
-            "description": collection.description,
-            "url": request.build_absolute_uri(reverse("saved:collection", args=[collection.pk])),
-            "requests": [
-                {"id": s.pk, "name": s.name, "folder": s.folder, "method": s.method, "url": s.url}
-                for s in collection.requests.all()
-            ],
-        }
+        presenters.collection_out(request, collection)
         for collection in library_selectors.collections_of(team=team)
     ]
 

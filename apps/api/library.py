@@ -135,19 +135,6 @@ def _environment(request: HttpRequest, environment_id: uuid.UUID) -> Environment
     return found
 
 
-def _collection_out(request: HttpRequest, collection: Collection) -> dict[str, Any]:
-    return {
-        "id": collection.pk,
-        "name": collection.name,
-        "description": collection.description,
-        "url": request.build_absolute_uri(reverse("saved:collection", args=[collection.pk])),
-        "requests": [
-            {"id": s.pk, "name": s.name, "folder": s.folder, "method": s.method, "url": s.url}
-            for s in collection.requests.all()
-        ],
-    }
-
-
 def _saved_out(request: HttpRequest, saved: SavedRequest) -> dict[str, Any]:
     return {
         "id": saved.pk,
@@ -210,7 +197,7 @@ def import_collection(request: HttpRequest, payload: ImportIn) -> Status[Any]:
     return Status(
         201,
         {
-            "collection": _collection_out(request, collection),
+            "collection": presenters.collection_out(request, collection),
             "warnings": list(form.imported.warnings),
             "profile_id": version.profile_id if version else None,
             "profile_version": version.number if version else None,
@@ -239,7 +226,7 @@ def get_collection(request: HttpRequest, collection_id: uuid.UUID) -> dict[str, 
     collection = _collection(request, collection_id)
     runs = selectors.latest_collection_runs(collection=collection)
     return {
-        **_collection_out(request, collection),
+        **presenters.collection_out(request, collection),
         "variables": [name for name, _ in collection.variables],
         "collection_runs": [
             {
@@ -346,7 +333,9 @@ def act_on_har(request: HttpRequest, payload: HarIn) -> Status[Any]:
             imported = form.imported
             imported.requests = picked
             collection = services.import_collection(team=team, user=user, imported=imported)
-            return Status(201, {"collection": _collection_out(request, collection), "runs": []})
+            return Status(
+                201, {"collection": presenters.collection_out(request, collection), "runs": []}
+            )
         if payload.action == HarForm.SUBMIT:
             runs = services.submit_imported(team=team, user=user, items=picked)
         else:

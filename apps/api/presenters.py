@@ -10,11 +10,13 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from django.http import HttpRequest
 from django.urls import reverse
 
 from apps.diagnosis.lookups import get_playbook
 from apps.diagnosis.results import Diagnosis, Fix
 from apps.egress.redaction import redact_url
+from apps.library.models import Collection
 from apps.runs import secrets
 from apps.runs import selectors as run_selectors
 from apps.runs.models import Attempt, Run
@@ -223,4 +225,18 @@ def share_link_out(link: ShareLink, now: datetime) -> dict[str, Any]:
         "revoked_at": link.revoked_at,
         "view_count": link.view_count,
         "last_viewed_at": link.last_viewed_at,
+    }
+
+
+def collection_out(request: HttpRequest, collection: Collection) -> dict[str, Any]:
+    """A collection and its saved requests (names, methods, URLs), with its page's address."""
+    return {
+        "id": collection.pk,
+        "name": collection.name,
+        "description": collection.description,
+        "url": request.build_absolute_uri(reverse("saved:collection", args=[collection.pk])),
+        "requests": [
+            {"id": s.pk, "name": s.name, "folder": s.folder, "method": s.method, "url": s.url}
+            for s in collection.requests.all()
+        ],
     }
